@@ -1,0 +1,95 @@
+# compllm — build, test, install.  See README.md.
+# Everything is found by wildcard: lib/*.c -> build/libcl.a, src/cl-*.c -> bin/cl-*,
+# tests/unit/test_*.c -> tests/bin/test_*, tests/fuzz/fuzz_*.c -> fuzz targets.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+PKGS    := openblas icu-uc icu-i18n libpcre2-8 jansson libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+DEFS    := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEFS) -pthread -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  = $(PKG_LIBS) -lm -pthread $(EXTRA_LDLIBS)
+
+B       ?= build
+BIN     ?= bin
+TBIN    ?= tests/bin
+
+# `make CUDA=1` builds the optional GPU offload (lib/cuda/*.cu) with nvcc.
+ifeq ($(CUDA),1)
+NVCC    ?= nvcc
+CU_SRC  := $(wildcard lib/cuda/*.cu)
+CU_OBJ  := $(CU_SRC:lib/cuda/%.cu=$(B)/cuda_%.o)
+DEFS    += -DCL_CUDA=1
+LDLIBS  += -L/usr/local/cuda/lib64 -lcudart -lcublas -lstdc++
+endif
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/%.o)
+LIB_HDR := $(wildcard lib/*.h)
+LIBCL   := $(B)/libcl.a
+TOOLS   := $(patsubst src/%.c,$(BIN)/%,$(wildcard src/cl-*.c))
+UNIT    := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+MAN     := $(wildcard man/*.1 man/*.5)
+
+.PHONY: all tools unit test check-asan fuzz bench install deps clean
+
+all: tools unit
+
+tools: $(TOOLS)
+unit: $(UNIT)
+
+$(B)/%.o: lib/%.c $(LIB_HDR) | $(B)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/cuda_%.o: lib/cuda/%.cu $(LIB_HDR) | $(B)
+	$(NVCC) -O2 -Ilib -DCL_CUDA=1 -c -o $@ $<
+
+$(B):
+	mkdir -p $(B)
+
+$(LIBCL): $(LIB_OBJ) $(CU_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/%: src/%.c $(LIBCL) $(LIB_HDR)
+	@mkdir -p $(BIN)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCL) $(LDLIBS)
+
+$(TBIN)/%: tests/unit/%.c tests/unit/t.h $(LIBCL) $(LIB_HDR)
+	@mkdir -p $(TBIN)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBCL) $(LDLIBS)
+
+# The test command of the README: unit tests (TAP) and bats CLI tests, one summary line.
+test: all
+	@tests/run
+
+# Same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in a separate build tree.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check-asan:
+	$(MAKE) B=build-asan/obj BIN=build-asan/bin TBIN=build-asan/tests OPT=-O1 \
+	  EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDLIBS="$(ASAN_FLAGS)" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  CL_ASAN=1 CL_BIN=build-asan/bin CL_TBIN=build-asan/tests tests/run
+
+# libFuzzer targets (clang): `make fuzz` builds them and runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 20
+fuzz:
+	tests/fuzz/run $(FUZZ_SECONDS)
+
+bench: tools
+	tests/bench/run
+
+install: tools
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for m in $(MAN); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+deps:
+	.ci/deps
+
+clean:
+	rm -rf build build-asan build-fuzz tests/bin tests/tmp bin/cl-*

@@ -1,0 +1,42 @@
+/* model_file.h — one interface over the model layouts users have:
+ *   a Hugging Face directory (config.json + model.safetensors or sharded + index, tokenizer.json),
+ *   a GGUF file (llama / qwen2 / qwen3),
+ *   a llama2.c checkpoint (.bin, with tokenizer.bin or tok*.bin beside it).
+ * Tensors are exposed under llama.cpp's GGUF names, whatever the layout:
+ *   token_embd.weight [vocab,dim]   output_norm.weight [dim]   output.weight [vocab,dim] (absent if tied)
+ *   blk.N.attn_norm.weight  blk.N.attn_q.weight [H*hd,dim]  blk.N.attn_k.weight [KV*hd,dim]
+ *   blk.N.attn_v.weight  blk.N.attn_output.weight [dim,H*hd]  blk.N.attn_{q,k,v}.bias (Qwen2)
+ *   blk.N.attn_q_norm.weight blk.N.attn_k_norm.weight [hd] (Qwen3)  blk.N.ffn_norm.weight
+ *   blk.N.ffn_gate.weight [ffn,dim]  blk.N.ffn_up.weight [ffn,dim]  blk.N.ffn_down.weight [dim,ffn]
+ * Shapes are checked against the config at open time. */
+#ifndef CL_MODEL_FILE_H
+#define CL_MODEL_FILE_H
+#include <stdint.h>
+#include "config.h"
+#include "gguf.h"
+#include "tensor.h"
+
+typedef enum { CL_FMT_HF = 0, CL_FMT_GGUF = 1, CL_FMT_LLAMA2C = 2 } cl_format;
+typedef struct cl_model_file cl_model_file;
+
+cl_model_file *cl_model_file_open(const char *path);   /* NULL + cl_error() */
+void cl_model_file_close(cl_model_file *mf);
+cl_format cl_model_file_format(const cl_model_file *mf);
+const char *cl_model_file_path(const cl_model_file *mf);
+const cl_config *cl_model_file_config(const cl_model_file *mf);
+const cl_tensor *cl_model_file_tensor(const cl_model_file *mf, const char *name); /* NULL if absent */
+/* Where the tokenizer lives: exactly one of these is non-NULL. */
+const cl_gguf *cl_model_file_gguf(const cl_model_file *mf);              /* GGUF metadata */
+const char *cl_model_file_tokenizer_json(const cl_model_file *mf);       /* HF tokenizer.json path */
+const char *cl_model_file_tokenizer_bin(const cl_model_file *mf);        /* llama2.c tokenizer path */
+/* The chat template (tokenizer_config.json's or GGUF tokenizer.chat_template), or NULL. */
+const char *cl_model_file_chat_template(const cl_model_file *mf);
+/* SHA-256 over the config and every tensor's name, dtype, shape and data (data of tensors over
+ * 1 MiB sampled: first, middle and last 64 KiB) — identifies "the same base model" cheaply. */
+void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]);
+
+/* Default model when --model is not given: $CL_MODEL, else ../shared/models/tinystories-656k
+ * relative to the executable's repo, else NULL. */
+const char *cl_default_model_path(void);
+
+#endif

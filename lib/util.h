@@ -1,0 +1,52 @@
+/* util.h — errors, allocation, files, time: the small things every file needs. */
+#ifndef CL_UTIL_H
+#define CL_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Library functions report failure by returning -1 (or NULL) after cl_fail()
+ * stored a one-line message; tools print it as "prog: message" and exit 1. */
+int cl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *cl_error(void);
+/* Print "prog: message\n" to stderr and exit(code). */
+_Noreturn void cl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cl_set_progname(const char *argv0);
+const char *cl_progname(void);
+
+/* Allocation that exits with a message on out-of-memory. */
+void *cl_malloc(size_t n);
+void *cl_calloc(size_t n, size_t size);
+void *cl_realloc(void *p, size_t n);
+char *cl_strdup(const char *s);
+char *cl_strndup(const char *s, size_t n);
+/* n*size, or fails (returns -1) on overflow. */
+int cl_mul_overflow(size_t a, size_t b, size_t *out);
+
+/* Read-only memory map of a whole file (size 0 files give data=NULL, size=0). */
+typedef struct { const void *data; size_t size; } cl_map;
+int cl_map_file(const char *path, cl_map *m);
+void cl_unmap(cl_map *m);
+/* Read a whole file (or "-" for stdin) into a NUL-terminated malloc'd buffer. */
+int cl_read_file(const char *path, char **buf, size_t *len);
+
+/* Atomic output: write to "<path>.tmp.<pid>", then rename over path on commit.
+ * Abort (or process death) leaves path untouched.  path "-" means stdout. */
+typedef struct { FILE *f; char *path; char *tmp; } cl_atomic;
+int cl_atomic_open(cl_atomic *a, const char *path);
+int cl_atomic_commit(cl_atomic *a);   /* fflush+fsync+rename; -1 on any write error */
+void cl_atomic_abort(cl_atomic *a);   /* unlink the temp file */
+
+double cl_now(void);                  /* monotonic seconds */
+int cl_isatty_stderr(void);
+/* Number of threads from --threads or OPENBLAS_NUM_THREADS, applied to OpenBLAS. */
+void cl_set_threads(int n);
+
+/* SHA-256 (FIPS 180-4). */
+typedef struct { uint32_t h[8]; uint64_t len; uint8_t buf[64]; size_t nbuf; } cl_sha256;
+void cl_sha256_init(cl_sha256 *s);
+void cl_sha256_update(cl_sha256 *s, const void *data, size_t n);
+void cl_sha256_final(cl_sha256 *s, uint8_t out[32]);
+void cl_hex(const uint8_t *bytes, size_t n, char *out /* 2n+1 */);
+
+#endif

@@ -196,7 +196,8 @@ static int bad(cl_ce_reader *r, const char *fmt, ...) {
                    (unsigned long long)r->pos, msg);
 }
 
-int cl_ce_next(cl_ce_reader *r, cl_ce_meta *m, const float **embd) {
+int cl_ce_next(cl_ce_reader *r, cl_ce_meta *meta, const float **embd) {
+    cl_ce_meta scratch, *m = meta ? meta : &scratch;
     if (r->failed) return cl_fail("%s: reader failed earlier", r->name);
     size_t got = fill(r, 0, CL_CE_HEADER);
     if (r->f && ferror(r->f)) return bad(r, "read error");

@@ -62,7 +62,7 @@ cl_ce_reader *cl_ce_open_mem(const void *data, size_t size, const char *name);
 /* Next record: 1 (meta and embd filled, valid until the next call), 0 at a clean end of input,
  * -1 (cl_fail: "NAME: record N at byte offset O: what", N counted from 1, O where the record
  * starts) on a truncated, corrupt or unknown record; the reader then stays failed.
- * embd is the payload converted to f32, [count, dim]. */
+ * embd is the payload converted to f32, [count, dim].  meta and embd may be NULL. */
 int cl_ce_next(cl_ce_reader *r, cl_ce_meta *meta, const float **embd);
 /* Raw bytes of the record last returned (header, name and payload). */
 const uint8_t *cl_ce_raw(const cl_ce_reader *r, size_t *size);

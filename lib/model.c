@@ -1,24 +1,51 @@
 /* model.c — load a model file's weights into one f32 arena (see model.h). */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sample.h"
 #include "util.h"
 
 typedef struct {
-    const cl_model_file *mf;
+    const cl_model_file *mf;   /* NULL: random weights from rng */
+    cl_rng rng;
+    int dim;
     float *arena;
     size_t used;      /* floats handed out so far */
     int count_only;   /* first pass: only add up sizes */
 } loader;
 
+/* Random weights: norm gains near 1, everything else uniform with variance 1/(3 fan_in). */
+static void fill_random(loader *L, float *dst, const char *name, int64_t nelem) {
+    size_t ln = strlen(name);
+    int norm = ln >= 11 && !strcmp(name + ln - 11, "norm.weight");
+    int64_t fan_in = strstr(name, "ffn_down") ? nelem / L->dim : L->dim;
+    if (strstr(name, "attn_output")) fan_in = nelem / L->dim;
+    float a = norm ? 0.1f : 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+    for (int64_t i = 0; i < nelem; i++) {
+        float u = (float)cl_rng_uniform(&L->rng) * 2.0f - 1.0f;
+        dst[i] = norm ? 1.0f + a * u : a * u;
+    }
+}
+
 /* Next weight from the file: checks its element count, converts it into the arena.
- * Optional tensors that are absent give NULL (and count nothing). */
+ * Optional tensors that are absent give NULL (and count nothing).  In random mode the
+ * optional tensors exist exactly when the config asks for them. */
 static int take(loader *L, float **dst, const char *name, int64_t nelem, int optional) {
-    const cl_tensor *t = cl_model_file_tensor(L->mf, name);
     *dst = NULL;
+    if (!L->mf) {
+        if (optional) return 0;
+        if (!L->count_only) {
+            *dst = L->arena + L->used;
+            fill_random(L, *dst, name, nelem);
+        }
+        L->used += (size_t)nelem;
+        return 0;
+    }
+    const cl_tensor *t = cl_model_file_tensor(L->mf, name);
     if (!t) {
         if (optional) return 0;
         return cl_fail("%s: missing tensor %s", cl_model_file_path(L->mf), name);
@@ -72,35 +99,51 @@ static int load_all(loader *L, cl_model *m) {
     return 0;
 }
 
-cl_model *cl_model_load(const cl_model_file *mf) {
-    const cl_config *c = cl_model_file_config(mf);
+/* Shared by cl_model_load (mf set) and cl_model_random (mf NULL). */
+static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t seed) {
+    const char *path = mf ? cl_model_file_path(mf) : "random model";
     if (cl_config_validate(c) < 0) return NULL;
     if (c->n_layers > 256) {
-        cl_fail("%s: %d layers: at most 256 supported", cl_model_file_path(mf), c->n_layers);
+        cl_fail("%s: %d layers: at most 256 supported", path, c->n_layers);
         return NULL;
     }
     cl_model *m = cl_calloc(1, sizeof *m);
     m->cfg = *c;
     m->layers = cl_calloc((size_t)c->n_layers, sizeof *m->layers);
-    loader L = {.mf = mf, .count_only = 1};
+    loader L = {.mf = mf, .count_only = 1, .dim = c->dim};
+    cl_rng_seed(&L.rng, seed);
     if (load_all(&L, m) < 0) goto fail;
     size_t bytes;
     if (cl_mul_overflow(L.used, sizeof(float), &bytes) < 0) goto fail;
     L.arena = malloc(bytes ? bytes : 1);
     if (!L.arena) {
-        cl_fail("%s: cannot allocate %zu MiB for the weights", cl_model_file_path(mf), bytes >> 20);
+        cl_fail("%s: cannot allocate %zu MiB for the weights", path, bytes >> 20);
         goto fail;
     }
     m->arena = L.arena;
     L.used = 0;
     L.count_only = 0;
     if (load_all(&L, m) < 0) goto fail;
-    cl_model_file_fingerprint(mf, m->fingerprint);
+    if (mf) {
+        cl_model_file_fingerprint(mf, m->fingerprint);
+    } else {   /* the seed and shape identify a random model */
+        cl_sha256 h;
+        cl_sha256_init(&h);
+        cl_sha256_update(&h, c, sizeof *c);
+        cl_sha256_update(&h, &seed, sizeof seed);
+        cl_sha256_final(&h, m->fingerprint);
+    }
     return m;
 fail:
     cl_model_free(m);
     return NULL;
 }
+
+cl_model *cl_model_load(const cl_model_file *mf) {
+    return build(cl_model_file_config(mf), mf, 0);
+}
+
+cl_model *cl_model_random(const cl_config *c, uint64_t seed) { return build(c, NULL, seed); }
 
 void cl_model_free(cl_model *m) {
     if (!m) return;

@@ -29,7 +29,10 @@ int cl_gguf_get_i64(const cl_gguf *g, const char *key, int64_t *out);
 int cl_gguf_get_f64(const cl_gguf *g, const char *key, double *out);  /* floats or integers */
 int cl_gguf_get_bool(const cl_gguf *g, const char *key, int *out);
 const char *cl_gguf_get_str(const cl_gguf *g, const char *key);       /* NUL-terminated copy, or NULL */
-/* Arrays: element type and count; numeric arrays give a pointer to packed little-endian data. */
+/* All getters fail (-1 / NULL, with cl_fail) when the key is absent or has another type. */
+/* Arrays: element type and count; numeric arrays give a pointer to packed little-endian data
+ * (a copy owned by the handle, aligned for its type); string arrays and arrays of arrays give
+ * data = NULL (arrays of arrays are validated but their contents are not exposed). */
 int cl_gguf_get_arr(const cl_gguf *g, const char *key, int *elem_type, uint64_t *n, const void **data);
 /* Element i of a string array (NUL-terminated; len gets the byte length, strings may hold NULs). */
 const char *cl_gguf_arr_str(const cl_gguf *g, const char *key, uint64_t i, size_t *len);
@@ -55,5 +58,17 @@ void cl_gguf_set_arr_f32(cl_gguf_writer *w, const char *key, const float *v, uin
 void cl_gguf_add_tensor(cl_gguf_writer *w, const char *name, cl_dtype dtype, int ndim,
                         const int64_t *shape, const void *data);
 int cl_gguf_writer_save(cl_gguf_writer *w, const char *path);
+/* Any scalar type (value points to the native C type of that GGUF type: uint8_t.. double; bool is
+ * an int), and numeric arrays of any element type (data packed, native = little-endian). */
+void cl_gguf_set_scalar(cl_gguf_writer *w, const char *key, int type, const void *value);
+void cl_gguf_set_arr(cl_gguf_writer *w, const char *key, int elem_type, const void *data, uint64_t n);
+/* A tensor whose bytes are produced at save time (one tensor in memory at a time: big models).
+ * fill writes exactly nbytes (cl_dtype_bytes of the tensor) into out; returns 0, or -1 after
+ * cl_fail to abort the save. */
+typedef int (*cl_gguf_fill_fn)(void *ctx, const char *name, void *out, size_t nbytes);
+void cl_gguf_add_tensor_fill(cl_gguf_writer *w, const char *name, cl_dtype dtype, int ndim,
+                             const int64_t *shape, cl_gguf_fill_fn fill, void *ctx);
+/* Setting a key twice keeps the last value; adding a tensor name twice, a bad shape or a Q8_0 row
+ * length that is not a multiple of 32 makes cl_gguf_writer_save fail with a message. */
 
 #endif

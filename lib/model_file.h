@@ -35,6 +35,16 @@ const char *cl_model_file_chat_template(const cl_model_file *mf);
  * 1 MiB sampled: first, middle and last 64 KiB) — identifies "the same base model" cheaply. */
 void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]);
 
+/* Every tensor, sorted by name (i in 0..n-1). */
+int cl_model_file_n_tensors(const cl_model_file *mf);
+const cl_tensor *cl_model_file_tensor_at(const cl_model_file *mf, int i);
+const char *cl_format_name(cl_format f);   /* "hf", "gguf", "llama2c" */
+
+/* Parse a Hugging Face config.json (Llama/Qwen2/Qwen3) into c (rope_interleaved = 0). */
+int cl_hf_config_load(const char *path, cl_config *c);
+/* Write the config as GGUF metadata (general.architecture, <arch>.*, tokenizer.ggml.bos/eos ids). */
+void cl_gguf_set_config(cl_gguf_writer *w, const cl_config *c);
+
 /* Default model when --model is not given: $CL_MODEL, else ../shared/models/tinystories-656k
  * relative to the executable's repo, else NULL. */
 const char *cl_default_model_path(void);

@@ -24,6 +24,19 @@ int cl_fail(const char *fmt, ...) {
 
 const char *cl_error(void) { return errbuf[0] ? errbuf : "unknown error"; }
 
+int cl_fail_prefix(const char *fmt, ...) {
+    char old[sizeof errbuf];
+    memcpy(old, cl_error(), strlen(cl_error()) + 1);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    va_end(ap);
+    /* append ": old" by hand: snprintf with %s here trips -Wformat-truncation */
+    for (size_t i = 0, k = n < 0 ? sizeof errbuf : (size_t)n; k + 1 < sizeof errbuf && (i < 2 || old[i - 2]); i++, k++)
+        errbuf[k] = i == 0 ? ':' : i == 1 ? ' ' : old[i - 2], errbuf[k + 1] = 0;
+    return -1;
+}
+
 void cl_set_progname(const char *argv0) {
     const char *s = strrchr(argv0, '/');
     progname = s ? s + 1 : argv0;

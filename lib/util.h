@@ -9,6 +9,8 @@
  * stored a one-line message; tools print it as "prog: message" and exit 1. */
 int cl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *cl_error(void);
+/* Prefix the stored message: cl_fail_prefix("%s", path) turns "x" into "path: x".  Returns -1. */
+int cl_fail_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "prog: message\n" to stderr and exit(code). */
 _Noreturn void cl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cl_set_progname(const char *argv0);

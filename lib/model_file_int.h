@@ -1,0 +1,31 @@
+/* model_file_int.h — what the format loaders (model_hf.c, model_gguf.c, model_llama2c.c) share
+ * with the dispatcher model_file.c.  Not for tools. */
+#ifndef CL_MODEL_FILE_INT_H
+#define CL_MODEL_FILE_INT_H
+#include "model_file.h"
+#include "safetensors.h"
+#include "util.h"
+
+struct cl_model_file {
+    cl_format fmt;
+    char *path;
+    cl_config cfg;
+    int n_t, cap_t;
+    cl_tensor *t;   /* canonical names (owned), data in a mapping owned below */
+    int *sorted;    /* indices by name */
+    cl_gguf *gguf;
+    cl_safetensors **shards;
+    int n_shards;
+    cl_map map;     /* llama2.c checkpoint */
+    char *tok_json, *tok_bin, *chat_template;
+};
+
+/* Add a tensor under a canonical name (the name is copied; data stays where src points). */
+void cl_mf_add(cl_model_file *mf, const char *name, const cl_tensor *src);
+int cl_mf_open_hf(cl_model_file *mf, const char *dir);
+int cl_mf_open_gguf(cl_model_file *mf, const char *path);
+int cl_mf_open_llama2c(cl_model_file *mf, const char *path);
+int cl_path_exists(const char *path);
+char *cl_path_join(const char *dir, const char *name); /* malloc'd */
+
+#endif

@@ -1,0 +1,142 @@
+/* tensor.c — dtype names/sizes and conversion of F16/BF16/Q8_0 to f32 (see tensor.h). */
+#include "tensor.h"
+#include <math.h>
+#include <string.h>
+#include "util.h"
+
+enum { Q8_0_BLOCK = 32, Q8_0_BYTES = 34 };  /* ggml block_q8_0: f16 scale d, then 32 int8 */
+
+const char *cl_dtype_name(cl_dtype t) {
+    switch (t) {
+    case CL_F32: return "f32";
+    case CL_F16: return "f16";
+    case CL_BF16: return "bf16";
+    case CL_Q8_0: return "q8_0";
+    }
+    return "unknown";
+}
+
+int cl_dtype_valid(int t) { return t == CL_F32 || t == CL_F16 || t == CL_BF16 || t == CL_Q8_0; }
+
+int64_t cl_dtype_bytes(cl_dtype t, int64_t n) {
+    if (n < 0) return cl_fail("negative element count %lld", (long long)n);
+    switch (t) {
+    case CL_F32:
+        if (n > INT64_MAX / 4) return cl_fail("tensor too large");
+        return n * 4;
+    case CL_F16:
+    case CL_BF16:
+        if (n > INT64_MAX / 2) return cl_fail("tensor too large");
+        return n * 2;
+    case CL_Q8_0:
+        if (n % Q8_0_BLOCK) return cl_fail("q8_0: %lld elements is not a multiple of 32", (long long)n);
+        return n / Q8_0_BLOCK * Q8_0_BYTES;
+    }
+    return cl_fail("unknown dtype %d", (int)t);
+}
+
+int64_t cl_tensor_nelem(const cl_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+static inline uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+static inline float bits_f32(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* IEEE half <-> single, exact and branch-light (the method of Maratyszcza's FP16 library): the
+ * float unit itself does the rounding (round to nearest even) and the subnormal handling. */
+float cl_f16_to_f32(uint16_t h) {
+    const uint32_t w = (uint32_t)h << 16;
+    const uint32_t sign = w & 0x80000000u;
+    const uint32_t two_w = w + w;
+    const float normalized = bits_f32((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float denormalized = bits_f32((two_w >> 17) | (126u << 23)) - 0.5f;
+    const uint32_t r = sign | (two_w < (1u << 27) ? f32_bits(denormalized) : f32_bits(normalized));
+    return bits_f32(r);
+}
+
+uint16_t cl_f32_to_f16(float f) {
+    float base = (fabsf(f) * 0x1.0p+112f) * 0x1.0p-110f;
+    const uint32_t w = f32_bits(f);
+    const uint32_t shl1_w = w + w;
+    const uint32_t sign = w & 0x80000000u;
+    uint32_t bias = shl1_w & 0xFF000000u;
+    if (bias < 0x71000000u) bias = 0x71000000u;
+    base = bits_f32((bias >> 1) + 0x07800000u) + base;
+    const uint32_t bits = f32_bits(base);
+    const uint32_t exp_bits = (bits >> 13) & 0x00007C00u;
+    const uint32_t mant_bits = bits & 0x00000FFFu;
+    const uint32_t nonsign = exp_bits + mant_bits;
+    return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
+}
+
+float cl_bf16_to_f32(uint16_t h) { return bits_f32((uint32_t)h << 16); }
+
+uint16_t cl_f32_to_bf16(float f) {
+    uint32_t u = f32_bits(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7FFFu + ((u >> 16) & 1);
+    return (uint16_t)(u >> 16);
+}
+
+static inline uint16_t load_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+void cl_quantize_q8_0(const float *x, int64_t n, void *out) {
+    uint8_t *o = out;
+    for (int64_t b = 0; b < n / Q8_0_BLOCK; b++, x += Q8_0_BLOCK, o += Q8_0_BYTES) {
+        float amax = 0;
+        for (int i = 0; i < Q8_0_BLOCK; i++) amax = fmaxf(amax, fabsf(x[i]));
+        const float d = amax / 127.0f;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        const uint16_t dh = cl_f32_to_f16(d);
+        o[0] = (uint8_t)(dh & 0xFF);
+        o[1] = (uint8_t)(dh >> 8);
+        for (int i = 0; i < Q8_0_BLOCK; i++) o[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
+    }
+}
+
+void cl_convert_to_f32(cl_dtype t, const void *src, int64_t first, int64_t n, float *out) {
+    const uint8_t *s = src;
+    switch (t) {
+    case CL_F32:
+        memcpy(out, s + first * 4, (size_t)n * 4);
+        return;
+    case CL_F16:
+        s += first * 2;
+        for (int64_t i = 0; i < n; i++) out[i] = cl_f16_to_f32(load_u16(s + 2 * i));
+        return;
+    case CL_BF16:
+        s += first * 2;
+        for (int64_t i = 0; i < n; i++) out[i] = cl_bf16_to_f32(load_u16(s + 2 * i));
+        return;
+    case CL_Q8_0:
+        for (int64_t i = 0; i < n;) {
+            int64_t e = first + i, blk = e / Q8_0_BLOCK;
+            int j = (int)(e % Q8_0_BLOCK);
+            const uint8_t *b = s + blk * Q8_0_BYTES;
+            const float d = cl_f16_to_f32(load_u16(b));
+            for (; j < Q8_0_BLOCK && i < n; j++, i++) out[i] = d * (float)(int8_t)b[2 + j];
+        }
+        return;
+    }
+}
+
+int cl_tensor_to_f32(const cl_tensor *t, float *out) {
+    int64_t n = cl_tensor_nelem(t);
+    int64_t need = cl_dtype_bytes(t->dtype, n);
+    if (need < 0) return cl_fail_prefix("%s", t->name ? t->name : "tensor");
+    if ((uint64_t)need > t->nbytes)
+        return cl_fail("%s: %zu bytes hold fewer than %lld %s elements", t->name ? t->name : "tensor",
+                       t->nbytes, (long long)n, cl_dtype_name(t->dtype));
+    cl_convert_to_f32(t->dtype, t->data, 0, n, out);
+    return 0;
+}

@@ -1,0 +1,309 @@
+/* cl-model — inspect model files, make random-weight GGUF models of a real config (benchmarks,
+ * tests), convert a Hugging Face directory to GGUF.  See man/cl-model.1. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "config.h"
+#include "gguf.h"
+#include "model_file.h"
+#include "tensor.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: cl-model info [PATH]\n"
+            "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype f32|f16|bf16|q8_0] [--vocab N]\n"
+            "       cl-model convert HF_DIR --out FILE.gguf [--dtype f32|f16|bf16|q8_0]\n"
+            "PATH: a Hugging Face directory, a GGUF file or a llama2.c checkpoint (default $CL_MODEL,\n"
+            "then ../shared/models/tinystories-656k).\n");
+}
+
+static _Noreturn void usage_error(const char *msg) {
+    fprintf(stderr, "cl-model: %s\n", msg);
+    usage(stderr);
+    exit(2);
+}
+
+static int parse_dtype(const char *s, cl_dtype *out) {
+    static const struct { const char *n; cl_dtype t; } m[] = {{"f32", CL_F32}, {"f16", CL_F16}, {"bf16", CL_BF16}, {"q8_0", CL_Q8_0}};
+    for (size_t i = 0; i < sizeof m / sizeof *m; i++)
+        if (!strcmp(s, m[i].n)) return *out = m[i].t, 0;
+    return -1;
+}
+
+/* Encode n floats as dtype. */
+static void encode(const float *x, int64_t n, cl_dtype dt, void *out) {
+    uint16_t *h = out;
+    switch (dt) {
+    case CL_F32: memcpy(out, x, (size_t)n * 4); break;
+    case CL_F16: for (int64_t i = 0; i < n; i++) h[i] = cl_f32_to_f16(x[i]); break;
+    case CL_BF16: for (int64_t i = 0; i < n; i++) h[i] = cl_f32_to_bf16(x[i]); break;
+    case CL_Q8_0: cl_quantize_q8_0(x, n, out); break;
+    }
+}
+
+/* The dtype a 2-D weight is stored in: 1-D tensors (norms, biases) stay f32 as llama.cpp does,
+ * and Q8_0 needs rows that are a multiple of 32 (f32 otherwise). */
+static cl_dtype storage_dtype(cl_dtype want, int ndim, int64_t cols) {
+    if (ndim < 2) return CL_F32;
+    if (want == CL_Q8_0 && cols % 32) return CL_F32;
+    return want;
+}
+
+static int cmd_info(const char *path) {
+    cl_model_file *mf = cl_model_file_open(path);
+    if (!mf) cl_die("%s", cl_error());
+    const cl_config *c = cl_model_file_config(mf);
+    printf("path: %s\nformat: %s\narch: %s\n", path, cl_format_name(cl_model_file_format(mf)), cl_arch_name(c->arch));
+    printf("n_vocab: %d\ndim: %d\nn_layers: %d\nn_heads: %d\nn_kv_heads: %d\nhead_dim: %d\nffn_dim: %d\nmax_ctx: %d\n",
+           c->n_vocab, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim, c->ffn_dim, c->max_ctx);
+    printf("rope_theta: %g\nrms_eps: %g\ntied_embeddings: %d\nattn_bias: %d\nqk_norm: %d\nrope_interleaved: %d\n"
+           "bos_id: %d\neos_id: %d\n",
+           (double)c->rope_theta, (double)c->rms_eps, c->tied_embeddings, c->attn_bias, c->qk_norm,
+           c->rope_interleaved, c->bos_id, c->eos_id);
+    if (cl_model_file_gguf(mf)) printf("tokenizer: gguf metadata\n");
+    else if (cl_model_file_tokenizer_json(mf)) printf("tokenizer: %s\n", cl_model_file_tokenizer_json(mf));
+    else if (cl_model_file_tokenizer_bin(mf)) printf("tokenizer: %s\n", cl_model_file_tokenizer_bin(mf));
+    else printf("tokenizer: none\n");
+    printf("chat_template: %s\n", cl_model_file_chat_template(mf) ? "yes" : "no");
+    int64_t params = 0;
+    int n = cl_model_file_n_tensors(mf);
+    printf("tensors: %d\n", n);
+    for (int i = 0; i < n; i++) {
+        const cl_tensor *t = cl_model_file_tensor_at(mf, i);
+        printf("  %-32s %-5s [", t->name, cl_dtype_name(t->dtype));
+        for (int d = 0; d < t->ndim; d++) printf("%s%lld", d ? ", " : "", (long long)t->shape[d]);
+        printf("]\n");
+        params += cl_tensor_nelem(t);
+    }
+    printf("parameters: %lld\n", (long long)params);
+    uint8_t fp[32];
+    char hex[65];
+    cl_model_file_fingerprint(mf, fp);
+    cl_hex(fp, 32, hex);
+    printf("fingerprint: %s\n", hex);
+    cl_model_file_close(mf);
+    return 0;
+}
+
+/* ---- random ---- */
+typedef struct {
+    uint64_t seed;
+    cl_dtype dtype;
+    int64_t rows, cols;
+    float mean, std;
+} rand_ctx;
+
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int fill_random(void *vctx, const char *name, void *out, size_t nbytes) {
+    const rand_ctx *c = vctx;
+    uint64_t s = c->seed;
+    for (const char *p = name; *p; p++) s = (s ^ (uint8_t)*p) * 0x100000001B3ull; /* per-tensor stream */
+    float *row = cl_malloc((size_t)c->cols * sizeof *row);
+    int64_t rb = cl_dtype_bytes(c->dtype, c->cols);
+    for (int64_t r = 0; r < c->rows; r++) {
+        for (int64_t i = 0; i < c->cols; i += 2) { /* Box-Muller: two normals per two uniforms */
+            double u1 = ((splitmix(&s) >> 11) + 1.0) * 0x1.0p-53, u2 = (splitmix(&s) >> 11) * 0x1.0p-53;
+            double m = sqrt(-2 * log(u1));
+            row[i] = c->mean + c->std * (float)(m * cos(2 * M_PI * u2));
+            if (i + 1 < c->cols) row[i + 1] = c->mean + c->std * (float)(m * sin(2 * M_PI * u2));
+        }
+        encode(row, c->cols, c->dtype, (uint8_t *)out + r * rb);
+    }
+    free(row);
+    (void)nbytes;
+    return 0;
+}
+
+typedef struct {
+    cl_gguf_writer *w;
+    rand_ctx *ctx;
+    int n;
+    uint64_t seed;
+    cl_dtype want;
+} rand_model;
+
+static void add_random(rand_model *m, const char *name, int64_t rows, int64_t cols, float mean, float std) {
+    rand_ctx *c = &m->ctx[m->n++];
+    int ndim = cols ? 2 : 1;
+    if (!cols) cols = rows, rows = 1;
+    *c = (rand_ctx){m->seed, storage_dtype(m->want, ndim, cols), rows, cols, mean, std};
+    int64_t shape[2] = {ndim == 2 ? rows : cols, cols};
+    cl_gguf_add_tensor_fill(m->w, name, c->dtype, ndim, shape, fill_random, c);
+}
+
+static int cmd_random(const char *config, const char *out, uint64_t seed, cl_dtype dtype, int vocab) {
+    cl_config c;
+    if (cl_hf_config_load(config, &c)) cl_die("%s", cl_error());
+    if (vocab > 0) {
+        c.n_vocab = vocab;
+        if (c.bos_id >= vocab) c.bos_id = -1;
+        if (c.eos_id >= vocab) c.eos_id = -1;
+    }
+    c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
+    if (cl_config_validate(&c)) cl_die("%s: %s", config, cl_error());
+    rand_model m = {cl_gguf_writer_new(), cl_calloc((size_t)c.n_layers * 16 + 8, sizeof(rand_ctx)), 0, seed, dtype};
+    cl_gguf_set_config(m.w, &c);
+    cl_gguf_set_str(m.w, "general.name", "random weights (cl-model random)");
+    cl_gguf_set_u64(m.w, "general.seed", seed);
+    int64_t q = (int64_t)c.n_heads * c.head_dim, kv = (int64_t)c.n_kv_heads * c.head_dim;
+    add_random(&m, "token_embd.weight", c.n_vocab, c.dim, 0, 0.02f);
+    add_random(&m, "output_norm.weight", c.dim, 0, 1, 0.02f);
+    if (!c.tied_embeddings) add_random(&m, "output.weight", c.n_vocab, c.dim, 0, 0.02f);
+    for (int l = 0; l < c.n_layers; l++) {
+        char n[64];
+#define R(suffix, a, b, mean) (snprintf(n, sizeof n, "blk.%d." suffix, l), add_random(&m, n, a, b, mean, 0.02f))
+        R("attn_norm.weight", c.dim, 0, 1);
+        R("attn_q.weight", q, c.dim, 0);
+        R("attn_k.weight", kv, c.dim, 0);
+        R("attn_v.weight", kv, c.dim, 0);
+        R("attn_output.weight", c.dim, q, 0);
+        if (c.attn_bias) {
+            R("attn_q.bias", q, 0, 0);
+            R("attn_k.bias", kv, 0, 0);
+            R("attn_v.bias", kv, 0, 0);
+        }
+        if (c.qk_norm) {
+            R("attn_q_norm.weight", c.head_dim, 0, 1);
+            R("attn_k_norm.weight", c.head_dim, 0, 1);
+        }
+        R("ffn_norm.weight", c.dim, 0, 1);
+        R("ffn_gate.weight", c.ffn_dim, c.dim, 0);
+        R("ffn_up.weight", c.ffn_dim, c.dim, 0);
+        R("ffn_down.weight", c.dim, c.ffn_dim, 0);
+#undef R
+    }
+    int rc = cl_gguf_writer_save(m.w, out);
+    cl_gguf_writer_free(m.w);
+    free(m.ctx);
+    if (rc) cl_die("%s", cl_error());
+    return 0;
+}
+
+/* ---- convert ---- */
+typedef struct {
+    const cl_tensor *src;
+    cl_dtype dtype;
+    int permute_heads; /* > 0: reorder rows of each head from halves to interleaved pairs */
+} conv_ctx;
+
+static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) {
+    const conv_ctx *c = vctx;
+    const cl_tensor *t = c->src;
+    int64_t n = cl_tensor_nelem(t), cols = t->shape[t->ndim - 1], rows = n / cols;
+    if (c->dtype == t->dtype && !c->permute_heads) {
+        memcpy(out, t->data, nbytes);
+        return 0;
+    }
+    float *x = cl_malloc((size_t)n * sizeof *x);
+    if (cl_tensor_to_f32(t, x)) {
+        free(x);
+        return -1;
+    }
+    if (c->permute_heads) {
+        /* llama.cpp convert_hf_to_gguf.py LlamaModel.permute: w.reshape(H, 2, hd/2, ...).swapaxes(1, 2):
+         * new row h*hd + 2i + j = old row h*hd + j*hd/2 + i. */
+        int64_t hd = rows / c->permute_heads;
+        float *y = cl_malloc((size_t)n * sizeof *y);
+        for (int64_t h = 0; h < c->permute_heads; h++)
+            for (int64_t i = 0; i < hd / 2; i++)
+                for (int j = 0; j < 2; j++)
+                    memcpy(y + (h * hd + 2 * i + j) * cols, x + (h * hd + j * hd / 2 + i) * cols, (size_t)cols * sizeof *y);
+        free(x);
+        x = y;
+    }
+    encode(x, n, c->dtype, out);
+    free(x);
+    return 0;
+}
+
+static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtype want) {
+    cl_model_file *mf = cl_model_file_open(dir);
+    if (!mf) cl_die("%s", cl_error());
+    if (cl_model_file_format(mf) != CL_FMT_HF) cl_die("%s: not a Hugging Face directory", dir);
+    cl_config c = *cl_model_file_config(mf);
+    c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
+    cl_gguf_writer *w = cl_gguf_writer_new();
+    cl_gguf_set_config(w, &c);
+    if (cl_model_file_chat_template(mf)) cl_gguf_set_str(w, "tokenizer.chat_template", cl_model_file_chat_template(mf));
+    int n = cl_model_file_n_tensors(mf);
+    conv_ctx *ctx = cl_calloc((size_t)n + 1, sizeof *ctx);
+    for (int i = 0; i < n; i++) {
+        const cl_tensor *t = cl_model_file_tensor_at(mf, i);
+        size_t nl = strlen(t->name);
+        int is_q = nl > 13 && (!strcmp(t->name + nl - 13, ".attn_q.weight") || !strcmp(t->name + nl - 11, ".attn_q.bias"));
+        int is_k = nl > 13 && (!strcmp(t->name + nl - 13, ".attn_k.weight") || !strcmp(t->name + nl - 11, ".attn_k.bias"));
+        ctx[i].src = t;
+        ctx[i].dtype = have_dtype ? want : t->dtype;
+        if (t->ndim < 2 || (ctx[i].dtype == CL_Q8_0 && t->shape[t->ndim - 1] % 32)) ctx[i].dtype = have_dtype && t->ndim >= 2 ? CL_F32 : (t->ndim < 2 ? CL_F32 : t->dtype);
+        if (c.arch == CL_ARCH_LLAMA) ctx[i].permute_heads = is_q ? c.n_heads : is_k ? c.n_kv_heads : 0;
+        cl_gguf_add_tensor_fill(w, t->name, ctx[i].dtype, t->ndim, t->shape, fill_convert, &ctx[i]);
+    }
+    int rc = cl_gguf_writer_save(w, out);
+    cl_gguf_writer_free(w);
+    free(ctx);
+    cl_model_file_close(mf);
+    if (rc) cl_die("%s", cl_error());
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'},   {"config", required_argument, 0, 'c'},
+                                         {"seed", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
+                                         {"vocab", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
+                                         {0, 0, 0, 0}};
+    const char *config = NULL, *out = NULL;
+    unsigned long long seed = 0;
+    cl_dtype dtype = CL_F32;
+    int have_dtype = 0, vocab = 0, o;
+    char *end;
+    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'h': usage(stdout); return 0;
+        case 'c': config = optarg; break;
+        case 'o': out = optarg; break;
+        case 's':
+            seed = strtoull(optarg, &end, 10);
+            if (*end || !*optarg) usage_error("--seed needs a non-negative integer");
+            break;
+        case 'v':
+            vocab = (int)strtol(optarg, &end, 10);
+            if (*end || vocab <= 0) usage_error("--vocab needs a positive integer");
+            break;
+        case 'd':
+            if (parse_dtype(optarg, &dtype)) usage_error("--dtype must be f32, f16, bf16 or q8_0");
+            have_dtype = 1;
+            break;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) usage_error("missing command (info, random, convert)");
+    const char *cmd = argv[optind++];
+    if (!strcmp(cmd, "info")) {
+        const char *path = optind < argc ? argv[optind++] : cl_default_model_path();
+        if (!path) cl_die("no model given and no default model found (set CL_MODEL)");
+        if (optind < argc) usage_error("too many arguments");
+        return cmd_info(path);
+    }
+    if (!strcmp(cmd, "random")) {
+        if (!config || !out) usage_error("random needs --config and --out");
+        if (optind < argc) usage_error("too many arguments");
+        return cmd_random(config, out, seed, dtype, vocab);
+    }
+    if (!strcmp(cmd, "convert")) {
+        if (optind >= argc || !out) usage_error("convert needs HF_DIR and --out");
+        const char *dir = argv[optind++];
+        if (optind < argc) usage_error("too many arguments");
+        return cmd_convert(dir, out, have_dtype, dtype);
+    }
+    usage_error("unknown command");
+}

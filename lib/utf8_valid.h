@@ -1,5 +1,7 @@
 /* utf8_valid.h — UTF-8 validation for streamed input (Unicode 15, table 3-7: no overlongs, no
- * surrogates, nothing above U+10FFFF). */
+ * surrogates, nothing above U+10FFFF).  Unlike cl_utf8_validate (utf8.h), it tells a sequence
+ * cut by the end of a block (wait for more bytes) from an invalid one, and gives the length of
+ * the ill-formed part for U+FFFD replacement. */
 #ifndef CL_UTF8_VALID_H
 #define CL_UTF8_VALID_H
 #include <stddef.h>

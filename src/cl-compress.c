@@ -137,10 +137,10 @@ static int flush(job *j) {
     return rc;
 }
 
-static const char *default_compressor(const char *model_path, int rate) {
+/* $CL_COMPRESSOR, else <tools>/../models/<model name>-c<C>.gguf when it exists, else NULL. */
+static char *default_compressor(const char *model_path, int rate) {
     const char *e = getenv("CL_COMPRESSOR");
-    if (e && *e) return e;
-    static char buf[PATH_MAX * 2];
+    if (e && *e) return cl_strdup(e);
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return NULL;
@@ -148,17 +148,19 @@ static const char *default_compressor(const char *model_path, int rate) {
     char *slash = strrchr(exe, '/');
     if (!slash) return NULL;
     *slash = 0;   /* .../bin */
-    char mp[PATH_MAX];
-    snprintf(mp, sizeof mp, "%s", model_path);
-    size_t l = strlen(mp);
-    while (l > 1 && mp[l - 1] == '/') mp[--l] = 0;
-    const char *base = strrchr(mp, '/') ? strrchr(mp, '/') + 1 : mp;
-    char stem[256];
-    snprintf(stem, sizeof stem, "%s", base);
-    char *dot = strrchr(stem, '.');
-    if (dot && !strcmp(dot, ".gguf")) *dot = 0;
-    snprintf(buf, sizeof buf, "%s/../models/%s-c%d.gguf", exe, stem, rate);
-    return access(buf, R_OK) == 0 ? buf : NULL;
+    char *stem = cl_strdup(model_path);
+    size_t l = strlen(stem);
+    while (l > 1 && stem[l - 1] == '/') stem[--l] = 0;
+    char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem;
+    char *dot = strrchr(base, '.');
+    if (dot && (!strcmp(dot, ".gguf") || !strcmp(dot, ".bin"))) *dot = 0;
+    size_t len = strlen(exe) + strlen(base) + 64;
+    char *path = cl_malloc(len);
+    snprintf(path, len, "%s/../models/%s-c%d.gguf", exe, base, rate);
+    free(stem);
+    if (access(path, R_OK) == 0) return path;
+    free(path);
+    return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -239,10 +241,11 @@ int main(int argc, char **argv) {
 
     job j = {.model = model, .dtype = dtype, .rate = rate, .max_seg = 1 << 20};
     cl_compressor *comp = NULL;
+    char *comp_default = NULL;
     if (naive) {
         cl_naive_fingerprint(model, rate, j.comp_fp);
     } else {
-        if (!comp_path) comp_path = default_compressor(model_path, rate);
+        if (!comp_path) comp_path = comp_default = default_compressor(model_path, rate);
         if (!comp_path)
             cl_die("no compressor: give --compressor K (make one with --init-compressor K), set CL_COMPRESSOR, or use --naive");
         comp = cl_compressor_load(comp_path, model);
@@ -362,6 +365,7 @@ int main(int argc, char **argv) {
     free(j.embd);
     cl_ce_cache_close(j.cache);
     cl_compressor_free(comp);
+    free(comp_default);
     cl_model_free(model);
     cl_model_file_close(mf);
     return failed ? 1 : 0;

@@ -383,8 +383,6 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
     if (s.over_ctx)
         fprintf(stderr, "%s: warning: %d of %d prompts (+ answer) exceed the model's context of %d tokens\n",
                 cl_progname(), s.over_ctx, s.n, x->m->cfg.max_ctx);
-    printf("%-8s %6s %9s %9s %9s %9s %8s %8s %10s %10s %12s %12s\n", "target", "n", "ctx tok", "EM text",
-           "F1 text", "EM comp", "F1 comp", "agree", "TTFT text", "TTFT comp", "KV text", "KV comp");
     char tgt[32];
     snprintf(tgt, sizeof tgt, "%d", target);
     printf("%-8s %6d %9.1f %9.3f %9.3f %9.3f %8.3f %8.3f %8.2fms %8.2fms %12.0f %12.0f\n",
@@ -583,6 +581,8 @@ int main(int argc, char **argv) {
             free(done);
         }
         json_t *runs = json_array();
+        printf("%-8s %6s %9s %9s %9s %9s %8s %8s %10s %10s %12s %12s\n", "target", "n", "ctx tok", "EM text",
+               "F1 text", "EM comp", "F1 comp", "agree", "TTFT text", "TTFT comp", "KV text", "KV comp");
         if (!n_lengths) json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, 0, depth, seed, NULL));
         for (int l = 0; l < n_lengths; l++)
             json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, lengths[l], depth, seed, para_tokens));

@@ -31,6 +31,9 @@ typedef struct {
 
 cl_model *cl_model_load(const cl_model_file *mf);   /* converts every weight to f32 */
 void cl_model_free(cl_model *m);
+/* A model of config c's shape with random weights (seeded; norm gains ~1, other weights uniform
+ * with variance 1/(3 fan_in)): for speed measurements and tests that need no real weights. */
+cl_model *cl_model_random(const cl_config *c, uint64_t seed);
 
 /* LoRA adapter: W x  ->  W x + scale * B (A x) on the targeted projections.
  * Per layer, per target t (CL_LORA_Q..CL_LORA_DOWN): A [r, in], B [out, r]; NULL = not adapted. */

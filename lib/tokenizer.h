@@ -21,6 +21,8 @@ void cl_tokenizer_free(cl_tokenizer *t);
 enum {
     CL_TOK_BOS = 1,        /* prepend BOS (when the model has one) */
     CL_TOK_SPECIAL = 2,    /* recognise special tokens written in the text (e.g. "<|im_start|>") */
+    CL_TOK_EOS = 4,        /* append EOS (when the model has one) */
+    CL_TOK_SKIP_SPECIAL = 8, /* decode: leave special tokens (BOS, EOS, <|im_start|>...) out */
 };
 /* Encode len bytes of UTF-8 (invalid bytes are encoded too, never dropped: byte-level or byte
  * fallback).  *ids is malloc'd.  Returns 0 or -1. */
@@ -32,9 +34,15 @@ size_t cl_tokenizer_token_bytes(const cl_tokenizer *t, int32_t id, char *buf, si
 /* Decode a whole sequence (applies the decoder's leading-space strip where the model has one).
  * *out is malloc'd and NUL-terminated. */
 int cl_tokenizer_decode(const cl_tokenizer *t, const int32_t *ids, size_t n, char **out, size_t *len);
+/* Same, with flags (CL_TOK_SKIP_SPECIAL).  Special tokens are otherwise rendered as their text.
+ * Decoding is byte-exact: byte tokens and byte-level pieces give their bytes, even where they
+ * do not form valid UTF-8 (HF would put U+FFFD there). */
+int cl_tokenizer_decode_ex(const cl_tokenizer *t, const int32_t *ids, size_t n, int flags,
+                           char **out, size_t *len);
 
 int cl_tokenizer_n_vocab(const cl_tokenizer *t);
 int cl_tokenizer_bos(const cl_tokenizer *t);    /* -1 if none */
+int cl_tokenizer_add_bos(const cl_tokenizer *t); /* 1 if the model's own pipeline prepends BOS */
 int cl_tokenizer_eos(const cl_tokenizer *t);    /* -1 if none */
 const char *cl_tokenizer_piece(const cl_tokenizer *t, int32_t id);   /* vocab string */
 int32_t cl_tokenizer_find(const cl_tokenizer *t, const char *piece); /* -1 if absent */

@@ -1,0 +1,135 @@
+/* ce_cache.c — see ce_cache.h. */
+#include "ce_cache.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "util.h"
+
+struct cl_ce_cache {
+    char *dir;
+    cl_ce_cache_stats st;
+    unsigned tmp_seq;
+};
+
+static int mkdir_p(const char *path) {
+    char *p = cl_strdup(path);
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || !*s) {
+            char c = *s;
+            *s = 0;
+            if (mkdir(p, 0777) < 0 && errno != EEXIST) {
+                int e = errno;
+                free(p);
+                return cl_fail("cache %s: %s", path, strerror(e));
+            }
+            *s = c;
+            if (!c) break;
+        }
+    }
+    free(p);
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) return cl_fail("cache %s: not a directory", path);
+    return 0;
+}
+
+cl_ce_cache *cl_ce_cache_open(const char *dir) {
+    if (!*dir) {
+        cl_fail("cache: empty directory name");
+        return NULL;
+    }
+    if (mkdir_p(dir) < 0) return NULL;
+    cl_ce_cache *c = cl_calloc(1, sizeof *c);
+    c->dir = cl_strdup(dir);
+    return c;
+}
+
+void cl_ce_cache_close(cl_ce_cache *c) {
+    if (!c) return;
+    free(c->dir);
+    free(c);
+}
+
+cl_ce_cache_stats cl_ce_cache_get_stats(const cl_ce_cache *c) { return c->st; }
+
+/* DIR/ab/abcd....ce into path (and the subdirectory alone into sub when not NULL). */
+static void entry_path(const cl_ce_cache *c, const uint8_t comp_fp[32], const uint8_t content_hash[32],
+                       char **path, char **sub) {
+    uint8_t key[32];
+    char hex[65];
+    cl_sha256 s;
+    cl_sha256_init(&s);
+    cl_sha256_update(&s, comp_fp, 32);
+    cl_sha256_update(&s, content_hash, 32);
+    cl_sha256_final(&s, key);
+    cl_hex(key, 32, hex);
+    size_t n = strlen(c->dir) + 80;
+    *path = cl_malloc(n);
+    snprintf(*path, n, "%s/%.2s/%s.ce", c->dir, hex, hex);
+    if (sub) {
+        *sub = cl_malloc(n);
+        snprintf(*sub, n, "%s/%.2s", c->dir, hex);
+    }
+}
+
+int cl_ce_cache_get(cl_ce_cache *c, const uint8_t comp_fp[32], const uint8_t content_hash[32], uint32_t dim,
+                    uint32_t count, float *out) {
+    char *path;
+    entry_path(c, comp_fp, content_hash, &path, NULL);
+    cl_map map;
+    int hit = 0;
+    if (cl_map_file(path, &map) == 0) {
+        cl_ce_reader *r = cl_ce_open_mem(map.data, map.size, path);
+        cl_ce_meta m;
+        const float *e;
+        if (cl_ce_next(r, &m, &e) == 1 && cl_ce_next(r, NULL, NULL) == 0 && !memcmp(m.comp_fp, comp_fp, 32) &&
+            !memcmp(m.content_hash, content_hash, 32) && m.dim == dim && m.count == count && m.dtype == CL_F32) {
+            memcpy(out, e, (size_t)count * dim * sizeof(float));
+            hit = 1;
+        } else {
+            c->st.corrupt++;
+        }
+        cl_ce_close(r);
+        cl_unmap(&map);
+    }
+    if (hit) c->st.hits++;
+    else c->st.misses++;
+    free(path);
+    return hit;
+}
+
+int cl_ce_cache_put(cl_ce_cache *c, const cl_ce_meta *m, const float *embd) {
+    cl_ce_meta e = *m;
+    e.dtype = CL_F32;            /* exact: a hit gives the very floats a recomputation would */
+    e.source = NULL;             /* where a segment came from is the caller's, not the entry's */
+    e.seg_index = e.src_offset = e.src_length = 0;
+    uint8_t *buf;
+    size_t n = cl_ce_encode(&e, embd, &buf);
+    if (!n) return -1;
+    char *path, *sub;
+    entry_path(c, m->comp_fp, m->content_hash, &path, &sub);
+    size_t tn = strlen(path) + 64;
+    char *tmp = cl_malloc(tn);
+    snprintf(tmp, tn, "%s/.tmp.%ld.%u", sub, (long)getpid(), c->tmp_seq++);
+    int rc = -1;
+    FILE *f = NULL;
+    if (mkdir(sub, 0777) < 0 && errno != EEXIST) cl_fail("cache %s: %s", sub, strerror(errno));
+    else if (!(f = fopen(tmp, "wb"))) cl_fail("cache %s: %s", tmp, strerror(errno));
+    else if ((fwrite(buf, 1, n, f) != n) | (fclose(f) != 0)) {  /* both always run */
+        cl_fail("cache %s: write error: %s", tmp, strerror(errno));
+        unlink(tmp);
+    } else if (rename(tmp, path) < 0) {
+        cl_fail("cache %s: rename: %s", path, strerror(errno));
+        unlink(tmp);
+    } else {
+        rc = 0;
+        c->st.puts++;
+    }
+    free(buf);
+    free(path);
+    free(sub);
+    free(tmp);
+    return rc;
+}

@@ -1,0 +1,267 @@
+/* forward.c — the decoder forward pass and its KV cache (see model.h).
+ *
+ * A batch is processed a span of rows at a time: with a KV cache, spans of at most SPAN_ROWS
+ * positions of the one sequence (chunked prefill: identical maths, bounded memory); without,
+ * runs of whole independent sequences of about SPAN_ROWS rows.  Within a span every projection
+ * is one cl_gemm over all its rows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "ops.h"
+#include "util.h"
+
+enum { SPAN_ROWS = 512 };
+
+struct cl_kv {
+    int n_layers, kv_dim, max_pos, len;
+    float *k, *v;   /* [n_layers][max_pos][kv_dim]; pages of unused positions are never touched */
+};
+
+cl_kv *cl_kv_new(const cl_model *m, int max_pos) {
+    if (max_pos <= 0) {
+        cl_fail("kv cache: max_pos %d must be positive", max_pos);
+        return NULL;
+    }
+    cl_kv *kv = cl_calloc(1, sizeof *kv);
+    kv->n_layers = m->cfg.n_layers;
+    kv->kv_dim = m->cfg.n_kv_heads * m->cfg.head_dim;
+    kv->max_pos = max_pos;
+    size_t n;
+    if (cl_mul_overflow((size_t)kv->n_layers * kv->kv_dim, (size_t)max_pos * sizeof(float), &n) < 0) {
+        free(kv);
+        return NULL;
+    }
+    kv->k = malloc(n);
+    kv->v = malloc(n);
+    if (!kv->k || !kv->v) {
+        cl_fail("kv cache: cannot allocate 2 x %zu MiB for %d positions", n >> 20, max_pos);
+        cl_kv_free(kv);
+        return NULL;
+    }
+    return kv;
+}
+
+void cl_kv_free(cl_kv *kv) {
+    if (!kv) return;
+    free(kv->k);
+    free(kv->v);
+    free(kv);
+}
+
+int cl_kv_len(const cl_kv *kv) { return kv->len; }
+
+void cl_kv_truncate(cl_kv *kv, int n) {
+    if (n >= 0 && n < kv->len) kv->len = n;
+}
+
+size_t cl_kv_bytes(const cl_kv *kv) {
+    return (size_t)2 * kv->n_layers * kv->len * kv->kv_dim * sizeof(float);
+}
+
+/* Scratch for one span of n rows. */
+typedef struct {
+    float *x, *h, *q, *k, *v, *att, *gate, *up, *tmp, *cos_t, *sin_t;
+    int *pos;
+} work;
+
+static void work_alloc(work *w, const cl_config *c, int n, int lora_rank) {
+    size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
+    w->x = cl_malloc((size_t)n * c->dim * sizeof(float));
+    w->h = cl_malloc((size_t)n * c->dim * sizeof(float));
+    w->q = cl_malloc((size_t)n * qd * sizeof(float));
+    w->k = cl_malloc((size_t)n * kvd * sizeof(float));
+    w->v = cl_malloc((size_t)n * kvd * sizeof(float));
+    w->att = cl_malloc((size_t)n * qd * sizeof(float));
+    w->gate = cl_malloc((size_t)n * c->ffn_dim * sizeof(float));
+    w->up = cl_malloc((size_t)n * c->ffn_dim * sizeof(float));
+    w->tmp = cl_malloc((size_t)n * (lora_rank > 0 ? lora_rank : 1) * sizeof(float));
+    w->cos_t = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
+    w->sin_t = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
+    w->pos = cl_malloc((size_t)n * sizeof(int));
+}
+
+static void work_free(work *w) {
+    free(w->x); free(w->h); free(w->q); free(w->k); free(w->v); free(w->att);
+    free(w->gate); free(w->up); free(w->tmp); free(w->cos_t); free(w->sin_t); free(w->pos);
+}
+
+/* y[n,out] += scale * (x A^T) B^T for an adapted projection (A [r,in], B [out,r]). */
+static void lora_add(const cl_lora *lo, int layer, int t, float *y, const float *x, int n, int in,
+                     int out, float *tmp) {
+    if (!lo || !lo->A[layer][t] || !lo->B[layer][t]) return;
+    cl_gemm(0, 1, n, lo->rank, in, 1.0f, x, in, lo->A[layer][t], in, 0.0f, tmp, lo->rank);
+    cl_gemm(0, 1, n, out, lo->rank, lo->scale, tmp, lo->rank, lo->B[layer][t], lo->rank, 1.0f, y, out);
+}
+
+static void add_bias(float *y, const float *b, int n, int d) {
+    if (!b) return;
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < d; i++) y[(size_t)r * d + i] += b[i];
+}
+
+/* Copy the rows of x that are requested outputs (batch rows t0..t0+n-1) into dst [n_out, dim]. */
+static void save_rows(const cl_batch *b, int t0, int n, const float *x, int dim, float *dst) {
+    for (int j = 0; j < b->n_out; j++) {
+        int r = b->out_pos[j] - t0;
+        if (r >= 0 && r < n) memcpy(dst + (size_t)j * dim, x + (size_t)r * dim, dim * sizeof(float));
+    }
+}
+
+/* One span: batch rows t0 .. t0+n-1.  With kv, they continue the cache (positions kv->len ..);
+ * without, they are sequences seq_len[s0 .. s0+ns-1], each from position 0. */
+static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0, int n,
+                         const int *seq_len, int ns, work *w) {
+    const cl_config *c = &m->cfg;
+    int dim = c->dim, hd = c->head_dim, H = c->n_heads, KV = c->n_kv_heads;
+    int qd = H * hd, kvd = KV * hd, ffn = c->ffn_dim;
+    const cl_lora *lo = b->lora;
+    int base = kv ? kv->len : 0;
+
+    if (b->ids)
+        for (int r = 0; r < n; r++)
+            memcpy(w->x + (size_t)r * dim, m->tok_embd + (size_t)b->ids[t0 + r] * dim,
+                   dim * sizeof(float));
+    else
+        memcpy(w->x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
+    if (b->out_layers) save_rows(b, t0, n, w->x, dim, b->out_layers);
+
+    if (kv)
+        for (int r = 0; r < n; r++) w->pos[r] = base + r;
+    else
+        for (int s = 0, r = 0; s < ns; s++)
+            for (int i = 0; i < seq_len[s]; i++) w->pos[r++] = i;
+    cl_rope_table(w->cos_t, w->sin_t, w->pos, n, hd, c->rope_theta);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        const cl_layer *L = &m->layers[l];
+        float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : w->k;
+        float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : w->v;
+
+        cl_rmsnorm(w->h, w->x, L->attn_norm, n, dim, c->rms_eps);
+        cl_linear(w->q, w->h, L->wq, n, dim, qd, 0);
+        cl_linear(kd, w->h, L->wk, n, dim, kvd, 0);
+        cl_linear(vd, w->h, L->wv, n, dim, kvd, 0);
+        add_bias(w->q, L->bq, n, qd);
+        add_bias(kd, L->bk, n, kvd);
+        add_bias(vd, L->bv, n, kvd);
+        lora_add(lo, l, CL_LORA_Q, w->q, w->h, n, dim, qd, w->tmp);
+        lora_add(lo, l, CL_LORA_K, kd, w->h, n, dim, kvd, w->tmp);
+        lora_add(lo, l, CL_LORA_V, vd, w->h, n, dim, kvd, w->tmp);
+        if (L->q_norm) cl_rmsnorm(w->q, w->q, L->q_norm, n * H, hd, c->rms_eps);
+        if (L->k_norm) cl_rmsnorm(kd, kd, L->k_norm, n * KV, hd, c->rms_eps);
+        cl_rope_apply(w->q, n, H, hd, w->cos_t, w->sin_t, c->rope_interleaved);
+        cl_rope_apply(kd, n, KV, hd, w->cos_t, w->sin_t, c->rope_interleaved);
+
+        if (kv) {
+            const float *kc = kv->k + (size_t)l * kv->max_pos * kvd;
+            const float *vc = kv->v + (size_t)l * kv->max_pos * kvd;
+            cl_attention(w->att, qd, w->q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base);
+        } else {
+            for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
+                size_t o = (size_t)r;
+                cl_attention(w->att + o * qd, qd, w->q + o * qd, qd, seq_len[s], w->k + o * kvd,
+                             w->v + o * kvd, kvd, seq_len[s], H, KV, hd, 0);
+            }
+        }
+        cl_linear(w->x, w->att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
+        lora_add(lo, l, CL_LORA_O, w->x, w->att, n, qd, dim, w->tmp);
+
+        cl_rmsnorm(w->h, w->x, L->ffn_norm, n, dim, c->rms_eps);
+        cl_linear(w->gate, w->h, L->w_gate, n, dim, ffn, 0);
+        cl_linear(w->up, w->h, L->w_up, n, dim, ffn, 0);
+        lora_add(lo, l, CL_LORA_GATE, w->gate, w->h, n, dim, ffn, w->tmp);
+        lora_add(lo, l, CL_LORA_UP, w->up, w->h, n, dim, ffn, w->tmp);
+        cl_swiglu(w->gate, w->gate, w->up, (long)n * ffn);
+        cl_linear(w->x, w->gate, L->w_down, n, ffn, dim, 1);
+        lora_add(lo, l, CL_LORA_DOWN, w->x, w->gate, n, ffn, dim, w->tmp);
+
+        if (b->out_layers)
+            save_rows(b, t0, n, w->x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
+    }
+    if (kv) kv->len += n;
+
+    /* Final norm: all rows when every logit row is wanted, else only the rows needed. */
+    if (b->logits && b->logits_all) {
+        cl_rmsnorm(w->h, w->x, m->out_norm, n, dim, c->rms_eps);
+        cl_linear(b->logits + (size_t)t0 * c->n_vocab, w->h, m->output, n, dim, c->n_vocab, 0);
+    } else if (b->logits && t0 + n == b->n_tokens) {
+        cl_rmsnorm(w->h, w->x + (size_t)(n - 1) * dim, m->out_norm, 1, dim, c->rms_eps);
+        cl_linear(b->logits, w->h, m->output, 1, dim, c->n_vocab, 0);
+    }
+    if (b->out_final)
+        for (int j = 0; j < b->n_out; j++) {
+            int r = b->out_pos[j] - t0;
+            if (r >= 0 && r < n)
+                cl_rmsnorm(b->out_final + (size_t)j * dim, w->x + (size_t)r * dim, m->out_norm, 1,
+                           dim, c->rms_eps);
+        }
+}
+
+static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
+    const cl_config *c = &m->cfg;
+    if (b->n_tokens <= 0) return cl_fail("forward: empty batch");
+    if (!b->ids == !b->embd) return cl_fail("forward: give exactly one of ids and embd");
+    if (b->ids)
+        for (int i = 0; i < b->n_tokens; i++)
+            if (b->ids[i] < 0 || b->ids[i] >= c->n_vocab)
+                return cl_fail("forward: token %d: id %d outside the vocabulary (%d)", i, b->ids[i],
+                               c->n_vocab);
+    if (b->n_seq < 0 || (b->n_seq > 0 && !b->seq_len)) return cl_fail("forward: bad n_seq/seq_len");
+    if (b->n_seq > 1 && kv) return cl_fail("forward: a kv cache holds one sequence, got %d", b->n_seq);
+    if (b->n_seq > 0) {
+        long sum = 0;
+        for (int s = 0; s < b->n_seq; s++) {
+            if (b->seq_len[s] <= 0) return cl_fail("forward: sequence %d has length %d", s, b->seq_len[s]);
+            sum += b->seq_len[s];
+        }
+        if (sum != b->n_tokens)
+            return cl_fail("forward: sequence lengths add to %ld, batch has %d tokens", sum, b->n_tokens);
+    }
+    if (kv) {
+        if (kv->n_layers != c->n_layers || kv->kv_dim != c->n_kv_heads * c->head_dim)
+            return cl_fail("forward: kv cache made for another model");
+        if ((long)kv->len + b->n_tokens > kv->max_pos)
+            return cl_fail("forward: %d cached + %d new positions exceed the cache's %d", kv->len,
+                           b->n_tokens, kv->max_pos);
+    }
+    if (b->n_out < 0 || (b->n_out > 0 && !b->out_pos)) return cl_fail("forward: bad n_out/out_pos");
+    for (int j = 0; j < b->n_out; j++)
+        if (b->out_pos[j] < 0 || b->out_pos[j] >= b->n_tokens)
+            return cl_fail("forward: out_pos[%d] = %d outside the batch", j, b->out_pos[j]);
+    if (b->lora) {
+        if (b->lora->rank <= 0) return cl_fail("forward: LoRA rank %d", b->lora->rank);
+    }
+    return 0;
+}
+
+int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
+    if (check_batch(m, kv, b) < 0) return -1;
+    int one_len = b->n_tokens;
+    const int *seq_len = b->n_seq > 0 ? b->seq_len : &one_len;
+    int n_seq = b->n_seq > 0 ? b->n_seq : 1;
+
+    /* Span size: SPAN_ROWS, or the longest single sequence when that is longer. */
+    int cap = SPAN_ROWS;
+    if (!kv)
+        for (int s = 0; s < n_seq; s++) cap = seq_len[s] > cap ? seq_len[s] : cap;
+    if (cap > b->n_tokens) cap = b->n_tokens;
+    work w;
+    work_alloc(&w, &m->cfg, cap, b->lora ? b->lora->rank : 0);
+    if (kv) {
+        for (int t0 = 0; t0 < b->n_tokens; t0 += cap) {
+            int n = b->n_tokens - t0 < cap ? b->n_tokens - t0 : cap;
+            forward_span(m, kv, b, t0, n, NULL, 0, &w);
+        }
+    } else {
+        for (int s0 = 0, t0 = 0; s0 < n_seq;) {
+            int ns = 0, n = 0;
+            while (s0 + ns < n_seq && n + seq_len[s0 + ns] <= cap) n += seq_len[s0 + ns++];
+            forward_span(m, NULL, b, t0, n, seq_len + s0, ns, &w);
+            s0 += ns;
+            t0 += n;
+        }
+    }
+    work_free(&w);
+    return 0;
+}

@@ -1,0 +1,153 @@
+/* model.c — load a model file's weights into one f32 arena (see model.h). */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sample.h"
+#include "util.h"
+
+typedef struct {
+    const cl_model_file *mf;   /* NULL: random weights from rng */
+    cl_rng rng;
+    int dim;
+    float *arena;
+    size_t used;      /* floats handed out so far */
+    int count_only;   /* first pass: only add up sizes */
+} loader;
+
+/* Random weights: norm gains near 1, everything else uniform with variance 1/(3 fan_in). */
+static void fill_random(loader *L, float *dst, const char *name, int64_t nelem) {
+    size_t ln = strlen(name);
+    int norm = ln >= 11 && !strcmp(name + ln - 11, "norm.weight");
+    int64_t fan_in = strstr(name, "ffn_down") ? nelem / L->dim : L->dim;
+    if (strstr(name, "attn_output")) fan_in = nelem / L->dim;
+    float a = norm ? 0.1f : 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+    for (int64_t i = 0; i < nelem; i++) {
+        float u = (float)cl_rng_uniform(&L->rng) * 2.0f - 1.0f;
+        dst[i] = norm ? 1.0f + a * u : a * u;
+    }
+}
+
+/* Next weight from the file: checks its element count, converts it into the arena.
+ * Optional tensors that are absent give NULL (and count nothing).  In random mode the
+ * optional tensors exist exactly when the config asks for them. */
+static int take(loader *L, float **dst, const char *name, int64_t nelem, int optional) {
+    *dst = NULL;
+    if (!L->mf) {
+        if (optional) return 0;
+        if (!L->count_only) {
+            *dst = L->arena + L->used;
+            fill_random(L, *dst, name, nelem);
+        }
+        L->used += (size_t)nelem;
+        return 0;
+    }
+    const cl_tensor *t = cl_model_file_tensor(L->mf, name);
+    if (!t) {
+        if (optional) return 0;
+        return cl_fail("%s: missing tensor %s", cl_model_file_path(L->mf), name);
+    }
+    if (cl_tensor_nelem(t) != nelem)
+        return cl_fail("%s: tensor %s has %lld elements, expected %lld", cl_model_file_path(L->mf),
+                       name, (long long)cl_tensor_nelem(t), (long long)nelem);
+    if (!L->count_only) {
+        *dst = L->arena + L->used;
+        if (cl_tensor_to_f32(t, *dst) < 0) return -1;
+    }
+    L->used += (size_t)nelem;
+    return 0;
+}
+
+static int load_all(loader *L, cl_model *m) {
+    const cl_config *c = &m->cfg;
+    int64_t dim = c->dim, hd = c->head_dim, qd = (int64_t)c->n_heads * hd,
+            kvd = (int64_t)c->n_kv_heads * hd, ffn = c->ffn_dim, V = c->n_vocab;
+    char nm[96];
+    if (take(L, &m->tok_embd, "token_embd.weight", V * dim, 0) < 0) return -1;
+    if (take(L, &m->out_norm, "output_norm.weight", dim, 0) < 0) return -1;
+    if (take(L, &m->output, "output.weight", V * dim, c->tied_embeddings) < 0) return -1;
+    if (!m->output) m->output = m->tok_embd;
+    for (int l = 0; l < c->n_layers; l++) {
+        cl_layer *y = &m->layers[l];
+        struct { float **p; const char *n; int64_t ne; int opt; } w[] = {
+            {&y->attn_norm, "attn_norm.weight", dim, 0},
+            {&y->wq, "attn_q.weight", qd * dim, 0},
+            {&y->wk, "attn_k.weight", kvd * dim, 0},
+            {&y->wv, "attn_v.weight", kvd * dim, 0},
+            {&y->wo, "attn_output.weight", dim * qd, 0},
+            {&y->bq, "attn_q.bias", qd, !c->attn_bias},
+            {&y->bk, "attn_k.bias", kvd, !c->attn_bias},
+            {&y->bv, "attn_v.bias", kvd, !c->attn_bias},
+            {&y->q_norm, "attn_q_norm.weight", hd, !c->qk_norm},
+            {&y->k_norm, "attn_k_norm.weight", hd, !c->qk_norm},
+            {&y->ffn_norm, "ffn_norm.weight", dim, 0},
+            {&y->w_gate, "ffn_gate.weight", ffn * dim, 0},
+            {&y->w_up, "ffn_up.weight", ffn * dim, 0},
+            {&y->w_down, "ffn_down.weight", dim * ffn, 0},
+        };
+        for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
+            snprintf(nm, sizeof nm, "blk.%d.%s", l, w[i].n);
+            if (take(L, w[i].p, nm, w[i].ne, w[i].opt) < 0) return -1;
+        }
+        /* Flags and tensors must agree: a bias the config does not announce would be ignored. */
+        if (!c->attn_bias) y->bq = y->bk = y->bv = NULL;
+        if (!c->qk_norm) y->q_norm = y->k_norm = NULL;
+    }
+    return 0;
+}
+
+/* Shared by cl_model_load (mf set) and cl_model_random (mf NULL). */
+static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t seed) {
+    const char *path = mf ? cl_model_file_path(mf) : "random model";
+    if (cl_config_validate(c) < 0) return NULL;
+    if (c->n_layers > 256) {
+        cl_fail("%s: %d layers: at most 256 supported", path, c->n_layers);
+        return NULL;
+    }
+    cl_model *m = cl_calloc(1, sizeof *m);
+    m->cfg = *c;
+    m->layers = cl_calloc((size_t)c->n_layers, sizeof *m->layers);
+    loader L = {.mf = mf, .count_only = 1, .dim = c->dim};
+    cl_rng_seed(&L.rng, seed);
+    if (load_all(&L, m) < 0) goto fail;
+    size_t bytes;
+    if (cl_mul_overflow(L.used, sizeof(float), &bytes) < 0) goto fail;
+    L.arena = malloc(bytes ? bytes : 1);
+    if (!L.arena) {
+        cl_fail("%s: cannot allocate %zu MiB for the weights", path, bytes >> 20);
+        goto fail;
+    }
+    m->arena = L.arena;
+    L.used = 0;
+    L.count_only = 0;
+    if (load_all(&L, m) < 0) goto fail;
+    if (mf) {
+        cl_model_file_fingerprint(mf, m->fingerprint);
+    } else {   /* the seed and shape identify a random model */
+        cl_sha256 h;
+        cl_sha256_init(&h);
+        cl_sha256_update(&h, c, sizeof *c);
+        cl_sha256_update(&h, &seed, sizeof seed);
+        cl_sha256_final(&h, m->fingerprint);
+    }
+    return m;
+fail:
+    cl_model_free(m);
+    return NULL;
+}
+
+cl_model *cl_model_load(const cl_model_file *mf) {
+    return build(cl_model_file_config(mf), mf, 0);
+}
+
+cl_model *cl_model_random(const cl_config *c, uint64_t seed) { return build(c, NULL, seed); }
+
+void cl_model_free(cl_model *m) {
+    if (!m) return;
+    free(m->arena);
+    free(m->layers);
+    free(m);
+}

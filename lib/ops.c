@@ -1,0 +1,154 @@
+/* ops.c — decoder building blocks on plain float arrays (see ops.h). */
+#include "ops.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {   /* BLAS leaves C alone for K == 0 only when beta == 1: make it explicit */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void cl_linear(float *y, const float *x, const float *W, int n, int in, int out, int accumulate) {
+    cl_gemm(0, 1, n, out, in, 1.0f, x, in, W, in, accumulate ? 1.0f : 0.0f, y, out);
+}
+
+void cl_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps) {
+    for (int r = 0; r < n; r++) {
+        const float *xr = x + (size_t)r * dim;
+        float *yr = y + (size_t)r * dim;
+        double ss = 0;
+        for (int i = 0; i < dim; i++) ss += (double)xr[i] * xr[i];
+        float s = (float)(1.0 / sqrt(ss / dim + eps));
+        for (int i = 0; i < dim; i++) yr[i] = xr[i] * s * w[i];
+    }
+}
+
+void cl_rope_table(float *cos_t, float *sin_t, const int *pos, int n, int head_dim, float theta) {
+    int half = head_dim / 2;
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < half; i++) {
+            double a = pos[r] * pow((double)theta, -2.0 * i / head_dim);
+            cos_t[(size_t)r * half + i] = (float)cos(a);
+            sin_t[(size_t)r * half + i] = (float)sin(a);
+        }
+}
+
+void cl_rope_apply(float *x, int n, int n_heads, int head_dim, const float *cos_t,
+                   const float *sin_t, int interleaved) {
+    int half = head_dim / 2;
+    for (int r = 0; r < n; r++) {
+        const float *c = cos_t + (size_t)r * half, *s = sin_t + (size_t)r * half;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + ((size_t)r * n_heads + h) * head_dim;
+            for (int i = 0; i < half; i++) {
+                int a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + half;
+                float x0 = v[a], x1 = v[b];
+                v[a] = x0 * c[i] - x1 * s[i];
+                v[b] = x0 * s[i] + x1 * c[i];
+            }
+        }
+    }
+}
+
+void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float theta,
+             int interleaved) {
+    size_t m = (size_t)n * (head_dim / 2);
+    float *c = cl_malloc(m * sizeof *c + 1), *s = cl_malloc(m * sizeof *s + 1);
+    cl_rope_table(c, s, pos, n, head_dim, theta);
+    cl_rope_apply(x, n, n_heads, head_dim, c, s, interleaved);
+    free(c);
+    free(s);
+}
+
+void cl_softmax(float *x, int n, int len) {
+    for (int r = 0; r < n; r++) {
+        float *v = x + (size_t)r * len;
+        float mx = -FLT_MAX;
+        for (int i = 0; i < len; i++) mx = v[i] > mx ? v[i] : mx;
+        float sum = 0;
+        for (int i = 0; i < len; i++) {
+            v[i] = expf(v[i] - mx);
+            sum += v[i];
+        }
+        float inv = 1.0f / sum;
+        for (int i = 0; i < len; i++) v[i] *= inv;
+    }
+}
+
+/* Queries per block and kv group: bounds the score scratch to ATT_ROWS * n_k floats. */
+enum { ATT_ROWS = 256 };
+
+void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
+                  const float *k, const float *v, int kv_stride, int n_k,
+                  int n_heads, int n_kv_heads, int head_dim, int q_offset) {
+    if (n_q <= 0) return;
+    int group = n_heads / n_kv_heads;
+    int nb_max = ATT_ROWS / group > 0 ? ATT_ROWS / group : 1;
+    if (nb_max > n_q) nb_max = n_q;
+    int rows_max = nb_max * group;
+    float scale = 1.0f / sqrtf((float)head_dim);
+    /* The heads of one kv group share K and V: gather their query rows into one matrix so
+     * K and V are read once per group (decode is bound by reading the cache). */
+    float *qg = cl_malloc((size_t)rows_max * head_dim * sizeof *qg);
+    float *og = cl_malloc((size_t)rows_max * head_dim * sizeof *og);
+    float *sc = cl_malloc((size_t)rows_max * n_k * sizeof *sc);
+    for (int g = 0; g < n_kv_heads; g++) {
+        const float *kh = k + (size_t)g * head_dim, *vh = v + (size_t)g * head_dim;
+        for (int i0 = 0; i0 < n_q; i0 += nb_max) {
+            int nb = n_q - i0 < nb_max ? n_q - i0 : nb_max;
+            int nk = q_offset + i0 + nb;   /* keys visible to the block's last row */
+            if (nk > n_k) nk = n_k;
+            int rows = nb * group;
+            /* row gi*nb + r of qg = head (g*group + gi), query i0 + r */
+            for (int gi = 0; gi < group; gi++)
+                for (int r = 0; r < nb; r++)
+                    memcpy(qg + ((size_t)gi * nb + r) * head_dim,
+                           q + (size_t)(i0 + r) * q_stride + (size_t)(g * group + gi) * head_dim,
+                           head_dim * sizeof *qg);
+            cl_gemm(0, 1, rows, nk, head_dim, scale, qg, head_dim, kh, kv_stride, 0.0f, sc, nk);
+            for (int gi = 0; gi < group; gi++)
+                for (int r = 0; r < nb; r++) {
+                    float *row = sc + ((size_t)gi * nb + r) * nk;
+                    int vis = q_offset + i0 + r + 1;
+                    if (vis > nk) vis = nk;
+                    cl_softmax(row, 1, vis);
+                    memset(row + vis, 0, (size_t)(nk - vis) * sizeof *row);
+                }
+            cl_gemm(0, 0, rows, head_dim, nk, 1.0f, sc, nk, vh, kv_stride, 0.0f, og, head_dim);
+            for (int gi = 0; gi < group; gi++)
+                for (int r = 0; r < nb; r++)
+                    memcpy(out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim,
+                           og + ((size_t)gi * nb + r) * head_dim, head_dim * sizeof *og);
+        }
+    }
+    free(qg);
+    free(og);
+    free(sc);
+}
+
+void cl_swiglu(float *out, const float *gate, const float *up, long n) {
+    for (long i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+int cl_argmax(const float *x, int n) {
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}

@@ -1,0 +1,52 @@
+/* ops.h — the decoder's building blocks on plain row-major float arrays.
+ *
+ * Each op is a pure function of its arguments (no model structs), so a backward pass or a GPU
+ * offload can reuse or replace it one op at a time.  All matrix products go through cl_gemm:
+ * under `make CUDA=1` that is the one place a device implementation swaps in.
+ * Rows are tokens; a "row of heads" is n_heads * head_dim consecutive floats. */
+#ifndef CL_OPS_H
+#define CL_OPS_H
+
+/* C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op(X) = X^T when trans_X.
+ * lda/ldb/ldc are the row strides of A, B, C as stored. */
+void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+             const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* y[n,out] = x[n,in] W[out,in]^T (+ y when accumulate): a Linear layer on n rows. */
+void cl_linear(float *y, const float *x, const float *W, int n, int in, int out, int accumulate);
+
+/* y[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, for n rows of dim floats; y may equal x. */
+void cl_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps);
+
+/* Rotary position embedding.  Pair i of a head turns by pos * theta^(-2i/head_dim).
+ * cl_rope_table fills cos/sin [n, head_dim/2] for positions pos[0..n-1] (computed in double);
+ * cl_rope_apply rotates x [n, n_heads*head_dim] in place, row r with table row r.
+ * interleaved: pairs are (2i, 2i+1) (llama2.c, GGUF llama); otherwise (i, i+head_dim/2)
+ * (Hugging Face "rotate half").  cl_rope does both in one call. */
+void cl_rope_table(float *cos_t, float *sin_t, const int *pos, int n, int head_dim, float theta);
+void cl_rope_apply(float *x, int n, int n_heads, int head_dim, const float *cos_t,
+                   const float *sin_t, int interleaved);
+void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float theta,
+             int interleaved);
+
+/* Causal grouped-query attention for one sequence.
+ *   q [n_q rows, row stride q_stride] holding n_heads heads; k, v [n_k rows, stride kv_stride]
+ *   holding n_kv_heads heads (query head h reads kv head h / (n_heads / n_kv_heads)).
+ *   Query row i sits at key position q_offset + i and sees keys 0 .. q_offset + i (< n_k).
+ *   out [n_q rows, stride out_stride] gets n_heads heads.  Scale 1/sqrt(head_dim).
+ * Blocks of queries go through cl_gemm (Q K^T, softmax, P V), so scratch stays
+ * O(block * n_k) however long the context. */
+void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
+                  const float *k, const float *v, int kv_stride, int n_k,
+                  int n_heads, int n_kv_heads, int head_dim, int q_offset);
+
+/* Row-wise softmax in place on n rows of len floats (max-subtracted). */
+void cl_softmax(float *x, int n, int len);
+
+/* out = silu(gate) * up, elementwise over n floats; out may equal gate or up. */
+void cl_swiglu(float *out, const float *gate, const float *up, long n);
+
+/* Index of the largest of n floats (first one on ties). */
+int cl_argmax(const float *x, int n);
+
+#endif

@@ -1,0 +1,158 @@
+/* token_split.c — see token_split.h.
+ *
+ * The span is encoded a window (a few KiB) at a time; the window's token lengths give a map
+ * from token index to byte offset, from which each piece's end is estimated (the end of its S-th
+ * token).  The estimate is snapped to a word start or character boundary, the piece is encoded
+ * alone, and the cut moves back until the piece has at most S ids.  Tokens near the end of a
+ * window are not trusted (BPE there would merge differently with more text), so a new window
+ * is encoded from the last cut when the estimate gets close to the window's end. */
+#include "token_split.h"
+#include "util.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW 4096   /* bytes encoded at once for the map (grown if a window makes no progress) */
+
+static int is_space(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/* Largest character boundary <= x (x > 0 assumed on a valid UTF-8 span, lo = floor). */
+static size_t char_floor(const char *t, size_t x, size_t lo) {
+    while (x > lo && ((unsigned char)t[x] & 0xC0) == 0x80) x--;
+    return x;
+}
+
+typedef struct {
+    const cl_seg_tok *tok;
+    const char *t;       /* window text (starts at a piece boundary) */
+    size_t wlen;         /* window length */
+    size_t *ends;        /* ends[i]: byte offset where window token i ends */
+    size_t n;            /* tokens in the window */
+} map;
+
+static int build_map(map *m, const int32_t *ids, size_t n, size_t *cap) {
+    if (n > *cap) {
+        *cap = n + n / 2 + 16;
+        m->ends = cl_realloc(m->ends, *cap * sizeof *m->ends);
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += m->tok->token_len(m->tok->ctx, ids[i]);
+        m->ends[i] = total;
+    }
+    /* A tokenizer that prepends "▁" decodes to more bytes than the text: shift the map back. */
+    size_t shift = total > m->wlen ? total - m->wlen : 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t e = m->ends[i] > shift ? m->ends[i] - shift : 0;
+        m->ends[i] = e < m->wlen ? e : m->wlen;
+    }
+    m->n = n;
+    return 0;
+}
+
+/* Best cut in (p, hi] for a piece starting at p whose first map token is k: the last word start
+ * leaving at least S/2 mapped tokens before it, else the last token boundary, else the last
+ * character boundary.  0 when there is none. */
+static size_t choose_cut(const map *m, size_t p, size_t k, size_t hi, int S) {
+    const char *t = m->t;
+    if (hi <= p) return 0;
+    size_t h = (size_t)S / 2;
+    size_t half = h == 0 ? p + 1 : k + h - 1 < m->n ? m->ends[k + h - 1] : hi;
+    size_t lo_w = half > p + 1 ? half : p + 1;
+    for (size_t w = hi; w >= lo_w && w > p; w--)
+        if (w < m->wlen && is_space((unsigned char)t[w - 1]) && !is_space((unsigned char)t[w]))
+            return w;
+    for (size_t i = m->n; i-- > k;) {
+        if (m->ends[i] > hi) continue;
+        size_t b = char_floor(t, m->ends[i], p);
+        if (b > p) return b;
+        break;
+    }
+    size_t b = char_floor(t, hi, p);
+    return b > p ? b : 0;
+}
+
+int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, int final,
+                   cl_piece_fn emit, void *ctx, size_t *done) {
+    if (S < 1) return cl_fail("token limit must be at least 1");
+    map m = {.tok = tok};
+    size_t mcap = 0, window = WINDOW, pos = 0;
+    int32_t *ids = NULL, *pids = NULL;
+    size_t n = 0, pn = 0;
+    int rc = -1;
+    for (;;) {
+        size_t rem = len - pos;
+        if (!final && rem <= window) break;
+        m.t = text + pos;
+        m.wlen = rem <= window ? rem : char_floor(m.t, window, 0);
+        free(ids);
+        ids = NULL;
+        if (tok->encode(tok->ctx, m.t, m.wlen, &ids, &n)) goto out;
+        int whole = m.wlen == rem;      /* the window reaches the end of the span */
+        if (whole && final && n <= (size_t)S) {
+            if (emit(ctx, pos, rem, ids, n, 1)) goto out;
+            pos = len;
+            break;
+        }
+        build_map(&m, ids, n, &mcap);
+        size_t margin = whole ? 0 : m.wlen / 4;
+        size_t p = 0, k = 0;
+        for (;;) {
+            /* k: first map token starting at or after p */
+            while (k < m.n && (k ? m.ends[k - 1] : 0) < p) k++;
+            size_t left = m.n - k;
+            if (whole && final && left <= (size_t)S) {
+                /* the rest may fit: try it as the last piece */
+                free(pids);
+                pids = NULL;
+                if (tok->encode(tok->ctx, m.t + p, m.wlen - p, &pids, &pn)) goto out;
+                if (pn <= (size_t)S) {
+                    if (emit(ctx, pos + p, m.wlen - p, pids, pn, 1)) goto out;
+                    pos = len;
+                    goto finished;
+                }
+            }
+            size_t hi = left > (size_t)S ? m.ends[k + S - 1] : m.wlen - 1;
+            if (!whole && hi + margin > m.wlen) break;   /* refill the window from p */
+            /* a piece holds at least one character and, when the span ends in this window,
+             * leaves at least one for the next piece */
+            size_t e1 = p + 1;
+            while (e1 < m.wlen && ((unsigned char)m.t[e1] & 0xC0) == 0x80) e1++;
+            if (hi < e1) hi = e1;
+            if (hi >= m.wlen) {
+                if (e1 >= m.wlen) {
+                    cl_fail("offset %zu: one character needs more than %d tokens", pos + p, S);
+                    goto out;
+                }
+                hi = m.wlen - 1;
+            }
+            size_t cut;
+            for (;;) {
+                cut = choose_cut(&m, p, k, hi, S);
+                if (!cut) {
+                    cl_fail("offset %zu: one character needs more than %d tokens", pos + p, S);
+                    goto out;
+                }
+                free(pids);
+                pids = NULL;
+                if (tok->encode(tok->ctx, m.t + p, cut - p, &pids, &pn)) goto out;
+                if (pn <= (size_t)S) break;
+                hi = cut - 1;
+            }
+            if (emit(ctx, pos + p, cut - p, pids, pn, 0)) goto out;
+            p = cut;
+            if (!final && rem - p <= window) break;
+        }
+        if (p == 0) window *= 2;   /* no progress: the map's tokens are longer than the window */
+        pos += p;
+    }
+finished:
+    rc = 0;
+out:
+    if (done) *done = pos;
+    free(ids);
+    free(pids);
+    free(m.ends);
+    return rc;
+}

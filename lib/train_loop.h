@@ -1,0 +1,47 @@
+/* train_loop.h — the training loop: mini-batches of examples (gradient accumulation), data
+ * parallel over threads, AdamW steps, periodic dev loss and checkpoints, exact resume. */
+#ifndef CL_TRAIN_LOOP_H
+#define CL_TRAIN_LOOP_H
+#include <signal.h>
+#include <stdint.h>
+#include "train_distill.h"
+#include "train_opt.h"
+
+typedef struct {
+    int batch;                /* examples per optimizer step */
+    int threads;              /* worker threads (each takes part of the batch) */
+    uint64_t seed;            /* data order: a fresh permutation per epoch from (seed, epoch) */
+    int eval_every, ckpt_every, progress;
+    const char *ckpt_path;    /* NULL: no checkpoints */
+    uint64_t tag;             /* checkpoint tag (settings + data) */
+    volatile sig_atomic_t *stop;   /* set (by a signal handler) to checkpoint and stop */
+    long stop_at;             /* > 0: stop (with a checkpoint) once the optimizer reaches this step */
+    double max_seconds;       /* > 0: likewise after this much wall time */
+    /* called after each dev evaluation and at the end with the current parameters */
+    int (*on_eval)(void *ctx, long step, double dev_loss, const tr_params *p);
+    void *ctx;
+} tr_loop_cfg;
+
+typedef struct {
+    long steps_done;
+    double first_loss, last_loss;     /* mean train loss of the first / last logged window */
+    double first_dev, last_dev, best_dev;
+    double seconds, flops;            /* wall time and estimated FLOPs of the steps run here */
+    long examples;
+    int interrupted;
+} tr_loop_stats;
+
+/* Mean loss over examples (no gradient), using up to `threads` threads. */
+double tr_mean_loss(const cl_model *m, const tr_objective *o, const tr_params *p, tr_example *ex,
+                    int n, int threads);
+
+/* Run from the optimizer's current step (o->step) to ac->total_steps. */
+int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *o,
+             const tr_adamw_cfg *ac, const tr_loop_cfg *lc, tr_example *train, int n_train,
+             tr_example *dev, int n_dev, tr_loop_stats *st);
+
+/* Multiply-adds x2 of one example's forward+backward (for GFLOP/s reports): 2 * params-touched
+ * * tokens for the matmuls, forward x3 for forward + backward, plus attention. */
+double tr_example_flops(const cl_config *c, const tr_objective *o, const tr_example *e, int rank);
+
+#endif

@@ -1,0 +1,75 @@
+/* train_rand.c — RNG and random-weight models (see train_rand.h). */
+#include "train_rand.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void tr_rng_seed(tr_rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) {   /* splitmix64 */
+        uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        r->s[i] = z ^ (z >> 31);
+    }
+}
+
+uint64_t tr_rng_next(tr_rng *r) {
+    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+    return res;
+}
+
+double tr_rng_uniform(tr_rng *r) { return (tr_rng_next(r) >> 11) * 0x1.0p-53; }
+
+float tr_rng_normal(tr_rng *r) {
+    double u1 = tr_rng_uniform(r), u2 = tr_rng_uniform(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+}
+
+void tr_rng_fill_normal(tr_rng *r, float *x, long n, float std) {
+    for (long i = 0; i < n; i++) x[i] = std * tr_rng_normal(r);
+}
+
+cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
+    const cl_config *c = cfg;
+    long D = c->dim, Q = (long)c->n_heads * c->head_dim, KV = (long)c->n_kv_heads * c->head_dim;
+    long F = c->ffn_dim, V = c->n_vocab;
+    long per = 2 * D + Q * D * 2 + KV * D * 2 + 3 * F * D + (c->attn_bias ? Q + 2 * KV : 0) +
+               (c->qk_norm ? 2L * c->head_dim : 0);
+    long total = V * D * (c->tied_embeddings ? 1 : 2) + D + per * c->n_layers;
+    cl_model *m = cl_calloc(1, sizeof *m);
+    m->cfg = *c;
+    float *w = cl_malloc((size_t)total * sizeof(float));
+    m->arena = w;
+    m->layers = cl_calloc((size_t)c->n_layers, sizeof *m->layers);
+    tr_rng rng;
+    tr_rng_seed(&rng, seed);
+#define NORMW(p, n) do { p = w; w += (n); for (long i_ = 0; i_ < (n); i_++) p[i_] = 1.0f + 0.1f * tr_rng_normal(&rng); } while (0)
+#define RANDW(p, n) do { p = w; w += (n); tr_rng_fill_normal(&rng, p, (n), std); } while (0)
+    RANDW(m->tok_embd, V * D);
+    if (c->tied_embeddings) m->output = m->tok_embd;
+    else RANDW(m->output, V * D);
+    NORMW(m->out_norm, D);
+    for (int l = 0; l < c->n_layers; l++) {
+        cl_layer *L = &m->layers[l];
+        NORMW(L->attn_norm, D); NORMW(L->ffn_norm, D);
+        RANDW(L->wq, Q * D); RANDW(L->wk, KV * D); RANDW(L->wv, KV * D); RANDW(L->wo, D * Q);
+        RANDW(L->w_gate, F * D); RANDW(L->w_up, F * D); RANDW(L->w_down, D * F);
+        if (c->attn_bias) { RANDW(L->bq, Q); RANDW(L->bk, KV); RANDW(L->bv, KV); }
+        if (c->qk_norm) { NORMW(L->q_norm, c->head_dim); NORMW(L->k_norm, c->head_dim); }
+    }
+#undef NORMW
+#undef RANDW
+    return m;
+}
+
+void tr_model_random_free(cl_model *m) {
+    if (!m) return;
+    free(m->arena);
+    free(m->layers);
+    free(m);
+}

@@ -1,0 +1,74 @@
+/* utf8.c — strict UTF-8 per RFC 3629 / Unicode Table 3-7. */
+#include "utf8.h"
+
+int cl_utf8_lead_len(unsigned char c) {
+    if (c < 0x80) return 1;
+    if (c < 0xC2) return 0;
+    if (c < 0xE0) return 2;
+    if (c < 0xF0) return 3;
+    if (c < 0xF5) return 4;
+    return 0;
+}
+
+int cl_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
+    unsigned char c = s[0];
+    if (c < 0x80) { *cp = c; return 1; }
+    int len = cl_utf8_lead_len(c);
+    if (len == 0 || (size_t)len > n) return 0;
+    unsigned char c1 = s[1];
+    /* second byte ranges that exclude overlongs, surrogates and > U+10FFFF */
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0;
+    else if (c == 0xED) hi = 0x9F;
+    else if (c == 0xF0) lo = 0x90;
+    else if (c == 0xF4) hi = 0x8F;
+    if (c1 < lo || c1 > hi) return 0;
+    uint32_t v;
+    if (len == 2) {
+        v = ((uint32_t)(c & 0x1F) << 6) | (c1 & 0x3F);
+    } else if (len == 3) {
+        if ((s[2] & 0xC0) != 0x80) return 0;
+        v = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(c1 & 0x3F) << 6) | (s[2] & 0x3F);
+    } else {
+        if ((s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        v = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(c1 & 0x3F) << 12) |
+            ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+    }
+    *cp = v;
+    return len;
+}
+
+size_t cl_utf8_validate(const void *p, size_t n) {
+    const unsigned char *s = p;
+    size_t i = 0;
+    while (i < n) {
+        if (s[i] < 0x80) { i++; continue; }
+        uint32_t cp;
+        int k = cl_utf8_decode(s + i, n - i, &cp);
+        if (!k) return i;
+        i += (size_t)k;
+    }
+    return n;
+}
+
+int cl_utf8_encode(uint32_t cp, char out[4]) {
+    if (cp < 0x80) { out[0] = (char)cp; return 1; }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    if (cp > 0x10FFFF) return 0;
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}

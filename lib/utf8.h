@@ -1,0 +1,18 @@
+/* utf8.h — UTF-8 decoding and validation (strict: no overlongs, no surrogates, <= U+10FFFF). */
+#ifndef CL_UTF8_H
+#define CL_UTF8_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decode one code point at s (n > 0 bytes available).  Returns its byte length (1..4) and sets
+ * *cp, or returns 0 when the bytes at s do not start a valid sequence (the caller then treats
+ * s[0] as one invalid byte). */
+int cl_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* Byte offset of the first invalid byte, or n when all n bytes are valid UTF-8. */
+size_t cl_utf8_validate(const void *s, size_t n);
+/* Encode cp (<= U+10FFFF) into out (4 bytes); returns the length, 0 for invalid code points. */
+int cl_utf8_encode(uint32_t cp, char out[4]);
+/* Length of the UTF-8 sequence that lead byte c announces (1..4), or 0 if c can't lead. */
+int cl_utf8_lead_len(unsigned char c);
+
+#endif

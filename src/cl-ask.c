@@ -1,0 +1,348 @@
+/* cl-ask — answer a question about a text with the base model (see man/cl-ask.1).
+ *
+ * The prompt is built from pieces, each given as token ids or as embeddings:
+ *     [BOS] + chat prefix + CONTEXT + question (+ chat suffix)
+ * CONTEXT is the text's tokens here; a compressed context (concept embeddings) is the same
+ * piece given as embeddings, so both paths share prefill() and generate(). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "model.h"
+#include "model_file.h"
+#include "sample.h"
+#include "tokenizer.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: cl-ask [options] [--text FILE] QUESTION\n"
+    "Answer QUESTION about the text in FILE ('-': stdin) with the model, streaming the answer.\n"
+    "  --model PATH        model (HF directory, .gguf, llama2.c .bin); default $CL_MODEL or\n"
+    "                      ../shared/models/tinystories-656k\n"
+    "  --text FILE         the context text ('-' reads stdin); without it, no context\n"
+    "  --max-tokens N      at most N answer tokens (default 128)\n"
+    "  --temperature T     sampling temperature (default 0: greedy, reproducible)\n"
+    "  --top-p P           nucleus sampling mass (default 1: off)\n"
+    "  --seed S            sampling seed (default 0)\n"
+    "  --threads N         BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
+    "  --no-template       plain completion even if the model has a chat template\n"
+    "  --stats             one JSON line of timings and sizes on stderr\n"
+    "  --help              this text\n"
+    "Without a chat template the prompt is a continuation: BOS, the text, then the question.\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", cl_progname());
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'cl-ask --help'.\n");
+    exit(2);
+}
+
+static long parse_long(const char *s, const char *opt, long lo, long hi) {
+    char *e;
+    long v = strtol(s, &e, 10);
+    if (!*s || *e || v < lo || v > hi) usage_error("bad number for %s", opt);
+    return v;
+}
+
+static double parse_double(const char *s, const char *opt, double lo, double hi) {
+    char *e;
+    double v = strtod(s, &e);
+    if (!*s || *e || !(v >= lo && v <= hi)) usage_error("bad value for %s", opt);
+    return v;
+}
+
+/* One piece of the prompt: n positions, as token ids or as embeddings [n, dim]. */
+typedef struct {
+    int32_t *ids;
+    float *embd;
+    int n;
+} piece;
+
+typedef struct {
+    piece p[8];
+    int n;
+    int context_tokens;
+} prompt;
+
+static void add_ids(prompt *pr, int32_t *ids, size_t n) {
+    if (n == 0) { free(ids); return; }
+    pr->p[pr->n++] = (piece){.ids = ids, .n = (int)n};
+}
+
+static int add_text(prompt *pr, const cl_tokenizer *tok, const char *text, int flags) {
+    int32_t *ids;
+    size_t n;
+    if (!*text) return 0;
+    if (cl_tokenizer_encode(tok, text, strlen(text), flags, &ids, &n) < 0) return -1;
+    if (n > (1u << 30)) return cl_fail("text too long");
+    add_ids(pr, ids, n);
+    return (int)n;
+}
+
+static int prompt_len(const prompt *pr) {
+    int n = 0;
+    for (int i = 0; i < pr->n; i++) n += pr->p[i].n;
+    return n;
+}
+
+static void prompt_free(prompt *pr) {
+    for (int i = 0; i < pr->n; i++) {
+        free(pr->p[i].ids);
+        free(pr->p[i].embd);
+    }
+    pr->n = 0;
+}
+
+/* Whether encoding a word alone puts a space before it (SentencePiece's dummy prefix):
+ * then a question encoded on its own already reads as a continuation. */
+static int adds_leading_space(const cl_tokenizer *tok) {
+    int32_t *ids;
+    size_t n;
+    char buf[64];
+    if (cl_tokenizer_encode(tok, "a", 1, 0, &ids, &n) < 0) return 0;
+    int r = n > 0 && cl_tokenizer_token_bytes(tok, ids[0], buf, sizeof buf) > 0 && buf[0] == ' ';
+    free(ids);
+    return r;
+}
+
+/* [BOS] + chat prefix + context + question (+ chat suffix).  The context is its own piece so
+ * that it can be replaced by embeddings. */
+static int build_prompt(prompt *pr, const cl_tokenizer *tok, const cl_chat *chat,
+                        const char *context, const char *question) {
+    int bos = cl_tokenizer_bos(tok);
+    int want_bos = chat->kind == CL_CHAT_NONE ? cl_tokenizer_add_bos(tok) : cl_chat_wants_bos(chat);
+    if (bos >= 0 && want_bos) {
+        int32_t *b = cl_malloc(sizeof *b);
+        *b = bos;
+        add_ids(pr, b, 1);
+    }
+    char *pre = cl_chat_prefix(chat), *suf = cl_chat_suffix(chat);
+    int rc = -1;
+    if (add_text(pr, tok, pre, CL_TOK_SPECIAL) < 0) goto out;
+    if (context && *context) {
+        int n = add_text(pr, tok, context, 0);
+        if (n < 0) goto out;
+        pr->context_tokens = n;
+    }
+    /* Question: after a blank line inside a chat turn; as a continuation otherwise. */
+    const char *sep = chat->kind != CL_CHAT_NONE ? (pr->context_tokens ? "\n\n" : "")
+                      : (pr->context_tokens && !adds_leading_space(tok) ? " " : "");
+    size_t lq = strlen(sep) + strlen(question) + 1;
+    char *q = cl_malloc(lq);
+    snprintf(q, lq, "%s%s", sep, question);
+    /* The question is user text: only the template's own markers become special tokens. */
+    rc = add_text(pr, tok, q, 0) < 0 || add_text(pr, tok, suf, CL_TOK_SPECIAL) < 0 ? -1 : 0;
+    free(q);
+out:
+    free(pre);
+    free(suf);
+    return rc;
+}
+
+/* Run every piece of the prompt through the model, continuing kv; logits of the last position. */
+static int prefill(const cl_model *m, cl_kv *kv, const prompt *pr, float *logits) {
+    for (int i = 0; i < pr->n; i++) {
+        cl_batch b = {.n_tokens = pr->p[i].n, .ids = pr->p[i].ids, .embd = pr->p[i].embd,
+                      .logits = i == pr->n - 1 ? logits : NULL};
+        if (cl_forward(m, kv, &b) < 0) return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int max_tokens;
+    int stop[2];           /* EOS and end-of-turn ids (-1: none) */
+    const char *stop_text; /* the EOS marker written out as text (some models do), or NULL */
+    int gen_tokens;
+    double first_token_t;  /* cl_now() when the first token was written */
+    double decode_s;       /* time in the decode forwards */
+    int decode_steps;
+} gen_state;
+
+/* The answer's bytes on their way to stdout: leading whitespace is dropped, and bytes that may
+ * begin stop_text are held back until it is clear they do not. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int started;
+} outq;
+
+static void out_write(outq *q, const char *p, size_t n) {
+    if (!q->started) {
+        while (n && (*p == ' ' || *p == '\n')) p++, n--;
+        if (n) q->started = 1;
+    }
+    fwrite(p, 1, n, stdout);
+}
+
+/* Append bytes; returns 1 when stop_text has appeared (it and what follows are dropped). */
+static int out_push(outq *q, const char *p, size_t n, const char *stop_text) {
+    if (q->len + n + 1 > q->cap) {
+        q->cap = 2 * (q->len + n + 1);
+        q->buf = cl_realloc(q->buf, q->cap);
+    }
+    memcpy(q->buf + q->len, p, n);
+    q->len += n;
+    q->buf[q->len] = 0;
+    size_t keep = 0;
+    if (stop_text) {
+        size_t sl = strlen(stop_text);
+        char *hit = memmem(q->buf, q->len, stop_text, sl);
+        if (hit) {
+            out_write(q, q->buf, (size_t)(hit - q->buf));
+            q->len = 0;
+            return 1;
+        }
+        for (size_t j = sl - 1; j > 0 && !keep; j--)   /* longest tail that starts stop_text */
+            if (j <= q->len && !memcmp(q->buf + q->len - j, stop_text, j)) keep = j;
+    }
+    out_write(q, q->buf, q->len - keep);
+    memmove(q->buf, q->buf + q->len - keep, keep);
+    q->len = keep;
+    fflush(stdout);
+    return 0;
+}
+
+/* Sample, stream and feed back tokens until a stop token, max_tokens or a full cache. */
+static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sampler *smp,
+                    float *logits, int kv_cap, gen_state *g) {
+    char *piece = cl_malloc(64);
+    size_t cap = 64;
+    outq q = {0};
+    int rc = 0;
+    for (int i = 0; i < g->max_tokens; i++) {
+        int32_t id = cl_sample(smp, logits, m->cfg.n_vocab);
+        if (id == g->stop[0] || id == g->stop[1]) break;
+        size_t len = cl_tokenizer_token_bytes(tok, id, piece, cap);
+        if (len > cap) {
+            piece = cl_realloc(piece, cap = len);
+            len = cl_tokenizer_token_bytes(tok, id, piece, cap);
+        }
+        if (g->gen_tokens++ == 0) g->first_token_t = cl_now();
+        if (out_push(&q, piece, len, g->stop_text)) break;
+        if (i + 1 == g->max_tokens || cl_kv_len(kv) >= kv_cap) break;
+        double t = cl_now();
+        cl_batch b = {.n_tokens = 1, .ids = &id, .logits = logits};
+        if (cl_forward(m, kv, &b) < 0) {
+            rc = -1;
+            break;
+        }
+        g->decode_s += cl_now() - t;
+        g->decode_steps++;
+    }
+    out_write(&q, q.buf, q.len);
+    free(q.buf);
+    free(piece);
+    return rc;
+}
+
+/* TODO: cl_tokenizer_for_model once the tokenizer library has it (GGUF vocabularies). */
+static cl_tokenizer *open_tokenizer(const cl_model_file *mf) {
+    if (cl_model_file_tokenizer_json(mf)) return cl_tokenizer_from_json(cl_model_file_tokenizer_json(mf));
+    if (cl_model_file_tokenizer_bin(mf))
+        return cl_tokenizer_from_llama2c(cl_model_file_tokenizer_bin(mf), cl_model_file_config(mf)->n_vocab);
+    cl_fail("%s: no tokenizer found beside the model", cl_model_file_path(mf));
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP };
+    static const struct option opts[] = {
+        {"model", required_argument, 0, O_MODEL}, {"text", required_argument, 0, O_TEXT},
+        {"max-tokens", required_argument, 0, O_MAX}, {"temperature", required_argument, 0, O_TEMP},
+        {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
+        {"threads", required_argument, 0, O_THREADS}, {"no-template", no_argument, 0, O_NOTMPL},
+        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+    const char *model_path = NULL, *text_path = NULL;
+    int max_tokens = 128, threads = 0, no_template = 0, stats = 0;
+    double temperature = 0, top_p = 1;
+    unsigned long long seed = 0;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL: model_path = optarg; break;
+        case O_TEXT: text_path = optarg; break;
+        case O_MAX: max_tokens = (int)parse_long(optarg, "--max-tokens", 1, 1 << 20); break;
+        case O_TEMP: temperature = parse_double(optarg, "--temperature", 0, 100); break;
+        case O_TOPP: top_p = parse_double(optarg, "--top-p", 1e-6, 1); break;
+        case O_SEED: seed = (unsigned long long)parse_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_THREADS: threads = (int)parse_long(optarg, "--threads", 1, 1024); break;
+        case O_NOTMPL: no_template = 1; break;
+        case O_STATS: stats = 1; break;
+        case O_HELP: fputs(usage_text, stdout); return 0;
+        default: usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) usage_error("%s", "missing QUESTION");
+    if (argc - optind > 1)   /* reserved: concept-embedding files before the question */
+        usage_error("unexpected argument '%s' (one QUESTION, quoted)", argv[optind]);
+    const char *question = argv[argc - 1];
+    if (!model_path) model_path = cl_default_model_path();
+    if (!model_path) cl_die("no model: give --model or set CL_MODEL");
+    cl_set_threads(threads);
+
+    char *context = NULL;
+    size_t context_len = 0;
+    if (text_path && cl_read_file(text_path, &context, &context_len) < 0) cl_die("%s", cl_error());
+    if (context && strlen(context) != context_len) cl_die("%s: text contains a NUL byte", text_path);
+
+    cl_model_file *mf = cl_model_file_open(model_path);
+    if (!mf) cl_die("%s", cl_error());
+    cl_tokenizer *tok = open_tokenizer(mf);
+    if (!tok) cl_die("%s", cl_error());
+    cl_model *m = cl_model_load(mf);
+    if (!m) cl_die("%s", cl_error());
+    cl_chat chat;
+    cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
+
+    prompt pr = {0};
+    if (build_prompt(&pr, tok, &chat, context, question) < 0) cl_die("%s", cl_error());
+    int n_prompt = prompt_len(&pr);
+    if (n_prompt == 0) cl_die("empty prompt");
+    int kv_cap = n_prompt + max_tokens;
+    if (kv_cap > m->cfg.max_ctx)
+        fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d\n",
+                cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx);
+    cl_kv *kv = cl_kv_new(m, kv_cap);
+    if (!kv) cl_die("%s", cl_error());
+
+    gen_state g = {.max_tokens = max_tokens, .stop = {cl_tokenizer_eos(tok), -1}};
+    if (g.stop[0] < 0) g.stop[0] = m->cfg.eos_id;
+    const char *eot = cl_chat_end_of_turn(&chat);
+    if (eot) g.stop[1] = cl_tokenizer_find(tok, eot);
+    /* TinyStories models learned to spell their end marker "<|end_story|>" out in text pieces
+     * before the EOS token itself: treat that spelling as the end too. */
+    if (g.stop[0] >= 0 && cl_tokenizer_piece(tok, g.stop[0]) && cl_tokenizer_piece(tok, g.stop[0])[0] == '<')
+        g.stop_text = cl_tokenizer_piece(tok, g.stop[0]);
+    cl_sampler smp;
+    cl_sampler_init(&smp, (float)temperature, (float)top_p, seed);
+    float *logits = cl_malloc((size_t)m->cfg.n_vocab * sizeof *logits);
+
+    double t0 = cl_now();
+    if (prefill(m, kv, &pr, logits) < 0) cl_die("%s", cl_error());
+    double prefill_s = cl_now() - t0;
+    if (generate(m, kv, tok, &smp, logits, kv_cap, &g) < 0) cl_die("%s", cl_error());
+    putchar('\n');
+    if (fflush(stdout) != 0 || ferror(stdout)) cl_die("write error on stdout");
+    if (stats)
+        fprintf(stderr,
+                "{\"context_tokens\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.6f,\"ttft_s\":%.6f,"
+                "\"decode_tokens_per_s\":%.3f,\"kv_bytes\":%zu,\"gen_tokens\":%d}\n",
+                pr.context_tokens, n_prompt, prefill_s, g.gen_tokens ? g.first_token_t - t0 : 0.0,
+                g.decode_s > 0 ? g.decode_steps / g.decode_s : 0.0, cl_kv_bytes(kv), g.gen_tokens);
+
+    free(logits);
+    cl_sampler_free(&smp);
+    cl_kv_free(kv);
+    prompt_free(&pr);
+    cl_chat_free(&chat);
+    cl_model_free(m);
+    cl_tokenizer_free(tok);
+    cl_model_file_close(mf);
+    free(context);
+    return 0;
+}

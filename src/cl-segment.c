@@ -1,0 +1,183 @@
+/* cl-segment — UTF-8 text -> JSONL sentence segments of at most S tokens (lib/segmenter.h),
+ * one JSON object per line in the format of lib/segment_jsonl.h.  See man/cl-segment.1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "model_file.h"
+#include "segment_jsonl.h"
+#include "segmenter.h"
+#include "tokenizer.h"
+#include "util.h"
+
+#define BLOCK (1u << 20)
+#define MAX_REPORTS 10   /* lossy replacements reported one by one per input, then counted */
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: cl-segment [OPTIONS] [FILE...]\n"
+            "Split UTF-8 text (FILEs in order, or stdin) into sentence segments of at most S tokens;\n"
+            "write one JSON object per segment per line (format v1, see cl-segment(1)).\n"
+            "  -S, --max-tokens S   at most S token ids per segment (default 20)\n"
+            "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory, .gguf,\n"
+            "                       or llama2.c checkpoint (default $CL_MODEL, then\n"
+            "                       ../shared/models/tinystories-656k)\n"
+            "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
+            "                       LANG, else \"en\")\n"
+            "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
+            "                       for stdin; only with a single input)\n"
+            "      --lossy          replace invalid UTF-8 by U+FFFD (reported on stderr) instead of\n"
+            "                       failing\n"
+            "  -o, --output FILE    write to FILE, replaced atomically on success (default stdout)\n"
+            "  -h, --help           this help\n");
+}
+
+static _Noreturn void usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "cl-segment: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    usage(stderr);
+    exit(2);
+}
+
+static int tok_encode(void *ctx, const char *t, size_t len, int32_t **ids, size_t *n) {
+    return cl_tokenizer_encode(ctx, t, len, 0, ids, n);
+}
+static size_t tok_len(void *ctx, int32_t id) {
+    char b[64];
+    return cl_tokenizer_token_bytes(ctx, id, b, sizeof b);
+}
+
+/* The model's tokenizer.  (cl_tokenizer_for_model is declared in tokenizer.h but not yet
+ * implemented; switch to it when it lands.  GGUF tokenizers wait for cl_tokenizer_from_gguf.) */
+static cl_tokenizer *open_tokenizer(const cl_model_file *mf) {
+    const char *json = cl_model_file_tokenizer_json(mf), *bin = cl_model_file_tokenizer_bin(mf);
+    if (json) return cl_tokenizer_from_json(json);
+    if (bin) return cl_tokenizer_from_llama2c(bin, cl_model_file_config(mf)->n_vocab);
+    cl_fail("reading the tokenizer of a GGUF file is not supported yet");
+    return NULL;
+}
+
+typedef struct {
+    FILE *out;
+    const char *name;
+    uint64_t replaced;
+} run_ctx;
+
+static int emit(void *ctx, const cl_seg *s) {
+    run_ctx *r = ctx;
+    return cl_segment_write(r->out, r->name, s->index, s->offset, s->length, s->sentence_end,
+                            s->text, s->len, s->ids, s->n_ids);
+}
+
+static void on_replaced(void *ctx, uint64_t off, size_t n) {
+    run_ctx *r = ctx;
+    if (r->replaced++ < MAX_REPORTS)
+        fprintf(stderr, "cl-segment: %s: offset %llu: invalid UTF-8 (%zu byte%s) replaced by U+FFFD\n",
+                r->name, (unsigned long long)off, n, n == 1 ? "" : "s");
+}
+
+/* Segment one input; 0 or -1 with the message printed. */
+static int segment_file(cl_segmenter *seg, run_ctx *r, const char *path, char *buf) {
+    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+    if (fd < 0) {
+        fprintf(stderr, "cl-segment: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    r->replaced = 0;
+    int rc = 0, lib_err = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, BLOCK);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            fprintf(stderr, "cl-segment: %s: read error: %s\n", path, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (n == 0) break;
+        if (cl_segmenter_feed(seg, buf, (size_t)n)) {
+            rc = lib_err = -1;
+            break;
+        }
+    }
+    if (rc == 0) rc = lib_err = cl_segmenter_end(seg);
+    if (lib_err) fprintf(stderr, "cl-segment: %s: %s\n", path, cl_error());
+    if (r->replaced > MAX_REPORTS)
+        fprintf(stderr, "cl-segment: %s: %llu invalid UTF-8 sequences replaced in all\n", path,
+                (unsigned long long)r->replaced);
+    if (fd > 0) close(fd);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    static const struct option opts[] = {
+        {"max-tokens", required_argument, 0, 'S'}, {"model", required_argument, 0, 'm'},
+        {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
+        {"lossy", no_argument, 0, 'L'},            {"output", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+    int max_tokens = 20, lossy = 0, c;
+    const char *model = NULL, *locale = NULL, *name = NULL, *output = "-";
+    while ((c = getopt_long(argc, argv, "S:m:l:n:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'S': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || v < 1 || v > 1000000)
+                usage_error("--max-tokens: expected an integer from 1 to 1000000, got \"%s\"", optarg);
+            max_tokens = (int)v;
+            break;
+        }
+        case 'm': model = optarg; break;
+        case 'l': locale = optarg; break;
+        case 'n': name = optarg; break;
+        case 'L': lossy = 1; break;
+        case 'o': output = optarg; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    int nfiles = argc - optind;
+    if (name && nfiles > 1) usage_error("--name applies to a single input, got %s", "several files");
+
+    if (!model) model = cl_default_model_path();
+    if (!model) cl_die("no model: give --model PATH or set CL_MODEL");
+    cl_model_file *mf = cl_model_file_open(model);
+    if (!mf) cl_die("%s", cl_error());
+    cl_tokenizer *tok = open_tokenizer(mf);
+    if (!tok) cl_die("%s: tokenizer: %s", model, cl_error());
+
+    cl_atomic out;
+    if (cl_atomic_open(&out, output)) cl_die("%s", cl_error());
+    static char obuf[1 << 16];
+    setvbuf(out.f, obuf, _IOFBF, sizeof obuf);
+    run_ctx r = {.out = out.f};
+    cl_segmenter_opts o = {.locale = locale ? locale : cl_segmenter_env_locale(),
+                           .max_tokens = max_tokens, .lossy = lossy,
+                           .tok = {tok_encode, tok_len, tok}, .emit = emit, .ctx = &r,
+                           .replaced = on_replaced};
+    cl_segmenter *seg = cl_segmenter_new(&o);
+    if (!seg) cl_die("%s", cl_error());
+
+    char *buf = cl_malloc(BLOCK);
+    int rc = 0;
+    for (int i = 0; i < (nfiles ? nfiles : 1) && rc == 0; i++) {
+        const char *path = nfiles ? argv[optind + i] : "-";
+        r.name = name ? name : path;
+        rc = segment_file(seg, &r, path, buf);
+    }
+    free(buf);
+    cl_segmenter_free(seg);
+    cl_tokenizer_free(tok);
+    cl_model_file_close(mf);
+    if (rc) {
+        cl_atomic_abort(&out);
+        return 1;
+    }
+    if (cl_atomic_commit(&out)) cl_die("%s: %s", output, cl_error());
+    return 0;
+}

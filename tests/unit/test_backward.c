@@ -1,0 +1,316 @@
+/* test_backward.c — every backward op of the trainer, the whole decoder backward and the whole
+ * distillation loss, checked against central finite differences.
+ * Check: |analytic - numeric| <= 2e-2 |numeric| + 1e-3 max|gradient| on sampled entries
+ * (f32 forward, loss summed in double, step h = 3e-3 (1 + |x|): the truncation error shrinks as h^2 at this step). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "t.h"
+#include "train_distill.h"
+#include "train_model.h"
+#include "train_ops.h"
+#include "train_rand.h"
+#include "util.h"
+
+#ifndef FD_H
+#define FD_H 3e-3f
+#endif
+typedef double (*loss_fn)(void *ctx);
+
+/* Compare grad[] (analytic, for the n floats at x) with central differences of f at up to
+ * `samples` random entries.  Returns the worst violation ratio (<= 1 passes). */
+static double fd_check(loss_fn f, void *ctx, float *x, const float *grad, long n, int samples,
+                       tr_rng *r) {
+    double gmax = 0, worst = 0;
+    for (long i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
+    for (int s = 0; s < samples; s++) {
+        long i = samples >= n ? s : (long)(tr_rng_uniform(r) * n);
+        if (i >= n) break;
+        float x0 = x[i], h = FD_H * (1.0f + fabsf(x0));
+        x[i] = x0 + h;
+        double fp = f(ctx);
+        x[i] = x0 - h;
+        double fm = f(ctx);
+        x[i] = x0;
+        double num = (fp - fm) / (2.0 * h);
+        double tol = 2e-2 * fabs(num) + 1e-3 * gmax + 1e-7;
+        double v = fabs(grad[i] - num) / tol;
+        if (v > worst) worst = v;
+    }
+    return worst;
+}
+
+static double dot(const float *a, const float *b, long n) {
+    double s = 0;
+    for (long i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* ---- single ops: loss = <R, op(inputs)> ---- */
+enum { T_ = 7, D_ = 12 };
+typedef struct {
+    float x[T_ * D_], w[D_], y[T_ * D_], rstd[T_], R[T_ * D_];
+} rms_ctx;
+static double rms_loss(void *p) {
+    rms_ctx *c = p;
+    tr_rmsnorm_fwd(c->x, c->w, T_, D_, 1e-5f, c->y, c->rstd);
+    return dot(c->y, c->R, T_ * D_);
+}
+
+typedef struct {
+    int n_seq, seq_len[2], H, KV, hd, T;
+    float *q, *k, *v, *P, *out, *R;
+} attn_ctx;
+static double attn_loss(void *p) {
+    attn_ctx *c = p;
+    tr_attn_fwd(c->q, c->k, c->v, c->n_seq, c->seq_len, c->H, c->KV, c->hd, c->P, c->out);
+    return dot(c->out, c->R, (long)c->T * c->H * c->hd);
+}
+
+typedef struct { float g[40], u[40], h[40], R[40]; } swi_ctx;
+static double swi_loss(void *p) {
+    swi_ctx *c = p;
+    tr_swiglu_fwd(c->g, c->u, 40, c->h);
+    return dot(c->h, c->R, 40);
+}
+
+typedef struct { float x[5 * 9], A[3 * 9], B[6 * 3], u[5 * 3], y[5 * 6], R[5 * 6]; } lora_ctx;
+static double lora_loss(void *p) {
+    lora_ctx *c = p;
+    memset(c->y, 0, sizeof c->y);
+    tr_lora_fwd(c->x, c->A, c->B, 3, 0.5f, 5, 9, 6, c->u, c->y);
+    return dot(c->y, c->R, 5 * 6);
+}
+
+typedef struct { float x[4 * 16], y[4 * 16], R[4 * 16]; int pos[4], inter; } rope_ctx;
+static double rope_loss(void *p) {
+    rope_ctx *c = p;
+    memcpy(c->y, c->x, sizeof c->y);
+    tr_rope(c->y, 4, c->pos, 2, 8, 10000.0f, c->inter, 0);
+    return dot(c->y, c->R, 4 * 16);
+}
+
+typedef struct { float a[50], b[50]; } sl1_ctx;
+static double sl1_loss(void *p) {
+    sl1_ctx *c = p;
+    return tr_smooth_l1(c->a, c->b, 50, 0.7f, 1.0f, 0.3f, NULL);
+}
+
+static void test_ops(tr_rng *r) {
+    float g[512];
+    {
+        rms_ctx c;
+        tr_rng_fill_normal(r, c.x, T_ * D_, 1.5f);
+        tr_rng_fill_normal(r, c.w, D_, 1.0f);
+        tr_rng_fill_normal(r, c.R, T_ * D_, 1.0f);
+        rms_loss(&c);
+        memset(g, 0, sizeof g);
+        tr_rmsnorm_bwd(c.x, c.w, c.rstd, c.R, T_, D_, g);
+        double v = fd_check(rms_loss, &c, c.x, g, T_ * D_, T_ * D_, r);
+        OK(v <= 1, "rmsnorm backward matches finite differences (worst %.3f of tolerance)", v);
+    }
+    {
+        swi_ctx c;
+        tr_rng_fill_normal(r, c.g, 40, 2.0f);
+        tr_rng_fill_normal(r, c.u, 40, 1.0f);
+        tr_rng_fill_normal(r, c.R, 40, 1.0f);
+        float dg[40] = {0}, du[40] = {0};
+        tr_swiglu_bwd(c.g, c.u, c.R, 40, dg, du);
+        double v1 = fd_check(swi_loss, &c, c.g, dg, 40, 40, r);
+        double v2 = fd_check(swi_loss, &c, c.u, du, 40, 40, r);
+        OK(v1 <= 1 && v2 <= 1, "swiglu backward (gate %.3f, up %.3f)", v1, v2);
+    }
+    {
+        lora_ctx c;
+        tr_rng_fill_normal(r, c.x, 45, 1.0f);
+        tr_rng_fill_normal(r, c.A, 27, 1.0f);
+        tr_rng_fill_normal(r, c.B, 18, 1.0f);
+        tr_rng_fill_normal(r, c.R, 30, 1.0f);
+        lora_loss(&c);
+        float dx[45] = {0}, dA[27] = {0}, dB[18] = {0}, du[15];
+        tr_lora_bwd(c.x, c.u, c.A, c.B, 3, 0.5f, 5, 9, 6, c.R, dx, dA, dB, du);
+        double v1 = fd_check(lora_loss, &c, c.x, dx, 45, 45, r);
+        double v2 = fd_check(lora_loss, &c, c.A, dA, 27, 27, r);
+        double v3 = fd_check(lora_loss, &c, c.B, dB, 18, 18, r);
+        OK(v1 <= 1 && v2 <= 1 && v3 <= 1, "lora backward (x %.3f, A %.3f, B %.3f)", v1, v2, v3);
+    }
+    for (int inter = 0; inter <= 1; inter++) {
+        rope_ctx c;
+        c.inter = inter;
+        for (int i = 0; i < 4; i++) c.pos[i] = 3 * i + 1;
+        tr_rng_fill_normal(r, c.x, 64, 1.0f);
+        tr_rng_fill_normal(r, c.R, 64, 1.0f);
+        float d[64];
+        memcpy(d, c.R, sizeof d);
+        tr_rope(d, 4, c.pos, 2, 8, 10000.0f, inter, 1);
+        double v = fd_check(rope_loss, &c, c.x, d, 64, 64, r);
+        OK(v <= 1, "rope (%s) backward = inverse rotation (%.3f)", inter ? "interleaved" : "halves", v);
+    }
+    {
+        sl1_ctx c;
+        tr_rng_fill_normal(r, c.a, 50, 2.0f);
+        tr_rng_fill_normal(r, c.b, 50, 2.0f);
+        float da[50] = {0};
+        tr_smooth_l1(c.a, c.b, 50, 0.7f, 1.0f, 0.3f, da);
+        double v = fd_check(sl1_loss, &c, c.a, da, 50, 50, r);
+        OK(v <= 1, "smooth-l1 gradient (%.3f)", v);
+    }
+    {
+        attn_ctx c = {.n_seq = 2, .seq_len = {5, 3}, .H = 4, .KV = 2, .hd = 3, .T = 8};
+        long nq = (long)c.T * c.H * c.hd, nk = (long)c.T * c.KV * c.hd;
+        c.q = cl_malloc(nq * 4); c.k = cl_malloc(nk * 4); c.v = cl_malloc(nk * 4);
+        c.out = cl_malloc(nq * 4); c.R = cl_malloc(nq * 4);
+        c.P = cl_malloc(tr_attn_psize(2, c.seq_len, c.H) * 4);
+        tr_rng_fill_normal(r, c.q, nq, 1.0f);
+        tr_rng_fill_normal(r, c.k, nk, 1.0f);
+        tr_rng_fill_normal(r, c.v, nk, 1.0f);
+        tr_rng_fill_normal(r, c.R, nq, 1.0f);
+        attn_loss(&c);
+        float *dq = cl_calloc(nq, 4), *dk = cl_calloc(nk, 4), *dv = cl_calloc(nk, 4), ds[25];
+        tr_attn_bwd(c.q, c.k, c.v, c.P, c.R, 2, c.seq_len, c.H, c.KV, c.hd, dq, dk, dv, ds);
+        double v1 = fd_check(attn_loss, &c, c.q, dq, nq, (int)nq, r);
+        double v2 = fd_check(attn_loss, &c, c.k, dk, nk, (int)nk, r);
+        double v3 = fd_check(attn_loss, &c, c.v, dv, nk, (int)nk, r);
+        OK(v1 <= 1 && v2 <= 1 && v3 <= 1, "causal GQA attention backward, 2 sequences (q %.3f, k %.3f, v %.3f)",
+           v1, v2, v3);
+        /* causality: output row 0 of sequence 2 depends only on its own k/v row */
+        float keep = c.v[5 * c.KV * c.hd + c.KV * c.hd];  /* seq 2, row 1, head group 0 */
+        float before = c.out[5 * c.H * c.hd];
+        c.v[5 * c.KV * c.hd + c.KV * c.hd] += 10.0f;
+        attn_loss(&c);
+        OK(c.out[5 * c.H * c.hd] == before, "attention is causal and sequences are independent");
+        c.v[5 * c.KV * c.hd + c.KV * c.hd] = keep;
+        free(c.q); free(c.k); free(c.v); free(c.out); free(c.R); free(c.P); free(dq); free(dk); free(dv);
+    }
+}
+
+/* ---- whole decoder: loss = sum_l <R_l, x_l> + <Rf, final> ---- */
+static cl_config tiny_cfg(int interleaved, int bias) {
+    cl_config c = {0};
+    c.arch = bias ? CL_ARCH_QWEN2 : CL_ARCH_LLAMA;
+    c.n_vocab = 40; c.dim = 16; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 4;
+    c.ffn_dim = 24; c.max_ctx = 64; c.rope_theta = 10000.0f; c.rms_eps = 1e-5f;
+    c.tied_embeddings = 1; c.attn_bias = bias; c.rope_interleaved = interleaved;
+    c.bos_id = 1; c.eos_id = 2;
+    return c;
+}
+
+typedef struct {
+    cl_model *m;
+    tr_params p;
+    tr_tape t;
+    int n_seq, seq_len[3], T;
+    float *embd, *R[3], *Rf;
+} model_ctx;
+
+static double model_loss(void *p) {
+    model_ctx *c = p;
+    tr_forward(&c->t, c->m, &c->p.lora, c->embd, c->n_seq, c->seq_len);
+    int D = c->m->cfg.dim;
+    double s = dot(c->t.xf, c->Rf, (long)c->T * D);
+    for (int l = 0; l <= c->m->cfg.n_layers; l++) s += dot(c->t.x[l], c->R[l], (long)c->T * D);
+    return s;
+}
+
+static void test_model(tr_rng *r, int interleaved, int bias) {
+    model_ctx c = {0};
+    cl_config cfg = tiny_cfg(interleaved, bias);
+    c.m = tr_model_random(&cfg, 7 + interleaved, 0.3f);
+    tr_params_alloc(&c.p, &cfg, 2, 4.0f, (1 << CL_LORA_NT) - 1);
+    tr_rng_fill_normal(r, c.p.data, c.p.n, 0.3f);
+    tr_tape_init(&c.t);
+    c.n_seq = 3; c.seq_len[0] = 5; c.seq_len[1] = 1; c.seq_len[2] = 4; c.T = 10;
+    int D = cfg.dim;
+    c.embd = cl_malloc((size_t)c.T * D * 4);
+    tr_rng_fill_normal(r, c.embd, (long)c.T * D, 1.0f);
+    c.Rf = cl_malloc((size_t)c.T * D * 4);
+    tr_rng_fill_normal(r, c.Rf, (long)c.T * D, 1.0f);
+    for (int l = 0; l < 3; l++) {
+        c.R[l] = cl_malloc((size_t)c.T * D * 4);
+        tr_rng_fill_normal(r, c.R[l], (long)c.T * D, 1.0f);
+    }
+    tr_params g;
+    tr_params_alloc(&g, &cfg, 2, 4.0f, (1 << CL_LORA_NT) - 1);
+    float *de = cl_malloc((size_t)c.T * D * 4);
+    model_loss(&c);
+    tr_backward(&c.t, c.Rf, c.R, de, &g.lora);
+    double ve = fd_check(model_loss, &c, c.embd, de, (long)c.T * D, 60, r);
+    double vp = fd_check(model_loss, &c, c.p.data, g.data, c.p.n - D * D - D, 120, r);
+    OK(ve <= 1, "decoder backward wrt input embeddings (%s rope%s): %.3f",
+       interleaved ? "interleaved" : "half", bias ? ", qkv bias" : "", ve);
+    OK(vp <= 1, "decoder backward wrt LoRA A/B on all 7 projections (%s rope%s): %.3f",
+       interleaved ? "interleaved" : "half", bias ? ", qkv bias" : "", vp);
+    tr_params_free(&g);
+    tr_params_free(&c.p);
+    tr_tape_free(&c.t);
+    tr_model_random_free(c.m);
+    free(c.embd); free(c.Rf); free(de);
+    for (int l = 0; l < 3; l++) free(c.R[l]);
+}
+
+/* ---- the whole distillation loss wrt LoRA A, B, W, b ---- */
+typedef struct {
+    cl_model *m;
+    tr_params p;
+    tr_workspace w;
+    tr_objective o;
+    tr_example e;
+} dist_ctx;
+
+static double dist_loss(void *p) {
+    dist_ctx *c = p;
+    double l = 0;
+    tr_example_loss(&c->w, c->m, &c->o, &c->p, &c->e, NULL, 1.0f, &l);
+    return l;
+}
+
+static void test_distill(tr_rng *r, int bos) {
+    dist_ctx c = {0};
+    cl_config cfg = tiny_cfg(0, 0);
+    c.m = tr_model_random(&cfg, 11, 0.3f);
+    int targets = (1 << CL_LORA_Q) | (1 << CL_LORA_V) | (1 << CL_LORA_O) | (1 << CL_LORA_DOWN);
+    tr_params_alloc(&c.p, &cfg, 2, 2.0f, targets);
+    tr_params_init(&c.p, &cfg, 3);
+    tr_rng_fill_normal(r, c.p.data, c.p.n, 0.2f);   /* B != 0 so every gradient is exercised */
+    for (int i = 0; i < cfg.dim; i++) c.p.W[i * cfg.dim + i] += 1.0f;
+    tr_workspace_init(&c.w);
+    c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f;
+    int segs[3] = {5, 2, 3};
+    c.e.n_seg = 3;
+    c.e.seg_len = cl_malloc(sizeof segs);
+    memcpy(c.e.seg_len, segs, sizeof segs);
+    c.e.n_ctx = 10; c.e.ctx = cl_malloc(10 * 4);
+    for (int i = 0; i < 10; i++) c.e.ctx[i] = 3 + (int)(tr_rng_uniform(r) * 37);
+    c.e.n_q = 2; c.e.q = cl_malloc(8); c.e.q[0] = 5; c.e.q[1] = 9;
+    c.e.n_a = 4; c.e.a = cl_malloc(16);
+    for (int i = 0; i < 4; i++) c.e.a[i] = 3 + 7 * i;
+    int rc = tr_teacher(&c.w, c.m, &c.o, &c.e);
+    OK(rc == 0, "teacher pass");
+    tr_params g;
+    tr_params_alloc(&g, &cfg, 2, 2.0f, targets);
+    double loss = 0;
+    rc = tr_example_loss(&c.w, c.m, &c.o, &c.p, &c.e, &g, 1.0f, &loss);
+    OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d)", loss, bos);
+    long nl = c.p.n - cfg.dim * cfg.dim - cfg.dim;
+    double va = fd_check(dist_loss, &c, c.p.data, g.data, nl, 150, r);
+    double vw = fd_check(dist_loss, &c, c.p.W, g.W, (long)cfg.dim * cfg.dim, 80, r);
+    double vb = fd_check(dist_loss, &c, c.p.b, g.b, cfg.dim, cfg.dim, r);
+    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (bos %d): %.3f", bos, va);
+    OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f)", vw, vb);
+    tr_params_free(&g);
+    tr_params_free(&c.p);
+    tr_workspace_free(&c.w);
+    tr_example_free(&c.e);
+    tr_model_random_free(c.m);
+}
+
+int main(void) {
+    tr_rng r;
+    tr_rng_seed(&r, 1234);
+    test_ops(&r);
+    test_model(&r, 0, 0);
+    test_model(&r, 1, 1);
+    test_distill(&r, 1);
+    test_distill(&r, 0);
+    return t_done();
+}

@@ -225,7 +225,7 @@ int cl_segmenter_feed(cl_segmenter *s, const char *data, size_t n) {
     if (n == 0) return 0;
     size_t tail = s->blen - s->valid;
     reserve(&s->in, &s->in_cap, tail + n);
-    memcpy(s->in, s->buf + s->valid, tail);
+    if (tail) memcpy(s->in, s->buf + s->valid, tail);
     memcpy(s->in + tail, data, n);
     s->blen = s->valid;
     if (append_checked(s, s->in, tail + n, 0)) return -1;

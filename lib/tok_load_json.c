@@ -70,7 +70,7 @@ static int load_pretok(cl_tokenizer *t, json_t *p, const char *path) {
         return 0;
     }
     if (!strcmp(type, "Digits"))
-        return tok_add_split(t, jbool(p, "individual_digits", 0) ? "[0-9]" : "[0-9]+", 0, SPLIT_ISOLATED, 0);
+        return tok_add_split(t, jbool(p, "individual_digits", 0) ? "\\p{N}" : "\\p{N}+", 0, SPLIT_ISOLATED, 0);
     if (!strcmp(type, "Split")) {
         json_t *pat = json_object_get(p, "pattern");
         const char *re = jstr(pat, "Regex"), *lit = jstr(pat, "String");

@@ -67,7 +67,7 @@ int tok_set_pre(cl_tokenizer *t, const char *name) {
     if (!name || !strcmp(name, "default") || !strcmp(name, "gpt2") || !strcmp(name, "gpt-2"))
         rc = tok_add_split(t, tok_re_gpt2, 0, SPLIT_ISOLATED, 0);
     else if (!strcmp(name, "smollm") || !strcmp(name, "starcoder") || !strcmp(name, "smollm2"))
-        rc = tok_add_split(t, "[0-9]", 0, SPLIT_ISOLATED, 0) || tok_add_split(t, tok_re_gpt2, 0, SPLIT_ISOLATED, 0);
+        rc = tok_add_split(t, "\\p{N}", 0, SPLIT_ISOLATED, 0) || tok_add_split(t, tok_re_gpt2, 0, SPLIT_ISOLATED, 0);
     else if (!strcmp(name, "llama-bpe") || !strcmp(name, "llama3") || !strcmp(name, "smaug-bpe"))
         rc = tok_add_split(t, tok_re_llama3, 0, SPLIT_ISOLATED, 0);
     else if (!strcmp(name, "qwen2") || !strcmp(name, "deepseek-r1-qwen"))

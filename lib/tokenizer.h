@@ -17,6 +17,10 @@ cl_tokenizer *cl_tokenizer_from_gguf(const cl_gguf *g);             /* tokenizer
 cl_tokenizer *cl_tokenizer_from_llama2c(const char *path, int n_vocab);
 cl_tokenizer *cl_tokenizer_for_model(const cl_model_file *mf);      /* whichever the model has */
 void cl_tokenizer_free(cl_tokenizer *t);
+/* Write the tokenizer as GGUF metadata (tokenizer.ggml.*, llama.cpp's keys, plus
+ * tokenizer.compllm.* for what those can't say); cl_tokenizer_from_gguf reads it back to a
+ * tokenizer that encodes identically.  Returns 0, or -1 for tokenizers GGUF can't express. */
+int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w);
 
 enum {
     CL_TOK_BOS = 1,        /* prepend BOS (when the model has one) */

@@ -61,7 +61,7 @@ void tr_params_init(tr_params *p, const cl_config *c, uint64_t seed) {
 }
 
 void tr_example_free(tr_example *e) {
-    free(e->seg_len); free(e->ctx); free(e->q); free(e->a); free(e->teacher); free(e->sigma);
+    free(e->seg_len); free(e->ctx); free(e->tctx); free(e->q); free(e->a); free(e->teacher); free(e->sigma);
     memset(e, 0, sizeof *e);
 }
 
@@ -175,13 +175,15 @@ int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_exa
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers, N = e->n_a + 1, a0;
     if (o->bos && c->bos_id < 0) return cl_fail("cl-train: the model has no BOS token");
-    if (check_ids(m, e->ctx, e->n_ctx) || check_ids(m, e->q, e->n_q) || check_ids(m, e->a, e->n_a))
+    const int32_t *ctx = e->tctx ? e->tctx : e->ctx;
+    int n_ctx = e->tctx ? e->n_tctx : e->n_ctx;
+    if (check_ids(m, ctx, n_ctx) || check_ids(m, e->q, e->n_q) || check_ids(m, e->a, e->n_a))
         return -1;
     if (e->n_a < 1) return cl_fail("cl-train: example without answer tokens");
-    int T = seq_len_of(o, e, e->n_ctx);
+    int T = seq_len_of(o, e, n_ctx);
     if (T - (o->bos ? 0 : 1) < N) return cl_fail("cl-train: example too short");
     float *x = cl_malloc((size_t)T * D * sizeof(float));
-    build_seq(m, o, e, NULL, e->n_ctx, e->ctx, x, &a0);
+    build_seq(m, o, e, NULL, n_ctx, ctx, x, &a0);
     int rc = tr_forward(&w->stud, m, NULL, x, 1, &T);
     free(x);
     if (rc) return -1;

@@ -6,7 +6,7 @@
  *   compressor: for each context segment (n_i tokens), the sequence
  *               [embd(tokens_i), embd(EOS) x ceil(n_i / C)] through base+LoRA, independent;
  *               CE = W z + b for the final-norm state z at every placeholder;
- *   teacher:    base model over [BOS, context, question, answer];
+ *   teacher:    base model over [BOS, context, question, answer] (context: tctx, else ctx);
  *   student:    base model over [BOS, CEs, question, answer];
  *   loss = 1/L sum_{l=1..L} 1/(N D) sum_{p, j} SmoothL1_beta((s_lpj - t_lpj) / sigma_l),
  *   sigma_l = mean_{p,j} |t_lpj|, over the N = n_answer + 1 prediction positions p: the position
@@ -38,8 +38,11 @@ void tr_params_init(tr_params *p, const cl_config *c, uint64_t seed);
 typedef struct {
     int n_seg;
     int *seg_len;             /* [n_seg] */
-    int32_t *ctx;             /* all segments' ids, concatenated */
+    int32_t *ctx;             /* all segments' ids, concatenated (what the compressor reads) */
     int n_ctx, n_q, n_a;
+    int32_t *tctx;            /* the context as the teacher reads it (the whole text encoded at
+                                 once); NULL: the segments' ids */
+    int n_tctx;
     int32_t *q, *a;
     float *teacher;           /* [n_layers, n_a + 1, dim], filled by tr_teacher */
     float *sigma;             /* [n_layers] */

@@ -40,8 +40,9 @@ int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *
              const tr_adamw_cfg *ac, const tr_loop_cfg *lc, tr_example *train, int n_train,
              tr_example *dev, int n_dev, tr_loop_stats *st);
 
-/* Multiply-adds x2 of one example's forward+backward (for GFLOP/s reports): 2 * params-touched
- * * tokens for the matmuls, forward x3 for forward + backward, plus attention. */
+/* Estimated FLOPs of one example's forward + backward (for GFLOP/s reports): 2 per multiply-add
+ * of the matmuls and attention, times 2 (the base weights are frozen, so the backward computes
+ * input gradients only; LoRA/linear weight gradients are small). */
 double tr_example_flops(const cl_config *c, const tr_objective *o, const tr_example *e, int rank);
 
 #endif

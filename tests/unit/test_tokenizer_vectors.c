@@ -9,6 +9,17 @@
 
 static const char SEP[] = "\n__ggml_vocab_test__\n";
 
+/* Where a shared .out line disagrees with Hugging Face's Rust tokenizers (the implementation
+ * transformers uses, so the model-exact one), the Rust ids are expected instead, with the reason.
+ * Checked with tests/ref/hf_tokenize.mjs (npm `tokenizers` 0.23.2). */
+typedef struct { const char *name; int case_no; const char *ids; const char *why; } override;
+static const override OVERRIDES[] = {
+    {"smollm2", 1, "885 216 36 216 16738 2704",
+     "the .out line (... 3351 138 ...) is what the JS port @huggingface/tokenizers gives: its Digits "
+     "pre-tokenizer only knows ASCII digits, HF's Rust one splits every char::is_numeric (\\p{N}), "
+     "so ' ½' is ' ' + '½'"},
+};
+
 /* Cases of .inp: each case is followed by SEP.  .out: one line of ids per case. */
 static void run_vectors(const char *name, cl_tokenizer *t, const char *inp_rel, const char *out_rel) {
     const char *inp_path = t_shared(inp_rel), *out_path = t_shared(out_rel);
@@ -32,7 +43,14 @@ static void run_vectors(const char *name, cl_tokenizer *t, const char *inp_rel, 
         *eol = 0;
         int32_t want[4096];
         size_t nwant = 0;
-        for (char *q = line; *q;) {
+        const char *wline = line;
+        for (size_t o = 0; o < sizeof OVERRIDES / sizeof *OVERRIDES; o++)
+            if (!strcmp(OVERRIDES[o].name, name) && OVERRIDES[o].case_no == cases + 1) {
+                printf("# %s case %d: expecting HF Rust's \"%s\" instead of the .out line: %s\n", name,
+                       cases + 1, OVERRIDES[o].ids, OVERRIDES[o].why);
+                wline = OVERRIDES[o].ids;
+            }
+        for (const char *q = wline; *q;) {
             char *end;
             long v = strtol(q, &end, 10);
             if (end == q) break;

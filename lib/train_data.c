@@ -1,0 +1,145 @@
+/* train_data.c — cl-train's JSONL examples and generated stories (see train_data.h). */
+#include "train_data.h"
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "segmenter.h"
+#include "train_gen.h"
+#include "train_rand.h"
+#include "util.h"
+
+/* the tokenizer as the segmenter sees it */
+static int seg_encode(void *ctx, const char *text, size_t len, int32_t **ids, size_t *n) {
+    return cl_tokenizer_encode(ctx, text, len, 0, ids, n);
+}
+static size_t seg_token_len(void *ctx, int32_t id) {
+    char buf[64];
+    return cl_tokenizer_token_bytes(ctx, id, buf, sizeof buf);
+}
+
+typedef struct {
+    int32_t *ids;
+    int n, cap;
+    int *seg;
+    int n_seg, cap_seg;
+} seg_acc;
+
+static int on_seg(void *ctx, const cl_seg *s) {
+    seg_acc *a = ctx;
+    if (s->n_ids == 0) return 0;
+    if (a->n + (int)s->n_ids > a->cap) {
+        a->cap = 2 * (a->n + (int)s->n_ids) + 64;
+        a->ids = cl_realloc(a->ids, (size_t)a->cap * sizeof(int32_t));
+    }
+    memcpy(a->ids + a->n, s->ids, s->n_ids * sizeof(int32_t));
+    a->n += (int)s->n_ids;
+    if (a->n_seg == a->cap_seg) {
+        a->cap_seg = 2 * a->cap_seg + 16;
+        a->seg = cl_realloc(a->seg, (size_t)a->cap_seg * sizeof(int));
+    }
+    a->seg[a->n_seg++] = (int)s->n_ids;
+    return 0;
+}
+
+static int encode(const cl_tokenizer *t, const char *s, int32_t **ids, int *n) {
+    size_t k = 0;
+    *ids = NULL;
+    if (!*s) { *ids = cl_malloc(4); *n = 0; return 0; }
+    if (cl_tokenizer_encode(t, s, strlen(s), 0, ids, &k)) return -1;
+    *n = (int)k;
+    return 0;
+}
+
+static const char *str_field(json_t *o, const char *key, int *present) {
+    json_t *v = json_object_get(o, key);
+    *present = v != NULL && !json_is_null(v);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped) {
+    char *buf;
+    size_t len;
+    if (cl_read_file(path, &buf, &len)) return -1;
+    cl_segmenter_opts so = {.max_tokens = o->S, .emit = on_seg,
+                            .tok = {.encode = seg_encode, .token_len = seg_token_len, .ctx = (void *)o->tok}};
+    seg_acc acc = {0};
+    so.ctx = &acc;
+    cl_segmenter *sg = cl_segmenter_new(&so);
+    if (!sg) { free(buf); return -1; }
+    int cap = 0, cnt = 0, skip = 0, rc = 0, line = 0;
+    tr_example *out = NULL;
+    double t0 = cl_now(), tp = t0;
+    for (char *p = buf, *end = buf + len; p < end && rc == 0; line++) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        char *cur = p;
+        p += ll + 1;
+        int blank = 1;
+        for (size_t i = 0; i < ll; i++) if (cur[i] != ' ' && cur[i] != '\t' && cur[i] != '\r') blank = 0;
+        if (blank) continue;
+        json_error_t je;
+        json_t *js = json_loadb(cur, ll, 0, &je);
+        int has_c, has_q, has_a;
+        const char *ctx = js ? str_field(js, "context", &has_c) : NULL;
+        const char *q = js ? str_field(js, "question", &has_q) : NULL;
+        const char *a = js ? str_field(js, "answer", &has_a) : NULL;
+        if (!js || !json_is_object(js)) { rc = cl_fail("%s: line %d: not a JSON object%s%s", path, line + 1, js ? "" : ": ", js ? "" : je.text); }
+        else if (!ctx || !*ctx) rc = cl_fail("%s: line %d: \"context\" must be a non-empty string", path, line + 1);
+        else if ((has_q && !q) || (has_a && !a)) rc = cl_fail("%s: line %d: \"question\" and \"answer\" must be strings", path, line + 1);
+        tr_example e = {0};
+        if (rc == 0) {
+            acc.n = acc.n_seg = 0;
+            if (cl_segmenter_feed(sg, ctx, strlen(ctx)) || cl_segmenter_end(sg))
+                rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
+        }
+        if (rc == 0 && acc.n_seg == 0) { skip++; json_decref(js); continue; }
+        if (rc == 0) {
+            e.n_seg = acc.n_seg;
+            e.seg_len = cl_malloc((size_t)acc.n_seg * sizeof(int));
+            memcpy(e.seg_len, acc.seg, (size_t)acc.n_seg * sizeof(int));
+            e.n_ctx = acc.n;
+            e.ctx = cl_malloc((size_t)acc.n * sizeof(int32_t));
+            memcpy(e.ctx, acc.ids, (size_t)acc.n * sizeof(int32_t));
+            if (encode(o->tok, ctx, &e.tctx, &e.n_tctx))
+                rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
+            else if (encode(o->tok, q ? q : "", &e.q, &e.n_q)) rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
+        }
+        if (rc == 0 && a) {
+            if (encode(o->tok, a, &e.a, &e.n_a)) rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());
+        } else if (rc == 0) {
+            int bos = o->bos && o->m->cfg.bos_id >= 0;
+            int np = bos + e.n_tctx + e.n_q;
+            int32_t *pre = cl_malloc((size_t)np * sizeof(int32_t));
+            if (bos) pre[0] = o->m->cfg.bos_id;
+            memcpy(pre + bos, e.tctx, (size_t)e.n_tctx * sizeof(int32_t));
+            memcpy(pre + bos + e.n_tctx, e.q, (size_t)e.n_q * sizeof(int32_t));
+            e.a = cl_malloc((size_t)(o->n_answer > 0 ? o->n_answer : 1) * sizeof(int32_t));
+            e.n_a = tr_generate(o->m, pre, NULL, np, o->n_answer, NULL, 1, e.a);
+            free(pre);
+            if (e.n_a < 0) rc = cl_fail("%s: line %d: teacher generation: %s", path, line + 1, cl_error());
+        }
+        json_decref(js);
+        if (rc) { tr_example_free(&e); break; }
+        if (e.n_a < 1) { skip++; tr_example_free(&e); continue; }
+        if (cnt == cap) { cap = 2 * cap + 64; out = cl_realloc(out, (size_t)cap * sizeof *out); }
+        out[cnt++] = e;
+        if (o->progress && cl_now() - tp > 2.0) {
+            tp = cl_now();
+            fprintf(stderr, "%s: %d examples read (%.1f/s)\n", path, cnt, cnt / (tp - t0));
+        }
+    }
+    cl_segmenter_free(sg);
+    free(acc.ids);
+    free(acc.seg);
+    free(buf);
+    if (rc) {
+        for (int i = 0; i < cnt; i++) tr_example_free(&out[i]);
+        free(out);
+        return -1;
+    }
+    *ex = out;
+    *n = cnt;
+    if (skipped) *skipped = skip;
+    return 0;
+}
+

@@ -1,0 +1,315 @@
+/* cl-train — train a CompLLM compressor (LoRA + linear) by hidden-state distillation.
+ * See man/cl-train.1. */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "compressor.h"
+#include "model.h"
+#include "model_file.h"
+#include "tokenizer.h"
+#include "train_data.h"
+#include "train_eval.h"
+#include "train_loop.h"
+#include "util.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: cl-train [options] TRAIN.jsonl        train a compressor\n"
+        "       cl-train --gen-data N [options]        sample N stories as training JSONL\n"
+        "       cl-train --evaluate --init COMP --dev DEV.jsonl   evaluate a compressor\n"
+        "Examples are JSONL lines {\"context\":..., \"question\":... (optional), \"answer\":...\n"
+        "(optional: the teacher generates it)}.\n"
+        "  --model PATH          base model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
+        "  -o, --out FILE        output: compressor GGUF (best dev loss), or JSONL for --gen-data\n"
+        "                        (default compressor.gguf / stdout)\n"
+        "  --dev FILE            held-out examples: dev loss and the final evaluation\n"
+        "  --rate C              tokens per concept embedding (2)\n"
+        "  --max-segment S       segment length in tokens (20)\n"
+        "  --rank R --alpha A    LoRA rank (8) and alpha (16)\n"
+        "  --targets LIST        LoRA projections: q,k,v,o,gate,up,down | all | attn | mlp (all)\n"
+        "  --init FILE           start from this compressor instead of a fresh one\n"
+        "  --steps N             optimizer steps (1000)       --batch B   examples per step (16)\n"
+        "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
+        "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
+        "  --answer-tokens N     teacher continuation length when \"answer\" is absent (32)\n"
+        "  --no-bos              no BOS before the context / the CEs\n"
+        "  --threads N           worker threads (1)           --seed N (1)\n"
+        "  --eval-every N (100)  --checkpoint FILE (OUT.ckpt) --checkpoint-every N (100)\n"
+        "  --resume              continue from the checkpoint (exactly)\n"
+        "  --max-minutes M       stop (with a checkpoint) after M minutes\n"
+        "  --temperature T       --gen-data sampling temperature (0.8)\n"
+        "  --progress            progress on stderr even when it is not a terminal\n"
+        "  -h, --help\n");
+}
+
+/* TODO: cl_tokenizer_for_model once the tokenizer layer provides it */
+static cl_tokenizer *open_tokenizer(const cl_model_file *mf, int n_vocab) {
+    if (cl_model_file_tokenizer_json(mf)) return cl_tokenizer_from_json(cl_model_file_tokenizer_json(mf));
+    if (cl_model_file_tokenizer_bin(mf)) return cl_tokenizer_from_llama2c(cl_model_file_tokenizer_bin(mf), n_vocab);
+    cl_fail("%s: no tokenizer.json or tokenizer.bin (GGUF tokenizers: not yet)", cl_model_file_path(mf));
+    return NULL;
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+typedef struct {
+    const cl_model *m;
+    cl_compressor *comp;
+    const char *out;
+    double best;
+    long best_step;
+} saver;
+
+static int save_params(cl_compressor *c, const tr_params *p, const char *path) {
+    memcpy(c->params, p->data, (size_t)p->n * sizeof(float));
+    cl_compressor_refresh_fp(c);
+    return cl_compressor_save(c, path);
+}
+
+/* keep the best-dev parameters in the output file */
+static int on_eval(void *ctx, long step, double dev, const tr_params *p) {
+    saver *s = ctx;
+    if (!isnan(s->best) && dev >= s->best) return 0;
+    s->best = dev;
+    s->best_step = step;
+    return save_params(s->comp, p, s->out);
+}
+
+static uint64_t settings_tag(const char *train, const char *desc, const cl_model *m) {
+    cl_sha256 h;
+    cl_sha256_init(&h);
+    cl_sha256_update(&h, desc, strlen(desc));
+    cl_sha256_update(&h, m->fingerprint, 32);
+    char *buf;
+    size_t len;
+    if (cl_read_file(train, &buf, &len) == 0) {
+        cl_sha256_update(&h, buf, len);
+        free(buf);
+    }
+    uint8_t d[32];
+    cl_sha256_final(&h, d);
+    uint64_t t;
+    memcpy(&t, d, 8);
+    return t;
+}
+
+static void print_eval(const char *what, const tr_eval_result *r) {
+    fprintf(stderr,
+            "%s: %d examples, %ld answer tokens; NLL nats/token: full context %.4f, CEs %.4f, "
+            "no context %.4f, naive mean %.4f; utility (none-CE)/(none-full) %.3f; greedy agreement %.3f "
+            "(without context %.3f); teacher-forced top-1 full %.3f, CEs %.3f, none %.3f, naive %.3f\n",
+            what, r->examples, r->tokens, r->nll_full, r->nll_ce, r->nll_none, r->nll_naive, r->utility,
+            r->agreement, r->agreement_none, r->top1[0], r->top1[1], r->top1[2], r->top1[3]);
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    const char *model_path = NULL, *out = NULL, *dev_path = NULL, *init = NULL, *ckpt = NULL;
+    const char *targets_s = "all";
+    int C = 2, S = 20, rank = 8, steps = 1000, batch = 16, warmup = 50, n_answer = 32, bos = 1;
+    int threads = 1, eval_every = 100, ckpt_every = 100, resume = 0, gen = 0, evaluate = 0, progress = -1;
+    float alpha = 16, lr = 1e-3f, min_lr = 0.1f, clip = 1.0f, wd = 0, beta = 1.0f, temp = 0.8f;
+    double max_minutes = 0;
+    unsigned long long seed = 1;
+    enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
+           O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
+           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL };
+    static const struct option opts[] = {
+        {"model", 1, 0, O_MODEL}, {"out", 1, 0, 'o'}, {"dev", 1, 0, O_DEV}, {"rate", 1, 0, O_RATE},
+        {"max-segment", 1, 0, O_SEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
+        {"targets", 1, 0, O_TARGETS}, {"init", 1, 0, O_INIT}, {"steps", 1, 0, O_STEPS},
+        {"batch", 1, 0, O_BATCH}, {"lr", 1, 0, O_LR}, {"warmup", 1, 0, O_WARM},
+        {"min-lr-ratio", 1, 0, O_MINLR}, {"clip", 1, 0, O_CLIP}, {"weight-decay", 1, 0, O_WD},
+        {"beta", 1, 0, O_BETA}, {"answer-tokens", 1, 0, O_ANS}, {"no-bos", 0, 0, O_NOBOS},
+        {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED}, {"eval-every", 1, 0, O_EVERY},
+        {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
+        {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
+        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL: model_path = optarg; break;
+        case 'o': out = optarg; break;
+        case O_DEV: dev_path = optarg; break;
+        case O_RATE: C = atoi(optarg); break;
+        case O_SEG: S = atoi(optarg); break;
+        case O_RANK: rank = atoi(optarg); break;
+        case O_ALPHA: alpha = strtof(optarg, NULL); break;
+        case O_TARGETS: targets_s = optarg; break;
+        case O_INIT: init = optarg; break;
+        case O_STEPS: steps = atoi(optarg); break;
+        case O_BATCH: batch = atoi(optarg); break;
+        case O_LR: lr = strtof(optarg, NULL); break;
+        case O_WARM: warmup = atoi(optarg); break;
+        case O_MINLR: min_lr = strtof(optarg, NULL); break;
+        case O_CLIP: clip = strtof(optarg, NULL); break;
+        case O_WD: wd = strtof(optarg, NULL); break;
+        case O_BETA: beta = strtof(optarg, NULL); break;
+        case O_ANS: n_answer = atoi(optarg); break;
+        case O_NOBOS: bos = 0; break;
+        case O_THREADS: threads = atoi(optarg); break;
+        case O_SEED: seed = strtoull(optarg, NULL, 10); break;
+        case O_EVERY: eval_every = atoi(optarg); break;
+        case O_CKPT: ckpt = optarg; break;
+        case O_CKEVERY: ckpt_every = atoi(optarg); break;
+        case O_RESUME: resume = 1; break;
+        case O_MAXMIN: max_minutes = atof(optarg); break;
+        case O_TEMP: temp = strtof(optarg, NULL); break;
+        case O_PROG: progress = 1; break;
+        case O_GEN: gen = atoi(optarg); if (gen < 1) cl_die("--gen-data needs a positive count"); break;
+        case O_EVAL: evaluate = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (progress < 0) progress = cl_isatty_stderr();
+    if (C < 1 || S < 1 || rank < 1 || steps < 0 || batch < 1 || threads < 1 || n_answer < 1 || beta <= 0)
+        cl_die("bad numeric option (rate, max-segment, rank, batch, threads, answer-tokens >= 1; beta > 0)");
+    if (!gen && !evaluate && optind != argc - 1) { usage(stderr); return 2; }
+    if (evaluate && (!dev_path || !init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
+    unsigned targets;
+    if (cl_compressor_parse_targets(targets_s, &targets) || !targets) cl_die("--targets: %s", targets_s);
+    cl_set_threads(1);   /* parallelism is over examples (--threads), each sgemm single-threaded */
+
+    if (!model_path) model_path = cl_default_model_path();
+    if (!model_path) cl_die("no model: use --model PATH or set CL_MODEL");
+    cl_model_file *mf = cl_model_file_open(model_path);
+    if (!mf) cl_die("%s", cl_error());
+    cl_model *m = cl_model_load(mf);
+    if (!m) cl_die("%s", cl_error());
+    cl_tokenizer *tok = open_tokenizer(mf, m->cfg.n_vocab);
+    if (!tok) cl_die("%s", cl_error());
+
+    if (gen) {
+        cl_atomic a;
+        if (cl_atomic_open(&a, out ? out : "-")) cl_die("%s", cl_error());
+        if (tr_gen_stories(m, tok, gen, temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, seed, a.f, progress) ||
+            cl_atomic_commit(&a))
+            cl_die("%s", cl_error());
+        return 0;
+    }
+
+    /* the compressor: fresh or --init; its parameter vector has tr_params' layout */
+    cl_compressor *comp = init ? cl_compressor_load(init, m)
+                               : cl_compressor_new_init(m, C, S, rank, alpha, targets, seed);
+    if (!comp) cl_die("%s", cl_error());
+    if (init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
+    tr_params p;
+    if (tr_params_alloc(&p, &m->cfg, rank, alpha, (int)targets)) cl_die("%s", cl_error());
+    if ((size_t)p.n != comp->n_params) cl_die("internal: parameter layout differs from the compressor's");
+    memcpy(p.data, comp->params, (size_t)p.n * sizeof(float));
+    tr_objective ob = {.C = C, .bos = bos, .beta = beta};
+    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = n_answer, .bos = bos, .progress = progress};
+
+    tr_example *dev = NULL, *train = NULL;
+    int n_dev = 0, n_train = 0, skipped = 0;
+    if (dev_path && tr_data_load(dev_path, &dopt, &dev, &n_dev, &skipped)) cl_die("%s", cl_error());
+    tr_workspace w;
+    tr_workspace_init(&w);
+    for (int i = 0; i < n_dev; i++)
+        if (tr_teacher(&w, m, &ob, &dev[i])) cl_die("%s: example %d: %s", dev_path, i + 1, cl_error());
+    if (evaluate) {
+        tr_eval_result r;
+        if (tr_evaluate(m, &ob, &p, dev, n_dev, &r)) cl_die("%s", cl_error());
+        double dl = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
+        printf("examples %d\ntokens %ld\ndev_loss %.5f\nnll_full %.4f\nnll_ce %.4f\nnll_none %.4f\n"
+               "nll_naive %.4f\nutility %.4f\nagreement %.4f\nagreement_none %.4f\ntop1_full %.4f\ntop1_ce %.4f\n"
+               "top1_none %.4f\ntop1_naive %.4f\n", r.examples, r.tokens, dl, r.nll_full, r.nll_ce, r.nll_none,
+               r.nll_naive, r.utility, r.agreement, r.agreement_none, r.top1[0], r.top1[1], r.top1[2], r.top1[3]);
+        return 0;
+    }
+    const char *train_path = argv[optind];
+    double t_data = cl_now();
+    if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) cl_die("%s", cl_error());
+    for (int i = 0; i < n_train; i++)
+        if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
+    tr_workspace_free(&w);
+    if (progress)
+        fprintf(stderr, "data: %d train examples (%d skipped), %d dev, teacher answers and states in %.1f s\n",
+                n_train, skipped, n_dev, cl_now() - t_data);
+
+    if (!out) out = "compressor.gguf";
+    char *ckpt_buf = NULL;
+    if (!ckpt) {
+        ckpt_buf = cl_malloc(strlen(out) + 8);
+        sprintf(ckpt_buf, "%s.ckpt", out);
+        ckpt = ckpt_buf;
+    }
+    char desc[512];
+    snprintf(desc, sizeof desc, "C%d S%d r%d a%g t%u steps%d batch%d lr%g warm%d min%g clip%g wd%g beta%g ans%d bos%d seed%llu threads%d",
+             C, S, rank, alpha, targets, steps, batch, lr, warmup, min_lr, clip, wd, beta, n_answer, bos, seed, threads);
+    tr_adamw_cfg ac = {.lr = lr, .min_lr_ratio = min_lr, .warmup = warmup, .total_steps = steps,
+                       .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = wd, .clip = clip};
+    tr_adamw o;
+    tr_adamw_init(&o, p.n);
+    uint64_t tag = settings_tag(train_path, desc, m);
+    if (resume) {
+        if (tr_checkpoint_load(ckpt, tag, &o, p.data)) cl_die("%s", cl_error());
+        if (progress) fprintf(stderr, "resumed from %s at step %ld\n", ckpt, o.step);
+    }
+    saver sv = {.m = m, .comp = comp, .out = out, .best = NAN};
+    if (resume && n_dev && access(out, R_OK) == 0) {   /* the best so far is in OUT already */
+        cl_compressor *prev = cl_compressor_load(out, m);
+        if (!prev) cl_die("%s", cl_error());
+        tr_params q;
+        if (tr_params_alloc(&q, &m->cfg, rank, alpha, (int)targets)) cl_die("%s", cl_error());
+        if ((size_t)q.n != prev->n_params) cl_die("%s: other compressor settings than the checkpoint", out);
+        memcpy(q.data, prev->params, (size_t)q.n * sizeof(float));
+        sv.best = tr_mean_loss(m, &ob, &q, dev, n_dev, threads);
+        tr_params_free(&q);
+        cl_compressor_free(prev);
+    }
+    tr_loop_cfg lc = {.batch = batch, .threads = threads, .seed = seed, .eval_every = eval_every,
+                      .ckpt_every = ckpt_every, .progress = progress, .ckpt_path = ckpt, .tag = tag,
+                      .stop = &g_stop, .max_seconds = max_minutes * 60, .on_eval = n_dev ? on_eval : NULL,
+                      .ctx = &sv};
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    if (n_dev) {
+        double d0 = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
+        fprintf(stderr, "step %ld dev loss %.5f (start)\n", o.step, d0);
+    }
+    tr_loop_stats st;
+    if (tr_train(m, &ob, &p, &o, &ac, &lc, train, n_train, dev, n_dev, &st)) cl_die("%s", cl_error());
+    if (!n_dev && save_params(comp, &p, out)) cl_die("%s", cl_error());
+    if (n_dev && isnan(sv.best)) {   /* no evaluation ran in this invocation: evaluate now */
+        double d = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
+        if (on_eval(&sv, o.step, d, &p)) cl_die("%s", cl_error());
+    }
+    fprintf(stderr,
+            "%s at step %ld/%d: %ld examples in %.1f s = %.2f examples/s, %.2f GFLOP/s (estimated); "
+            "train loss %.5f -> %.5f\n",
+            st.interrupted ? "stopped" : "done", o.step, steps, st.examples, st.seconds,
+            st.examples / (st.seconds > 0 ? st.seconds : 1), st.flops / (st.seconds > 0 ? st.seconds : 1) * 1e-9,
+            st.first_loss, st.last_loss);
+    if (n_dev) {
+        fprintf(stderr, "best dev loss %.5f at step %ld -> %s\n", sv.best, sv.best_step, out);
+        if (!st.interrupted) {
+            cl_compressor *best = cl_compressor_load(out, m);
+            if (!best) cl_die("%s", cl_error());
+            memcpy(p.data, best->params, (size_t)p.n * sizeof(float));
+            tr_eval_result r;
+            if (tr_evaluate(m, &ob, &p, dev, n_dev, &r)) cl_die("%s", cl_error());
+            print_eval("dev evaluation", &r);
+            cl_compressor_free(best);
+        }
+    } else {
+        fprintf(stderr, "wrote %s\n", out);
+    }
+    for (int i = 0; i < n_train; i++) tr_example_free(&train[i]);
+    for (int i = 0; i < n_dev; i++) tr_example_free(&dev[i]);
+    free(train);
+    free(dev);
+    free(ckpt_buf);
+    tr_adamw_free(&o);
+    tr_params_free(&p);
+    cl_compressor_free(comp);
+    cl_tokenizer_free(tok);
+    cl_model_free(m);
+    cl_model_file_close(mf);
+    return st.interrupted ? 130 : 0;
+}

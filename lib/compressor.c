@@ -3,6 +3,7 @@
 #include "compressor.h"
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,126 @@ static int check_segments(const cl_model *m, int C, int S, int n_seg, const int 
     return 0;
 }
 
+/* Bit-exact batching.  OpenBLAS's sgemm does not give a row the same bits whatever the other
+ * rows: rows in the last, partial group of its kernel's row blocking, and rows split between
+ * threads, take other code paths.  What holds (checked below, at run time) is that with one BLAS
+ * thread, rows in complete aligned groups of U rows get identical results in any M that is a
+ * multiple of U.  So each segment's sequence is padded with EOS tokens after its placeholders
+ * (causal attention: the placeholders never see them) to a multiple of U rows, BLAS runs with one
+ * thread during compression, and the cores are used by compressing sub-batches in parallel
+ * threads instead.  A segment's CEs then do not depend on the batch, its position in it, or the
+ * thread count. */
+static int row_unit = 0;
+static pthread_once_t row_unit_once = PTHREAD_ONCE_INIT;
+
+/* Do U-row blocks of A B^T (K, N) come out identical for several M (multiples of U)? */
+static int blocks_exact(int U, int K, int N) {
+    int maxM = 13 * U;
+    float *A = cl_malloc((size_t)maxM * K * sizeof *A), *B = cl_malloc((size_t)N * K * sizeof *B);
+    float *R = cl_malloc((size_t)maxM * N * sizeof *R), *C = cl_malloc((size_t)maxM * N * sizeof *C);
+    uint64_t st = 42;
+    for (int i = 0; i < maxM * K; i++) A[i] = (float)((double)(splitmix(&st) >> 11) / 9007199254740992.0 - 0.5);
+    for (int i = 0; i < N * K; i++) B[i] = (float)((double)(splitmix(&st) >> 11) / 9007199254740992.0 - 0.5);
+    for (int b = 0; b < 13; b++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, U, N, K, 1.0f, A + (size_t)b * U * K, K, B, K, 0.0f,
+                    R + (size_t)b * U * N, N);
+    int ok = 1;
+    static const int mult[] = {2, 3, 5, 7, 13};
+    for (size_t i = 0; i < sizeof mult / sizeof mult[0] && ok; i++) {
+        int M = mult[i] * U;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
+        ok = !memcmp(C, R, (size_t)M * N * sizeof *C);
+    }
+    free(A); free(B); free(R); free(C);
+    return ok;
+}
+
+static void probe_row_unit(void) {
+    static const int cand[] = {1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128};
+    row_unit = 128;
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++)
+        if (blocks_exact(cand[i], 72, 100) && blocks_exact(cand[i], 8, 136) && blocks_exact(cand[i], 136, 8)) {
+            row_unit = cand[i];
+            break;
+        }
+}
+
+int cl_compress_row_unit(void) {
+    int nt = openblas_get_num_threads();
+    if (nt != 1) openblas_set_num_threads(1);
+    pthread_once(&row_unit_once, probe_row_unit);
+    if (nt != 1) openblas_set_num_threads(nt);
+    return row_unit;
+}
+
+static int round_up(int n, int u) { return (n + u - 1) / u * u; }
+
+typedef struct {
+    const cl_model *m;
+    const cl_compressor *c;
+    int unit, n_seg, rc;
+    const int32_t *const *ids;
+    const int *n_ids;
+    float *out;
+    char err[256];
+} chunk;
+
+/* Compress one sub-batch (BLAS single-threaded), see above. */
+static void *compress_chunk(void *arg) {
+    chunk *k = arg;
+    const cl_compressor *c = k->c;
+    int U = k->unit, D = c->dim, eos = k->m->cfg.eos_id;
+    size_t total = 0, n_out = 0, slots = 0;
+    for (int i = 0; i < k->n_seg; i++) {
+        int p = cl_compress_n_out(k->n_ids[i], c->rate);
+        total += (size_t)round_up(k->n_ids[i] + p, U);
+        n_out += (size_t)p;
+        slots += (size_t)round_up(p, U);
+    }
+    int32_t *all = cl_malloc(total * sizeof *all);
+    int *seq_len = cl_malloc((size_t)k->n_seg * sizeof *seq_len), *pos = cl_malloc(n_out * sizeof *pos);
+    size_t t = 0, o = 0;
+    for (int i = 0; i < k->n_seg; i++) {
+        int n = k->n_ids[i], p = cl_compress_n_out(n, c->rate), len = round_up(n + p, U);
+        memcpy(all + t, k->ids[i], (size_t)n * sizeof *all);
+        for (int j = n; j < len; j++) all[t + j] = eos;
+        for (int j = 0; j < p; j++) pos[o++] = (int)t + n + j;
+        seq_len[i] = len;
+        t += (size_t)len;
+    }
+    float *h = cl_malloc(n_out * D * sizeof *h);
+    cl_batch b = {.n_tokens = (int)total, .ids = all, .n_seq = k->n_seg, .seq_len = seq_len, .lora = c->lora,
+                  .n_out = (int)n_out, .out_pos = pos, .out_final = h};
+    k->rc = cl_forward(k->m, NULL, &b);
+    if (k->rc < 0) {
+        snprintf(k->err, sizeof k->err, "%s", cl_error());
+    } else {
+        /* y = W h + b, each segment's rows in their own U-aligned slot */
+        float *hs = cl_calloc(slots * D, sizeof *hs), *ys = cl_malloc(slots * D * sizeof *ys);
+        for (size_t r = 0; r < slots; r++) memcpy(ys + r * D, c->proj_b, (size_t)D * sizeof(float));
+        for (int i = 0, src = 0, dst = 0; i < k->n_seg; i++) {
+            int p = cl_compress_n_out(k->n_ids[i], c->rate);
+            memcpy(hs + (size_t)dst * D, h + (size_t)src * D, (size_t)p * D * sizeof *h);
+            src += p;
+            dst += round_up(p, U);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)slots, D, D, 1.0f, hs, D, c->proj_w, D, 1.0f, ys, D);
+        for (int i = 0, src = 0, dst = 0; i < k->n_seg; i++) {
+            int p = cl_compress_n_out(k->n_ids[i], c->rate);
+            memcpy(k->out + (size_t)dst * D, ys + (size_t)src * D, (size_t)p * D * sizeof *ys);
+            src += round_up(p, U);
+            dst += p;
+        }
+        free(hs);
+        free(ys);
+    }
+    free(h);
+    free(all);
+    free(seq_len);
+    free(pos);
+    return NULL;
+}
+
 int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int32_t *const *ids,
                 const int *n_ids, float *out) {
     if (memcmp(c->base_fp, m->fingerprint, 32)) return cl_fail("compressor was made for another base model");
@@ -365,35 +486,40 @@ int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int3
     size_t n_tok, n_out;
     if (check_segments(m, c->rate, c->max_seg, n_seg, n_ids, ids, &n_tok, &n_out) < 0) return -1;
     if (n_seg == 0) return 0;
-    size_t total = n_tok + n_out;
-    if (total > (size_t)1 << 30) return cl_fail("batch too large");
-    int32_t *all = cl_malloc(total * sizeof *all);
-    int *seq_len = cl_malloc((size_t)n_seg * sizeof *seq_len), *pos = cl_malloc(n_out * sizeof *pos);
-    size_t k = 0, o = 0;
-    for (int i = 0; i < n_seg; i++) {
-        int p = cl_compress_n_out(n_ids[i], c->rate);
-        memcpy(all + k, ids[i], (size_t)n_ids[i] * sizeof *all);
-        k += (size_t)n_ids[i];
-        for (int j = 0; j < p; j++) {
-            pos[o++] = (int)k;
-            all[k++] = eos;
-        }
-        seq_len[i] = n_ids[i] + p;
+    if (n_tok + 2 * n_out > (size_t)1 << 28) return cl_fail("batch too large");
+
+    int nt = openblas_get_num_threads(), U = cl_compress_row_unit();
+    int T = nt < n_seg ? nt : n_seg;
+    if (T < 1) T = 1;
+    openblas_set_num_threads(1);
+    /* contiguous sub-batches of about equal token counts */
+    chunk *k = cl_calloc((size_t)T, sizeof *k);
+    pthread_t *th = cl_calloc((size_t)T, sizeof *th);
+    int *started = cl_calloc((size_t)T, sizeof *started);
+    size_t done_tok = 0, done_out = 0;
+    for (int i = 0, s = 0; i < T; i++) {
+        int e = s;
+        size_t want = n_tok * (size_t)(i + 1) / (size_t)T, acc = done_tok;
+        while (e < n_seg && (e == s || acc < want) && n_seg - e > T - i - 1) acc += (size_t)n_ids[e++];
+        if (i == T - 1) e = n_seg;
+        k[i] = (chunk){.m = m, .c = c, .unit = U, .n_seg = e - s, .ids = ids + s, .n_ids = n_ids + s,
+                       .out = out + done_out * (size_t)c->dim};
+        for (int j = s; j < e; j++) done_tok += (size_t)n_ids[j], done_out += (size_t)cl_compress_n_out(n_ids[j], c->rate);
+        s = e;
     }
-    float *h = cl_malloc(n_out * (size_t)c->dim * sizeof *h);
-    cl_batch b = {.n_tokens = (int)total, .ids = all, .n_seq = n_seg, .seq_len = seq_len, .lora = c->lora,
-                  .n_out = (int)n_out, .out_pos = pos, .out_final = h};
-    int rc = cl_forward(m, NULL, &b);
-    if (rc == 0) {
-        /* out = h W^T + b */
-        for (size_t r = 0; r < n_out; r++) memcpy(out + r * c->dim, c->proj_b, (size_t)c->dim * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n_out, c->dim, c->dim, 1.0f, h, c->dim,
-                    c->proj_w, c->dim, 1.0f, out, c->dim);
-    }
-    free(h);
-    free(all);
-    free(seq_len);
-    free(pos);
+    for (int i = 1; i < T; i++) started[i] = pthread_create(&th[i], NULL, compress_chunk, &k[i]) == 0;
+    for (int i = 1; i < T; i++)
+        if (!started[i]) compress_chunk(&k[i]);   /* no thread: do it here */
+    compress_chunk(&k[0]);
+    for (int i = 1; i < T; i++)
+        if (started[i]) pthread_join(th[i], NULL);
+    openblas_set_num_threads(nt);
+    int rc = 0;
+    for (int i = 0; i < T && rc == 0; i++)
+        if (k[i].rc < 0) rc = cl_fail("%s", k[i].err);
+    free(k);
+    free(th);
+    free(started);
     return rc;
 }
 

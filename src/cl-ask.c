@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ce.h"
 #include "chat.h"
 #include "model.h"
 #include "model_file.h"
@@ -18,7 +19,9 @@
 
 static const char usage_text[] =
     "usage: cl-ask [options] [--text FILE] QUESTION\n"
-    "Answer QUESTION about the text in FILE ('-': stdin) with the model, streaming the answer.\n"
+    "       cl-ask [options] CE-FILE... QUESTION\n"
+    "Answer QUESTION about the text in FILE ('-': stdin), or about the concept embeddings of\n"
+    "the CE files (from cl-compress; '-': stdin) in order, with the model, streaming the answer.\n"
     "  --model PATH        model (HF directory, .gguf, llama2.c .bin); default $CL_MODEL or\n"
     "                      ../shared/models/tinystories-656k\n"
     "  --text FILE         the context text ('-' reads stdin); without it, no context\n"
@@ -110,7 +113,7 @@ static int adds_leading_space(const cl_tokenizer *tok) {
 /* [BOS] + chat prefix + context + question (+ chat suffix).  The context is its own piece so
  * that it can be replaced by embeddings. */
 static int build_prompt(prompt *pr, const cl_tokenizer *tok, const cl_chat *chat,
-                        const char *context, const char *question) {
+                        const char *context, float *ce, int n_ce, const char *question) {
     int bos = cl_tokenizer_bos(tok);
     int want_bos = chat->kind == CL_CHAT_NONE ? cl_tokenizer_add_bos(tok) : cl_chat_wants_bos(chat);
     if (bos >= 0 && want_bos) {
@@ -125,6 +128,10 @@ static int build_prompt(prompt *pr, const cl_tokenizer *tok, const cl_chat *chat
         int n = add_text(pr, tok, context, 0);
         if (n < 0) goto out;
         pr->context_tokens = n;
+    }
+    if (n_ce > 0) {   /* compressed context: the CEs take the text's place */
+        pr->p[pr->n++] = (piece){.embd = ce, .n = n_ce};
+        pr->context_tokens = n_ce;
     }
     /* Question: after a blank line inside a chat turn; as a continuation otherwise. */
     const char *sep = chat->kind != CL_CHAT_NONE ? (pr->context_tokens ? "\n\n" : "")
@@ -278,8 +285,10 @@ int main(int argc, char **argv) {
         }
     }
     if (optind >= argc) usage_error("%s", "missing QUESTION");
-    if (argc - optind > 1)   /* reserved: concept-embedding files before the question */
-        usage_error("unexpected argument '%s' (one QUESTION, quoted)", argv[optind]);
+    /* arguments before the question: CE files, their vectors in order are the context */
+    const char *const *ce_paths = (const char *const *)argv + optind;
+    int n_ce_paths = argc - optind - 1;
+    if (n_ce_paths > 0 && text_path) usage_error("%s", "--text and CE files exclude each other");
     const char *question = argv[argc - 1];
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model or set CL_MODEL");
@@ -296,11 +305,20 @@ int main(int argc, char **argv) {
     if (!tok) cl_die("%s", cl_error());
     cl_model *m = cl_model_load(mf);
     if (!m) cl_die("%s", cl_error());
+    float *ce = NULL;
+    size_t n_ce = 0;
+    if (n_ce_paths > 0) {
+        uint32_t dim;
+        if (cl_ce_read_all(ce_paths, n_ce_paths, m->fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
+        if (n_ce && dim != (uint32_t)m->cfg.dim)
+            cl_die("%s: vectors of dimension %u, the model's is %d", ce_paths[0], dim, m->cfg.dim);
+        if (n_ce > (1u << 30)) cl_die("too many concept embeddings");
+    }
     cl_chat chat;
     cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
 
     prompt pr = {0};
-    if (build_prompt(&pr, tok, &chat, context, question) < 0) cl_die("%s", cl_error());
+    if (build_prompt(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
     int n_prompt = prompt_len(&pr);
     if (n_prompt == 0) cl_die("empty prompt");
     int kv_cap = n_prompt + max_tokens;

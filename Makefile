@@ -34,6 +34,7 @@ LIBCL   := $(B)/libcl.a
 TOOLS   := $(patsubst src/%.c,$(BIN)/%,$(wildcard src/cl-*.c))
 UNIT    := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+BENCH_BIN := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
 MAN     := $(wildcard man/*.1 man/*.5)
 
 .PHONY: all tools unit test check-asan fuzz bench install deps clean
@@ -45,6 +46,9 @@ unit: $(UNIT)
 
 $(B)/%.o: lib/%.c $(LIB_HDR) | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# ops.c's exp/softmax/SwiGLU loops vectorise only with these (see lib/ops.c).
+$(B)/ops.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
 
 $(B)/cuda_%.o: lib/cuda/%.cu $(LIB_HDR) | $(B)
 	$(NVCC) -O2 -Ilib -DCL_CUDA=1 -c -o $@ $<
@@ -63,6 +67,10 @@ $(TBIN)/%: tests/unit/%.c tests/unit/t.h $(LIBCL) $(LIB_HDR)
 	@mkdir -p $(TBIN)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBCL) $(LDLIBS)
 
+$(TBIN)/bench_%: tests/bench/bench_%.c $(LIBCL) $(LIB_HDR)
+	@mkdir -p $(TBIN)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCL) $(LDLIBS)
+
 # The test command of the README: unit tests (TAP) and bats CLI tests, one summary line.
 test: all
 	@tests/run
@@ -80,7 +88,7 @@ FUZZ_SECONDS ?= 20
 fuzz:
 	tests/fuzz/run $(FUZZ_SECONDS)
 
-bench: tools
+bench: tools $(BENCH_BIN)
 	tests/bench/run
 
 install: tools

@@ -245,15 +245,6 @@ static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sa
     return rc;
 }
 
-/* TODO: cl_tokenizer_for_model once the tokenizer library has it (GGUF vocabularies). */
-static cl_tokenizer *open_tokenizer(const cl_model_file *mf) {
-    if (cl_model_file_tokenizer_json(mf)) return cl_tokenizer_from_json(cl_model_file_tokenizer_json(mf));
-    if (cl_model_file_tokenizer_bin(mf))
-        return cl_tokenizer_from_llama2c(cl_model_file_tokenizer_bin(mf), cl_model_file_config(mf)->n_vocab);
-    cl_fail("%s: no tokenizer found beside the model", cl_model_file_path(mf));
-    return NULL;
-}
-
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP };
@@ -301,7 +292,7 @@ int main(int argc, char **argv) {
 
     cl_model_file *mf = cl_model_file_open(model_path);
     if (!mf) cl_die("%s", cl_error());
-    cl_tokenizer *tok = open_tokenizer(mf);
+    cl_tokenizer *tok = cl_tokenizer_for_model(mf);
     if (!tok) cl_die("%s", cl_error());
     cl_model *m = cl_model_load(mf);
     if (!m) cl_die("%s", cl_error());

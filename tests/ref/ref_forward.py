@@ -10,11 +10,11 @@ CASE.gguf (written by tests/unit/test_forward_ref.c) holds the batch:
   test.seq_len   i32 array: independent sequences laid end to end, each from position 0
   test.ids       i32 array (token ids)          -- or --
   tensor test.embd [n_tokens, dim]             (input embeddings instead of ids)
-  test.lora_scale f32, tensors lora.L.T.A [r, in] / lora.L.T.B [out, r]  (T in q k v o gate up down)
+  test.lora_scale f32, tensors lora.L.T.A [r, in] / lora.L.T.B [out, r]  (T: q k v o gate up down)
 OUT.f32 gets float32 little-endian: logits [n_tokens, vocab], then the final-normed states
 [n_tokens, dim], then the residual stream [n_layers+1, n_tokens, dim].
 RoPE convention: GGUF "llama" files rotate interleaved pairs (llama.cpp permutes Q/K rows when
-converting); "qwen2"/"qwen3" rotate halves (NEOX).  A key "<arch>.rope.interleaved" overrides.
+converting); "qwen2"/"qwen3" rotate halves (NEOX), as llama.cpp does.
 """
 import struct
 import sys
@@ -132,7 +132,7 @@ def main():
     H, KV = g("attention.head_count"), g("attention.head_count_kv", g("attention.head_count"))
     hd = g("attention.key_length", dim // H)
     eps, theta = g("attention.layer_norm_rms_epsilon"), g("rope.freq_base", 10000.0)
-    inter = g("rope.interleaved", arch == "llama")
+    inter = arch == "llama"
     emb = W["token_embd.weight"]
     out_w = W.get("output.weight", emb)
     seq_len = ckv["test.seq_len"]

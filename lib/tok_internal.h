@@ -55,6 +55,7 @@ struct cl_tokenizer {
 
     int algo, dec, byte_level;
     tok_pairmap merges;
+    tok_pairmap bigrams;       /* non-byte-level: adjacent code point pairs inside any vocab piece */
     int32_t byte_token[256];   /* byte-level: token of each byte; SPM: <0xNN> token or -1 */
     int unk_id, bos_id, eos_id, add_bos, add_eos;
     int byte_fallback, fuse_unk, ignore_merges;
@@ -85,6 +86,7 @@ int tok_add_norm(cl_tokenizer *t, tok_norm_kind kind, const char *a, size_t alen
 int tok_set_spm_defaults(cl_tokenizer *t, int add_space_prefix);
 
 /* tok_bpe.c */
+void tok_build_bigrams(cl_tokenizer *t);
 int tok_pairmap_init(tok_pairmap *m, size_t n);
 void tok_pairmap_free(tok_pairmap *m);
 int tok_pairmap_put(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t result);

@@ -306,6 +306,7 @@ int tok_finish(cl_tokenizer *t, const char *src) {
         }
     }
     for (int32_t id = 0; id < t->n_vocab; id++) make_token_bytes(t, id);
+    if (!t->byte_level) tok_build_bigrams(t);
     /* added-token patterns: normalized ones are matched in normalized text, so normalize them */
     tok_buf nb = {0}, tmp = {0};
     for (int k = 0; k < t->n_added; k++) {
@@ -336,6 +337,7 @@ void cl_tokenizer_free(cl_tokenizer *t) {
     free(t->piece); free(t->piece_len); free(t->bytes); free(t->bytes_len);
     free(t->attr); free(t->score); free(t->vocab.slot);
     tok_pairmap_free(&t->merges);
+    tok_pairmap_free(&t->bigrams);
     for (int i = 0; i < t->n_norm; i++) { free(t->norm[i].a); free(t->norm[i].b); }
     for (int i = 0; i < t->n_split; i++) {
         pcre2_code_free(t->split[i].re);

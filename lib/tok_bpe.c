@@ -229,9 +229,66 @@ static void merge_by_score(const cl_tokenizer *t, tok_scratch *sc, const char *s
     }
 }
 
+/* ---------------- cutting long words where no merge can cross ---------------- */
+
+/* code point at s (invalid bytes get their own values above U+10FFFF) */
+static uint32_t cp_at(const char *s, size_t n, int *len) {
+    uint32_t cp;
+    *len = cl_utf8_decode((const unsigned char *)s, n, &cp);
+    if (*len == 0) { *len = 1; cp = 0x110000u + (unsigned char)s[0]; }
+    return cp;
+}
+
+/* Every pair of adjacent characters inside any vocab piece.  A token made by merging across the
+ * boundary between characters a and b contains "ab"; when no piece contains it (and both are
+ * in the vocab, so no unk fusing or byte fallback is involved) the two sides tokenize
+ * independently, whatever the merge order.  Models without a pre-tokenizer (SentencePiece
+ * style) see a whole paragraph as one word; cutting it there keeps BPE's heap small. */
+void tok_build_bigrams(cl_tokenizer *t) {
+    tok_pairmap_init(&t->bigrams, 1024);
+    for (int32_t id = 0; id < t->n_vocab; id++) {
+        const char *p = t->piece[id];
+        size_t n = t->piece_len[id], i = 0;
+        int k;
+        if (!p || n == 0) continue;
+        uint32_t prev = cp_at(p, n, &k);
+        for (i = (size_t)k; i < n; i += (size_t)k) {
+            uint32_t c = cp_at(p + i, n - i, &k);
+            tok_pairmap_put(&t->bigrams, (int32_t)prev, (int32_t)c, 0, 0);
+            prev = c;
+        }
+    }
+}
+
+static void encode_word(const cl_tokenizer *t, tok_scratch *sc, const char *s, size_t n, tok_ids *out);
+
+static void encode_cut(const cl_tokenizer *t, tok_scratch *sc, const char *s, size_t n, tok_ids *out) {
+    size_t start = 0, i = 0;
+    int k, prev_known = 0;
+    uint32_t prev = 0;
+    while (i < n) {
+        uint32_t c = cp_at(s + i, n - i, &k);
+        int known = tok_lookup(t, s + i, (size_t)k) >= 0;
+        int32_t r, x;
+        if (i > start && known && prev_known && !tok_pairmap_get(&t->bigrams, (int32_t)prev, (int32_t)c, &r, &x)) {
+            encode_word(t, sc, s + start, i - start, out);
+            start = i;
+        }
+        prev = c;
+        prev_known = known;
+        i += (size_t)k;
+    }
+    encode_word(t, sc, s + start, n - start, out);
+}
+
 /* ---------------- one pre-token ---------------- */
 
 void tok_model_encode(const cl_tokenizer *t, tok_scratch *sc, const char *s, size_t n, tok_ids *out) {
+    if (!t->byte_level && t->bigrams.key && n > 64 && !t->ignore_merges) encode_cut(t, sc, s, n, out);
+    else encode_word(t, sc, s, n, out);
+}
+
+static void encode_word(const cl_tokenizer *t, tok_scratch *sc, const char *s, size_t n, tok_ids *out) {
     if (n == 0) return;
     sc->nsym = 0;
     if (t->algo == TOK_ALGO_SPM) {

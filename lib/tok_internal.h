@@ -25,7 +25,7 @@ typedef struct { int32_t *slot; uint32_t mask; } tok_strmap;
 /* (left id, right id) -> (rank, merged id) */
 typedef struct { uint64_t *key; int32_t *rank, *result; uint32_t mask, n; } tok_pairmap;
 
-typedef enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC } tok_norm_kind;
+typedef enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC, NORM_NFKC, NORM_NFD, NORM_NFKD } tok_norm_kind;
 typedef struct { tok_norm_kind kind; char *a, *b; size_t alen, blen; } tok_norm;
 
 enum { SPLIT_ISOLATED = 0, SPLIT_REMOVED = 1, SPLIT_MERGED_PREV = 2, SPLIT_MERGED_NEXT = 3,
@@ -34,6 +34,8 @@ typedef struct {
     pcre2_code *re;
     int behavior;
     int prefix_space;   /* ByteLevel add_prefix_space: piece gets a leading ' ' if it lacks one */
+    int meta;           /* Metaspace step: ' ' -> ▁, then prepend ▁ (meta_prepend), then split if re */
+    int meta_prepend;   /* 0 never, 1 always, 2 first piece of the text only */
 } tok_split;
 
 typedef struct {
@@ -55,10 +57,12 @@ struct cl_tokenizer {
 
     int algo, dec, byte_level;
     tok_pairmap merges;
+    tok_pairmap bigrams;       /* non-byte-level: adjacent code point pairs inside any vocab piece */
     int32_t byte_token[256];   /* byte-level: token of each byte; SPM: <0xNN> token or -1 */
     int unk_id, bos_id, eos_id, add_bos, add_eos;
     int byte_fallback, fuse_unk, ignore_merges;
     int strip_leading_space;   /* decoder drops one leading space of the whole output */
+    int dec_meta_first;        /* Metaspace decoder: the first token loses all its ▁ */
 
     int n_norm; tok_norm norm[TOK_MAX_NORM];
     int n_split; tok_split split[TOK_MAX_SPLIT];
@@ -69,6 +73,10 @@ struct cl_tokenizer {
     int has_raw_added, has_norm_added;
     uint8_t added_first[256];  /* bit (2*normalized + special): some pattern starts with this byte */
 };
+
+/* tok_unicode.c: out = the NFC/NFKC/NFD/NFKD form of s (invalid bytes kept as they are) */
+typedef struct { char *v; size_t n, cap; } tok_buf;
+int tok_unorm(int form, const char *s, size_t n, tok_buf *out);
 
 /* tokenizer.c */
 cl_tokenizer *tok_new(int n_vocab);
@@ -85,6 +93,7 @@ int tok_add_norm(cl_tokenizer *t, tok_norm_kind kind, const char *a, size_t alen
 int tok_set_spm_defaults(cl_tokenizer *t, int add_space_prefix);
 
 /* tok_bpe.c */
+void tok_build_bigrams(cl_tokenizer *t);
 int tok_pairmap_init(tok_pairmap *m, size_t n);
 void tok_pairmap_free(tok_pairmap *m);
 int tok_pairmap_put(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t result);
@@ -101,14 +110,15 @@ void tok_model_encode(const cl_tokenizer *t, tok_scratch *sc, const char *s, siz
 extern const uint16_t tok_byte_to_cp[256];     /* GPT-2 byte -> code point */
 int tok_cp_to_byte(uint32_t cp);               /* inverse, -1 if cp is not a mapped byte */
 int tok_add_split(cl_tokenizer *t, const char *pattern, int literal, int behavior, int prefix_space);
+int tok_add_metaspace(cl_tokenizer *t, int prepend, int split);
 /* Named pre-tokenizers of GGUF tokenizer.ggml.pre; returns 0, or -1 if the name is unknown. */
 int tok_set_pre(cl_tokenizer *t, const char *name);
 extern const char *const tok_re_gpt2, *const tok_re_llama3, *const tok_re_qwen2;
 typedef struct { size_t off, len; } tok_span;
 typedef struct { tok_span *v; size_t n, cap; } tok_spans;
-typedef struct { char *v; size_t n, cap; } tok_buf;
-/* Splits every span of *in (offsets into buf) by the tokenizer's pre-tokenizer steps. */
-int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp);
+/* Splits every span of *in (offsets into buf) by the tokenizer's pre-tokenizer steps.  first:
+ * the first span starts the original text (Metaspace prepend_scheme "first"). */
+int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp, int first);
 void tok_buf_append(tok_buf *b, const void *p, size_t n);
 void tok_spans_push(tok_spans *s, size_t off, size_t len);
 

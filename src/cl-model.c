@@ -225,6 +225,11 @@ static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) 
     return 0;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtype want) {
     cl_model_file *mf = cl_model_file_open(dir);
     if (!mf) cl_die("%s", cl_error());
@@ -238,12 +243,11 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
     conv_ctx *ctx = cl_calloc((size_t)n + 1, sizeof *ctx);
     for (int i = 0; i < n; i++) {
         const cl_tensor *t = cl_model_file_tensor_at(mf, i);
-        size_t nl = strlen(t->name);
-        int is_q = nl > 13 && (!strcmp(t->name + nl - 13, ".attn_q.weight") || !strcmp(t->name + nl - 11, ".attn_q.bias"));
-        int is_k = nl > 13 && (!strcmp(t->name + nl - 13, ".attn_k.weight") || !strcmp(t->name + nl - 11, ".attn_k.bias"));
+        int is_q = ends_with(t->name, ".attn_q.weight") || ends_with(t->name, ".attn_q.bias");
+        int is_k = ends_with(t->name, ".attn_k.weight") || ends_with(t->name, ".attn_k.bias");
         ctx[i].src = t;
         ctx[i].dtype = have_dtype ? want : t->dtype;
-        if (t->ndim < 2 || (ctx[i].dtype == CL_Q8_0 && t->shape[t->ndim - 1] % 32)) ctx[i].dtype = have_dtype && t->ndim >= 2 ? CL_F32 : (t->ndim < 2 ? CL_F32 : t->dtype);
+        if (have_dtype || t->ndim < 2) ctx[i].dtype = storage_dtype(want, t->ndim, t->shape[t->ndim - 1]);
         if (c.arch == CL_ARCH_LLAMA) ctx[i].permute_heads = is_q ? c.n_heads : is_k ? c.n_kv_heads : 0;
         cl_gguf_add_tensor_fill(w, t->name, ctx[i].dtype, t->ndim, t->shape, fill_convert, &ctx[i]);
     }

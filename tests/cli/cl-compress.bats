@@ -149,3 +149,12 @@ teardown() { rm -rf "$TMP"; }
   cl-segment < tests/data/demo-story.txt | cl-compress --compressor "$K" > "$TMP/p.ce"
   [ "$(/usr/bin/python3 "$DUMP" "$TMP/p.ce" | wc -l)" -gt 5 ]
 }
+
+@test "cl-compress --naive: segments of any length, whatever the batch" {
+  ids=$(seq -s, 10 109)   # 100 ids: longer than the first slots
+  { head -n 3 "$DOC"; echo "{\"v\":1,\"name\":\"x\",\"index\":0,\"offset\":0,\"length\":1,\"end\":\"tokens\",\"text\":\"a\",\"ids\":[$ids]}"; head -n 2 "$DOC"; } > "$TMP/long.jsonl"
+  cl-compress --naive --batch 2 < "$TMP/long.jsonl" > "$TMP/n2.ce"
+  cl-compress --naive --batch 64 < "$TMP/long.jsonl" > "$TMP/n64.ce"
+  cmp "$TMP/n2.ce" "$TMP/n64.ce"
+  [ "$(/usr/bin/python3 "$DUMP" "$TMP/n2.ce" | awk '{printf "%s/%s ", $5, $6}')" = "8/4 12/6 11/6 100/50 8/4 12/6 " ]
+}

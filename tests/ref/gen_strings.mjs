@@ -75,6 +75,11 @@ for (let i = 0; i < count; i++) {
   const k = ri(20);
   if (k === 0) s = longWord();
   else if (k === 1) s = randomScript(1 + ri(80));
+  else if (k === 2) {        // paragraph-length: long words are cut inside SentencePiece-style BPE
+    s = '';
+    const n = 40 + ri(120);
+    for (let j = 0; j < n; j++) s += rnd() < 0.7 ? (rnd() < 0.8 ? ' ' : '') + pick(words) + pick(['', '', '.', ',', '!']) : fragment();
+  }
   else {
     s = '';
     const n = 1 + ri(14);

@@ -1,0 +1,613 @@
+/* cl-eval — how much of a context a compressor keeps, and what it costs (see man/cl-eval.1).
+ *
+ * fidelity: teacher-forced NLL of a continuation given the text / the CEs / nothing / the naive
+ *           mean-of-C-embeddings, the retained utility (none - ce) / (none - text), and greedy
+ *           agreement of the CE-conditioned generation with the text-conditioned one;
+ * qa:       answers over the text and over the CEs, SQuAD exact match and F1 of each, and their
+ *           agreement; optionally inside long contexts made of distractor paragraphs.
+ * Both report mean time to first token and KV cache bytes of each path. */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "compressor.h"
+#include "eval_data.h"
+#include "eval_model.h"
+#include "eval_prompt.h"
+#include "eval_squad.h"
+#include "model.h"
+#include "model_file.h"
+#include "tokenizer.h"
+#include "train_data.h"
+#include "util.h"
+
+static const char usage_text[] =
+    "usage: cl-eval [--mode fidelity] [options] [TEXT-FILE...]\n"
+    "       cl-eval --mode qa --data QA-FILE [options]\n"
+    "Measure what a compressor keeps of a context, and the time and memory it saves.\n"
+    "  --model PATH          model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
+    "  --compressor K        compressor GGUF (cl-train), 'identity' (untrained: final hidden\n"
+    "                        states as CEs) or 'naive' (mean of C embeddings); default identity\n"
+    "  --mode M              fidelity (default) or qa\n"
+    "  --data FILE           JSONL {context, question?, answer?|answers?} or SQuAD v1.1/v2.0 JSON;\n"
+    "                        fidelity without it: TEXT-FILEs (each a context), or held-out stories\n"
+    "                        sampled from the model (temperature 0.8, --seed)\n"
+    "  --limit N             at most N examples (default: 16 sampled stories; all of a file)\n"
+    "  --seed S              sample of the examples and of the stories (default 20251125;\n"
+    "                        0: the file's first N in order)\n"
+    "  --answer-tokens N     fidelity: teacher continuation length when none is given (32)\n"
+    "  --agree-tokens N      fidelity: greedy tokens compared for agreement (32)\n"
+    "  --max-tokens N        qa: answer length limit (32)\n"
+    "  --context-tokens L    qa: long contexts of these token counts (comma list, k = 1024),\n"
+    "                        the gold paragraph among other examples' contexts\n"
+    "  --depth D             qa: where the gold paragraph goes, 0 (first) .. 1 (last); default 0.5\n"
+    "  --no-template         plain completion prompt even if the model has a chat template\n"
+    "  --answers FILE        qa: every question's answers and scores as JSONL\n"
+    "  --json FILE           the JSON summary to FILE (default: the last line of stdout)\n"
+    "  --threads N           BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
+    "  --help                this text\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", cl_progname());
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'cl-eval --help'.\n");
+    exit(2);
+}
+
+static long parse_long(const char *s, const char *opt, long lo, long hi) {
+    char *e;
+    long v = strtol(s, &e, 10);
+    if (!*s || *e || v < lo || v > hi) usage_error("bad number for %s", opt);
+    return v;
+}
+
+/* "1k,2048,32k" -> counts (k = 1024). */
+static int parse_lengths(const char *s, int *out, int cap) {
+    int n = 0;
+    for (const char *p = s; *p;) {
+        char *e;
+        long v = strtol(p, &e, 10);
+        if (e == p || v <= 0) usage_error("bad length list for --context-tokens: %s", s);
+        if (*e == 'k' || *e == 'K') v *= 1024, e++;
+        if (v > (1 << 26) || n == cap) usage_error("bad length list for --context-tokens: %s", s);
+        out[n++] = (int)v;
+        if (*e == ',') e++;
+        else if (*e) usage_error("bad length list for --context-tokens: %s", s);
+        p = e;
+    }
+    return n;
+}
+
+typedef struct {
+    cl_model *m;
+    cl_tokenizer *tok;
+    cl_compressor *comp;   /* NULL for naive */
+    int C, S, naive;
+    int start_id;          /* BOS, or EOS for models without one */
+    int progress;
+} ctx_t;
+
+static int32_t *encode(const cl_tokenizer *tok, const char *s, int *n) {
+    int32_t *ids = NULL;
+    size_t k = 0;
+    if (*s && cl_tokenizer_encode(tok, s, strlen(s), 0, &ids, &k) < 0) cl_die("%s", cl_error());
+    if (!ids) ids = cl_malloc(sizeof *ids);
+    *n = (int)k;
+    return ids;
+}
+
+/* Segment and compress a text: *ce gets n_ce vectors; returns n_ce.  naive forces the naive
+ * baseline whatever the compressor. */
+static int compress_text(const ctx_t *x, const char *text, int naive, float **ce) {
+    int32_t *ids;
+    int *len, n_seg;
+    if (cl_text_segments(x->tok, text, x->S, &ids, &len, &n_seg) < 0) cl_die("%s", cl_error());
+    int n_ce = 0;
+    for (int i = 0; i < n_seg; i++) n_ce += cl_compress_n_out(len[i], x->C);
+    *ce = cl_malloc(((size_t)n_ce + 1) * x->m->cfg.dim * sizeof **ce);
+    const int32_t **ptr = cl_malloc(((size_t)n_seg + 1) * sizeof *ptr);
+    for (int i = 0, off = 0; i < n_seg; off += len[i++]) ptr[i] = ids + off;
+    enum { BATCH = 64 };   /* segments per forward pass */
+    for (int i = 0, o = 0; i < n_seg; i += BATCH) {
+        int nb = n_seg - i < BATCH ? n_seg - i : BATCH;
+        float *out = *ce + (size_t)o * x->m->cfg.dim;
+        int rc = naive || x->naive ? cl_compress_naive(x->m, x->C, nb, ptr + i, len + i, out)
+                                   : cl_compress(x->m, x->comp, nb, ptr + i, len + i, out);
+        if (rc < 0) cl_die("compress: %s", cl_error());
+        for (int j = i; j < i + nb; j++) o += cl_compress_n_out(len[j], x->C);
+    }
+    free(ptr);
+    free(ids);
+    free(len);
+    return n_ce;
+}
+
+static void progress(const ctx_t *x, int i, int n) {
+    if (x->progress) fprintf(stderr, "\r%s: %d/%d", cl_progname(), i, n);
+    if (x->progress && i == n) fputc('\n', stderr);
+}
+
+static double ratio(double a, double b) { return b != 0 ? a / b : NAN; }
+
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* ---- fidelity ---------------------------------------------------------------------------- */
+
+enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_N };
+static const char *const f_names[F_N] = {"text", "ce", "none", "naive"};
+
+typedef struct {
+    double nll[F_N], agree[F_N], ttft[F_N], kv[F_N];
+    long top1[F_N], tokens, agree_tokens;
+    double compress_s, naive_s, context_tokens, ces;
+    int examples, skipped;
+} fid_sums;
+
+static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, fid_sums *s) {
+    const cl_model *m = x->m;
+    int n_ctx, n_q;
+    int32_t *ctx = encode(x->tok, it->context, &n_ctx), *q = encode(x->tok, it->question, &n_q);
+    int32_t start = x->start_id;
+    float *ce[F_N] = {0};
+    int n_ce[F_N] = {0};
+    double t0 = cl_now();
+    n_ce[F_CE] = compress_text(x, it->context, 0, &ce[F_CE]);
+    double t_ce = cl_now() - t0;
+    t0 = cl_now();
+    n_ce[F_NAIVE] = compress_text(x, it->context, 1, &ce[F_NAIVE]);
+    double t_naive = cl_now() - t0;
+    cl_piece pre[F_N][3];
+    for (int k = 0; k < F_N; k++) {
+        pre[k][0] = (cl_piece){.ids = &start, .n = 1};
+        pre[k][1] = k == F_TEXT ? (cl_piece){.ids = ctx, .n = n_ctx}
+                    : k == F_NONE ? (cl_piece){.n = 0}
+                                  : (cl_piece){.embd = ce[k], .n = n_ce[k]};
+        pre[k][2] = (cl_piece){.ids = q, .n = n_q};
+    }
+    /* the continuation: the given answer, or the teacher's greedy one (stopping at EOS) */
+    int n_a;
+    int32_t *a;
+    if (it->n_answers > 0) {
+        a = encode(x->tok, it->answers[0], &n_a);
+    } else {
+        a = cl_malloc((size_t)n_answer * sizeof *a);
+        int stop = m->cfg.eos_id;
+        n_a = cl_greedy(m, pre[F_TEXT], 3, n_answer, &stop, 1, a, NULL);
+        if (n_a < 0) cl_die("%s", cl_error());
+    }
+    if (n_a == 0) {
+        s->skipped++;
+    } else {
+        int32_t *g[F_N];
+        for (int k = 0; k < F_N; k++) {
+            double nll;
+            int top1;
+            if (cl_score_continuation(m, pre[k], 3, a, n_a, &nll, &top1) < 0) cl_die("%s", cl_error());
+            s->nll[k] += nll;
+            s->top1[k] += top1;
+            cl_gen_stats st = {0};
+            g[k] = cl_malloc((size_t)n_agree * sizeof *g[k]);
+            if (cl_greedy(m, pre[k], 3, n_agree, NULL, 0, g[k], &st) != n_agree) cl_die("%s", cl_error());
+            s->ttft[k] += st.ttft_s;
+            s->kv[k] += (double)st.kv_bytes;
+        }
+        for (int k = 0; k < F_N; k++) {
+            for (int i = 0; i < n_agree; i++) s->agree[k] += g[k][i] == g[F_TEXT][i];
+        }
+        for (int k = 0; k < F_N; k++) free(g[k]);
+        s->tokens += n_a;
+        s->agree_tokens += n_agree;
+        s->compress_s += t_ce;
+        s->naive_s += t_naive;
+        s->context_tokens += n_ctx;
+        s->ces += n_ce[F_CE];
+        s->examples++;
+    }
+    free(a);
+    free(ctx);
+    free(q);
+    free(ce[F_CE]);
+    free(ce[F_NAIVE]);
+}
+
+static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, int n, int n_answer,
+                        int n_agree) {
+    fid_sums s = {0};
+    for (int i = 0; i < n; i++) {
+        fidelity_one(x, &set->items[idx[i]], n_answer, n_agree, &s);
+        progress(x, i + 1, n);
+    }
+    if (s.examples == 0) cl_die("no example gave a continuation to score");
+    double nll[F_N];
+    for (int k = 0; k < F_N; k++) nll[k] = s.nll[k] / (double)s.tokens;
+    double util = ratio(nll[F_NONE] - nll[F_CE], nll[F_NONE] - nll[F_TEXT]);
+    double util_naive = ratio(nll[F_NONE] - nll[F_NAIVE], nll[F_NONE] - nll[F_TEXT]);
+    int E = s.examples;
+    printf("%d examples (%d skipped), %ld continuation tokens, mean context %.1f tokens -> %.1f CEs\n", E,
+           s.skipped, s.tokens, s.context_tokens / E, s.ces / E);
+    printf("%-12s %10s %8s %9s %12s %12s\n", "context", "NLL/token", "top-1", "agree", "TTFT ms", "KV bytes");
+    for (int k = 0; k < F_N; k++) {
+        double ttft = s.ttft[k] / E + (k == F_CE ? s.compress_s / E : k == F_NAIVE ? s.naive_s / E : 0);
+        printf("%-12s %10.4f %8.3f %9.3f %12.3f %12.0f\n", k == F_CE ? "compressed" : f_names[k], nll[k],
+               (double)s.top1[k] / s.tokens, s.agree[k] / s.agree_tokens, 1e3 * ttft, s.kv[k] / E);
+    }
+    printf("retained utility (none - compressed) / (none - text): %.3f   naive: %.3f\n", util, util_naive);
+    printf("(TTFT of compressed/naive includes compressing the context: %.3f / %.3f ms)\n",
+           1e3 * s.compress_s / E, 1e3 * s.naive_s / E);
+    json_t *j = json_object();
+    json_object_set_new(j, "examples", json_integer(E));
+    json_object_set_new(j, "skipped", json_integer(s.skipped));
+    json_object_set_new(j, "tokens", json_integer(s.tokens));
+    json_object_set_new(j, "agree_tokens", json_integer(n_agree));
+    json_object_set_new(j, "context_tokens", num(s.context_tokens / E));
+    json_object_set_new(j, "ces", num(s.ces / E));
+    for (int k = 0; k < F_N; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "nll_%s", f_names[k]);
+        json_object_set_new(j, key, num(nll[k]));
+        snprintf(key, sizeof key, "top1_%s", f_names[k]);
+        json_object_set_new(j, key, num((double)s.top1[k] / s.tokens));
+        if (k != F_TEXT) {
+            snprintf(key, sizeof key, "agreement_%s", f_names[k]);
+            json_object_set_new(j, key, num(s.agree[k] / s.agree_tokens));
+        }
+        snprintf(key, sizeof key, "ttft_%s_s", f_names[k]);
+        json_object_set_new(j, key, num(s.ttft[k] / E + (k == F_CE ? s.compress_s / E : k == F_NAIVE ? s.naive_s / E : 0)));
+        snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
+        json_object_set_new(j, key, num(s.kv[k] / E));
+    }
+    json_object_set_new(j, "compress_s", num(s.compress_s / E));
+    json_object_set_new(j, "utility", num(util));
+    json_object_set_new(j, "utility_naive", num(util_naive));
+    json_object_set_new(j, "agreement", num(s.agree[F_CE] / s.agree_tokens));
+    return j;
+}
+
+/* ---- qa ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    const cl_chat *chat;
+    int max_tokens, stop[2];
+    const char *stop_text;
+    FILE *answers;
+} qa_opts;
+
+/* The answer as text: special tokens left out, cut at the model's spelled-out end marker and at
+ * the first line break after it started, trimmed. */
+static char *answer_text(const ctx_t *x, const qa_opts *o, const int32_t *ids, int n) {
+    char *s;
+    size_t len;
+    if (cl_tokenizer_decode_ex(x->tok, ids, (size_t)n, CL_TOK_SKIP_SPECIAL, &s, &len) < 0) cl_die("%s", cl_error());
+    if (o->stop_text) {
+        char *e = strstr(s, o->stop_text);
+        if (e) *e = 0;
+    }
+    char *p = s;
+    while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r') p++;
+    char *nl = strchr(p, '\n');
+    if (nl) *nl = 0;
+    size_t l = strlen(p);
+    while (l && (p[l - 1] == ' ' || p[l - 1] == '\t' || p[l - 1] == '\r')) p[--l] = 0;
+    char *r = cl_strdup(p);
+    free(s);
+    return r;
+}
+
+typedef struct {
+    double em[2], f1[2], agree_em, agree_f1, ttft[2], kv[2], compress_s, context_tokens, ces;
+    int n, over_ctx;
+} qa_sums;
+
+static void qa_one(const ctx_t *x, const qa_opts *o, const cl_qa_item *it, const char *context, qa_sums *s) {
+    cl_qa_prompt pr;
+    if (cl_qa_prompt_build(&pr, x->tok, o->chat, *context != 0, it->question) < 0) cl_die("%s", cl_error());
+    int n_ctx;
+    int32_t *ctx = encode(x->tok, context, &n_ctx);
+    double t0 = cl_now();
+    float *ce;
+    int n_ce = compress_text(x, context, 0, &ce);
+    double t_ce = cl_now() - t0;
+    cl_piece p[2][3] = {
+        {{.ids = pr.pre, .n = pr.n_pre}, {.ids = ctx, .n = n_ctx}, {.ids = pr.post, .n = pr.n_post}},
+        {{.ids = pr.pre, .n = pr.n_pre}, {.embd = ce, .n = n_ce}, {.ids = pr.post, .n = pr.n_post}}};
+    if (cl_pieces_len(p[0], 3) + o->max_tokens > x->m->cfg.max_ctx) s->over_ctx++;
+    int32_t *gen = cl_malloc((size_t)o->max_tokens * sizeof *gen);
+    char *ans[2];
+    double em[2], f1[2];
+    const char *const *gold = (const char *const *)it->answers;
+    for (int k = 0; k < 2; k++) {
+        cl_gen_stats st = {0};
+        int n = cl_greedy(x->m, p[k], 3, o->max_tokens, o->stop, 2, gen, &st);
+        if (n < 0) cl_die("%s", cl_error());
+        ans[k] = answer_text(x, o, gen, n);
+        em[k] = cl_squad_exact_max(ans[k], gold, it->n_answers);
+        f1[k] = cl_squad_f1_max(ans[k], gold, it->n_answers);
+        s->em[k] += em[k];
+        s->f1[k] += f1[k];
+        s->ttft[k] += st.ttft_s + (k == 1 ? t_ce : 0);
+        s->kv[k] += (double)st.kv_bytes;
+    }
+    int agree_em = cl_squad_exact(ans[1], ans[0]);
+    double agree_f1 = cl_squad_f1(ans[1], ans[0]);
+    s->agree_em += agree_em;
+    s->agree_f1 += agree_f1;
+    s->compress_s += t_ce;
+    s->context_tokens += n_ctx;
+    s->ces += n_ce;
+    s->n++;
+    if (o->answers) {
+        json_t *j = json_object(), *g = json_array();
+        for (int i = 0; i < it->n_answers; i++) json_array_append_new(g, json_string(it->answers[i]));
+        json_object_set_new(j, "id", json_string(it->id));
+        json_object_set_new(j, "question", json_string(it->question));
+        json_object_set_new(j, "answers", g);
+        json_object_set_new(j, "context_tokens", json_integer(n_ctx));
+        json_object_set_new(j, "text_answer", json_stringn(ans[0], strlen(ans[0])));
+        json_object_set_new(j, "ce_answer", json_stringn(ans[1], strlen(ans[1])));
+        json_object_set_new(j, "em_text", json_integer((int)em[0]));
+        json_object_set_new(j, "f1_text", json_real(f1[0]));
+        json_object_set_new(j, "em_ce", json_integer((int)em[1]));
+        json_object_set_new(j, "f1_ce", json_real(f1[1]));
+        json_object_set_new(j, "agree_em", json_integer(agree_em));
+        json_object_set_new(j, "agree_f1", json_real(agree_f1));
+        char *line = json_dumps(j, JSON_COMPACT);
+        if (!line) cl_die("answers: an answer is not valid UTF-8");   /* jansson needs UTF-8 */
+        fprintf(o->answers, "%s\n", line);
+        free(line);
+        json_decref(j);
+    }
+    free(ans[0]);
+    free(ans[1]);
+    free(gen);
+    free(ce);
+    free(ctx);
+    cl_qa_prompt_free(&pr);
+}
+
+static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, const int *idx, int n,
+                      int target, double depth, uint64_t seed, const int *para_tokens) {
+    qa_sums s = {0};
+    for (int i = 0; i < n; i++) {
+        const cl_qa_item *it = &set->items[idx[i]];
+        int est;
+        char *long_ctx = target ? cl_qa_long_context(set, idx[i], para_tokens, target, depth, seed, &est) : NULL;
+        qa_one(x, o, it, long_ctx ? long_ctx : it->context, &s);
+        free(long_ctx);
+        progress(x, i + 1, n);
+    }
+    double N = s.n;
+    if (s.over_ctx)
+        fprintf(stderr, "%s: warning: %d of %d prompts (+ answer) exceed the model's context of %d tokens\n",
+                cl_progname(), s.over_ctx, s.n, x->m->cfg.max_ctx);
+    char tgt[32];
+    snprintf(tgt, sizeof tgt, "%d", target);
+    printf("%-8s %6d %9.1f %9.3f %9.3f %9.3f %8.3f %8.3f %8.2fms %8.2fms %12.0f %12.0f\n",
+           target ? tgt : "natural", s.n, s.context_tokens / N, s.em[0] / N, s.f1[0] / N, s.em[1] / N,
+           s.f1[1] / N, s.agree_f1 / N, 1e3 * s.ttft[0] / N, 1e3 * s.ttft[1] / N, s.kv[0] / N, s.kv[1] / N);
+    json_t *j = json_object();
+    json_object_set_new(j, "context_tokens_target", json_integer(target));
+    json_object_set_new(j, "depth", target ? json_real(depth) : json_null());
+    json_object_set_new(j, "questions", json_integer(s.n));
+    json_object_set_new(j, "context_tokens", num(s.context_tokens / N));
+    json_object_set_new(j, "ces", num(s.ces / N));
+    json_object_set_new(j, "em_text", num(s.em[0] / N));
+    json_object_set_new(j, "f1_text", num(s.f1[0] / N));
+    json_object_set_new(j, "em_ce", num(s.em[1] / N));
+    json_object_set_new(j, "f1_ce", num(s.f1[1] / N));
+    json_object_set_new(j, "agree_em", num(s.agree_em / N));
+    json_object_set_new(j, "agree_f1", num(s.agree_f1 / N));
+    json_object_set_new(j, "ttft_text_s", num(s.ttft[0] / N));
+    json_object_set_new(j, "ttft_ce_s", num(s.ttft[1] / N));
+    json_object_set_new(j, "compress_s", num(s.compress_s / N));
+    json_object_set_new(j, "kv_text_bytes", num(s.kv[0] / N));
+    json_object_set_new(j, "kv_ce_bytes", num(s.kv[1] / N));
+    return j;
+}
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+static void load_texts(char **paths, int n, cl_qa_set *set) {
+    /* plain texts as a JSONL of contexts, so they go through the one loader */
+    json_t *lines = json_array();
+    char *buf;
+    size_t len;
+    for (int i = 0; i < n; i++) {
+        if (cl_read_file(paths[i], &buf, &len) < 0) cl_die("%s", cl_error());
+        if (strlen(buf) != len) cl_die("%s: contains a NUL byte", paths[i]);
+        json_t *o = json_object();
+        json_object_set_new(o, "context", json_stringn(buf, len));
+        if (!json_object_get(o, "context")) cl_die("%s: not valid UTF-8", paths[i]);
+        json_array_append_new(lines, o);
+        free(buf);
+    }
+    char *mem = NULL;
+    size_t msz = 0;
+    FILE *f = open_memstream(&mem, &msz);
+    size_t k;
+    json_t *o;
+    json_array_foreach(lines, k, o) {
+        char *l = json_dumps(o, JSON_COMPACT);
+        fprintf(f, "%s\n", l);
+        free(l);
+    }
+    fclose(f);
+    json_decref(lines);
+    if (cl_qa_load_mem(n == 1 ? paths[0] : "texts", mem, msz, set) < 0) cl_die("%s", cl_error());
+    free(mem);
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
+           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP };
+    static const struct option opts[] = {
+        {"model", 1, 0, O_MODEL}, {"compressor", 1, 0, O_COMP}, {"mode", 1, 0, O_MODE},
+        {"data", 1, 0, O_DATA}, {"limit", 1, 0, O_LIMIT}, {"seed", 1, 0, O_SEED},
+        {"answer-tokens", 1, 0, O_ANS}, {"agree-tokens", 1, 0, O_AGREE}, {"max-tokens", 1, 0, O_MAX},
+        {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"no-template", 0, 0, O_NOTMPL},
+        {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
+        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    const char *model_path = NULL, *comp_path = "identity", *data = NULL, *answers_path = NULL, *json_path = NULL;
+    int qa = 0, limit = -1, n_answer = 32, n_agree = 32, max_tokens = 32, threads = 0, no_template = 0;
+    int lengths[64], n_lengths = 0;
+    double depth = 0.5;
+    unsigned long long seed = 20251125;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_MODEL: model_path = optarg; break;
+        case O_COMP: comp_path = optarg; break;
+        case O_MODE:
+            if (!strcmp(optarg, "qa")) qa = 1;
+            else if (!strcmp(optarg, "fidelity")) qa = 0;
+            else usage_error("unknown mode '%s' (fidelity or qa)", optarg);
+            break;
+        case O_DATA: data = optarg; break;
+        case O_LIMIT: limit = (int)parse_long(optarg, "--limit", 1, 1 << 30); break;
+        case O_SEED: seed = (unsigned long long)parse_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_ANS: n_answer = (int)parse_long(optarg, "--answer-tokens", 1, 1 << 16); break;
+        case O_AGREE: n_agree = (int)parse_long(optarg, "--agree-tokens", 1, 1 << 16); break;
+        case O_MAX: max_tokens = (int)parse_long(optarg, "--max-tokens", 1, 1 << 16); break;
+        case O_CTX: n_lengths = parse_lengths(optarg, lengths, 64); break;
+        case O_DEPTH: {
+            char *e;
+            depth = strtod(optarg, &e);
+            if (!*optarg || *e || !(depth >= 0 && depth <= 1)) usage_error("bad value for %s", "--depth");
+            break;
+        }
+        case O_NOTMPL: no_template = 1; break;
+        case O_ANSWERS: answers_path = optarg; break;
+        case O_JSON: json_path = optarg; break;
+        case O_THREADS: threads = (int)parse_long(optarg, "--threads", 1, 1024); break;
+        case O_HELP: fputs(usage_text, stdout); return 0;
+        default: usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    int n_texts = argc - optind;
+    if (qa && !data) usage_error("%s", "--mode qa needs --data FILE");
+    if (n_texts && (qa || data)) usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
+    if (!qa && (n_lengths || answers_path)) usage_error("%s", "--context-tokens and --answers are for --mode qa");
+    if (!model_path) model_path = cl_default_model_path();
+    if (!model_path) cl_die("no model: give --model or set CL_MODEL");
+    cl_set_threads(threads);
+
+    ctx_t x = {.progress = cl_isatty_stderr()};
+    cl_model_file *mf = cl_model_file_open(model_path);
+    if (!mf) cl_die("%s", cl_error());
+    if (!(x.tok = cl_tokenizer_for_model(mf))) cl_die("%s", cl_error());
+    if (!(x.m = cl_model_load(mf))) cl_die("%s", cl_error());
+    x.start_id = x.m->cfg.bos_id >= 0 ? x.m->cfg.bos_id : x.m->cfg.eos_id;
+    if (x.start_id < 0) cl_die("%s: the model has neither BOS nor EOS to start a sequence", model_path);
+    if (!strcmp(comp_path, "naive")) {
+        x.naive = 1, x.C = 2, x.S = 20;
+    } else {
+        x.comp = !strcmp(comp_path, "identity") ? cl_compressor_new_init(x.m, 2, 20, 0, 0, 0, 0)
+                                                : cl_compressor_load(comp_path, x.m);
+        if (!x.comp) cl_die("%s", cl_error());
+        x.C = x.comp->rate, x.S = x.comp->max_seg;
+    }
+    FILE *answers = NULL;
+    cl_atomic aa;
+    if (answers_path) {
+        if (cl_atomic_open(&aa, answers_path) < 0) cl_die("%s", cl_error());
+        answers = aa.f;
+    }
+
+    cl_qa_set set;
+    int default_limit = 16;
+    if (data) {
+        if (cl_qa_load(data, &set) < 0) cl_die("%s", cl_error());
+        default_limit = set.n;
+    } else if (n_texts) {
+        load_texts(argv + optind, n_texts, &set);
+        default_limit = set.n;
+    } else {   /* held-out stories from the model itself */
+        int n = limit > 0 ? limit : default_limit;
+        char *mem = NULL;
+        size_t msz = 0;
+        FILE *f = open_memstream(&mem, &msz);
+        int max_tok = x.m->cfg.max_ctx < 512 ? x.m->cfg.max_ctx : 512;
+        if (tr_gen_stories(x.m, x.tok, n, 0.8f, max_tok, seed, f, x.progress) < 0) cl_die("%s", cl_error());
+        fclose(f);
+        if (cl_qa_load_mem("stories", mem, msz, &set) < 0) cl_die("%s", cl_error());
+        free(mem);
+    }
+    int n;
+    int *idx = cl_qa_sample(&set, limit > 0 ? limit : default_limit, data ? seed : 0, &n);
+
+    char comp_desc[512];
+    snprintf(comp_desc, sizeof comp_desc, "%s (C=%d, S=%d)", comp_path, x.C, x.S);
+    printf("cl-eval %s: model %s, compressor %s, %d examples, seed %llu\n", qa ? "qa" : "fidelity", model_path,
+           comp_desc, n, seed);
+    json_t *summary = json_object();
+    json_object_set_new(summary, "mode", json_string(qa ? "qa" : "fidelity"));
+    json_object_set_new(summary, "model", json_string(model_path));
+    json_object_set_new(summary, "compressor", json_string(comp_path));
+    json_object_set_new(summary, "rate", json_integer(x.C));
+    json_object_set_new(summary, "max_segment", json_integer(x.S));
+    json_object_set_new(summary, "seed", json_integer((json_int_t)seed));
+    if (!qa) {
+        json_t *f = fidelity(&x, &set, idx, n, n_answer, n_agree);
+        json_object_update(summary, f);
+        json_decref(f);
+    } else {
+        cl_chat chat;
+        cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
+        qa_opts o = {.chat = &chat, .max_tokens = max_tokens, .stop = {cl_tokenizer_eos(x.tok), -1},
+                     .answers = answers};
+        if (o.stop[0] < 0) o.stop[0] = x.m->cfg.eos_id;
+        const char *eot = cl_chat_end_of_turn(&chat);
+        if (eot) o.stop[1] = cl_tokenizer_find(x.tok, eot);
+        /* story models spell their end marker out in text pieces */
+        const char *eos_piece = o.stop[0] >= 0 ? cl_tokenizer_piece(x.tok, o.stop[0]) : NULL;
+        if (eos_piece && eos_piece[0] == '<') o.stop_text = eos_piece;
+        printf("chat format: %s\n", cl_chat_name(chat.kind));
+        int *para_tokens = NULL;
+        if (n_lengths) {   /* token count of every distinct paragraph, for long contexts */
+            para_tokens = cl_calloc((size_t)set.n_paras, sizeof *para_tokens);
+            char *done = cl_calloc((size_t)set.n_paras, 1);
+            for (int i = 0; i < set.n; i++) {
+                if (done[set.items[i].para]) continue;
+                int k;
+                free(encode(x.tok, set.items[i].context, &k));
+                para_tokens[set.items[i].para] = k + 1;   /* + the blank line between paragraphs */
+                done[set.items[i].para] = 1;
+            }
+            free(done);
+        }
+        json_t *runs = json_array();
+        printf("%-8s %6s %9s %9s %9s %9s %8s %8s %10s %10s %12s %12s\n", "target", "n", "ctx tok", "EM text",
+               "F1 text", "EM comp", "F1 comp", "agree", "TTFT text", "TTFT comp", "KV text", "KV comp");
+        if (!n_lengths) json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, 0, depth, seed, NULL));
+        for (int l = 0; l < n_lengths; l++)
+            json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, lengths[l], depth, seed, para_tokens));
+        json_object_set_new(summary, "runs", runs);
+        free(para_tokens);
+        cl_chat_free(&chat);
+    }
+    if (answers && cl_atomic_commit(&aa) < 0) cl_die("%s", cl_error());
+    char *js = json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(8));
+    if (json_path) {
+        cl_atomic a;
+        if (cl_atomic_open(&a, json_path) < 0) cl_die("%s", cl_error());
+        fprintf(a.f, "%s\n", js);
+        if (cl_atomic_commit(&a) < 0) cl_die("%s", cl_error());
+    } else {
+        printf("%s\n", js);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) cl_die("write error on stdout");
+    free(js);
+    json_decref(summary);
+    free(idx);
+    cl_qa_free(&set);
+    cl_compressor_free(x.comp);
+    cl_model_free(x.m);
+    cl_tokenizer_free(x.tok);
+    cl_model_file_close(mf);
+    return 0;
+}

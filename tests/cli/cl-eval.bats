@@ -1,0 +1,149 @@
+#!/usr/bin/env bats
+# cl-eval: usage, errors, fidelity mode on tinystories-656k (cross-checked against cl-train's own
+# evaluation, an independent implementation on the training forward pass), and QA mode's
+# EM/F1 recomputed from the produced answers with the official SQuAD definition in Python.
+
+setup() {
+  MODEL="$CL_SHARED/models/tinystories-656k"
+  TMP="${CL_TMP:-tests/tmp}/cl-eval.$$"
+  mkdir -p "$TMP"
+  export OPENBLAS_NUM_THREADS=1
+}
+
+need_model() {
+  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+}
+
+need_python() {
+  [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 absent"
+}
+
+# value of KEY in the JSON object on stdin
+jget() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read())[sys.argv[1]])' "$1"; }
+
+@test "cl-eval --help prints usage and exits 0" {
+  run cl-eval --help
+  [ "$status" -eq 0 ]
+  [[ "$output" == usage:* ]]
+}
+
+@test "cl-eval: bad usage exits 2" {
+  run cl-eval --bogus
+  [ "$status" -eq 2 ]
+  run cl-eval --mode nonsense
+  [ "$status" -eq 2 ]
+  run cl-eval --mode qa
+  [ "$status" -eq 2 ]
+  run cl-eval --depth 1.5
+  [ "$status" -eq 2 ]
+  run cl-eval --mode qa --data x.jsonl --context-tokens 1q
+  [ "$status" -eq 2 ]
+  run cl-eval --limit 0
+  [ "$status" -eq 2 ]
+}
+
+@test "cl-eval: missing or malformed data exits 1 naming the file and line" {
+  need_model
+  run cl-eval --model "$MODEL" --mode qa --data "$TMP/none.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == cl-eval:*none.jsonl* ]]
+  printf '{"context":"a","answers":["b"]}\n{"context": 3}\n' > "$TMP/bad.jsonl"
+  run cl-eval --model "$MODEL" --mode qa --data "$TMP/bad.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *bad.jsonl:line\ 2:*context* ]]
+  run cl-eval --model "$MODEL" --compressor "$TMP/nope.gguf"
+  [ "$status" -eq 1 ]
+}
+
+@test "cl-eval fidelity: table and JSON summary on held-out stories, utility from the NLLs" {
+  need_model
+  need_python
+  run cl-eval --model "$MODEL" --limit 2 --answer-tokens 8 --agree-tokens 8
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "cl-eval fidelity:"* ]]
+  [[ "$output" == *compressed* ]] && [[ "$output" == *naive* ]] && [[ "$output" == *"retained utility"* ]]
+  last="${lines[${#lines[@]}-1]}"
+  echo "$last" | /usr/bin/python3 -c '
+import json, math, sys
+j = json.loads(sys.stdin.read())
+assert j["mode"] == "fidelity" and j["examples"] == 2 and j["tokens"] > 0, j
+for k in ("text", "ce", "none", "naive"):
+    assert 0 < j["nll_" + k] < 20 and 0 <= j["top1_" + k] <= 1, k
+    assert j["ttft_%s_s" % k] > 0 and j["kv_%s_bytes" % k] > 0, k
+for k in ("ce", "none", "naive"):
+    assert 0 <= j["agreement_" + k] <= 1, k
+u = (j["nll_none"] - j["nll_ce"]) / (j["nll_none"] - j["nll_text"])
+assert abs(u - j["utility"]) < 1e-6, (u, j["utility"])
+assert j["kv_ce_bytes"] < j["kv_text_bytes"], "C=2 keeps fewer positions than the text"
+'
+}
+
+@test "cl-eval fidelity agrees with cl-train --evaluate on the same held-out file" {
+  need_model
+  cl-train --model "$MODEL" --gen-data 3 --seed 5 -o "$TMP/dev.jsonl"
+  cl-train --model "$MODEL" --steps 0 --rank 4 --seed 3 --dev "$TMP/dev.jsonl" -o "$TMP/c.gguf" "$TMP/dev.jsonl" 2>/dev/null
+  run cl-train --model "$MODEL" --evaluate --init "$TMP/c.gguf" --dev "$TMP/dev.jsonl"
+  [ "$status" -eq 0 ]
+  echo "$output" | grep -E '^(nll_|top1_)' | sed 's/_full/_text/' | sort > "$TMP/train.txt"
+  run cl-eval --model "$MODEL" --data "$TMP/dev.jsonl" --compressor "$TMP/c.gguf" --json "$TMP/eval.json"
+  [ "$status" -eq 0 ]
+  /usr/bin/python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+want = dict(l.split() for l in open(sys.argv[2]))
+assert len(want) == 8, want
+for k, v in want.items():
+    assert abs(j[k] - float(v)) < 1.5e-4, (k, j[k], v)
+' "$TMP/eval.json" "$TMP/train.txt"
+}
+
+@test "cl-eval qa: EM/F1 in the summary are those of the answers it wrote (official definition)" {
+  need_model
+  need_python
+  run cl-eval --model "$MODEL" --mode qa --data tests/data/qa-stories.jsonl --answers "$TMP/ans.jsonl" \
+      --max-tokens 12 --json "$TMP/qa.json"
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$TMP/ans.jsonl")" -eq 6 ]
+  /usr/bin/python3 -c '
+import collections, json, re, string, sys
+def norm(s):
+    s = "".join(ch for ch in s.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", s).split())
+def f1(p, g):
+    p, g = norm(p).split(), norm(g).split()
+    if not p or not g: return float(p == g)
+    same = sum((collections.Counter(p) & collections.Counter(g)).values())
+    return 0.0 if same == 0 else 2 * same / (len(p) + len(g))
+rows = [json.loads(l) for l in open(sys.argv[1])]
+run = json.load(open(sys.argv[2]))["runs"][0]
+assert run["questions"] == len(rows) == 6
+for k, key in ((0, "text_answer"), (1, "ce_answer")):
+    em = sum(max(norm(r[key]) == norm(g) for g in r["answers"]) for r in rows) / len(rows)
+    f = sum(max(f1(r[key], g) for g in r["answers"]) for r in rows) / len(rows)
+    tag = ("text", "ce")[k]
+    assert abs(em - run["em_" + tag]) < 1e-9 and abs(f - run["f1_" + tag]) < 1e-6, (tag, em, f, run)
+    for r in rows:
+        assert abs(max(f1(r[key], g) for g in r["answers"]) - r["f1_" + tag]) < 1e-6, r
+ag = sum(f1(r["ce_answer"], r["text_answer"]) for r in rows) / len(rows)
+assert abs(ag - run["agree_f1"]) < 1e-6, (ag, run["agree_f1"])
+assert run["kv_ce_bytes"] < run["kv_text_bytes"]
+' "$TMP/ans.jsonl" "$TMP/qa.json"
+}
+
+@test "cl-eval qa: SQuAD v2 JSON, unanswerable questions, long contexts from distractors" {
+  need_model
+  need_python
+  run cl-eval --model "$MODEL" --mode qa --data tests/data/squad-mini.json --seed 0 --max-tokens 4 \
+      --answers "$TMP/sq.jsonl" --context-tokens 8,1k --depth 0 --json "$TMP/sq.json"
+  [ "$status" -eq 0 ]
+  /usr/bin/python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["id"] for r in rows] == ["q1", "q2", "q3"] * 2, rows
+assert rows[1]["answers"] == [""] and rows[0]["answers"] == ["red", "a red ball"]
+runs = json.load(open(sys.argv[2]))["runs"]
+assert [r["context_tokens_target"] for r in runs] == [8, 1024]
+# 8 tokens: the gold paragraph alone already reaches it; 1k: the other paragraph is added
+assert runs[1]["context_tokens"] > runs[0]["context_tokens"], runs
+' "$TMP/sq.jsonl" "$TMP/sq.json"
+}

@@ -48,14 +48,6 @@ static void usage(FILE *f) {
         "  -h, --help\n");
 }
 
-/* TODO: cl_tokenizer_for_model once the tokenizer layer provides it */
-static cl_tokenizer *open_tokenizer(const cl_model_file *mf, int n_vocab) {
-    if (cl_model_file_tokenizer_json(mf)) return cl_tokenizer_from_json(cl_model_file_tokenizer_json(mf));
-    if (cl_model_file_tokenizer_bin(mf)) return cl_tokenizer_from_llama2c(cl_model_file_tokenizer_bin(mf), n_vocab);
-    cl_fail("%s: no tokenizer.json or tokenizer.bin (GGUF tokenizers: not yet)", cl_model_file_path(mf));
-    return NULL;
-}
-
 /* --bench: time the training step on synthetic examples of a fixed shape (n_seg segments of S
  * random tokens, a 32-token answer): no tokenizer needed, so random-weight models of real
  * shapes can be measured. */
@@ -252,9 +244,13 @@ int main(int argc, char **argv) {
         memcpy(bp.data, bc->params, (size_t)bp.n * sizeof(float));
         tr_objective bo = {.C = C, .bos = bos, .beta = beta};
         bench(m, &bo, &bp, S, bench_seg, bench_k, threads);
+        tr_params_free(&bp);
+        cl_compressor_free(bc);
+        cl_model_free(m);
+        cl_model_file_close(mf);
         return 0;
     }
-    cl_tokenizer *tok = open_tokenizer(mf, m->cfg.n_vocab);
+    cl_tokenizer *tok = cl_tokenizer_for_model(mf);
     if (!tok) cl_die("%s", cl_error());
 
     if (gen) {
@@ -263,6 +259,9 @@ int main(int argc, char **argv) {
         if (tr_gen_stories(m, tok, gen, temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, seed, a.f, progress) ||
             cl_atomic_commit(&a))
             cl_die("%s", cl_error());
+        cl_tokenizer_free(tok);
+        cl_model_free(m);
+        cl_model_file_close(mf);
         return 0;
     }
 
@@ -293,6 +292,14 @@ int main(int argc, char **argv) {
                "nll_naive %.4f\nutility %.4f\nagreement %.4f\nagreement_none %.4f\ntop1_full %.4f\ntop1_ce %.4f\n"
                "top1_none %.4f\ntop1_naive %.4f\n", r.examples, r.tokens, dl, r.nll_full, r.nll_ce, r.nll_none,
                r.nll_naive, r.utility, r.agreement, r.agreement_none, r.top1[0], r.top1[1], r.top1[2], r.top1[3]);
+        for (int i = 0; i < n_dev; i++) tr_example_free(&dev[i]);
+        free(dev);
+        tr_workspace_free(&w);
+        tr_params_free(&p);
+        cl_compressor_free(comp);
+        cl_tokenizer_free(tok);
+        cl_model_free(m);
+        cl_model_file_close(mf);
         return 0;
     }
     const char *train_path = argv[optind];
@@ -301,9 +308,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_train; i++)
         if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
     tr_workspace_free(&w);
-    if (progress)
-        fprintf(stderr, "data: %d train examples (%d skipped), %d dev, teacher answers and states in %.1f s\n",
-                n_train, skipped, n_dev, cl_now() - t_data);
+    if (progress) {
+        double nc = 0, ns = 0, na = 0;
+        for (int i = 0; i < n_train; i++) nc += train[i].n_ctx, ns += train[i].n_seg, na += train[i].n_a;
+        fprintf(stderr, "data: %d train examples (%d skipped), %d dev, teacher answers and states in %.1f s; "
+                "per example: %.1f context tokens in %.1f segments, %.1f answer tokens\n",
+                n_train, skipped, n_dev, cl_now() - t_data, nc / n_train, ns / n_train, na / n_train);
+    }
 
     if (!out) out = "compressor.gguf";
     char *ckpt_buf = NULL;

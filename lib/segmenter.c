@@ -150,7 +150,8 @@ static int process(cl_segmenter *s, int final) {
     if (!s->o.icu_only) {   /* drop interior breaks after abbreviations etc. */
         size_t j = 1;
         for (size_t i = 1; i + 1 < k; i++)
-            if (!cl_sentence_break_suppressed(s->buf, L, (size_t)s->brk[i])) s->brk[j++] = s->brk[i];
+            if (!cl_sentence_break_suppressed(s->buf, L, (size_t)s->brk[j - 1], (size_t)s->brk[i]))
+                s->brk[j++] = s->brk[i];
         s->brk[j++] = s->brk[k - 1];
         k = j;
     }

@@ -102,7 +102,7 @@ static void check_for_model(const char *rel, const char *text) {
 static void check_convert(void) {
     const char *dir = t_shared("models/tinystories-656k"), *bin = getenv("CL_BIN");
     char cmd[8192], out[1024];
-    snprintf(out, sizeof out, "%s", t_tmp("converted.gguf"));
+    snprintf(out, sizeof out, "%s", t_tmp("tok-converted.gguf"));
     snprintf(cmd, sizeof cmd, "%s/cl-model", bin ? bin : "bin");
     if (!dir || access(cmd, X_OK)) { SKIP("tinystories or %s missing", cmd); return; }
     snprintf(cmd, sizeof cmd, "%s/cl-model convert '%s' --out '%s'", bin ? bin : "bin", dir, out);

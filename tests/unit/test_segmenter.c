@@ -289,6 +289,13 @@ int main(void) {
     for (size_t i = 0; i < a.n; i++) whole_chars &= a.v[i].len % 3 == 0;
     OK(whole_chars, "CJK S=2: no character is cut");
     segs_free(&a);
+    /* text without spaces is preferably cut after a CJK comma */
+    const char *cjk = "一二三四，五六七八，九十一二三四五";
+    OK(run(cjk, strlen(cjk), 7, 0, 0, 0, 0, &a) == 0 && a.n >= 2 && a.v[0].len == 15 &&
+           !memcmp(a.v[0].text + 12, "，", 3) && a.v[1].len == 15,
+       "CJK S=7: cuts after the commas (%zu pieces, first %zu bytes)", a.n, a.n ? a.v[0].len : 0);
+    check("CJK commas", cjk, strlen(cjk), 7, &a);
+    segs_free(&a);
     OK(run("a b", 3, 1, 0, 0, 0, 0, &a) == -1 && strstr(cl_error(), "more than 1 tokens"),
        "a character that cannot fit is an error: %s", cl_error());
     segs_free(&a);

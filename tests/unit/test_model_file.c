@@ -95,9 +95,45 @@ static void test_stories260k(void) {
         fclose(f);
         cl_model_file *bad = cl_model_file_open(tp);
         OK(!bad && strstr(cl_error(), "needs"), "truncated llama2.c refused: %s", cl_error());
+        /* the same weights with an unshared classifier (vocab < 0, wcls appended) and tokenizer.bin */
+        const char *up = t_tmp("unshared.bin"), *tokbin = t_tmp("tokenizer.bin");
+        f = fopen(up, "wb");
+        int32_t h[7];
+        memcpy(h, m.data, sizeof h);
+        h[5] = -h[5];
+        fwrite(h, 1, sizeof h, f);
+        fwrite((const uint8_t *)m.data + 28, 1, m.size - 28, f);
+        fwrite((const uint8_t *)m.data + 28, 1, 512 * 64 * 4, f); /* wcls := the embedding table */
+        fclose(f);
+        f = fopen(tokbin, "wb");
+        fclose(f);
+        cl_model_file *un = cl_model_file_open(up);
+        if (OK(un, "unshared-classifier checkpoint opens%s", un ? "" : cl_error())) {
+            const cl_tensor *o = cl_model_file_tensor(un, "output.weight");
+            OK(!cl_model_file_config(un)->tied_embeddings && shape_is(o, 2, 512, 64) &&
+                   !memcmp(o->data, (const uint8_t *)m.data + 28, o->nbytes),
+               "vocab < 0: output.weight from wcls");
+            OK(cl_model_file_tokenizer_bin(un) && strstr(cl_model_file_tokenizer_bin(un), "tokenizer.bin"),
+               "tokenizer.bin beside it");
+            cl_model_file_close(un);
+        }
         cl_unmap(&m);
     }
     cl_model_file_close(mf);
+}
+
+static void test_default_path(void) {
+    setenv("CL_MODEL", "/some/model", 1);
+    const char *p = cl_default_model_path();
+    OK(p && !strcmp(p, "/some/model"), "$CL_MODEL wins");
+    unsetenv("CL_MODEL");
+    p = cl_default_model_path();
+    if (!t_shared("models/tinystories-656k")) {
+        SKIP("../shared/models/tinystories-656k absent");
+        return;
+    }
+    OK(p && strstr(p, "shared/models/tinystories-656k") && access(p, R_OK) == 0, "default found from the executable: %s",
+       p ? p : "NULL");
 }
 
 /* Canonical tensor bytes == the HF tensor's bytes in whichever shard holds it. */
@@ -326,6 +362,7 @@ static void test_convert(void) {
 int main(void) {
     test_tinystories();
     test_stories260k();
+    test_default_path();
     test_hf_variants();
     test_gguf_model();
     test_convert();

@@ -250,6 +250,7 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
         if (!tok || cl_tokenizer_to_gguf(tok, w)) cl_die("%s: tokenizer: %s", dir, cl_error());
         cl_tokenizer_free(tok);
     }
+    cl_gguf_set_config(w, &c);   /* BOS/EOS of config.json win, as before */
     int n = cl_model_file_n_tensors(mf);
     conv_ctx *ctx = cl_calloc((size_t)n + 1, sizeof *ctx);
     for (int i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 #include "gguf.h"
 #include "model_file.h"
 #include "tensor.h"
+#include "tokenizer.h"
 #include "util.h"
 
 static void usage(FILE *f) {
@@ -239,6 +240,13 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
     cl_gguf_writer *w = cl_gguf_writer_new();
     cl_gguf_set_config(w, &c);
     if (cl_model_file_chat_template(mf)) cl_gguf_set_str(w, "tokenizer.chat_template", cl_model_file_chat_template(mf));
+    /* the model's tokenizer, when it has one, goes along (tokenizer.ggml.*): a self-contained GGUF */
+    if (cl_model_file_tokenizer_json(mf)) {
+        cl_tokenizer *tok = cl_tokenizer_for_model(mf);
+        if (!tok || cl_tokenizer_to_gguf(tok, w)) cl_die("%s: tokenizer: %s", dir, cl_error());
+        cl_tokenizer_free(tok);
+    }
+    cl_gguf_set_config(w, &c);   /* BOS/EOS of config.json win, as before */
     int n = cl_model_file_n_tensors(mf);
     conv_ctx *ctx = cl_calloc((size_t)n + 1, sizeof *ctx);
     for (int i = 0; i < n; i++) {

@@ -97,6 +97,14 @@ need_model() {
   [[ "$output" == *"parameters: 656000"* ]]
 }
 
+@test "cl-model convert: the GGUF carries the tokenizer (tokenizer.ggml.* keys)" {
+  need_model
+  run cl-model convert "$MODEL" --out "$TMP/tk.gguf"
+  [ "$status" -eq 0 ]
+  grep -q "tokenizer.ggml.tokens" "$TMP/tk.gguf"
+  grep -q "tokenizer.ggml.merges" "$TMP/tk.gguf"
+}
+
 @test "cl-model: a truncated GGUF fails with one line naming the file, no crash" {
   need_model
   cl-model random --config "$MODEL/config.json" --out "$TMP/r.gguf"

@@ -77,7 +77,7 @@ int cl_segment_parse(const char *line, size_t len, cl_segment *seg) {
 static void put_uint(FILE *f, uint64_t v) {
     char buf[24], *p = buf + sizeof buf;
     do *--p = (char)('0' + v % 10); while (v /= 10);
-    fwrite(p, 1, (size_t)(buf + sizeof buf - p), f);
+    fwrite_unlocked(p, 1, (size_t)(buf + sizeof buf - p), f);
 }
 
 /* A JSON string literal; bytes >= 0x80 pass through (the text is valid UTF-8). */
@@ -88,7 +88,7 @@ static void put_string(FILE *f, const char *s, size_t n) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') continue;
-        fwrite(s + run, 1, i - run, f);
+        fwrite_unlocked(s + run, 1, i - run, f);
         run = i + 1;
         char esc[7] = {'\\', 0};
         size_t k = 2;
@@ -106,31 +106,31 @@ static void put_string(FILE *f, const char *s, size_t n) {
             esc[5] = hex[c & 15];
             k = 6;
         }
-        fwrite(esc, 1, k, f);
+        fwrite_unlocked(esc, 1, k, f);
     }
-    fwrite(s + run, 1, n - run, f);
+    fwrite_unlocked(s + run, 1, n - run, f);
     putc_unlocked('"', f);
 }
 
 int cl_segment_write(FILE *f, const char *name, uint64_t index, uint64_t offset, uint64_t length,
                      int sentence_end, const char *text, size_t text_len, const int32_t *ids,
                      size_t n_ids) {
-    fputs("{\"v\":1,\"name\":", f);
+    fputs_unlocked("{\"v\":1,\"name\":", f);
     put_string(f, name, strlen(name));
-    fputs(",\"index\":", f);
+    fputs_unlocked(",\"index\":", f);
     put_uint(f, index);
-    fputs(",\"offset\":", f);
+    fputs_unlocked(",\"offset\":", f);
     put_uint(f, offset);
-    fputs(",\"length\":", f);
+    fputs_unlocked(",\"length\":", f);
     put_uint(f, length);
-    fputs(sentence_end ? ",\"end\":\"sentence\",\"text\":" : ",\"end\":\"tokens\",\"text\":", f);
+    fputs_unlocked(sentence_end ? ",\"end\":\"sentence\",\"text\":" : ",\"end\":\"tokens\",\"text\":", f);
     put_string(f, text, text_len);
-    fputs(",\"ids\":[", f);
+    fputs_unlocked(",\"ids\":[", f);
     for (size_t i = 0; i < n_ids; i++) {
         if (i) putc_unlocked(',', f);
         put_uint(f, (uint64_t)(uint32_t)ids[i]);
     }
-    fputs("]}\n", f);
+    fputs_unlocked("]}\n", f);
     return ferror(f) ? cl_fail("write error: %s", strerror(errno)) : 0;
 }
 

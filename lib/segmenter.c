@@ -10,6 +10,7 @@
  * sentence may still change when more text arrives; the break before that one was decided by
  * text that ended within the following, complete sentence, which more input cannot change. */
 #include "segmenter.h"
+#include "sentence_filter.h"
 #include "utf8_valid.h"
 #include "util.h"
 #include <stdlib.h>
@@ -146,6 +147,13 @@ static int process(cl_segmenter *s, int final) {
         s->brk[k++] = b;
     }
     if (k == 0 || s->brk[k - 1] != (int32_t)L) return cl_fail("ICU: sentence breaks do not reach the end");
+    if (!s->o.icu_only) {   /* drop interior breaks after abbreviations etc. */
+        size_t j = 1;
+        for (size_t i = 1; i + 1 < k; i++)
+            if (!cl_sentence_break_suppressed(s->buf, L, (size_t)s->brk[i])) s->brk[j++] = s->brk[i];
+        s->brk[j++] = s->brk[k - 1];
+        k = j;
+    }
     size_t nsent = k - 1, keep = final ? nsent : nsent >= 2 ? nsent - 2 : 0, done = 0;
     for (size_t i = 0; i < keep; i++)
         if (split(s, (size_t)s->brk[i], (size_t)s->brk[i + 1], 1, &done)) return -1;

@@ -1,6 +1,7 @@
 /* segmenter.h — streamed UTF-8 text -> sentence segments of at most S tokens (cl-segment's core).
  *
- * Sentences come from ICU's sentence BreakIterator; whitespace and newlines stay with the
+ * Sentences come from ICU's sentence BreakIterator (minus the breaks sentence_filter.h
+ * rejects, e.g. after "Dr."); whitespace and newlines stay with the
  * sentence they follow, so the segments' texts concatenate to the input.  A sentence with more
  * than S tokens is cut into pieces of at most S tokens (token_split.h).  Input is fed in blocks
  * of any size and memory stays bounded: the break iterator runs over a window, all but the last
@@ -33,6 +34,7 @@ typedef struct {
     void (*replaced)(void *ctx, uint64_t offset, size_t nbytes);
     size_t window;           /* new bytes gathered before a break-iterator pass; 0 = 64 KiB */
     size_t carry_cap;        /* longest carried unfinished text; 0 = 1 MiB (min 16 KiB) */
+    int icu_only;            /* 1: keep all of ICU's breaks (no sentence_filter.h) */
 } cl_segmenter_opts;
 
 typedef struct cl_segmenter cl_segmenter;

@@ -25,7 +25,7 @@ typedef struct { int32_t *slot; uint32_t mask; } tok_strmap;
 /* (left id, right id) -> (rank, merged id) */
 typedef struct { uint64_t *key; int32_t *rank, *result; uint32_t mask, n; } tok_pairmap;
 
-typedef enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC } tok_norm_kind;
+typedef enum { NORM_PREPEND, NORM_REPLACE, NORM_NFC, NORM_NFKC, NORM_NFD, NORM_NFKD } tok_norm_kind;
 typedef struct { tok_norm_kind kind; char *a, *b; size_t alen, blen; } tok_norm;
 
 enum { SPLIT_ISOLATED = 0, SPLIT_REMOVED = 1, SPLIT_MERGED_PREV = 2, SPLIT_MERGED_NEXT = 3,
@@ -71,6 +71,10 @@ struct cl_tokenizer {
     uint8_t added_first[256];  /* bit (2*normalized + special): some pattern starts with this byte */
 };
 
+/* tok_unicode.c: out = the NFC/NFKC/NFD/NFKD form of s (invalid bytes kept as they are) */
+typedef struct { char *v; size_t n, cap; } tok_buf;
+int tok_unorm(int form, const char *s, size_t n, tok_buf *out);
+
 /* tokenizer.c */
 cl_tokenizer *tok_new(int n_vocab);
 int tok_set_piece(cl_tokenizer *t, int32_t id, const char *s, size_t len);
@@ -108,7 +112,6 @@ int tok_set_pre(cl_tokenizer *t, const char *name);
 extern const char *const tok_re_gpt2, *const tok_re_llama3, *const tok_re_qwen2;
 typedef struct { size_t off, len; } tok_span;
 typedef struct { tok_span *v; size_t n, cap; } tok_spans;
-typedef struct { char *v; size_t n, cap; } tok_buf;
 /* Splits every span of *in (offsets into buf) by the tokenizer's pre-tokenizer steps. */
 int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp);
 void tok_buf_append(tok_buf *b, const void *p, size_t n);

@@ -105,6 +105,7 @@ cl_tokenizer *cl_tokenizer_from_gguf(const cl_gguf *g) {
             if (pre && !strcmp(pre, "llama-bpe")) t->ignore_merges = 1;   /* as llama.cpp does */
         }
         t->ignore_merges = get_bool(g, "tokenizer.compllm.ignore_merges", t->ignore_merges);
+        if (get_bool(g, "tokenizer.compllm.nfc", 0) && tok_add_norm(t, NORM_NFC, NULL, 0, NULL, 0)) goto fail;
     }
     if (has_merges) {
         tok_pairmap_init(&t->merges, nm);
@@ -165,7 +166,8 @@ int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) {
         if (t->n_split) return cl_fail("to GGUF: a SentencePiece tokenizer with a pre-tokenizer can't be written");
         if (prefix != t->strip_leading_space) return cl_fail("to GGUF: decoder Strip without Prepend can't be written");
     } else {
-        if (!t->byte_level || t->n_norm) return cl_fail("to GGUF: byte-level tokenizers with a normalizer can't be written");
+        if (!t->byte_level || t->n_norm > 1 || (t->n_norm == 1 && t->norm[0].kind != NORM_NFC))
+            return cl_fail("to GGUF: byte-level tokenizers with a normalizer other than NFC can't be written");
     }
     int n = t->n_vocab;
     for (int i = 0; i < n; i++)
@@ -243,6 +245,7 @@ int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) {
             cl_gguf_set_arr_str(w, "tokenizer.compllm.pre_regex", (const char *const *)t->split_src, (uint64_t)t->n_split);
         }
         cl_gguf_set_bool(w, "tokenizer.compllm.ignore_merges", t->ignore_merges);
+        cl_gguf_set_bool(w, "tokenizer.compllm.nfc", t->n_norm == 1);
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 /* tok_load_json.c — Hugging Face tokenizer.json (model BPE), with tokenizer_config.json and
- * config.json beside it for BOS/EOS.  Supported: normalizers Prepend, Replace(String), Sequence;
+ * config.json beside it for BOS/EOS.  Supported: normalizers Prepend, Replace(String), NFC, NFKC,
+ * NFD, NFKD, Sequence;
  * pre-tokenizers ByteLevel, Digits, Split (Regex or String), Sequence; decoders ByteLevel and the
  * SentencePiece-style Sequence[Replace ▁, ByteFallback, Fuse, Strip].  Anything else is refused
  * with a message rather than tokenized differently from the model. */
@@ -40,6 +41,10 @@ static int load_normalizer(cl_tokenizer *t, json_t *n, const char *path) {
         if (!pat || !content) return cl_fail("%s: Replace normalizer: only String patterns are supported", path);
         return tok_add_norm(t, NORM_REPLACE, pat, strlen(pat), content, strlen(content));
     }
+    if (!strcmp(type, "NFC")) return tok_add_norm(t, NORM_NFC, NULL, 0, NULL, 0);
+    if (!strcmp(type, "NFKC")) return tok_add_norm(t, NORM_NFKC, NULL, 0, NULL, 0);
+    if (!strcmp(type, "NFD")) return tok_add_norm(t, NORM_NFD, NULL, 0, NULL, 0);
+    if (!strcmp(type, "NFKD")) return tok_add_norm(t, NORM_NFKD, NULL, 0, NULL, 0);
     return cl_fail("%s: unsupported normalizer %s", path, type);
 }
 

@@ -51,25 +51,35 @@ static int build_map(map *m, const int32_t *ids, size_t n, size_t *cap) {
     return 0;
 }
 
-/* Best cut in (p, hi] for a piece starting at p whose first map token is k: the last word start
- * leaving at least S/2 mapped tokens before it, else the last token boundary, else the last
- * character boundary.  0 when there is none. */
-static size_t choose_cut(const map *m, size_t p, size_t k, size_t hi, int S) {
+/* The word start in [lo_w, hi] (after whitespace, before non-whitespace) nearest to ideal,
+ * or 0. */
+static size_t word_cut(const map *m, size_t p, size_t lo_w, size_t hi, size_t ideal) {
     const char *t = m->t;
-    if (hi <= p) return 0;
-    size_t h = (size_t)S / 2;
-    size_t half = h == 0 ? p + 1 : k + h - 1 < m->n ? m->ends[k + h - 1] : hi;
-    size_t lo_w = half > p + 1 ? half : p + 1;
-    for (size_t w = hi; w >= lo_w && w > p; w--)
-        if (w < m->wlen && is_space((unsigned char)t[w - 1]) && !is_space((unsigned char)t[w]))
-            return w;
+    if (lo_w < p + 1) lo_w = p + 1;
+    size_t best = 0, best_d = (size_t)-1;
+    for (size_t w = hi; w >= lo_w; w--)
+        if (w < m->wlen && is_space((unsigned char)t[w - 1]) && !is_space((unsigned char)t[w])) {
+            size_t d = w > ideal ? w - ideal : ideal - w;
+            if (d < best_d) best = w, best_d = d;
+            if (w < ideal) break;   /* the ones further down are further away */
+        }
+    return best;
+}
+
+/* The last token boundary at or before ideal (<= hi), else the last character boundary there,
+ * else at hi; 0 when there is none after p. */
+static size_t token_cut(const map *m, size_t p, size_t k, size_t hi, size_t ideal) {
+    const char *t = m->t;
+    if (ideal > hi) ideal = hi;
     for (size_t i = m->n; i-- > k;) {
-        if (m->ends[i] > hi) continue;
+        if (m->ends[i] > ideal) continue;
         size_t b = char_floor(t, m->ends[i], p);
         if (b > p) return b;
         break;
     }
-    size_t b = char_floor(t, hi, p);
+    size_t b = char_floor(t, ideal, p);
+    if (b > p) return b;
+    b = char_floor(t, hi, p);
     return b > p ? b : 0;
 }
 
@@ -79,7 +89,8 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
     map m = {.tok = tok};
     size_t mcap = 0, window = WINDOW, pos = 0;
     int32_t *ids = NULL, *pids = NULL;
-    size_t n = 0, pn = 0;
+    size_t n = 0, pn = 0, extra = 0;   /* extra: ids a piece gets beyond its mapped tokens */
+    int replan = 0;
     int rc = -1;
     for (;;) {
         size_t rem = len - pos;
@@ -113,7 +124,9 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
                     goto finished;
                 }
             }
-            size_t hi = left > (size_t)S ? m.ends[k + S - 1] : m.wlen - 1;
+            /* room per piece: S minus what encoding a piece alone adds (SentencePiece's "▁") */
+            size_t room = (size_t)S > extra ? (size_t)S - extra : 1;
+            size_t hi = left > room ? m.ends[k + room - 1] : m.wlen - 1;
             if (!whole && hi + margin > m.wlen) break;   /* refill the window from p */
             /* a piece holds at least one character and, when the span ends in this window,
              * leaves at least one for the next piece */
@@ -127,9 +140,33 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
                 }
                 hi = m.wlen - 1;
             }
+            /* Where the piece should end.  When the span ends in this window: the rest in
+             * equal parts, at a word start that leaves no more than parts-1 full pieces after
+             * it, else one that allows one more piece, else on a token boundary.  Inside a
+             * long span: full pieces, at a word start if at least half full. */
+            size_t ideal = hi, lo_w = p + 1, ideal2 = 0, lo_w2 = 0;
+            if (whole) {
+                size_t parts = (left + room - 1) / room;
+                if (parts < 2) parts = 2;
+                for (int alt = 0; alt < 2; alt++, parts++) {
+                    size_t each = (left + parts - 1) / parts;
+                    size_t need = left > (parts - 1) * room ? left - (parts - 1) * room : 0;
+                    size_t id = each ? m.ends[k + each - 1] : hi;
+                    size_t lw = need ? m.ends[k + need - 1] : p + 1;
+                    if (alt) ideal2 = id, lo_w2 = lw;
+                    else ideal = id, lo_w = lw;
+                }
+            } else {
+                size_t h = room / 2;
+                lo_w = h ? m.ends[k + h - 1] : p + 1;
+            }
             size_t cut;
             for (;;) {
-                cut = choose_cut(&m, p, k, hi, S);
+                if (ideal > hi) ideal = hi;
+                if (ideal2 > hi) ideal2 = hi;
+                cut = word_cut(&m, p, lo_w, hi, ideal);
+                if (!cut && whole) cut = word_cut(&m, p, lo_w2, hi, ideal2);
+                if (!cut) cut = token_cut(&m, p, k, hi, ideal);
                 if (!cut) {
                     cl_fail("offset %zu: one character needs more than %d tokens", pos + p, S);
                     goto out;
@@ -138,7 +175,19 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
                 pids = NULL;
                 if (tok->encode(tok->ctx, m.t + p, cut - p, &pids, &pn)) goto out;
                 if (pn <= (size_t)S) break;
+                /* too many: if encoding alone adds more tokens than assumed, plan again */
+                size_t mapped = 0;
+                for (size_t i = k; i < m.n && m.ends[i] <= cut; i++) mapped++;
+                if (pn > mapped && pn - mapped > extra && pn - mapped <= (size_t)S / 4) {
+                    extra = pn - mapped;
+                    replan = 1;
+                    break;
+                }
                 hi = cut - 1;
+            }
+            if (replan) {
+                replan = 0;
+                continue;
             }
             if (emit(ctx, pos + p, cut - p, pids, pn, 0)) goto out;
             p = cut;

@@ -2,9 +2,11 @@
  * tokens each, where a piece's tokens are those of the piece encoded alone (what a downstream
  * tool that encodes each segment independently will see).
  *
- * Cuts fall on UTF-8 character boundaries, at a word start (after whitespace, so whitespace stays
- * with the piece it follows) when one leaves the piece at least half full, else on a token
- * boundary of the span's own encoding.  Every candidate piece is re-encoded and checked, so the
+ * Cuts fall on UTF-8 character boundaries.  A span that ends within reach is cut into pieces of
+ * about equal size, at word starts (after whitespace, so whitespace stays with the piece it
+ * follows) where that costs at most one extra piece, else on a token boundary of the span's own
+ * encoding; inside a long span pieces are filled up, cut at a word start when one leaves the
+ * piece at least half full.  Every candidate piece is re-encoded and checked, so the
  * "at most S ids" invariant holds whatever the tokenizer does at the cut (e.g. SentencePiece's
  * prepended "▁", or a trailing space becoming its own token). */
 #ifndef CL_TOKEN_SPLIT_H

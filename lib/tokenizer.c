@@ -113,7 +113,11 @@ static void normalize(const cl_tokenizer *t, const char *s, size_t n, tok_buf *o
             if (last == 0) continue;
             tok_buf_append(tmp, out->v + last, out->n - last);
         } else {
-            continue;   /* NFC: loaders refuse it for now */
+            tmp->n = 0;
+            if (tok_unorm(nm->kind, out->v, out->n, tmp)) {   /* ICU failure: keep the text */
+                tmp->n = 0;
+                tok_buf_append(tmp, out->v, out->n);
+            }
         }
         tok_buf sw = *out; *out = *tmp; *tmp = sw;
     }

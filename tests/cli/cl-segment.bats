@@ -173,3 +173,13 @@ print("ok")' "$T/out.jsonl" "$T/in.txt"
   [ "$status" -eq 1 ]
   [[ "$output" == cl-segment:* ]]
 }
+
+@test "no sentence break after abbreviations, initials, ordinal dates or inside URLs" {
+  printf 'One day, Mr. Brown came. Das ist z. B. gut. Am 3. Oktober kam Dr. M\xc3\xbcller. See a.b?x=1 now. Dann ging er. Die Tür.\n' > "$T/abbr.txt"
+  cl-segment -S 1000 "$T/abbr.txt" > "$T/out.jsonl"
+  run /usr/bin/python3 -c '
+import json, sys
+print([json.loads(l)["text"] for l in open(sys.argv[1])])' "$T/out.jsonl"
+  echo "$output"
+  [ "$output" = "['One day, Mr. Brown came. ', 'Das ist z. B. gut. ', 'Am 3. Oktober kam Dr. Müller. ', 'See a.b?x=1 now. ', 'Dann ging er. ', 'Die Tür.\\n']" ]
+}

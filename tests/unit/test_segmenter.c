@@ -84,12 +84,14 @@ static void segs_free(segs *a) {
 }
 
 /* Segment text fed in blocks of `block` bytes (0 = all at once). */
+static int icu_only;   /* 1 while comparing with ICU's raw breaks */
+
 static int run(const char *text, size_t len, int S, size_t block, size_t window, size_t cap,
                int lossy, segs *out) {
     memset(out, 0, sizeof *out);
     cl_segmenter_opts o = {.locale = "en", .max_tokens = S, .lossy = lossy, .tok = FAKE,
                            .emit = collect, .ctx = out, .replaced = on_replaced,
-                           .window = window, .carry_cap = cap};
+                           .window = window, .carry_cap = cap, .icu_only = icu_only};
     cl_segmenter *s = cl_segmenter_new(&o);
     if (!s) return -1;
     int rc = 0;
@@ -184,7 +186,25 @@ static void file_tests(const char *path) {
     for (int i = 0; i < 4; i++) {
         OK(run(text, len, sizes[i], 0, 0, 0, 0, &ref) == 0, "%s S=%d: runs", what, sizes[i]);
         check(what, text, len, sizes[i], &ref);
-        if (sizes[i] == 1000) check_sentence_ends(what, text, len, &ref);
+        segs_free(&ref);
+    }
+    icu_only = 1;
+    OK(run(text, len, 1000, 0, 0, 0, 0, &ref) == 0, "%s ICU breaks only: runs", what);
+    check_sentence_ends(what, text, len, &ref);
+    segs_free(&ref);
+    icu_only = 0;
+    /* with the filter: every sentence end is one of ICU's breaks, and there are fewer or as many */
+    {
+        size_t br[512], nb = icu_breaks(text, len, br, 512), pos = 0, j = 0, ends = 0;
+        int subset = 1;
+        run(text, len, 1000, 0, 0, 0, 0, &ref);
+        for (size_t i = 0; i < ref.n; i++) {
+            pos += ref.v[i].len;
+            while (j < nb && br[j] < pos) j++;
+            if (j == nb || br[j] != pos) subset = 0;
+            ends++;
+        }
+        OK(subset && ends <= nb, "%s: filtered sentence ends are a subset of ICU's (%zu of %zu)", what, ends, nb);
         segs_free(&ref);
     }
     /* streaming: any block and window size gives the same segments */

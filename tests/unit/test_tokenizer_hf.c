@@ -20,9 +20,44 @@ static int sh(const char *cmd) {
     return rc == 0 ? 0 : -1;
 }
 
+static void compare_path(const char *name, const char *path, const char *strings);
 static void compare(const char *name, const char *tok_json, const char *strings) {
     const char *path = t_shared(tok_json);
     if (!path) { SKIP("%s: %s missing", name, tok_json); return; }
+    compare_path(name, path, strings);
+}
+
+/* GPT-2's vocabulary under other pipelines (no Qwen or Llama 3 tokenizer is in ../shared): the
+ * Llama 3 and Qwen2 split regexes (Split + ByteLevel without regex, ignore_merges as Llama 3 has
+ * it), the NFC normalizer, ByteLevel add_prefix_space.  Written to tests/tmp, checked against HF. */
+static void compare_variant(const char *name, const char *base_rel, const char *regex, int nfc,
+                            int ignore_merges, int prefix_space, const char *strings) {
+    const char *base = t_shared(base_rel);
+    if (!base) { SKIP("%s: %s missing", name, base_rel); return; }
+    json_t *root = json_load_file(base, 0, NULL);
+    if (!OK(root, "%s: read %s", name, base)) return;
+    if (regex) {
+        json_t *pre = json_pack("{s:s, s:[{s:s, s:{s:s}, s:s, s:b}, {s:s, s:b, s:b, s:b}]}", "type", "Sequence",
+                                "pretokenizers", "type", "Split", "pattern", "Regex", regex, "behavior", "Isolated",
+                                "invert", 0, "type", "ByteLevel", "add_prefix_space", 0, "trim_offsets", 1,
+                                "use_regex", 0);
+        json_object_set_new(root, "pre_tokenizer", pre);
+    }
+    if (prefix_space)
+        json_object_set_new(root, "pre_tokenizer", json_pack("{s:s, s:b, s:b, s:b}", "type", "ByteLevel",
+                                                             "add_prefix_space", 1, "trim_offsets", 1, "use_regex", 1));
+    if (nfc) json_object_set_new(root, "normalizer", json_pack("{s:s}", "type", "NFC"));
+    json_object_set_new(json_object_get(root, "model"), "ignore_merges", json_boolean(ignore_merges));
+    char path[1024];
+    snprintf(path, sizeof path, "%s", t_tmp(name));
+    strcat(path, ".tokenizer.json");
+    int rc = json_dump_file(root, path, JSON_COMPACT);
+    json_decref(root);
+    if (!OK(rc == 0, "%s: write %s", name, path)) return;
+    compare_path(name, path, strings);
+}
+
+static void compare_path(const char *name, const char *path, const char *strings) {
     cl_tokenizer *t = cl_tokenizer_from_json(path);
     if (!OK(t, "%s: load %s", name, t ? "" : cl_error())) return;
     char cmd[8192], outp[4096];
@@ -93,11 +128,17 @@ int main(void) {
         return t_done();
     }
     char cmd[4096];
-    const char *strings = t_tmp("hf-strings.jsonl");
+    static char strings[1024];   /* t_tmp reuses its buffers: keep a copy */
+    snprintf(strings, sizeof strings, "%s", t_tmp("hf-strings.jsonl"));
     snprintf(cmd, sizeof cmd, "node tests/ref/gen_strings.mjs " SEED " " COUNT " > '%s'", strings);
     if (!OK(sh(cmd) == 0, "generate %s strings (seed %s)", COUNT, SEED)) return t_done();
     compare("tinystories-656k", "models/tinystories-656k/tokenizer.json", strings);
     compare("smollm2", "tokenizers/smollm2-135m-instruct/tokenizer.json", strings);
     compare("gpt2", "tokenizers/gpt2/tokenizer.json", strings);
+    static const char llama3[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    static const char qwen2[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    compare_variant("gpt2-llama3-regex", "tokenizers/gpt2/tokenizer.json", llama3, 0, 1, 0, strings);
+    compare_variant("gpt2-qwen2-regex-nfc", "tokenizers/gpt2/tokenizer.json", qwen2, 1, 0, 0, strings);
+    compare_variant("smollm2-prefix-space", "tokenizers/smollm2-135m-instruct/tokenizer.json", NULL, 0, 0, 1, strings);
     return t_done();
 }

@@ -25,7 +25,10 @@ cl_format cl_model_file_format(const cl_model_file *mf);
 const char *cl_model_file_path(const cl_model_file *mf);
 const cl_config *cl_model_file_config(const cl_model_file *mf);
 const cl_tensor *cl_model_file_tensor(const cl_model_file *mf, const char *name); /* NULL if absent */
-/* Where the tokenizer lives: exactly one of these is non-NULL. */
+/* Where the tokenizer lives: at most one of these is non-NULL.  GGUF: the handle (tokenizer.ggml.*
+ * keys; a model made by `cl-model random` has none).  HF: <dir>/tokenizer.json when present.
+ * llama2.c: <dir>/tok<n_vocab>.bin, else <dir>/tokenizer.bin, when present.  NULL for all three
+ * means the layout ships no tokenizer. */
 const cl_gguf *cl_model_file_gguf(const cl_model_file *mf);              /* GGUF metadata */
 const char *cl_model_file_tokenizer_json(const cl_model_file *mf);       /* HF tokenizer.json path */
 const char *cl_model_file_tokenizer_bin(const cl_model_file *mf);        /* llama2.c tokenizer path */

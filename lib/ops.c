@@ -18,6 +18,17 @@ void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
         return;
     }
+    if (M == 1) {
+        /* One row (decode): sgemv reads B once; OpenBLAS's sgemm would first copy all of it.
+         * BLAS may leave y unscaled garbage * 0 = NaN: clear it when beta is 0. */
+        if (beta == 0.0f) memset(C, 0, (size_t)N * sizeof *C);
+        int incx = trans_a ? lda : 1;
+        if (trans_b)   /* B [N, K]: y = B x */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, B, ldb, A, incx, beta, C, 1);
+        else           /* B [K, N]: y = B^T x */
+            cblas_sgemv(CblasRowMajor, CblasTrans, K, N, alpha, B, ldb, A, incx, beta, C, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }

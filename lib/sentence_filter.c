@@ -27,17 +27,17 @@ static int in_list(const char *w, size_t n, const char *const *list, size_t coun
     return 0;
 }
 
-int cl_sentence_break_suppressed(const char *text, size_t len, size_t b) {
+int cl_sentence_break_suppressed(const char *text, size_t len, size_t start, size_t b) {
     const unsigned char *t = (const unsigned char *)text;
-    if (b == 0 || b >= len) return 0;
+    if (b <= start || b >= len) return 0;
     /* punctuation glued to what follows: "a.b?x=1", "Hi!:)" */
     if ((t[b - 1] == '?' || t[b - 1] == '!' || t[b - 1] == '.') && t[b] > ' ' && t[b] < 0x7f)
         return 1;
     size_t e = b;
-    while (e > 0 && is_blank(t[e - 1])) e--;
-    if (e == b || e == 0 || t[e - 1] != '.') return 0;   /* needs "X." then spaces, no newline */
+    while (e > start && is_blank(t[e - 1])) e--;
+    if (e == b || e == start || t[e - 1] != '.') return 0;   /* needs "X." then spaces, no newline */
     size_t end = e - 1, w = end;                          /* the word is t[w..end) */
-    while (w > 0 && t[w - 1] > ' ' && t[w - 1] != '(' && t[w - 1] != '"' && t[w - 1] != '\'') w--;
+    while (w > start && t[w - 1] > ' ' && t[w - 1] != '(' && t[w - 1] != '"' && t[w - 1] != '\'') w--;
     size_t n = end - w;
     if (n == 0) return 0;
     if (n == 1 && is_ascii_letter(t[w])) return 1;        /* initials, "z. B." */

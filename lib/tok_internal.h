@@ -34,6 +34,8 @@ typedef struct {
     pcre2_code *re;
     int behavior;
     int prefix_space;   /* ByteLevel add_prefix_space: piece gets a leading ' ' if it lacks one */
+    int meta;           /* Metaspace step: ' ' -> ▁, then prepend ▁ (meta_prepend), then split if re */
+    int meta_prepend;   /* 0 never, 1 always, 2 first piece of the text only */
 } tok_split;
 
 typedef struct {
@@ -60,6 +62,7 @@ struct cl_tokenizer {
     int unk_id, bos_id, eos_id, add_bos, add_eos;
     int byte_fallback, fuse_unk, ignore_merges;
     int strip_leading_space;   /* decoder drops one leading space of the whole output */
+    int dec_meta_first;        /* Metaspace decoder: the first token loses all its ▁ */
 
     int n_norm; tok_norm norm[TOK_MAX_NORM];
     int n_split; tok_split split[TOK_MAX_SPLIT];
@@ -107,13 +110,15 @@ void tok_model_encode(const cl_tokenizer *t, tok_scratch *sc, const char *s, siz
 extern const uint16_t tok_byte_to_cp[256];     /* GPT-2 byte -> code point */
 int tok_cp_to_byte(uint32_t cp);               /* inverse, -1 if cp is not a mapped byte */
 int tok_add_split(cl_tokenizer *t, const char *pattern, int literal, int behavior, int prefix_space);
+int tok_add_metaspace(cl_tokenizer *t, int prepend, int split);
 /* Named pre-tokenizers of GGUF tokenizer.ggml.pre; returns 0, or -1 if the name is unknown. */
 int tok_set_pre(cl_tokenizer *t, const char *name);
 extern const char *const tok_re_gpt2, *const tok_re_llama3, *const tok_re_qwen2;
 typedef struct { size_t off, len; } tok_span;
 typedef struct { tok_span *v; size_t n, cap; } tok_spans;
-/* Splits every span of *in (offsets into buf) by the tokenizer's pre-tokenizer steps. */
-int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp);
+/* Splits every span of *in (offsets into buf) by the tokenizer's pre-tokenizer steps.  first:
+ * the first span starts the original text (Metaspace prepend_scheme "first"). */
+int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp, int first);
 void tok_buf_append(tok_buf *b, const void *p, size_t n);
 void tok_spans_push(tok_spans *s, size_t off, size_t len);
 

@@ -1,9 +1,9 @@
 /* tok_load_json.c — Hugging Face tokenizer.json (model BPE), with tokenizer_config.json and
  * config.json beside it for BOS/EOS.  Supported: normalizers Prepend, Replace(String), NFC, NFKC,
- * NFD, NFKD, Sequence;
- * pre-tokenizers ByteLevel, Digits, Split (Regex or String), Sequence; decoders ByteLevel and the
- * SentencePiece-style Sequence[Replace ▁, ByteFallback, Fuse, Strip].  Anything else is refused
- * with a message rather than tokenized differently from the model. */
+ * NFD, NFKD, Sequence; pre-tokenizers ByteLevel, Digits, Split (Regex or String), Metaspace,
+ * Sequence; decoders ByteLevel, Metaspace and the SentencePiece-style Sequence[Replace ▁,
+ * ByteFallback, Fuse, Strip].  Anything else is refused with a message rather than tokenized
+ * differently from the model. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +74,12 @@ static int load_pretok(cl_tokenizer *t, json_t *p, const char *path) {
         if (prefix) return cl_fail("%s: ByteLevel add_prefix_space without regex is not supported", path);
         return 0;
     }
+    if (!strcmp(type, "Metaspace")) {
+        const char *rep = jstr(p, "replacement"), *scheme = jstr(p, "prepend_scheme");
+        if (rep && strcmp(rep, "\xe2\x96\x81")) return cl_fail("%s: Metaspace replacement other than U+2581", path);
+        int prepend = scheme ? (!strcmp(scheme, "always") ? 1 : !strcmp(scheme, "first") ? 2 : 0) : jbool(p, "add_prefix_space", 1);
+        return tok_add_metaspace(t, prepend, jbool(p, "split", 1));
+    }
     if (!strcmp(type, "Digits"))
         return tok_add_split(t, jbool(p, "individual_digits", 0) ? "\\p{N}" : "\\p{N}+", 0, SPLIT_ISOLATED, 0);
     if (!strcmp(type, "Split")) {
@@ -99,6 +105,13 @@ static int load_decoder(cl_tokenizer *t, json_t *d, const char *path) {
         return 0;
     }
     if (!strcmp(type, "ByteLevel")) { t->dec = TOK_DEC_BYTELEVEL; return 0; }
+    if (!strcmp(type, "Metaspace")) {
+        const char *rep = jstr(d, "replacement"), *scheme = jstr(d, "prepend_scheme");
+        if (rep && strcmp(rep, "\xe2\x96\x81")) return cl_fail("%s: Metaspace decoder replacement other than U+2581", path);
+        t->dec = TOK_DEC_SPM;
+        t->dec_meta_first = scheme ? strcmp(scheme, "never") != 0 : jbool(d, "add_prefix_space", 1);
+        return 0;
+    }
     if (!strcmp(type, "Replace") || !strcmp(type, "ByteFallback") || !strcmp(type, "Fuse")) {
         t->dec = TOK_DEC_SPM;
         return 0;

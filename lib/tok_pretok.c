@@ -47,7 +47,7 @@ int tok_add_split(cl_tokenizer *t, const char *pattern, int literal, int behavio
     if (t->n_split >= TOK_MAX_SPLIT) return cl_fail("too many pre-tokenizer steps");
     int err;
     PCRE2_SIZE erroff;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opts = PCRE2_UTF | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : PCRE2_UCP);
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, opts, &err, &erroff, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
@@ -57,7 +57,21 @@ int tok_add_split(cl_tokenizer *t, const char *pattern, int literal, int behavio
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter if JIT is absent */
     if (!t->split_src) t->split_src = cl_calloc(TOK_MAX_SPLIT, sizeof *t->split_src);
     t->split_src[t->n_split] = cl_strdup(pattern);
-    t->split[t->n_split++] = (tok_split){re, behavior, prefix_space};
+    t->split[t->n_split++] = (tok_split){re, behavior, prefix_space, 0, 0};
+    return 0;
+}
+
+int tok_add_metaspace(cl_tokenizer *t, int prepend, int split) {
+    if (split) {
+        if (tok_add_split(t, "\xe2\x96\x81", 1, SPLIT_MERGED_NEXT, 0)) return -1;
+    } else {
+        if (t->n_split >= TOK_MAX_SPLIT) return cl_fail("too many pre-tokenizer steps");
+        if (!t->split_src) t->split_src = cl_calloc(TOK_MAX_SPLIT, sizeof *t->split_src);
+        t->split_src[t->n_split] = cl_strdup("");
+        t->split[t->n_split++] = (tok_split){NULL, SPLIT_ISOLATED, 0, 0, 0};
+    }
+    t->split[t->n_split - 1].meta = 1;
+    t->split[t->n_split - 1].meta_prepend = prepend;
     return 0;
 }
 
@@ -153,7 +167,7 @@ static int split_run(const tok_split *sp, const char *buf, size_t off, size_t le
     return 0;
 }
 
-int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp) {
+int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_spans *tmp, int first) {
     if (t->n_split == 0) return 0;
     pcre2_match_data *md = NULL;
     int rc = 0;
@@ -163,6 +177,26 @@ int tok_pretokenize(const cl_tokenizer *t, tok_buf *buf, tok_spans *in, tok_span
         tmp->n = 0;
         for (size_t i = 0; i < in->n && rc == 0; i++) {
             size_t off = in->v[i].off, len = in->v[i].len;
+            if (sp->meta) {   /* Metaspace: rewrite the piece at the end of buf */
+                size_t at = buf->n;
+                tok_buf_append(buf, NULL, 3 * len + 3);   /* reserve: v may move */
+                char *o = buf->v + at;
+                size_t m = 0;
+                for (size_t j = 0; j < len; j++) {
+                    if (buf->v[off + j] == ' ') { memcpy(o + m, "\xe2\x96\x81", 3); m += 3; }
+                    else o[m++] = buf->v[off + j];
+                }
+                int pre = sp->meta_prepend == 1 || (sp->meta_prepend == 2 && first && i == 0);
+                if (pre && !(m >= 3 && !memcmp(o, "\xe2\x96\x81", 3))) {
+                    memmove(o + 3, o, m);
+                    memcpy(o, "\xe2\x96\x81", 3);
+                    m += 3;
+                }
+                buf->n = at + m;
+                off = at;
+                len = m;
+                if (!sp->re) { tok_spans_push(tmp, off, len); continue; }
+            }
             if (sp->prefix_space && buf->v[off] != ' ') {   /* the piece gets a ' ' in front */
                 size_t at = buf->n;
                 tok_buf_append(buf, " ", 1);

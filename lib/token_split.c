@@ -17,6 +17,16 @@ static int is_space(unsigned char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* Whether t[w] follows whitespace or a CJK comma/colon/semicolon/ideographic space
+ * (U+3001 、 U+FF0C ， U+FF1A ： U+FF1B ； U+3000), the places to cut text without spaces. */
+static int after_separator(const char *t, size_t w) {
+    if (is_space((unsigned char)t[w - 1])) return 1;
+    if (w < 3) return 0;
+    const unsigned char *c = (const unsigned char *)t + w - 3;
+    return (c[0] == 0xE3 && c[1] == 0x80 && (c[2] == 0x81 || c[2] == 0x80)) ||
+           (c[0] == 0xEF && c[1] == 0xBC && (c[2] == 0x8C || c[2] == 0x9A || c[2] == 0x9B));
+}
+
 /* Largest character boundary <= x (x > 0 assumed on a valid UTF-8 span, lo = floor). */
 static size_t char_floor(const char *t, size_t x, size_t lo) {
     while (x > lo && ((unsigned char)t[x] & 0xC0) == 0x80) x--;
@@ -58,7 +68,7 @@ static size_t word_cut(const map *m, size_t p, size_t lo_w, size_t hi, size_t id
     if (lo_w < p + 1) lo_w = p + 1;
     size_t best = 0, best_d = (size_t)-1;
     for (size_t w = hi; w >= lo_w; w--)
-        if (w < m->wlen && is_space((unsigned char)t[w - 1]) && !is_space((unsigned char)t[w])) {
+        if (w < m->wlen && after_separator(t, w) && !is_space((unsigned char)t[w])) {
             size_t d = w > ideal ? w - ideal : ideal - w;
             if (d < best_d) best = w, best_d = d;
             if (w < ideal) break;   /* the ones further down are further away */
@@ -142,7 +152,8 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
             }
             /* Where the piece should end.  When the span ends in this window: the rest in
              * equal parts, at a word start that leaves no more than parts-1 full pieces after
-             * it, else one that allows one more piece, else on a token boundary.  Inside a
+             * it (and at least a quarter piece before it), else one that allows one more
+             * piece, else on a token boundary.  Inside a
              * long span: full pieces, at a word start if at least half full. */
             size_t ideal = hi, lo_w = p + 1, ideal2 = 0, lo_w2 = 0;
             if (whole) {
@@ -151,6 +162,7 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
                 for (int alt = 0; alt < 2; alt++, parts++) {
                     size_t each = (left + parts - 1) / parts;
                     size_t need = left > (parts - 1) * room ? left - (parts - 1) * room : 0;
+                    if (need < room / 4) need = room / 4;   /* no scraps like "，" alone */
                     size_t id = each ? m.ends[k + each - 1] : hi;
                     size_t lw = need ? m.ends[k + need - 1] : p + 1;
                     if (alt) ideal2 = id, lo_w2 = lw;

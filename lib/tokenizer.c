@@ -375,7 +375,7 @@ int cl_tokenizer_encode(const cl_tokenizer *t, const char *text, size_t len, int
             if (s2.v[j].id >= 0) { tok_ids_push(&out, s2.v[j].id); continue; }
             sp.n = 0;
             tok_spans_push(&sp, s2.v[j].off, s2.v[j].len);
-            if (tok_pretokenize(t, &nbuf, &sp, &sp2)) { rc = -1; break; }
+            if (tok_pretokenize(t, &nbuf, &sp, &sp2, s1.v[i].off == 0 && s2.v[j].off == 0)) { rc = -1; break; }
             for (size_t k = 0; k < sp.n; k++)
                 tok_model_encode(t, sc, nbuf.v + sp.v[k].off, sp.v[k].len, &out);
         }
@@ -402,6 +402,7 @@ size_t cl_tokenizer_token_bytes(const cl_tokenizer *t, int32_t id, char *buf, si
 int cl_tokenizer_decode_ex(const cl_tokenizer *t, const int32_t *ids, size_t n, int flags,
                            char **out, size_t *len) {
     tok_buf b = {0};
+    int first = 1;
     for (size_t i = 0; i < n; i++) {
         int32_t id = ids[i];
         if (id < 0 || id >= t->n_vocab) {
@@ -409,7 +410,13 @@ int cl_tokenizer_decode_ex(const cl_tokenizer *t, const int32_t *ids, size_t n, 
             return cl_fail("decode: token id %d at position %zu out of range 0..%d", id, i, t->n_vocab - 1);
         }
         if ((flags & CL_TOK_SKIP_SPECIAL) && (t->attr[id] & TOK_ATTR_SPECIAL)) continue;
-        tok_buf_append(&b, t->bytes[id], t->bytes_len[id]);
+        if (t->dec_meta_first && first && !(t->attr[id] & (TOK_ATTR_BYTE | TOK_ATTR_ADDED))) {
+            for (uint32_t k = 0; k < t->bytes_len[id]; k++)   /* spaces here all came from ▁ */
+                if (t->bytes[id][k] != ' ') tok_buf_append(&b, t->bytes[id] + k, 1);
+        } else {
+            tok_buf_append(&b, t->bytes[id], t->bytes_len[id]);
+        }
+        first = 0;
     }
     size_t skip = (t->strip_leading_space && b.n > 0 && b.v[0] == ' ') ? 1 : 0;
     char *s = cl_malloc(b.n - skip + 1);

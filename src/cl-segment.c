@@ -51,16 +51,6 @@ static size_t tok_len(void *ctx, int32_t id) {
     return cl_tokenizer_token_bytes(ctx, id, b, sizeof b);
 }
 
-/* The model's tokenizer.  (cl_tokenizer_for_model is declared in tokenizer.h but not yet
- * implemented; switch to it when it lands.  GGUF tokenizers wait for cl_tokenizer_from_gguf.) */
-static cl_tokenizer *open_tokenizer(const cl_model_file *mf) {
-    const char *json = cl_model_file_tokenizer_json(mf), *bin = cl_model_file_tokenizer_bin(mf);
-    if (json) return cl_tokenizer_from_json(json);
-    if (bin) return cl_tokenizer_from_llama2c(bin, cl_model_file_config(mf)->n_vocab);
-    cl_fail("reading the tokenizer of a GGUF file is not supported yet");
-    return NULL;
-}
-
 typedef struct {
     FILE *out;
     const char *name;
@@ -148,8 +138,8 @@ int main(int argc, char **argv) {
     if (!model) cl_die("no model: give --model PATH or set CL_MODEL");
     cl_model_file *mf = cl_model_file_open(model);
     if (!mf) cl_die("%s", cl_error());
-    cl_tokenizer *tok = open_tokenizer(mf);
-    if (!tok) cl_die("%s: tokenizer: %s", model, cl_error());
+    cl_tokenizer *tok = cl_tokenizer_for_model(mf);
+    if (!tok) cl_die("%s", cl_error());
 
     cl_atomic out;
     if (cl_atomic_open(&out, output)) cl_die("%s", cl_error());

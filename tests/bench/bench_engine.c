@@ -120,8 +120,9 @@ int main(int argc, char **argv) {
         }
     cl_set_threads(threads);
     double peak = sgemm_gflops(1024, 1024, 1024), shaped = sgemm_gflops(512, 1536, 576);
-    printf("engine bench (random weights: speed does not depend on weight values), %d BLAS threads\n",
-           openblas_get_num_threads());
+    printf("engine bench (random weights: speed does not depend on weight values), %d BLAS threads,\n"
+           "  OpenBLAS kernels for %s (OPENBLAS_CORETYPE overrides)\n",
+           openblas_get_num_threads(), openblas_get_corename());
     printf("  cblas_sgemm peak: %.1f GFLOP/s (1024^3), %.1f GFLOP/s (512x1536x576)\n", peak, shaped);
     for (; i < argc; i++) {
         char *eq = strchr(argv[i], '=');

@@ -84,3 +84,15 @@ need_model() {
   [ "$status" -eq 0 ]
   [ -n "$output" ]
 }
+
+@test "cl-ask: a ChatML model gets the template's prompt (43 tokens of SmolLM2's example)" {
+  tok="$CL_SHARED/tokenizers/smollm2-135m-instruct"
+  [ -f "$tok/tokenizer.json" ] || skip "SmolLM2 tokenizer absent"
+  /usr/bin/python3 -c 'import numpy' 2>/dev/null || skip "/usr/bin/python3 with numpy absent"
+  /usr/bin/python3 "$BATS_TEST_DIRNAME/random_hf_model.py" "$TMP/chatml" "$tok"
+  q="What is the capital of France? Answer in 3 words."
+  cl-ask --model "$TMP/chatml" --max-tokens 2 --stats "$q" 2> "$TMP/err" > /dev/null
+  jq -e '.prompt_tokens == 43 and .gen_tokens <= 2' "$TMP/err"
+  cl-ask --model "$TMP/chatml" --max-tokens 2 --stats --no-template "$q" 2> "$TMP/err" > /dev/null
+  jq -e '.prompt_tokens == 13' "$TMP/err"
+}

@@ -5,6 +5,8 @@
 #include <string.h>
 #include "gguf.h"
 #include "model_file.h"
+#include "safetensors.h"
+#include "st_build.h"
 #include "t.h"
 #include "util.h"
 
@@ -93,13 +95,276 @@ static void test_stories260k(void) {
         fclose(f);
         cl_model_file *bad = cl_model_file_open(tp);
         OK(!bad && strstr(cl_error(), "needs"), "truncated llama2.c refused: %s", cl_error());
+        /* the same weights with an unshared classifier (vocab < 0, wcls appended) and tokenizer.bin */
+        const char *up = t_tmp("unshared.bin"), *tokbin = t_tmp("tokenizer.bin");
+        f = fopen(up, "wb");
+        int32_t h[7];
+        memcpy(h, m.data, sizeof h);
+        h[5] = -h[5];
+        fwrite(h, 1, sizeof h, f);
+        fwrite((const uint8_t *)m.data + 28, 1, m.size - 28, f);
+        fwrite((const uint8_t *)m.data + 28, 1, 512 * 64 * 4, f); /* wcls := the embedding table */
+        fclose(f);
+        f = fopen(tokbin, "wb");
+        fclose(f);
+        cl_model_file *un = cl_model_file_open(up);
+        if (OK(un, "unshared-classifier checkpoint opens%s", un ? "" : cl_error())) {
+            const cl_tensor *o = cl_model_file_tensor(un, "output.weight");
+            OK(!cl_model_file_config(un)->tied_embeddings && shape_is(o, 2, 512, 64) &&
+                   !memcmp(o->data, (const uint8_t *)m.data + 28, o->nbytes),
+               "vocab < 0: output.weight from wcls");
+            OK(cl_model_file_tokenizer_bin(un) && strstr(cl_model_file_tokenizer_bin(un), "tokenizer.bin"),
+               "tokenizer.bin beside it");
+            cl_model_file_close(un);
+        }
         cl_unmap(&m);
     }
     cl_model_file_close(mf);
 }
 
+static void test_default_path(void) {
+    setenv("CL_MODEL", "/some/model", 1);
+    const char *p = cl_default_model_path();
+    OK(p && !strcmp(p, "/some/model"), "$CL_MODEL wins");
+    unsetenv("CL_MODEL");
+    p = cl_default_model_path();
+    if (!t_shared("models/tinystories-656k")) {
+        SKIP("../shared/models/tinystories-656k absent");
+        return;
+    }
+    OK(p && strstr(p, "shared/models/tinystories-656k") && access(p, R_OK) == 0, "default found from the executable: %s",
+       p ? p : "NULL");
+}
+
+/* Canonical tensor bytes == the HF tensor's bytes in whichever shard holds it. */
+static int same_bytes(const cl_model_file *mf, const char *canon, const char *dir, const char *file, const char *hf) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    cl_safetensors *st = cl_st_open(p);
+    const cl_tensor *a = cl_model_file_tensor(mf, canon), *b = st ? cl_st_find(st, hf) : NULL;
+    int ok = a && b && a->nbytes == b->nbytes && !memcmp(a->data, b->data, a->nbytes);
+    cl_st_close(st);
+    return ok;
+}
+
+static void test_hf_variants(void) {
+    const char *d1 = t_tmp("hf-llama");
+    hf_spec llama = {"LlamaForCausalLM", 32, 2, 4, 2, 8, 64, 50, 0, 1, 1};
+    OK(hf_write(d1, &llama, 0, NULL, NULL) == 0, "write llama HF dir");
+    cl_model_file *mf = cl_model_file_open(d1);
+    if (OK(mf, "llama, untied, embed + lm_head%s", mf ? "" : cl_error())) {
+        const cl_config *c = cl_model_file_config(mf);
+        OK(!c->tied_embeddings && c->head_dim == 8 && c->max_ctx == 64 && c->rope_theta == 500000.0f &&
+               c->rms_eps == 1e-5f && c->bos_id == 1 && c->eos_id == 2 && !c->attn_bias && !c->qk_norm,
+           "config values (eos list: first)");
+        OK(same_bytes(mf, "output.weight", d1, "model.safetensors", "lm_head.weight") &&
+               same_bytes(mf, "token_embd.weight", d1, "model.safetensors", "model.embed_tokens.weight") &&
+               same_bytes(mf, "blk.1.ffn_down.weight", d1, "model.safetensors", "model.layers.1.mlp.down_proj.weight") &&
+               same_bytes(mf, "blk.0.attn_output.weight", d1, "model.safetensors", "model.layers.0.self_attn.o_proj.weight") &&
+               same_bytes(mf, "blk.1.ffn_norm.weight", d1, "model.safetensors", "model.layers.1.post_attention_layernorm.weight"),
+           "HF names mapped to the right tensors");
+        OK(!cl_model_file_tokenizer_json(mf) && !cl_model_file_chat_template(mf), "no tokenizer.json, no template");
+        cl_model_file_close(mf);
+    }
+    const char *d2 = t_tmp("hf-qwen2-sharded");
+    hf_spec qwen2 = {"Qwen2ForCausalLM", 32, 3, 4, 2, 8, 48, 40, 1, 1, 0};
+    OK(hf_write(d2, &qwen2, 1, NULL, NULL) == 0, "write sharded qwen2 HF dir");
+    mf = cl_model_file_open(d2);
+    if (OK(mf, "qwen2 sharded over 2 files, tied%s", mf ? "" : cl_error())) {
+        const cl_config *c = cl_model_file_config(mf);
+        OK(c->arch == CL_ARCH_QWEN2 && c->attn_bias && c->tied_embeddings && !c->rope_interleaved, "qwen2: bias, tied");
+        const cl_tensor *b = cl_model_file_tensor(mf, "blk.2.attn_k.bias");
+        OK(b && b->ndim == 1 && b->shape[0] == 16, "attn_k.bias [16]");
+        int a = same_bytes(mf, "blk.2.attn_v.bias", d2, "model-00001-of-00002.safetensors", "model.layers.2.self_attn.v_proj.bias") ||
+                same_bytes(mf, "blk.2.attn_v.bias", d2, "model-00002-of-00002.safetensors", "model.layers.2.self_attn.v_proj.bias");
+        OK(a, "bias from its shard");
+        cl_model_file_close(mf);
+    }
+    const char *d3 = t_tmp("hf-qwen3");
+    hf_spec qwen3 = {"Qwen3ForCausalLM", 32, 1, 4, 2, 16, 48, 40, 1, 1, 0};
+    OK(hf_write(d3, &qwen3, 0, NULL, NULL) == 0, "write qwen3 HF dir");
+    mf = cl_model_file_open(d3);
+    if (OK(mf, "qwen3 (head_dim 16 != dim/heads)%s", mf ? "" : cl_error())) {
+        const cl_config *c = cl_model_file_config(mf);
+        OK(c->arch == CL_ARCH_QWEN3 && c->qk_norm && c->head_dim == 16 && !c->attn_bias, "qwen3: qk_norm, head_dim");
+        const cl_tensor *q = cl_model_file_tensor(mf, "blk.0.attn_q.weight");
+        OK(q && q->shape[0] == 64 && q->shape[1] == 32 && cl_model_file_tensor(mf, "blk.0.attn_k_norm.weight"), "q [64,32], k_norm");
+        cl_model_file_close(mf);
+    }
+    /* errors */
+    const char *d4 = t_tmp("hf-missing");
+    hf_write(d4, &llama, 0, "model.layers.1.mlp.up_proj.weight", NULL);
+    mf = cl_model_file_open(d4);
+    OK(!mf && strstr(cl_error(), "blk.1.ffn_up.weight missing"), "missing tensor named: %s", cl_error());
+    const char *d5 = t_tmp("hf-badshape");
+    hf_write(d5, &llama, 0, NULL, "model.layers.0.self_attn.k_proj.weight");
+    mf = cl_model_file_open(d5);
+    OK(!mf && strstr(cl_error(), "blk.0.attn_k.weight") && strstr(cl_error(), "[17,32]") && strstr(cl_error(), "[16,32]"),
+       "shape mismatch names tensor and both shapes: %s", cl_error());
+    const char *d6 = t_tmp("hf-nohead");
+    hf_spec nohead = llama;
+    nohead.store_head = 0;
+    hf_write(d6, &nohead, 0, NULL, NULL);
+    mf = cl_model_file_open(d6);
+    OK(!mf && strstr(cl_error(), "lm_head.weight missing"), "untied config without lm_head refused: %s", cl_error());
+    const char *d7 = t_tmp("hf-qwen2-nobias");
+    hf_write(d7, &qwen2, 0, "model.layers.0.self_attn.q_proj.bias", NULL);
+    mf = cl_model_file_open(d7);
+    OK(!mf && strstr(cl_error(), "attn_q.bias missing"), "qwen2 without q bias refused: %s", cl_error());
+    mf = cl_model_file_open(t_tmp("no-such-dir"));
+    OK(!mf && strstr(cl_error(), "no-such-dir"), "missing path named: %s", cl_error());
+}
+
+/* ---- GGUF models written here ---- */
+static void add_rand(cl_gguf_writer *w, const char *name, int64_t d0, int64_t d1, unsigned seed) {
+    int64_t shape[2] = {d0, d1};
+    float *x = st_rand((size_t)(d0 * (d1 ? d1 : 1)), seed);
+    cl_gguf_add_tensor(w, name, CL_F32, d1 ? 2 : 1, shape, x);
+    free(x);
+}
+
+static int write_gguf(const char *path, const cl_config *c, int ffn_shape) {
+    cl_gguf_writer *w = cl_gguf_writer_new();
+    cl_gguf_set_config(w, c);
+    cl_gguf_set_str(w, "tokenizer.chat_template", "{{ messages }}");
+    unsigned s = 1;
+    int q = c->n_heads * c->head_dim, kv = c->n_kv_heads * c->head_dim;
+    add_rand(w, "token_embd.weight", c->n_vocab, c->dim, s++);
+    add_rand(w, "output_norm.weight", c->dim, 0, s++);
+    if (!c->tied_embeddings) add_rand(w, "output.weight", c->n_vocab, c->dim, s++);
+    for (int l = 0; l < c->n_layers; l++) {
+        char n[64];
+#define R(sfx, a, b) (snprintf(n, sizeof n, "blk.%d." sfx, l), add_rand(w, n, a, b, s++))
+        R("attn_norm.weight", c->dim, 0);
+        R("attn_q.weight", q, c->dim);
+        R("attn_k.weight", kv, c->dim);
+        R("attn_v.weight", kv, c->dim);
+        R("attn_output.weight", c->dim, q);
+        if (c->attn_bias) R("attn_q.bias", q, 0), R("attn_k.bias", kv, 0), R("attn_v.bias", kv, 0);
+        if (c->qk_norm) R("attn_q_norm.weight", c->head_dim, 0), R("attn_k_norm.weight", c->head_dim, 0);
+        R("ffn_norm.weight", c->dim, 0);
+        R("ffn_gate.weight", ffn_shape, c->dim);
+        R("ffn_up.weight", c->ffn_dim, c->dim);
+        R("ffn_down.weight", c->dim, c->ffn_dim);
+#undef R
+    }
+    int rc = cl_gguf_writer_save(w, path);
+    cl_gguf_writer_free(w);
+    return rc;
+}
+
+static void test_gguf_model(void) {
+    cl_config c = {CL_ARCH_QWEN2, 60, 32, 2, 4, 2, 8, 48, 128, 1e6f, 1e-6f, 0, 1, 0, 0, 5, 7};
+    const char *p = t_tmp("tiny-qwen2.gguf");
+    OK(write_gguf(p, &c, c.ffn_dim) == 0, "write tiny qwen2 GGUF");
+    cl_model_file *mf = cl_model_file_open(p);
+    if (OK(mf, "open tiny qwen2 GGUF%s", mf ? "" : cl_error())) {
+        const cl_config *r = cl_model_file_config(mf);
+        OK(r->arch == CL_ARCH_QWEN2 && r->n_vocab == 60 && r->dim == 32 && r->n_layers == 2 && r->n_heads == 4 &&
+               r->n_kv_heads == 2 && r->head_dim == 8 && r->ffn_dim == 48 && r->max_ctx == 128,
+           "config read back");
+        OK(r->rope_theta == 1e6f && r->rms_eps == 1e-6f && !r->tied_embeddings && r->attn_bias && !r->qk_norm &&
+               r->rope_interleaved == 0 && r->bos_id == 5 && r->eos_id == 7,
+           "qwen2: untied, bias, halves rope, bos/eos");
+        OK(cl_model_file_gguf(mf) && !cl_model_file_tokenizer_json(mf) && !cl_model_file_tokenizer_bin(mf),
+           "tokenizer via GGUF metadata");
+        const char *ct = cl_model_file_chat_template(mf);
+        OK(ct && !strcmp(ct, "{{ messages }}"), "chat template");
+        cl_model_file_close(mf);
+    }
+    c.arch = CL_ARCH_LLAMA;
+    c.attn_bias = 0;
+    c.tied_embeddings = 1;
+    p = t_tmp("tiny-llama.gguf");
+    write_gguf(p, &c, c.ffn_dim);
+    mf = cl_model_file_open(p);
+    OK(mf && cl_model_file_config(mf)->rope_interleaved == 1 && cl_model_file_config(mf)->tied_embeddings,
+       "llama GGUF: interleaved rope, tied when output.weight absent");
+    cl_model_file_close(mf);
+    p = t_tmp("tiny-bad.gguf");
+    write_gguf(p, &c, c.ffn_dim + 1);
+    mf = cl_model_file_open(p);
+    OK(!mf && strstr(cl_error(), "blk.0.ffn_gate.weight") && strstr(cl_error(), "[49,32]"),
+       "GGUF shape mismatch refused: %s", cl_error());
+}
+
+/* Attention scores of head h between positions p1 and p2, with RoPE in either layout. */
+static void rope(float *v, int hd, int pos, float theta, int interleaved) {
+    for (int i = 0; i < hd / 2; i++) {
+        double a = pos * pow(theta, -2.0 * i / hd), cs = cos(a), sn = sin(a);
+        int i0 = interleaved ? 2 * i : i, i1 = interleaved ? 2 * i + 1 : i + hd / 2;
+        float x = v[i0], y = v[i1];
+        v[i0] = (float)(x * cs - y * sn);
+        v[i1] = (float)(x * sn + y * cs);
+    }
+}
+static void matvec(const cl_tensor *w, int row0, int rows, const float *x, float *out) {
+    int64_t cols = w->shape[1];
+    float *r = malloc((size_t)cols * sizeof *r);
+    for (int i = 0; i < rows; i++) {
+        cl_convert_to_f32(w->dtype, w->data, (row0 + i) * cols, cols, r);
+        double s = 0;
+        for (int64_t j = 0; j < cols; j++) s += (double)r[j] * x[j];
+        out[i] = (float)s;
+    }
+    free(r);
+}
+static float score(const cl_model_file *mf, int layer, int h, const float *x, int p1, int p2) {
+    const cl_config *c = cl_model_file_config(mf);
+    char n[64];
+    snprintf(n, sizeof n, "blk.%d.attn_q.weight", layer);
+    const cl_tensor *wq = cl_model_file_tensor(mf, n);
+    snprintf(n, sizeof n, "blk.%d.attn_k.weight", layer);
+    const cl_tensor *wk = cl_model_file_tensor(mf, n);
+    int hd = c->head_dim, kvh = h / (c->n_heads / c->n_kv_heads);
+    float q[256], k[256];
+    matvec(wq, h * hd, hd, x, q);
+    matvec(wk, kvh * hd, hd, x, k);
+    rope(q, hd, p1, c->rope_theta, c->rope_interleaved);
+    rope(k, hd, p2, c->rope_theta, c->rope_interleaved);
+    double s = 0;
+    for (int i = 0; i < hd; i++) s += (double)q[i] * k[i];
+    return (float)s;
+}
+
+static void test_convert(void) {
+    const char *dir = t_tmp("hf-llama"), *out = t_tmp("converted.gguf");
+    const char *bin = getenv("CL_BIN");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s/cl-model convert %s --out %s", bin ? bin : "bin", dir, out);
+    if (system(cmd) != 0) {
+        OK(0, "cl-model convert ran (%s)", cmd);
+        return;
+    }
+    cl_model_file *hf = cl_model_file_open(dir), *gg = cl_model_file_open(out);
+    if (!OK(hf && gg, "open HF and converted GGUF")) {
+        cl_model_file_close(hf);
+        cl_model_file_close(gg);
+        return;
+    }
+    OK(cl_model_file_config(gg)->rope_interleaved == 1 && cl_model_file_config(hf)->rope_interleaved == 0,
+       "HF halves, GGUF llama interleaved");
+    float *x = st_rand(32, 99);
+    int ok = 1;
+    for (int h = 0; h < 4; h++)
+        for (int p = 0; p < 3; p++) {
+            float a = score(hf, 1, h, x, 5 + p, p), b = score(gg, 1, h, x, 5 + p, p);
+            if (fabsf(a - b) > 1e-5f * (1 + fabsf(a))) ok = 0, printf("# head %d: %g vs %g\n", h, a, b);
+        }
+    OK(ok, "attention scores equal: Q/K permuted for interleaved RoPE as llama.cpp does");
+    const cl_tensor *a = cl_model_file_tensor(hf, "blk.0.ffn_up.weight"), *b = cl_model_file_tensor(gg, "blk.0.ffn_up.weight");
+    OK(a && b && a->nbytes == b->nbytes && !memcmp(a->data, b->data, a->nbytes), "other tensors copied exactly");
+    free(x);
+    cl_model_file_close(hf);
+    cl_model_file_close(gg);
+}
+
 int main(void) {
     test_tinystories();
     test_stories260k();
+    test_default_path();
+    test_hf_variants();
+    test_gguf_model();
+    test_convert();
     return t_done();
 }

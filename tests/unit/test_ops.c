@@ -50,6 +50,22 @@ static void test_gemm(void) {
             OK(relerr(got, ref, (size_t)M * N) < 1e-6, "cl_gemm trans_a=%d trans_b=%d", ta, tb);
             free(A); free(B); free(C);
         }
+    /* one row (the sgemv path), all four transpositions, beta 0 over NaN garbage */
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = ta ? 3 : K, ldb = (tb ? K : N) + 2;
+            float *A = rnd((size_t)(ta ? K * lda : K)), *B = rnd((size_t)(tb ? N : K) * ldb), C[5];
+            double ref[5];
+            for (int j = 0; j < N; j++) {
+                double s = 0;
+                for (int k = 0; k < K; k++) s += (double)(ta ? A[k * lda] : A[k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+                ref[j] = 1.5 * s;
+                C[j] = NAN;
+            }
+            cl_gemm(ta, tb, 1, N, K, 1.5f, A, lda, B, ldb, 0.0f, C, N);
+            OK(relerr(C, ref, N) < 1e-6, "cl_gemm one row trans_a=%d trans_b=%d", ta, tb);
+            free(A); free(B);
+        }
     float c0[4] = {1, 2, 3, 4};
     cl_gemm(0, 0, 2, 2, 0, 1.0f, c0, 1, c0, 2, 0.0f, c0, 2);
     OK(c0[0] == 0 && c0[3] == 0, "cl_gemm with K=0 gives beta*C");

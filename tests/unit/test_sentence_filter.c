@@ -22,7 +22,7 @@ static int dropped(const char *marked) {
     size_t b = (size_t)(bar - marked), n = strlen(marked) - 1;
     memcpy(buf, marked, b);
     memcpy(buf + b, bar + 1, n - b);
-    return cl_sentence_break_suppressed(buf, n, b);
+    return cl_sentence_break_suppressed(buf, n, 0, b);
 }
 
 int main(void) {
@@ -42,7 +42,10 @@ int main(void) {
         OK(dropped(drop[i]) == 1, "dropped: %s", show(drop[i]));
     for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
         OK(dropped(keep[i]) == 0, "kept: %s", show(keep[i]));
-    OK(cl_sentence_break_suppressed("Mr. ", 4, 4) == 0 && cl_sentence_break_suppressed("x", 1, 0) == 0,
+    OK(cl_sentence_break_suppressed("Mr. ", 4, 0, 4) == 0 && cl_sentence_break_suppressed("x", 1, 0, 0) == 0,
        "breaks at the start or end of the text are never dropped");
+    const char *q = "He asked “why?”s. Then";   /* ICU's break after the quote (19) was kept */
+    OK(cl_sentence_break_suppressed(q, strlen(q), 0, 22) == 0 && cl_sentence_break_suppressed(q, strlen(q), 19, 22) == 1,
+       "the word before the period starts no earlier than the previous kept break");
     return t_done();
 }

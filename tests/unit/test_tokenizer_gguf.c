@@ -97,6 +97,42 @@ static void check_for_model(const char *rel, const char *text) {
     cl_model_file_close(mf);
 }
 
+/* cl-model convert writes the tokenizer into the GGUF: the converted model's tokenizer must
+ * encode as the HF directory's tokenizer.json does. */
+static void check_convert(void) {
+    const char *dir = t_shared("models/tinystories-656k"), *bin = getenv("CL_BIN");
+    char cmd[8192], out[1024];
+    snprintf(out, sizeof out, "%s", t_tmp("tok-converted.gguf"));
+    snprintf(cmd, sizeof cmd, "%s/cl-model", bin ? bin : "bin");
+    if (!dir || access(cmd, X_OK)) { SKIP("tinystories or %s missing", cmd); return; }
+    snprintf(cmd, sizeof cmd, "%s/cl-model convert '%s' --out '%s'", bin ? bin : "bin", dir, out);
+    if (!OK(system(cmd) == 0, "%s", cmd)) return;
+    cl_model_file *mf = cl_model_file_open(out);
+    cl_tokenizer *g = mf ? cl_tokenizer_for_model(mf) : NULL;
+    char json[4096];
+    snprintf(json, sizeof json, "%s/tokenizer.json", dir);
+    cl_tokenizer *j = cl_tokenizer_from_json(json);
+    int cases = 0, pass = 0;
+    if (g && j) {
+        char s[512];
+        for (int i = 0; i < 500; i++) {
+            size_t n = 0, parts = rnd() % 20;
+            for (size_t k = 0; k < parts; k++) {
+                char piece[256];
+                size_t m = cl_tokenizer_token_bytes(j, (int32_t)(rnd() % 2048), piece, sizeof piece);
+                if (m <= sizeof piece && n + m < sizeof s) { memcpy(s + n, piece, m); n += m; }
+            }
+            cases++;
+            pass += same_encoding(g, j, s, n, (int)(rnd() % 4));
+        }
+    }
+    OK(g && j && pass == cases, "converted GGUF's tokenizer encodes as tokenizer.json: %d/%d %s", pass, cases,
+       g ? "" : cl_error());
+    cl_tokenizer_free(g);
+    cl_tokenizer_free(j);
+    cl_model_file_close(mf);
+}
+
 int main(void) {
     const char *ts = t_shared("models/tinystories-656k/tokenizer.json");
     const char *gp = t_shared("tokenizers/gpt2/tokenizer.json");
@@ -116,5 +152,6 @@ int main(void) {
     cl_tokenizer_free(t);
     check_for_model("models/tinystories-656k", "Once upon a time, there was a little dog.");
     check_for_model("models/stories260k/stories260K.bin", "Once upon a time, there was a little dog.");
+    check_convert();
     return t_done();
 }

@@ -93,6 +93,10 @@ void cl_segmenter_free(cl_segmenter *s) {
     free(s);
 }
 
+static int is_ws(unsigned char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
 static void reserve(char **p, size_t *cap, size_t need) {
     if (need <= *cap) return;
     size_t c = *cap ? *cap : 4096;
@@ -147,11 +151,20 @@ static int process(cl_segmenter *s, int final) {
         s->brk[k++] = b;
     }
     if (k == 0 || s->brk[k - 1] != (int32_t)L) return cl_fail("ICU: sentence breaks do not reach the end");
-    if (!s->o.icu_only) {   /* drop interior breaks after abbreviations etc. */
+    if (!s->o.icu_only) {
+        /* ICU puts the whitespace after a newline (indentation, blank lines) with the next
+         * sentence: move such breaks past it, so that whitespace stays with the text it
+         * follows and a blank line is no segment of its own; then drop breaks after
+         * abbreviations etc.  Each decision reads only up to the next ICU break, which is
+         * settled for every break that gets emitted (see the top of this file). */
         size_t j = 1;
-        for (size_t i = 1; i + 1 < k; i++)
-            if (!cl_sentence_break_suppressed(s->buf, L, (size_t)s->brk[j - 1], (size_t)s->brk[i]))
-                s->brk[j++] = s->brk[i];
+        for (size_t i = 1; i + 1 < k; i++) {
+            size_t b = (size_t)s->brk[i], next = (size_t)s->brk[i + 1];
+            while (b < next && is_ws((unsigned char)s->buf[b])) b++;
+            if (b == next) continue;   /* whitespace only: stays with the sentence before */
+            if (cl_sentence_break_suppressed(s->buf, L, (size_t)s->brk[j - 1], b)) continue;
+            s->brk[j++] = (int32_t)b;
+        }
         s->brk[j++] = s->brk[k - 1];
         k = j;
     }

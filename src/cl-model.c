@@ -1,5 +1,5 @@
 /* cl-model — inspect model files, make random-weight GGUF models of a real config (benchmarks,
- * tests), convert a Hugging Face directory to GGUF.  See man/cl-model.1. */
+ * tests), convert any model (HF directory, GGUF, llama2.c) to GGUF.  See man/cl-model.1. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: cl-model info [PATH]\n"
             "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype f32|f16|bf16|q8_0] [--vocab N]\n"
-            "       cl-model convert HF_DIR --out FILE.gguf [--dtype f32|f16|bf16|q8_0]\n"
+            "       cl-model convert PATH --out FILE.gguf [--dtype f32|f16|bf16|q8_0]\n"
             "PATH: a Hugging Face directory, a GGUF file or a llama2.c checkpoint (default $CL_MODEL,\n"
             "then ../shared/models/tinystories-656k).\n");
 }
@@ -234,14 +234,18 @@ static int ends_with(const char *s, const char *suffix) {
 static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtype want) {
     cl_model_file *mf = cl_model_file_open(dir);
     if (!mf) cl_die("%s", cl_error());
-    if (cl_model_file_format(mf) != CL_FMT_HF) cl_die("%s: not a Hugging Face directory", dir);
     cl_config c = *cl_model_file_config(mf);
+    /* GGUF llama means interleaved RoPE: halves-layout (HF) Q/K rows get llama.cpp's permutation */
+    int permute = c.arch == CL_ARCH_LLAMA && !c.rope_interleaved;
     c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
     cl_gguf_writer *w = cl_gguf_writer_new();
     cl_gguf_set_config(w, &c);
     if (cl_model_file_chat_template(mf)) cl_gguf_set_str(w, "tokenizer.chat_template", cl_model_file_chat_template(mf));
-    /* the model's tokenizer, when it has one, goes along (tokenizer.ggml.*): a self-contained GGUF */
-    if (cl_model_file_tokenizer_json(mf)) {
+    /* the tokenizer as tokenizer.ggml.* keys (the tokenizer library's own writer), so the GGUF is
+     * self-contained; a model without a tokenizer gives a GGUF without one */
+    const cl_gguf *sg = cl_model_file_gguf(mf);
+    if (cl_model_file_tokenizer_json(mf) || cl_model_file_tokenizer_bin(mf) ||
+        (sg && cl_gguf_find(sg, "tokenizer.ggml.model") >= 0)) {
         cl_tokenizer *tok = cl_tokenizer_for_model(mf);
         if (!tok || cl_tokenizer_to_gguf(tok, w)) cl_die("%s: tokenizer: %s", dir, cl_error());
         cl_tokenizer_free(tok);
@@ -256,7 +260,7 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
         ctx[i].src = t;
         ctx[i].dtype = have_dtype ? want : t->dtype;
         if (have_dtype || t->ndim < 2) ctx[i].dtype = storage_dtype(want, t->ndim, t->shape[t->ndim - 1]);
-        if (c.arch == CL_ARCH_LLAMA) ctx[i].permute_heads = is_q ? c.n_heads : is_k ? c.n_kv_heads : 0;
+        if (permute) ctx[i].permute_heads = is_q ? c.n_heads : is_k ? c.n_kv_heads : 0;
         cl_gguf_add_tensor_fill(w, t->name, ctx[i].dtype, t->ndim, t->shape, fill_convert, &ctx[i]);
     }
     int rc = cl_gguf_writer_save(w, out);
@@ -312,7 +316,7 @@ int main(int argc, char **argv) {
         return cmd_random(config, out, seed, dtype, vocab);
     }
     if (!strcmp(cmd, "convert")) {
-        if (optind >= argc || !out) usage_error("convert needs HF_DIR and --out");
+        if (optind >= argc || !out) usage_error("convert needs PATH and --out");
         const char *dir = argv[optind++];
         if (optind < argc) usage_error("too many arguments");
         return cmd_convert(dir, out, have_dtype, dtype);

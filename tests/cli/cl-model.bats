@@ -86,7 +86,7 @@ need_model() {
   done
 }
 
-@test "cl-model convert: the HF model becomes a GGUF with the same config" {
+@test "cl-model convert: the HF model becomes a self-contained GGUF that answers identically" {
   need_model
   run cl-model convert "$MODEL" --out "$TMP/ts.gguf"
   [ "$status" -eq 0 ]
@@ -94,7 +94,30 @@ need_model() {
   [ "$status" -eq 0 ]
   [[ "$output" == *"format: gguf"* ]]
   [[ "$output" == *"rope_interleaved: 1"* ]]
+  [[ "$output" == *"tokenizer: gguf metadata"* ]]
   [[ "$output" == *"parameters: 656000"* ]]
+  # greedy continuations through the engine: Q/K permutation + interleaved RoPE == HF layout
+  a=$(cl-ask --model "$MODEL" --max-tokens 60 "Once upon a time there was a dog")
+  b=$(cl-ask --model "$TMP/ts.gguf" --max-tokens 60 "Once upon a time there was a dog")
+  [ -n "$a" ]
+  [ "$a" = "$b" ]
+  run cl-model convert "$MODEL" --dtype q8_0 --out "$TMP/ts-q8.gguf"
+  [ "$status" -eq 0 ]
+  run cl-model info "$TMP/ts-q8.gguf"
+  [[ "$output" == *"blk.0.attn_q.weight"*"q8_0"* ]]
+  run cl-ask --model "$TMP/ts-q8.gguf" --max-tokens 10 "Once upon a time"
+  [ "$status" -eq 0 ]
+}
+
+@test "cl-model convert: the llama2.c checkpoint becomes a GGUF that answers identically" {
+  bin="$CL_SHARED/models/stories260k/stories260K.bin"
+  [ -f "$bin" ] || skip "stories260k absent"
+  run cl-model convert "$bin" --out "$TMP/s.gguf"
+  [ "$status" -eq 0 ]
+  a=$(cl-ask --model "$bin" --max-tokens 60 "Once upon a time")
+  b=$(cl-ask --model "$TMP/s.gguf" --max-tokens 60 "Once upon a time")
+  [ -n "$a" ]
+  [ "$a" = "$b" ]
 }
 
 @test "cl-model convert: the GGUF carries the tokenizer (tokenizer.ggml.* keys)" {

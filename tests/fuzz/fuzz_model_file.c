@@ -1,6 +1,7 @@
-/* fuzz_model_gguf.c — libFuzzer target for model-level GGUF loading (architecture keys, config
- * validation, shape checks against the config): the input is a GGUF file, opened through
- * cl_model_file_open via a memfd.  It opens or fails cleanly; what opens has a valid config. */
+/* fuzz_model_file.c — libFuzzer target for model-level loading of single-file models: a GGUF
+ * (architecture keys, config validation, shape checks) or else a llama2.c checkpoint (header,
+ * exact size), opened through cl_model_file_open via a memfd.  It opens or fails cleanly; what
+ * opens has a valid config and its token embedding. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +10,7 @@
 #include "model_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    if (size < 4 || data[0] != 'G' || data[1] != 'G' || data[2] != 'U' || data[3] != 'F') return 0;
-    int fd = memfd_create("fuzz.gguf", 0);
+    int fd = memfd_create("fuzz-model", 0);
     if (fd < 0 || write(fd, data, size) != (ssize_t)size) abort();
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);

@@ -216,10 +216,10 @@ static int parse(cl_gguf *g) {
         return cl_fail("%s: offset 4: GGUF version %u unsupported (2 and 3 are)", g->name, g->version);
     if (rd_u64(&r, &n_t, "tensor count") || rd_u64(&r, &n_kv, "metadata count")) return -1;
     /* a key/value takes >= 13 bytes and a tensor info >= 28: bound the counts by the file size */
-    if (n_kv > (r.size - r.pos) / 13)
+    if (n_kv > (r.size - r.pos) / 13 || n_kv > (1u << 24))
         return cl_fail("%s: offset 16: metadata count %llu impossible for a %zu-byte file", g->name,
                        (unsigned long long)n_kv, g->size);
-    if (n_t > (r.size - r.pos) / 28)
+    if (n_t > (r.size - r.pos) / 28 || n_t > (1u << 24))
         return cl_fail("%s: offset 8: tensor count %llu impossible for a %zu-byte file", g->name,
                        (unsigned long long)n_t, g->size);
     g->kv = cl_calloc(n_kv ? n_kv : 1, sizeof *g->kv);

@@ -26,9 +26,10 @@ int cl_mf_open_llama2c(cl_model_file *mf, const char *path) {
     if (!memcmp(base, "ak42", 4)) return cl_fail("%s: llama2.c export version 1+ unsupported (legacy format only)", path);
     static const char *const field[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
     for (int i = 0; i < 7; i++) {
-        int32_t v = i == 5 && h[i] < 0 ? -h[i] : h[i];
+        int64_t v = i == 5 && h[i] < 0 ? -(int64_t)h[i] : h[i];
         if (v <= 0 || v > (1 << 24) || (i == 2 && v > 256) || (i == 3 && v > 1024) || (i == 4 && v > h[3]))
-            return cl_fail("%s: offset %d: not a model file (as llama2.c: %s = %d out of range)", path, 4 * i, field[i], h[i]);
+            return cl_fail("%s: offset %d: not a model file (as llama2.c: %s = %d out of range)", path, 4 * i, field[i],
+                           (int)h[i]);
     }
     int64_t dim = h[0], hid = h[1], L = h[2], H = h[3], KV = h[4], V = h[5] < 0 ? -(int64_t)h[5] : h[5], T = h[6];
     int shared = h[5] > 0;

@@ -11,10 +11,13 @@ for i in $(seq 1 $((MB * 1000000 / $(cat tests/data/segment-en.txt tests/data/se
   cat tests/data/segment-en.txt; echo; cat tests/data/segment-urls.txt
 done | head -c $((MB * 1000000)) > "$tmp/in.txt"
 bytes=$(wc -c < "$tmp/in.txt")
+# wall time, and CPU time (user+sys, from bash's `times`): on a shared machine the latter is the
+# meaningful one
 t0=$(date +%s.%N)
-"$BIN/cl-segment" "$tmp/in.txt" > "$tmp/out.jsonl"
+cpu=$( { "$BIN/cl-segment" "$tmp/in.txt" > "$tmp/out.jsonl"; times; } | tail -1)
 t1=$(date +%s.%N)
 segs=$(wc -l < "$tmp/out.jsonl")
-awk -v b="$bytes" -v s="$segs" -v t0="$t0" -v t1="$t1" 'BEGIN {
-  t = t1 - t0; printf "cl-segment: %.1f MB in %.2f s: %.1f MB/s, %d segments (%.0f/s), S=20, tinystories-656k tokenizer\n",
-  b / 1e6, t, b / 1e6 / t, s, s / t }'
+awk -v b="$bytes" -v s="$segs" -v t0="$t0" -v t1="$t1" -v cpu="$cpu" 'BEGIN {
+  split(cpu, c, /[ ms]+/); u = c[1] * 60 + c[2] + c[3] * 60 + c[4]; t = t1 - t0
+  printf "cl-segment: %.1f MB, %d segments, S=20, tinystories-656k tokenizer: %.2f s wall (%.1f MB/s), %.2f s CPU (%.1f MB/s)\n",
+  b / 1e6, s, t, b / 1e6 / t, u, b / 1e6 / u }'

@@ -80,11 +80,18 @@ assert j["kv_ce_bytes"] < j["kv_text_bytes"], "C=2 keeps fewer positions than th
 
 @test "cl-eval fidelity agrees with cl-train --evaluate on the same held-out file" {
   need_model
-  cl-train --model "$MODEL" --gen-data 3 --seed 5 -o "$TMP/dev.jsonl"
+  cat > "$TMP/dev.jsonl" <<'JSONL'
+{"context":"Once upon a time, there was a little girl named Lily. She had a red ball. She liked to play with it in the park every day. "}
+{"context":"Tom had a small dog named Max. Max liked to run and bark at the birds. One day, Max found a big stick under a tree. "}
+{"context":"Sue and Ben went to the beach with their dad. They built a big sand castle. "}
+JSONL
+  # cl-train is the reference here; its own leaks at exit (under check-asan) are not this test's
+  export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
   cl-train --model "$MODEL" --steps 0 --rank 4 --seed 3 --dev "$TMP/dev.jsonl" -o "$TMP/c.gguf" "$TMP/dev.jsonl" 2>/dev/null
   run cl-train --model "$MODEL" --evaluate --init "$TMP/c.gguf" --dev "$TMP/dev.jsonl"
   [ "$status" -eq 0 ]
   echo "$output" | grep -E '^(nll_|top1_)' | sed 's/_full/_text/' | sort > "$TMP/train.txt"
+  export ASAN_OPTIONS="${ASAN_OPTIONS%detect_leaks=0}detect_leaks=1"
   run cl-eval --model "$MODEL" --data "$TMP/dev.jsonl" --compressor "$TMP/c.gguf" --json "$TMP/eval.json"
   [ "$status" -eq 0 ]
   /usr/bin/python3 -c '

@@ -77,6 +77,7 @@ struct cl_tokenizer {
 /* tok_unicode.c: out = the NFC/NFKC/NFD/NFKD form of s (invalid bytes kept as they are) */
 typedef struct { char *v; size_t n, cap; } tok_buf;
 int tok_unorm(int form, const char *s, size_t n, tok_buf *out);
+int tok_is_word_char(uint32_t cp);   /* Rust regex \w (HF single_word) */
 
 /* tokenizer.c */
 cl_tokenizer *tok_new(int n_vocab);

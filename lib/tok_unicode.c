@@ -1,6 +1,7 @@
 /* tok_unicode.c — Unicode normalization forms (NFC, NFKC, NFD, NFKD) for tokenizer.json
  * normalizers, by ICU.  Valid UTF-8 runs are normalized; invalid bytes pass through unchanged. */
 #include <string.h>
+#include <unicode/uchar.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include "tok_internal.h"
@@ -60,4 +61,15 @@ int tok_unorm(int form, const char *s, size_t n, tok_buf *out) {
         if (p < n) tok_buf_append(out, s + p++, 1);
     }
     return 0;
+}
+
+/* Rust regex's Unicode \w: Alphabetic, marks, decimal digits, connector punctuation, joiners —
+ * what HF's single_word added tokens test next to a match (its ^\w and \w$ regexes). */
+int tok_is_word_char(uint32_t cp) {
+    if (cp < 128) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
+    if (cp > 0x10FFFF) return 0;
+    int8_t ty = u_charType((UChar32)cp);
+    return u_hasBinaryProperty((UChar32)cp, UCHAR_ALPHABETIC) || ty == U_NON_SPACING_MARK ||
+           ty == U_ENCLOSING_MARK || ty == U_COMBINING_SPACING_MARK || ty == U_DECIMAL_DIGIT_NUMBER ||
+           ty == U_CONNECTOR_PUNCTUATION || cp == 0x200C || cp == 0x200D;
 }

@@ -151,12 +151,6 @@ static int is_ws(uint32_t c) {
            (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
            c == 0x205F || c == 0x3000;
 }
-/* alphanumeric or '_' (HF's "word" chars for single_word): approximated for ASCII and letters */
-static int is_word_cp(uint32_t c) {
-    if (c < 128) return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    return !is_ws(c);
-}
-
 static uint32_t cp_before(const char *s, size_t i, size_t *start) {
     size_t j = i;
     while (j > 0 && ((unsigned char)s[j - 1] & 0xC0) == 0x80 && i - j < 3) j--;
@@ -211,8 +205,8 @@ static void split_added(const cl_tokenizer *t, int norm_pass, int flags, const c
         p = mstop;
         if (best->single_word) {
             size_t q, l;
-            int ok_left = mstart == 0 || !is_word_cp(cp_before(s, mstart, &q));
-            int ok_right = mstop == n || !is_word_cp(cp_at(s, mstop, n, &l));
+            int ok_left = mstart == 0 || !tok_is_word_char(cp_before(s, mstart, &q));
+            int ok_right = mstop == n || !tok_is_word_char(cp_at(s, mstop, n, &l));
             if (!ok_left || !ok_right) continue;
         }
         if (best->lstrip) {

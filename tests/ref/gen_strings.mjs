@@ -29,7 +29,8 @@ const contractions = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d", "'S", "'T", "
   "n't", "I'm", "you're", "it's", "'", "''", "' s"];
 const specials = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|start_story|>', '<|end_story|>',
   '<unk>', '<s>', '</s>', '<|im_', '<|endoftext|', '< |endoftext|>', '<|im_start|>user\n', '▁<unk>',
-  '<repo_name>', '<file_sep>', '<0x41>', '<|endoftext|><|endoftext|>'];
+  '<repo_name>', '<file_sep>', '<0x41>', '<|endoftext|><|endoftext|>', '<reponame>', 'a<repo_name>b',
+  ' <reponame>  ', '<|im_end|>\n\n', '\t<|im_start|>', ' <repo_name>'];
 const digits = ['0', '7', '42', '123', '2024', '3.14159', '1,000,000', '٣٤٥', '０１２', '½', '²', '³⁴',
   'Ⅻ', '१२३', '๓', '00000000000', '9'.repeat(40), '1e-5', '0x1F'];
 const emoji = ['😀', '👍🏽', '👨‍👩‍👧‍👦', '🏳️‍🌈', '🇫🇷', '❤️', '✅', '🦙', '👩🏿‍💻', '🤷‍♀️', '©️', '1️⃣', '🫠'];

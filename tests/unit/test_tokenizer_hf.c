@@ -32,7 +32,7 @@ static void compare(const char *name, const char *tok_json, const char *strings)
  * Llama 3 and Qwen2 split regexes, NFC, ByteLevel add_prefix_space, Metaspace.  Written to
  * tests/tmp and checked against HF like the real ones. */
 static void compare_variant(const char *name, const char *base_rel, const char *patch, int ignore_merges,
-                            const char *strings) {
+                            int strip_flags, const char *strings) {
     const char *base = t_shared(base_rel);
     if (!base) { SKIP("%s: %s missing", name, base_rel); return; }
     json_t *root = json_load_file(base, 0, NULL);
@@ -42,6 +42,15 @@ static void compare_variant(const char *name, const char *base_rel, const char *
     json_object_update(root, p);
     json_decref(p);
     json_object_set_new(json_object_get(root, "model"), "ignore_merges", json_boolean(ignore_merges));
+    if (strip_flags) {   /* added tokens 1..5 get lstrip / rstrip / single_word / both strips / non-special */
+        json_t *added = json_object_get(root, "added_tokens");
+        json_object_set_new(json_array_get(added, 1), "lstrip", json_true());
+        json_object_set_new(json_array_get(added, 2), "rstrip", json_true());
+        json_object_set_new(json_array_get(added, 3), "single_word", json_true());
+        json_object_set_new(json_array_get(added, 4), "lstrip", json_true());
+        json_object_set_new(json_array_get(added, 4), "rstrip", json_true());
+        json_object_set_new(json_array_get(added, 5), "special", json_false());
+    }
     char path[1024];
     snprintf(path, sizeof path, "%s", t_tmp(name));
     strcat(path, ".tokenizer.json");
@@ -130,20 +139,21 @@ int main(void) {
     "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": false}]}"
     compare_variant("gpt2-llama3-regex", "tokenizers/gpt2/tokenizer.json", SPLIT(
         "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*"
-        "|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+") "}", 1, strings);
+        "|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+") "}", 1, 0, strings);
     compare_variant("gpt2-qwen2-regex-nfc", "tokenizers/gpt2/tokenizer.json", SPLIT(
         "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*"
-        "|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+") ", \"normalizer\": {\"type\": \"NFC\"}}", 0, strings);
+        "|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+") ", \"normalizer\": {\"type\": \"NFC\"}}", 0, 0, strings);
     compare_variant("smollm2-prefix-space", "tokenizers/smollm2-135m-instruct/tokenizer.json",
         "{\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true}}",
-        0, strings);
+        0, 0, strings);
     compare_variant("tinystories-metaspace-first", "models/tinystories-656k/tokenizer.json",
         "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", "
         "\"prepend_scheme\": \"first\", \"split\": false}, \"decoder\": {\"type\": \"Metaspace\", "
-        "\"replacement\": \"\\u2581\", \"prepend_scheme\": \"first\", \"split\": false}}", 0, strings);
+        "\"replacement\": \"\\u2581\", \"prepend_scheme\": \"first\", \"split\": false}}", 0, 0, strings);
     compare_variant("tinystories-metaspace-always-split", "models/tinystories-656k/tokenizer.json",
         "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", "
         "\"prepend_scheme\": \"always\", \"split\": true}, \"decoder\": {\"type\": \"Metaspace\", "
-        "\"replacement\": \"\\u2581\", \"prepend_scheme\": \"always\", \"split\": true}}", 0, strings);
+        "\"replacement\": \"\\u2581\", \"prepend_scheme\": \"always\", \"split\": true}}", 0, 0, strings);
+    compare_variant("smollm2-added-token-flags", "tokenizers/smollm2-135m-instruct/tokenizer.json", "{}", 0, 1, strings);
     return t_done();
 }

@@ -15,6 +15,7 @@ typedef struct cl_tokenizer cl_tokenizer;
 cl_tokenizer *cl_tokenizer_from_json(const char *path);            /* HF tokenizer.json */
 cl_tokenizer *cl_tokenizer_from_gguf(const cl_gguf *g);             /* tokenizer.ggml.* */
 cl_tokenizer *cl_tokenizer_from_llama2c(const char *path, int n_vocab);
+cl_tokenizer *cl_tokenizer_from_spm(const char *path);              /* SentencePiece tokenizer.model (BPE) */
 cl_tokenizer *cl_tokenizer_for_model(const cl_model_file *mf);      /* whichever the model has */
 void cl_tokenizer_free(cl_tokenizer *t);
 /* Write the tokenizer as GGUF metadata (tokenizer.ggml.*, llama.cpp's keys, plus

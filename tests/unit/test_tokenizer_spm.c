@@ -23,8 +23,10 @@ int main(void) {
     snprintf(cmd, sizeof cmd, "node tests/ref/gen_strings.mjs 777 5000 > '%s' && /usr/bin/python3 tests/ref/spm_tokenize.py '%s' '%s' > '%s'",
              strings, model, strings, ref);
     if (!OK(system(cmd) == 0, "generate strings, run SentencePiece: %s", cmd)) return t_done();
-    cl_tokenizer *t = cl_tokenizer_from_llama2c(bin, 32000);
-    if (!OK(t, "load tokenizer.bin %s", t ? "" : cl_error())) return t_done();
+    for (int which = 0; which < 2; which++) {
+    cl_tokenizer *t = which ? cl_tokenizer_from_spm(model) : cl_tokenizer_from_llama2c(bin, 32000);
+    const char *src = which ? "tokenizer.model (protobuf)" : "tokenizer.bin (llama2.c)";
+    if (!OK(t, "load %s %s", src, t ? "" : cl_error())) continue;
     FILE *fs = fopen(strings, "r"), *fr = fopen(ref, "r");
     char *ls = NULL, *lr = NULL;
     size_t cs = 0, cr = 0;
@@ -55,12 +57,13 @@ int main(void) {
         json_decref(js);
         json_decref(jr);
     }
-    OK(cases == 5000 && pass == cases, "llama2: %d/%d strings encode exactly as SentencePiece", pass, cases);
-    OK(cases == 5000 && dpass == cases, "llama2: %d/%d decodes equal SentencePiece's", dpass, cases);
+    OK(cases == 5000 && pass == cases, "llama2 from %s: %d/%d strings encode exactly as SentencePiece", src, pass, cases);
+    OK(cases == 5000 && dpass == cases, "llama2 from %s: %d/%d decodes equal SentencePiece's", src, dpass, cases);
     free(ls);
     free(lr);
     if (fs) fclose(fs);
     if (fr) fclose(fr);
     cl_tokenizer_free(t);
+    }
     return t_done();
 }

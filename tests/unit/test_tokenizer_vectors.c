@@ -189,6 +189,12 @@ int main(void) {
     run_vectors("llama2", tl2, "tokenizers/llama2/tokenizer-test.inp", "tokenizers/llama2/tokenizer-test.out");
     run_llama2_tsv(tl2);
     cl_tokenizer_free(tl2);
+    const char *l2m = t_shared("tokenizers/llama2/tokenizer.model");
+    tl2 = l2m ? cl_tokenizer_from_spm(l2m) : NULL;
+    if (l2m) OK(tl2, "load llama2 tokenizer.model %s", tl2 ? "" : cl_error());
+    run_vectors("llama2 (tokenizer.model)", tl2, "tokenizers/llama2/tokenizer-test.inp", "tokenizers/llama2/tokenizer-test.out");
+    run_llama2_tsv(tl2);
+    cl_tokenizer_free(tl2);
     cl_tokenizer_free(tts);
     cl_tokenizer_free(tgp);
     cl_tokenizer_free(tsm);

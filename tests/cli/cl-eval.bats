@@ -169,3 +169,31 @@ assert j["utility"] > 0.6 and j["utility"] > j["utility_naive"], (j["utility"], 
 assert j["nll_text"] < j["nll_ce"] < j["nll_none"], j
 ' "$TMP/c2.json"
 }
+
+@test "cl-eval qa answers are cl-ask's: over the text, and over cl-segment | cl-compress CEs" {
+  need_model
+  need_python
+  cl-compress --model "$MODEL" --init-compressor "$TMP/k.gguf" --seed 4
+  run cl-eval --model "$MODEL" --mode qa --data tests/data/qa-stories.jsonl --seed 0 --limit 3 \
+      --max-tokens 10 --compressor "$TMP/k.gguf" --answers "$TMP/a.jsonl"
+  [ "$status" -eq 0 ]
+  for i in 0 1 2; do
+    /usr/bin/python3 -c '
+import json, sys
+i = int(sys.argv[1])
+src = [json.loads(l) for l in open("tests/data/qa-stories.jsonl")][i]
+ans = [json.loads(l) for l in open(sys.argv[2])][i]
+open(sys.argv[3] + "/ctx.txt", "w").write(src["context"])
+open(sys.argv[3] + "/q.txt", "w").write(src["question"])
+open(sys.argv[3] + "/want_text.txt", "w").write(ans["text_answer"])
+open(sys.argv[3] + "/want_ce.txt", "w").write(ans["ce_answer"])
+' "$i" "$TMP/a.jsonl" "$TMP"
+    q=$(cat "$TMP/q.txt")
+    # cl-ask streams; cl-eval keeps the first line, trailing blanks trimmed
+    cl-ask --model "$MODEL" --max-tokens 10 --text "$TMP/ctx.txt" "$q" | head -1 | sed 's/[[:space:]]*$//' > "$TMP/got_text.txt"
+    cl-segment --model "$MODEL" "$TMP/ctx.txt" | cl-compress --model "$MODEL" --compressor "$TMP/k.gguf" -o "$TMP/ctx.ce"
+    cl-ask --model "$MODEL" --max-tokens 10 "$TMP/ctx.ce" "$q" | head -1 | sed 's/[[:space:]]*$//' > "$TMP/got_ce.txt"
+    diff <(cat "$TMP/want_text.txt"; echo) "$TMP/got_text.txt"
+    diff <(cat "$TMP/want_ce.txt"; echo) "$TMP/got_ce.txt"
+  done
+}

@@ -74,6 +74,11 @@ typedef struct {
                                  embeddings), after each layer (before the final norm) */
 } cl_batch;
 
-int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b);   /* 0 or -1 (cl_error) */
+/* Runs the batch; 0 or -1 (cl_error: bad ids, lengths, positions, cache overflow).
+ * "Last position" logits are those of the batch's last row.  No global state: threads may run
+ * forwards on one model at once, each with its own kv.  Long batches are processed in spans
+ * of 512 positions (whole sequences when kv == NULL), so memory stays bounded; results equal
+ * a single pass up to float rounding (tests: 1e-6 relative). */
+int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b);
 
 #endif

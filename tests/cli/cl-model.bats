@@ -128,6 +128,31 @@ need_model() {
   grep -q "tokenizer.ggml.merges" "$TMP/tk.gguf"
 }
 
+@test "cl-model: our GGUF files read the same in Hugging Face's own GGUF parser" {
+  [ -d tests/ref/node_modules/@huggingface/gguf ] || skip "npm module @huggingface/gguf absent (cd tests/ref && npm install)"
+  command -v node >/dev/null || skip "node absent"
+  need_model
+  run cl-model convert "$MODEL" --dtype q8_0 --out "$TMP/c.gguf"
+  [ "$status" -eq 0 ]
+  cl-model random --config tests/data/qwen3-0.6b-config.json --vocab 64 --dtype bf16 --out "$TMP/q.gguf"
+  for f in "$TMP/c.gguf" "$TMP/q.gguf"; do
+    node tests/ref/gguf_dump.mjs "$f" > "$TMP/ref.txt"
+    cl-model info "$f" > "$TMP/info.txt"
+    # every line of the reference (config values and each tensor's dtype and shape) is in ours,
+    # and both list the same number of tensors
+    n=0
+    while IFS= read -r line; do
+      case "$line" in tokens:*) continue ;; esac
+      grep -qxF -- "$line" <(sed -e 's/^  *//' -e 's/  */ /g' "$TMP/info.txt") || { echo "missing: $line"; false; }
+      n=$((n + 1))
+    done < "$TMP/ref.txt"
+    [ "$n" -gt 20 ]
+    [ "$(grep -c '\[' "$TMP/ref.txt")" -eq "$(sed -n 's/^tensors: //p' "$TMP/info.txt")" ]
+  done
+  # the tokenizer went along: as many tokens as the vocabulary
+  node tests/ref/gguf_dump.mjs "$TMP/c.gguf" | grep -qx "tokens: 2048"
+}
+
 @test "cl-model: a truncated GGUF fails with one line naming the file, no crash" {
   need_model
   cl-model random --config "$MODEL/config.json" --out "$TMP/r.gguf"

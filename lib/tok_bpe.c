@@ -79,16 +79,39 @@ void tok_ids_push(tok_ids *ids, int32_t id) {
 typedef struct { int32_t id, prev, next; uint32_t off, len; } sym;
 typedef struct { double key; int32_t left, right; uint32_t size; } cand;   /* lower key first */
 
+/* Cache of one encode call: short pre-token -> its ids (words repeat; BPE is the costly part). */
+#define CACHE_SLOTS 8192            /* power of two; cleared when half full */
+#define CACHE_MAX_WORD 48
+typedef struct { uint32_t hash, key_off, ids_off; uint16_t key_len, n_ids; } cache_slot;
+
 struct tok_scratch {
     sym *sym; size_t nsym, csym;
     cand *heap; size_t nheap, cheap;
     char *buf; size_t cbuf;
+    cache_slot *slot; size_t nslot;
+    tok_buf keys;
+    tok_ids ids;
 };
 
 tok_scratch *tok_scratch_new(void) { return cl_calloc(1, sizeof(tok_scratch)); }
 void tok_scratch_free(tok_scratch *s) {
     if (!s) return;
-    free(s->sym); free(s->heap); free(s->buf); free(s);
+    free(s->sym); free(s->heap); free(s->buf); free(s->slot); free(s->keys.v); free(s->ids.v); free(s);
+}
+
+static uint32_t hash_word(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h | 1;   /* 0 marks an empty slot */
+}
+
+/* Finds s in the cache: returns its slot (hash != 0 when found, else the empty slot to fill). */
+static cache_slot *cache_find(tok_scratch *sc, const char *s, size_t n, uint32_t h) {
+    if (!sc->slot) sc->slot = cl_calloc(CACHE_SLOTS, sizeof *sc->slot);
+    for (uint32_t i = h & (CACHE_SLOTS - 1);; i = (i + 1) & (CACHE_SLOTS - 1)) {
+        cache_slot *c = &sc->slot[i];
+        if (!c->hash || (c->hash == h && c->key_len == n && !memcmp(sc->keys.v + c->key_off, s, n))) return c;
+    }
 }
 
 static void sym_push(tok_scratch *s, int32_t id, size_t off, size_t len) {
@@ -284,8 +307,31 @@ static void encode_cut(const cl_tokenizer *t, tok_scratch *sc, const char *s, si
 /* ---------------- one pre-token ---------------- */
 
 void tok_model_encode(const cl_tokenizer *t, tok_scratch *sc, const char *s, size_t n, tok_ids *out) {
-    if (!t->byte_level && t->bigrams.key && n > 64 && !t->ignore_merges) encode_cut(t, sc, s, n, out);
-    else encode_word(t, sc, s, n, out);
+    if (n == 0) return;
+    if (n > CACHE_MAX_WORD) {
+        if (!t->byte_level && t->bigrams.key && n > 64 && !t->ignore_merges) encode_cut(t, sc, s, n, out);
+        else encode_word(t, sc, s, n, out);
+        return;
+    }
+    uint32_t h = hash_word(s, n);
+    cache_slot *c = cache_find(sc, s, n, h);
+    if (c->hash) {
+        for (uint32_t i = 0; i < c->n_ids; i++) tok_ids_push(out, sc->ids.v[c->ids_off + i]);
+        return;
+    }
+    size_t before = out->n;
+    encode_word(t, sc, s, n, out);
+    size_t got = out->n - before;
+    if (got > UINT16_MAX || sc->keys.n + n > UINT32_MAX / 2 || sc->ids.n + got > UINT32_MAX / 2) return;
+    if (++sc->nslot > CACHE_SLOTS / 2) {   /* full: start over */
+        memset(sc->slot, 0, CACHE_SLOTS * sizeof *sc->slot);
+        sc->nslot = 1;
+        sc->keys.n = sc->ids.n = 0;
+        c = cache_find(sc, s, n, h);
+    }
+    *c = (cache_slot){h, (uint32_t)sc->keys.n, (uint32_t)sc->ids.n, (uint16_t)n, (uint16_t)got};
+    tok_buf_append(&sc->keys, s, n);
+    for (size_t i = 0; i < got; i++) tok_ids_push(&sc->ids, out->v[before + i]);
 }
 
 static void encode_word(const cl_tokenizer *t, tok_scratch *sc, const char *s, size_t n, tok_ids *out) {

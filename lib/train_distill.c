@@ -9,8 +9,8 @@
 
 int tr_params_alloc(tr_params *p, const cl_config *c, int rank, float alpha, int targets) {
     memset(p, 0, sizeof *p);
-    if (c->n_layers > 256) return cl_fail("cl-train: more than 256 layers");
-    if (rank < 1) return cl_fail("cl-train: LoRA rank must be >= 1");
+    if (c->n_layers > 256) return cl_fail("train: more than 256 layers");
+    if (rank < 1) return cl_fail("train: LoRA rank must be >= 1");
     long n = 0;
     for (int l = 0; l < c->n_layers; l++)
         for (int k = 0; k < CL_LORA_NT; k++)
@@ -94,7 +94,7 @@ static void embed(const cl_model *m, const int32_t *ids, int n, float *out) {
 
 static int check_ids(const cl_model *m, const int32_t *ids, int n) {
     for (int i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= m->cfg.n_vocab) return cl_fail("cl-train: token id %d out of range", ids[i]);
+        if (ids[i] < 0 || ids[i] >= m->cfg.n_vocab) return cl_fail("train: token id %d out of range", ids[i]);
     return 0;
 }
 
@@ -108,8 +108,8 @@ static int n_ces(const tr_example *e, int C) {
 static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
                         const tr_example *e, int **ph, int *n_ph) {
     int D = m->cfg.dim, eos = m->cfg.eos_id;
-    if (eos < 0) return cl_fail("cl-train: the model has no EOS token for the placeholders");
-    if (e->n_seg < 1) return cl_fail("cl-train: example without context");
+    if (eos < 0) return cl_fail("train: the model has no EOS token for the placeholders");
+    if (e->n_seg < 1) return cl_fail("train: example without context");
     if (check_ids(m, e->ctx, e->n_ctx)) return -1;
     int nce = n_ces(e, o->C), T = e->n_ctx + nce;
     int *sl = cl_malloc((size_t)e->n_seg * sizeof(int));
@@ -174,14 +174,14 @@ static int seq_len_of(const tr_objective *o, const tr_example *e, int n_pre) {
 int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e) {
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers, N = e->n_a + 1, a0;
-    if (o->bos && c->bos_id < 0) return cl_fail("cl-train: the model has no BOS token");
+    if (o->bos && c->bos_id < 0) return cl_fail("train: the model has no BOS token");
     const int32_t *ctx = e->tctx ? e->tctx : e->ctx;
     int n_ctx = e->tctx ? e->n_tctx : e->n_ctx;
     if (check_ids(m, ctx, n_ctx) || check_ids(m, e->q, e->n_q) || check_ids(m, e->a, e->n_a))
         return -1;
-    if (e->n_a < 1) return cl_fail("cl-train: example without answer tokens");
+    if (e->n_a < 1) return cl_fail("train: example without answer tokens");
     int T = seq_len_of(o, e, n_ctx);
-    if (T - (o->bos ? 0 : 1) < N) return cl_fail("cl-train: example too short");
+    if (T - (o->bos ? 0 : 1) < N) return cl_fail("train: example too short");
     float *x = cl_malloc((size_t)T * D * sizeof(float));
     build_seq(m, o, e, NULL, n_ctx, ctx, x, &a0);
     int rc = tr_forward(&w->stud, m, NULL, x, 1, &T);
@@ -206,7 +206,7 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
                     const tr_example *e, tr_params *grad, float weight, double *loss) {
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers, N = e->n_a + 1, a0;
-    if (!e->teacher) return cl_fail("cl-train: example has no teacher states");
+    if (!e->teacher) return cl_fail("train: example has no teacher states");
     int *ph, nce;
     if (comp_forward(w, m, o, p, e, &ph, &nce)) return -1;
     int Ts = seq_len_of(o, e, nce);

@@ -106,7 +106,7 @@ int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *
              tr_example *dev, int n_dev, tr_loop_stats *st) {
     memset(st, 0, sizeof *st);
     st->first_loss = st->first_dev = st->last_dev = st->best_dev = NAN;
-    if (n_train < 1) return cl_fail("cl-train: no training examples");
+    if (n_train < 1) return cl_fail("train: no training examples");
     int nt = clamp_threads(lc->threads), B = lc->batch < 1 ? 1 : lc->batch;
     if (nt > B) nt = B;
     worker ws[64];

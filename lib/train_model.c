@@ -77,11 +77,11 @@ void tr_tape_free(tr_tape *t) {
 int tr_forward(tr_tape *t, const cl_model *m, const cl_lora *lora, const float *embd, int n_seq,
                const int *seq_len) {
     const cl_config *c = &m->cfg;
-    if (c->qk_norm) return cl_fail("cl-train: qwen3 q/k norm is not supported by the trainer");
-    if (n_seq < 1) return cl_fail("cl-train: empty batch");
+    if (c->qk_norm) return cl_fail("train: qwen3 q/k norm is not supported by the trainer");
+    if (n_seq < 1) return cl_fail("train: empty batch");
     int T = 0;
     for (int s = 0; s < n_seq; s++) {
-        if (seq_len[s] < 1) return cl_fail("cl-train: empty sequence in batch");
+        if (seq_len[s] < 1) return cl_fail("train: empty sequence in batch");
         T += seq_len[s];
     }
     int r = lora ? lora->rank : 0;

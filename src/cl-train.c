@@ -42,15 +42,68 @@ static void usage(FILE *f) {
         "  --max-minutes M       stop (with a checkpoint) after M minutes\n"
         "  --temperature T       --gen-data sampling temperature (0.8)\n"
         "  --progress            progress on stderr even when it is not a terminal\n"
+        "  --bench K             time K training examples of a synthetic shape (--bench-segments\n"
+        "                        segments of S random tokens, 32-token answer); no data needed\n"
+        "  --bench-segments N    (6)\n"
         "  -h, --help\n");
 }
 
-/* TODO: cl_tokenizer_for_model once the tokenizer layer provides it */
-static cl_tokenizer *open_tokenizer(const cl_model_file *mf, int n_vocab) {
-    if (cl_model_file_tokenizer_json(mf)) return cl_tokenizer_from_json(cl_model_file_tokenizer_json(mf));
-    if (cl_model_file_tokenizer_bin(mf)) return cl_tokenizer_from_llama2c(cl_model_file_tokenizer_bin(mf), n_vocab);
-    cl_fail("%s: no tokenizer.json or tokenizer.bin (GGUF tokenizers: not yet)", cl_model_file_path(mf));
-    return NULL;
+/* --bench: time the training step on synthetic examples of a fixed shape (n_seg segments of S
+ * random tokens, a 32-token answer): no tokenizer needed, so random-weight models of real
+ * shapes can be measured. */
+static void bench(const cl_model *m, const tr_objective *ob, const tr_params *p, int S, int n_seg,
+                  int k, int threads) {
+    tr_example *ex = cl_calloc((size_t)k, sizeof *ex);
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < k; i++) {
+        tr_example *e = &ex[i];
+        e->n_seg = n_seg;
+        e->seg_len = cl_malloc((size_t)n_seg * sizeof(int));
+        e->n_ctx = n_seg * S;
+        e->ctx = cl_malloc((size_t)e->n_ctx * sizeof(int32_t));
+        e->q = cl_malloc(sizeof(int32_t));
+        e->n_a = 32;
+        e->a = cl_malloc(32 * sizeof(int32_t));
+        for (int s = 0; s < n_seg; s++) e->seg_len[s] = S;
+        for (int j = 0; j < e->n_ctx + 32; j++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            int32_t id = 3 + (int32_t)(x % (uint64_t)(m->cfg.n_vocab - 3));
+            if (j < e->n_ctx) e->ctx[j] = id; else e->a[j - e->n_ctx] = id;
+        }
+    }
+    tr_workspace w;
+    tr_workspace_init(&w);
+    double t0 = cl_now();
+    for (int i = 0; i < k; i++)
+        if (tr_teacher(&w, m, ob, &ex[i])) cl_die("%s", cl_error());
+    double t_teacher = (cl_now() - t0) / k;
+    tr_workspace_free(&w);
+    int nce = n_seg * ((S + ob->C - 1) / ob->C), seg = S + (S + ob->C - 1) / ob->C;
+    int *sl = cl_malloc((size_t)n_seg * sizeof(int));
+    for (int s = 0; s < n_seg; s++) sl[s] = seg;
+    int ts = 1 + nce + 32;
+    size_t comp = tr_tape_floats(&m->cfg, p->rank, n_seg, sl), stud = tr_tape_floats(&m->cfg, 0, 1, &ts);
+    free(sl);
+    tr_adamw_cfg ac = {.lr = 1e-4f, .warmup = 1, .total_steps = 1, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    tr_adamw o;
+    tr_adamw_init(&o, p->n);
+    tr_params q = *p;
+    tr_loop_cfg lc = {.batch = k, .threads = threads, .seed = 1};
+    tr_loop_stats st;
+    if (tr_train(m, ob, &q, &o, &ac, &lc, ex, k, NULL, 0, &st)) cl_die("%s", cl_error());
+    printf("model: dim %d, %d layers, %d/%d heads, head_dim %d, ffn %d, vocab %d\n", m->cfg.dim,
+           m->cfg.n_layers, m->cfg.n_heads, m->cfg.n_kv_heads, m->cfg.head_dim, m->cfg.ffn_dim, m->cfg.n_vocab);
+    printf("example: %d segments x %d tokens -> %d CEs, 32 answer tokens; trainable parameters %ld (%.1f MiB)\n",
+           n_seg, S, nce, p->n, p->n * 4.0 / 1048576);
+    printf("teacher pass %.1f ms/example; training step (forward + backward) %.1f ms/example = %.2f examples/s, "
+           "%.2f GFLOP/s (estimated) with %d thread(s)\n", t_teacher * 1e3, st.seconds / k * 1e3,
+           k / st.seconds, st.flops / st.seconds * 1e-9, threads);
+    printf("activation memory per example in flight: compressor tape %.1f MiB + student tape %.1f MiB; "
+           "teacher cache %.1f KiB/example; AdamW state %.1f MiB\n", comp * 4.0 / 1048576, stud * 4.0 / 1048576,
+           (double)m->cfg.n_layers * 33 * m->cfg.dim * 4 / 1024, p->n * 8.0 / 1048576);
+    tr_adamw_free(&o);
+    for (int i = 0; i < k; i++) tr_example_free(&ex[i]);
+    free(ex);
 }
 
 static volatile sig_atomic_t g_stop;
@@ -111,13 +164,14 @@ int main(int argc, char **argv) {
     const char *model_path = NULL, *out = NULL, *dev_path = NULL, *init = NULL, *ckpt = NULL;
     const char *targets_s = "all";
     int C = 2, S = 20, rank = 8, steps = 1000, batch = 16, warmup = 50, n_answer = 32, bos = 1;
+    int bench_k = 0, bench_seg = 6;
     int threads = 1, eval_every = 100, ckpt_every = 100, resume = 0, gen = 0, evaluate = 0, progress = -1;
     float alpha = 16, lr = 1e-3f, min_lr = 0.1f, clip = 1.0f, wd = 0, beta = 1.0f, temp = 0.8f;
     double max_minutes = 0;
     unsigned long long seed = 1;
     enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
            O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
-           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL };
+           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"out", 1, 0, 'o'}, {"dev", 1, 0, O_DEV}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_SEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
@@ -128,7 +182,7 @@ int main(int argc, char **argv) {
         {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED}, {"eval-every", 1, 0, O_EVERY},
         {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
         {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
-        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -162,6 +216,8 @@ int main(int argc, char **argv) {
         case O_PROG: progress = 1; break;
         case O_GEN: gen = atoi(optarg); if (gen < 1) cl_die("--gen-data needs a positive count"); break;
         case O_EVAL: evaluate = 1; break;
+        case O_BENCH: bench_k = atoi(optarg); if (bench_k < 1) cl_die("--bench needs a positive count"); break;
+        case O_BENCHSEG: bench_seg = atoi(optarg); if (bench_seg < 1) cl_die("--bench-segments must be >= 1"); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -169,7 +225,7 @@ int main(int argc, char **argv) {
     if (progress < 0) progress = cl_isatty_stderr();
     if (C < 1 || S < 1 || rank < 1 || steps < 0 || batch < 1 || threads < 1 || n_answer < 1 || beta <= 0)
         cl_die("bad numeric option (rate, max-segment, rank, batch, threads, answer-tokens >= 1; beta > 0)");
-    if (!gen && !evaluate && optind != argc - 1) { usage(stderr); return 2; }
+    if (!gen && !evaluate && !bench_k && optind != argc - 1) { usage(stderr); return 2; }
     if (evaluate && (!dev_path || !init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
     unsigned targets;
     if (cl_compressor_parse_targets(targets_s, &targets) || !targets) cl_die("--targets: %s", targets_s);
@@ -181,7 +237,20 @@ int main(int argc, char **argv) {
     if (!mf) cl_die("%s", cl_error());
     cl_model *m = cl_model_load(mf);
     if (!m) cl_die("%s", cl_error());
-    cl_tokenizer *tok = open_tokenizer(mf, m->cfg.n_vocab);
+    if (bench_k) {
+        cl_compressor *bc = cl_compressor_new_init(m, C, S, rank, alpha, targets, seed);
+        tr_params bp;
+        if (!bc || tr_params_alloc(&bp, &m->cfg, rank, alpha, (int)targets)) cl_die("%s", cl_error());
+        memcpy(bp.data, bc->params, (size_t)bp.n * sizeof(float));
+        tr_objective bo = {.C = C, .bos = bos, .beta = beta};
+        bench(m, &bo, &bp, S, bench_seg, bench_k, threads);
+        tr_params_free(&bp);
+        cl_compressor_free(bc);
+        cl_model_free(m);
+        cl_model_file_close(mf);
+        return 0;
+    }
+    cl_tokenizer *tok = cl_tokenizer_for_model(mf);
     if (!tok) cl_die("%s", cl_error());
 
     if (gen) {
@@ -190,6 +259,9 @@ int main(int argc, char **argv) {
         if (tr_gen_stories(m, tok, gen, temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, seed, a.f, progress) ||
             cl_atomic_commit(&a))
             cl_die("%s", cl_error());
+        cl_tokenizer_free(tok);
+        cl_model_free(m);
+        cl_model_file_close(mf);
         return 0;
     }
 
@@ -220,6 +292,14 @@ int main(int argc, char **argv) {
                "nll_naive %.4f\nutility %.4f\nagreement %.4f\nagreement_none %.4f\ntop1_full %.4f\ntop1_ce %.4f\n"
                "top1_none %.4f\ntop1_naive %.4f\n", r.examples, r.tokens, dl, r.nll_full, r.nll_ce, r.nll_none,
                r.nll_naive, r.utility, r.agreement, r.agreement_none, r.top1[0], r.top1[1], r.top1[2], r.top1[3]);
+        for (int i = 0; i < n_dev; i++) tr_example_free(&dev[i]);
+        free(dev);
+        tr_workspace_free(&w);
+        tr_params_free(&p);
+        cl_compressor_free(comp);
+        cl_tokenizer_free(tok);
+        cl_model_free(m);
+        cl_model_file_close(mf);
         return 0;
     }
     const char *train_path = argv[optind];
@@ -228,9 +308,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_train; i++)
         if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
     tr_workspace_free(&w);
-    if (progress)
-        fprintf(stderr, "data: %d train examples (%d skipped), %d dev, teacher answers and states in %.1f s\n",
-                n_train, skipped, n_dev, cl_now() - t_data);
+    if (progress) {
+        double nc = 0, ns = 0, na = 0;
+        for (int i = 0; i < n_train; i++) nc += train[i].n_ctx, ns += train[i].n_seg, na += train[i].n_a;
+        fprintf(stderr, "data: %d train examples (%d skipped), %d dev, teacher answers and states in %.1f s; "
+                "per example: %.1f context tokens in %.1f segments, %.1f answer tokens\n",
+                n_train, skipped, n_dev, cl_now() - t_data, nc / n_train, ns / n_train, na / n_train);
+    }
 
     if (!out) out = "compressor.gguf";
     char *ckpt_buf = NULL;

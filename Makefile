@@ -21,15 +21,16 @@ TBIN    ?= tests/bin
 # `make CUDA=1` builds the optional GPU offload (lib/cuda/*.cu) with nvcc.
 ifeq ($(CUDA),1)
 NVCC    ?= nvcc
+CUDA_LIB ?= /usr/local/cuda/lib64
 CU_SRC  := $(wildcard lib/cuda/*.cu)
 CU_OBJ  := $(CU_SRC:lib/cuda/%.cu=$(B)/cuda_%.o)
 DEFS    += -DCL_CUDA=1
-LDLIBS  += -L/usr/local/cuda/lib64 -lcudart -lcublas -lstdc++
+LDLIBS  += -L$(CUDA_LIB) -Wl,-rpath,$(CUDA_LIB) -lcublas -lcudart -lstdc++
 endif
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:lib/%.c=$(B)/%.o)
-LIB_HDR := $(wildcard lib/*.h)
+LIB_HDR := $(wildcard lib/*.h lib/cuda/*.h)
 LIBCL   := $(B)/libcl.a
 TOOLS   := $(patsubst src/%.c,$(BIN)/%,$(wildcard src/cl-*.c))
 UNIT    := $(patsubst tests/unit/%.c,$(TBIN)/%,$(wildcard tests/unit/test_*.c))
@@ -44,14 +45,19 @@ all: tools unit
 tools: $(TOOLS)
 unit: $(UNIT)
 
-$(B)/%.o: lib/%.c $(LIB_HDR) | $(B)
+# A stamp of the build's flavour (CPU or CUDA=1): switching flavours rebuilds the objects.
+FLAVOUR := $(B)/flavour-$(if $(filter 1,$(CUDA)),cuda,cpu)
+$(FLAVOUR): | $(B)
+	rm -f $(B)/flavour-* && touch $@
+
+$(B)/%.o: lib/%.c $(LIB_HDR) $(FLAVOUR) | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # ops.c's exp/softmax/SwiGLU loops vectorise only with these (see lib/ops.c).
 $(B)/ops.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
 
-$(B)/cuda_%.o: lib/cuda/%.cu $(LIB_HDR) | $(B)
-	$(NVCC) -O2 -Ilib -DCL_CUDA=1 -c -o $@ $<
+$(B)/cuda_%.o: lib/cuda/%.cu $(LIB_HDR) $(FLAVOUR) | $(B)
+	$(NVCC) -O2 -Ilib -DCL_CUDA=1 -Xcompiler -Wall,-Wextra,-Werror -c -o $@ $<
 
 $(B):
 	mkdir -p $(B)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gguf.h"
+#include "ops.h"
 #include "util.h"
 
 static const char *const target_name[CL_LORA_NT] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -492,6 +493,7 @@ int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int3
     int T = nt < n_seg ? nt : n_seg;
     if (T < 1) T = 1;
     openblas_set_num_threads(1);
+    int dev = cl_gemm_device(0);   /* the row-unit guarantee is the CPU BLAS's: no GPU offload here */
     /* contiguous sub-batches of about equal token counts */
     chunk *k = cl_calloc((size_t)T, sizeof *k);
     pthread_t *th = cl_calloc((size_t)T, sizeof *th);
@@ -514,6 +516,7 @@ int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int3
     for (int i = 1; i < T; i++)
         if (started[i]) pthread_join(th[i], NULL);
     openblas_set_num_threads(nt);
+    cl_gemm_device(dev);
     int rc = 0;
     for (int i = 0; i < T && rc == 0; i++)
         if (k[i].rc < 0) rc = cl_fail("%s", k[i].err);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops.h"
 #include "sample.h"
 #include "util.h"
 
@@ -133,6 +134,7 @@ static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t see
         cl_sha256_update(&h, &seed, sizeof seed);
         cl_sha256_final(&h, m->fingerprint);
     }
+    cl_gemm_const(m->arena, bytes);   /* the weights stay put: a GPU offload may keep copies */
     return m;
 fail:
     cl_model_free(m);
@@ -147,6 +149,7 @@ cl_model *cl_model_random(const cl_config *c, uint64_t seed) { return build(c, N
 
 void cl_model_free(cl_model *m) {
     if (!m) return;
+    cl_gemm_forget(m->arena);
     free(m->arena);
     free(m->layers);
     free(m);

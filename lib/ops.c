@@ -10,6 +10,21 @@
 
 #include "util.h"
 
+#ifdef CL_CUDA
+#include <stdatomic.h>
+#include "cuda/gemm.h"
+
+static atomic_int gemm_device = 1;
+
+int cl_gemm_device(int on) { return atomic_exchange(&gemm_device, on != 0); }
+void cl_gemm_const(const void *p, size_t bytes) { cl_cuda_const(p, bytes); }
+void cl_gemm_forget(const void *p) { cl_cuda_forget(p); }
+#else
+int cl_gemm_device(int on) { return 0; }
+void cl_gemm_const(const void *p, size_t bytes) {}
+void cl_gemm_forget(const void *p) {}
+#endif
+
 void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -18,6 +33,10 @@ void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
         return;
     }
+#ifdef CL_CUDA
+    if (atomic_load(&gemm_device) && cl_cuda_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0)
+        return;
+#endif
     if (M == 1) {
         /* One row (decode): sgemv reads B once; OpenBLAS's sgemm would first copy all of it.
          * BLAS may leave y unscaled garbage * 0 = NaN: clear it when beta is 0. */

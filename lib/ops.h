@@ -6,11 +6,22 @@
  * Rows are tokens; a "row of heads" is n_heads * head_dim consecutive floats. */
 #ifndef CL_OPS_H
 #define CL_OPS_H
+#include <stddef.h>
 
 /* C[M,N] = alpha * op(A) op(B) + beta * C, row-major; op(X) = X^T when trans_X.
  * lda/ldb/ldc are the row strides of A, B, C as stored. */
 void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* The optional GPU offload of cl_gemm (`make CUDA=1`, lib/cuda/gemm.h; no-ops without it).
+ * cl_gemm_const: [p, p + bytes) holds matrices (the model's weights) that do not change once a
+ * product has read them, until cl_gemm_forget(p): the offload keeps device copies of them.
+ * cl_gemm_device(0) keeps every product on the CPU (cl_compress: bit-exact batching needs the CPU
+ * BLAS), cl_gemm_device(1) allows the offload again; returns the previous setting.  The setting
+ * is process-wide. */
+void cl_gemm_const(const void *p, size_t bytes);
+void cl_gemm_forget(const void *p);
+int cl_gemm_device(int on);
 
 /* y[n,out] = x[n,in] W[out,in]^T (+ y when accumulate): a Linear layer on n rows. */
 void cl_linear(float *y, const float *x, const float *W, int n, int in, int out, int accumulate);

@@ -1,6 +1,7 @@
 /* tensor.c — dtype names/sizes and conversion of F16/BF16/Q8_0 to f32 (see tensor.h). */
 #include "tensor.h"
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include "util.h"
 
@@ -104,6 +105,13 @@ void cl_quantize_q8_0(const float *x, int64_t n, void *out) {
     }
 }
 
+/* Bulk f16 -> f32 by table (256 KiB, built once): several times the arithmetic conversion. */
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+static void f16_table_init(void) {
+    for (uint32_t i = 0; i < 65536; i++) f16_table[i] = cl_f16_to_f32((uint16_t)i);
+}
+
 void cl_convert_to_f32(cl_dtype t, const void *src, int64_t first, int64_t n, float *out) {
     const uint8_t *s = src;
     switch (t) {
@@ -112,7 +120,8 @@ void cl_convert_to_f32(cl_dtype t, const void *src, int64_t first, int64_t n, fl
         return;
     case CL_F16:
         s += first * 2;
-        for (int64_t i = 0; i < n; i++) out[i] = cl_f16_to_f32(load_u16(s + 2 * i));
+        pthread_once(&f16_once, f16_table_init);
+        for (int64_t i = 0; i < n; i++) out[i] = f16_table[load_u16(s + 2 * i)];
         return;
     case CL_BF16:
         s += first * 2;

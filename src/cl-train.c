@@ -302,6 +302,9 @@ int main(int argc, char **argv) {
         cl_model_file_close(mf);
         return 0;
     }
+    /* from here a signal stops training cleanly (with a checkpoint at the current step) */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     const char *train_path = argv[optind];
     double t_data = cl_now();
     if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) cl_die("%s", cl_error());
@@ -351,8 +354,6 @@ int main(int argc, char **argv) {
                       .ckpt_every = ckpt_every, .progress = progress, .ckpt_path = ckpt, .tag = tag,
                       .stop = &g_stop, .max_seconds = max_minutes * 60, .on_eval = n_dev ? on_eval : NULL,
                       .ctx = &sv};
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     if (n_dev) {
         double d0 = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
         fprintf(stderr, "step %ld dev loss %.5f (start)\n", o.step, d0);

@@ -20,9 +20,4 @@ int cl_qa_prompt_build(cl_qa_prompt *p, const cl_tokenizer *tok, const cl_chat *
                        const char *question);
 void cl_qa_prompt_free(cl_qa_prompt *p);
 
-/* text -> segments of at most S tokens (each encoded alone, no BOS), concatenated into *ids,
- * with their lengths in *seg_len.  Empty segments are dropped.  0 or -1. */
-int cl_text_segments(const cl_tokenizer *tok, const char *text, int S, int32_t **ids, int **seg_len,
-                     int *n_seg);
-
 #endif

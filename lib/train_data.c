@@ -3,43 +3,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include "segmenter.h"
+#include "segment_text.h"
 #include "train_gen.h"
 #include "train_rand.h"
 #include "util.h"
-
-/* the tokenizer as the segmenter sees it */
-static int seg_encode(void *ctx, const char *text, size_t len, int32_t **ids, size_t *n) {
-    return cl_tokenizer_encode(ctx, text, len, 0, ids, n);
-}
-static size_t seg_token_len(void *ctx, int32_t id) {
-    char buf[64];
-    return cl_tokenizer_token_bytes(ctx, id, buf, sizeof buf);
-}
-
-typedef struct {
-    int32_t *ids;
-    int n, cap;
-    int *seg;
-    int n_seg, cap_seg;
-} seg_acc;
-
-static int on_seg(void *ctx, const cl_seg *s) {
-    seg_acc *a = ctx;
-    if (s->n_ids == 0) return 0;
-    if (a->n + (int)s->n_ids > a->cap) {
-        a->cap = 2 * (a->n + (int)s->n_ids) + 64;
-        a->ids = cl_realloc(a->ids, (size_t)a->cap * sizeof(int32_t));
-    }
-    memcpy(a->ids + a->n, s->ids, s->n_ids * sizeof(int32_t));
-    a->n += (int)s->n_ids;
-    if (a->n_seg == a->cap_seg) {
-        a->cap_seg = 2 * a->cap_seg + 16;
-        a->seg = cl_realloc(a->seg, (size_t)a->cap_seg * sizeof(int));
-    }
-    a->seg[a->n_seg++] = (int)s->n_ids;
-    return 0;
-}
 
 static int encode(const cl_tokenizer *t, const char *s, int32_t **ids, int *n) {
     size_t k = 0;
@@ -60,12 +27,6 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
     char *buf;
     size_t len;
     if (cl_read_file(path, &buf, &len)) return -1;
-    cl_segmenter_opts so = {.max_tokens = o->S, .emit = on_seg,
-                            .tok = {.encode = seg_encode, .token_len = seg_token_len, .ctx = (void *)o->tok}};
-    seg_acc acc = {0};
-    so.ctx = &acc;
-    cl_segmenter *sg = cl_segmenter_new(&so);
-    if (!sg) { free(buf); return -1; }
     int cap = 0, cnt = 0, skip = 0, rc = 0, line = 0;
     tr_example *out = NULL;
     double t0 = cl_now(), tp = t0;
@@ -87,19 +48,11 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         else if (!ctx || !*ctx) rc = cl_fail("%s: line %d: \"context\" must be a non-empty string", path, line + 1);
         else if ((has_q && !q) || (has_a && !a)) rc = cl_fail("%s: line %d: \"question\" and \"answer\" must be strings", path, line + 1);
         tr_example e = {0};
+        if (rc == 0 && cl_text_segments(o->tok, ctx, o->S, 0, &e.ctx, &e.seg_len, &e.n_seg))
+            rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
+        if (rc == 0 && e.n_seg == 0) { skip++; tr_example_free(&e); json_decref(js); continue; }
         if (rc == 0) {
-            acc.n = acc.n_seg = 0;
-            if (cl_segmenter_feed(sg, ctx, strlen(ctx)) || cl_segmenter_end(sg))
-                rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
-        }
-        if (rc == 0 && acc.n_seg == 0) { skip++; json_decref(js); continue; }
-        if (rc == 0) {
-            e.n_seg = acc.n_seg;
-            e.seg_len = cl_malloc((size_t)acc.n_seg * sizeof(int));
-            memcpy(e.seg_len, acc.seg, (size_t)acc.n_seg * sizeof(int));
-            e.n_ctx = acc.n;
-            e.ctx = cl_malloc((size_t)acc.n * sizeof(int32_t));
-            memcpy(e.ctx, acc.ids, (size_t)acc.n * sizeof(int32_t));
+            for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
             if (encode(o->tok, ctx, &e.tctx, &e.n_tctx))
                 rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
             else if (encode(o->tok, q ? q : "", &e.q, &e.n_q)) rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
@@ -128,9 +81,6 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
             fprintf(stderr, "%s: %d examples read (%.1f/s)\n", path, cnt, cnt / (tp - t0));
         }
     }
-    cl_segmenter_free(sg);
-    free(acc.ids);
-    free(acc.seg);
     free(buf);
     if (rc) {
         for (int i = 0; i < cnt; i++) tr_example_free(&out[i]);

@@ -18,6 +18,7 @@
 #include "eval_data.h"
 #include "eval_model.h"
 #include "eval_prompt.h"
+#include "segment_text.h"
 #include "eval_squad.h"
 #include "model.h"
 #include "model_file.h"
@@ -105,7 +106,7 @@ static int32_t *encode(const cl_tokenizer *tok, const char *s, int *n) {
 static int compress_text(const ctx_t *x, const char *text, int naive, float **ce) {
     int32_t *ids;
     int *len, n_seg;
-    if (cl_text_segments(x->tok, text, x->S, &ids, &len, &n_seg) < 0) cl_die("%s", cl_error());
+    if (cl_text_segments(x->tok, text, x->S, 1, &ids, &len, &n_seg) < 0) cl_die("%s", cl_error());
     int n_ce = 0;
     for (int i = 0; i < n_seg; i++) n_ce += cl_compress_n_out(len[i], x->C);
     *ce = cl_malloc(((size_t)n_ce + 1) * x->m->cfg.dim * sizeof **ce);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "model_file.h"
 #include "segment_jsonl.h"
+#include "segment_text.h"
 #include "segmenter.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -41,14 +42,6 @@ static _Noreturn void usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "\n");
     usage(stderr);
     exit(2);
-}
-
-static int tok_encode(void *ctx, const char *t, size_t len, int32_t **ids, size_t *n) {
-    return cl_tokenizer_encode(ctx, t, len, 0, ids, n);
-}
-static size_t tok_len(void *ctx, int32_t id) {
-    char b[64];
-    return cl_tokenizer_token_bytes(ctx, id, b, sizeof b);
 }
 
 typedef struct {
@@ -148,7 +141,7 @@ int main(int argc, char **argv) {
     run_ctx r = {.out = out.f};
     cl_segmenter_opts o = {.locale = locale ? locale : cl_segmenter_env_locale(),
                            .max_tokens = max_tokens, .lossy = lossy,
-                           .tok = {tok_encode, tok_len, tok}, .emit = emit, .ctx = &r,
+                           .tok = cl_seg_tok_for(tok), .emit = emit, .ctx = &r,
                            .replaced = on_replaced};
     cl_segmenter *seg = cl_segmenter_new(&o);
     if (!seg) cl_die("%s", cl_error());

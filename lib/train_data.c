@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include "prompt.h"
 #include "segment_text.h"
 #include "train_gen.h"
 #include "train_rand.h"
@@ -15,6 +16,17 @@ static int encode(const cl_tokenizer *t, const char *s, int32_t **ids, int *n) {
     if (cl_tokenizer_encode(t, s, strlen(s), 0, ids, &k)) return -1;
     *n = (int)k;
     return 0;
+}
+
+/* The question after the context as cl-ask lays it out without a chat template (prompt.h);
+ * no question: nothing (no separator alone). */
+static int encode_question(const cl_tokenizer *t, const char *q, int32_t **ids, int *n) {
+    if (!*q) return encode(t, q, ids, n);
+    cl_chat plain = {.kind = CL_CHAT_NONE};
+    char *text = cl_qa_question_text(t, &plain, 1, q);
+    int rc = encode(t, text, ids, n);
+    free(text);
+    return rc;
 }
 
 static const char *str_field(json_t *o, const char *key, int *present) {
@@ -55,7 +67,7 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
             for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
             if (encode(o->tok, ctx, &e.tctx, &e.n_tctx))
                 rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
-            else if (encode(o->tok, q ? q : "", &e.q, &e.n_q)) rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
+            else if (encode_question(o->tok, q ? q : "", &e.q, &e.n_q)) rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
         }
         if (rc == 0 && a) {
             if (encode(o->tok, a, &e.a, &e.n_a)) rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());

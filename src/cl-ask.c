@@ -1,7 +1,7 @@
 /* cl-ask — answer a question about a text with the base model (see man/cl-ask.1).
  *
  * The prompt is built from pieces, each given as token ids or as embeddings:
- *     [BOS] + chat prefix + CONTEXT + question (+ chat suffix)
+ *     [BOS] + chat prefix, CONTEXT, question (+ chat suffix)   (prompt.h)
  * CONTEXT is the text's tokens here; a compressed context (concept embeddings) is the same
  * piece given as embeddings, so both paths share prefill() and generate(). */
 #include <getopt.h>
@@ -13,6 +13,7 @@
 #include "chat.h"
 #include "model.h"
 #include "model_file.h"
+#include "prompt.h"
 #include "sample.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -64,24 +65,14 @@ typedef struct {
 } piece;
 
 typedef struct {
-    piece p[8];
+    piece p[3];   /* [BOS] + chat prefix, context, question + chat suffix */
     int n;
     int context_tokens;
 } prompt;
 
-static void add_ids(prompt *pr, int32_t *ids, size_t n) {
-    if (n == 0) { free(ids); return; }
-    pr->p[pr->n++] = (piece){.ids = ids, .n = (int)n};
-}
-
-static int add_text(prompt *pr, const cl_tokenizer *tok, const char *text, int flags) {
-    int32_t *ids;
-    size_t n;
-    if (!*text) return 0;
-    if (cl_tokenizer_encode(tok, text, strlen(text), flags, &ids, &n) < 0) return -1;
-    if (n > (1u << 30)) return cl_fail("text too long");
-    add_ids(pr, ids, n);
-    return (int)n;
+static void add_piece(prompt *pr, piece p) {
+    if (p.n == 0) { free(p.ids); return; }
+    pr->p[pr->n++] = p;
 }
 
 static int prompt_len(const prompt *pr) {
@@ -98,54 +89,28 @@ static void prompt_free(prompt *pr) {
     pr->n = 0;
 }
 
-/* Whether encoding a word alone puts a space before it (SentencePiece's dummy prefix):
- * then a question encoded on its own already reads as a continuation. */
-static int adds_leading_space(const cl_tokenizer *tok) {
-    int32_t *ids;
-    size_t n;
-    char buf[64];
-    if (cl_tokenizer_encode(tok, "a", 1, 0, &ids, &n) < 0) return 0;
-    int r = n > 0 && cl_tokenizer_token_bytes(tok, ids[0], buf, sizeof buf) > 0 && buf[0] == ' ';
-    free(ids);
-    return r;
-}
-
-/* [BOS] + chat prefix + context + question (+ chat suffix).  The context is its own piece so
- * that it can be replaced by embeddings. */
+/* [BOS] + chat prefix + context + question (+ chat suffix), laid out by cl_qa_prompt_build
+ * (prompt.h).  The context is its own piece so that it can be replaced by embeddings. */
 static int build_prompt(prompt *pr, const cl_tokenizer *tok, const cl_chat *chat,
                         const char *context, float *ce, int n_ce, const char *question) {
-    int bos = cl_tokenizer_bos(tok);
-    int want_bos = chat->kind == CL_CHAT_NONE ? cl_tokenizer_add_bos(tok) : cl_chat_wants_bos(chat);
-    if (bos >= 0 && want_bos) {
-        int32_t *b = cl_malloc(sizeof *b);
-        *b = bos;
-        add_ids(pr, b, 1);
-    }
-    char *pre = cl_chat_prefix(chat), *suf = cl_chat_suffix(chat);
-    int rc = -1;
-    if (add_text(pr, tok, pre, CL_TOK_SPECIAL) < 0) goto out;
+    piece ctx = {0};
     if (context && *context) {
-        int n = add_text(pr, tok, context, 0);
-        if (n < 0) goto out;
-        pr->context_tokens = n;
+        size_t n;
+        if (cl_tokenizer_encode(tok, context, strlen(context), 0, &ctx.ids, &n) < 0) return -1;
+        if (n > (1u << 30)) return cl_fail("text too long");
+        ctx.n = (int)n;
     }
-    if (n_ce > 0) {   /* compressed context: the CEs take the text's place */
-        pr->p[pr->n++] = (piece){.embd = ce, .n = n_ce};
-        pr->context_tokens = n_ce;
+    if (n_ce > 0) ctx = (piece){.embd = ce, .n = n_ce};   /* compressed context: the CEs */
+    pr->context_tokens = ctx.n;
+    cl_qa_prompt qp;
+    if (cl_qa_prompt_build(&qp, tok, chat, ctx.n > 0, question) < 0) {
+        free(ctx.ids);
+        return -1;
     }
-    /* Question: after a blank line inside a chat turn; as a continuation otherwise. */
-    const char *sep = chat->kind != CL_CHAT_NONE ? (pr->context_tokens ? "\n\n" : "")
-                      : (pr->context_tokens && !adds_leading_space(tok) ? " " : "");
-    size_t lq = strlen(sep) + strlen(question) + 1;
-    char *q = cl_malloc(lq);
-    snprintf(q, lq, "%s%s", sep, question);
-    /* The question is user text: only the template's own markers become special tokens. */
-    rc = add_text(pr, tok, q, 0) < 0 || add_text(pr, tok, suf, CL_TOK_SPECIAL) < 0 ? -1 : 0;
-    free(q);
-out:
-    free(pre);
-    free(suf);
-    return rc;
+    add_piece(pr, (piece){.ids = qp.pre, .n = qp.n_pre});
+    add_piece(pr, ctx);
+    add_piece(pr, (piece){.ids = qp.post, .n = qp.n_post});
+    return 0;
 }
 
 /* Run every piece of the prompt through the model, continuing kv; logits of the last position. */

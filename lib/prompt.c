@@ -1,6 +1,7 @@
-/* eval_prompt.c — question prompts around a context (eval_prompt.h). */
-#include "eval_prompt.h"
+/* prompt.c — the question prompt around a context (prompt.h). */
+#include "prompt.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,16 @@ static int adds_leading_space(const cl_tokenizer *tok) {
     return r;
 }
 
+char *cl_qa_question_text(const cl_tokenizer *tok, const cl_chat *chat, int has_context,
+                          const char *question) {
+    const char *sep = chat->kind != CL_CHAT_NONE ? (has_context ? "\n\n" : "")
+                      : (has_context && !adds_leading_space(tok) ? " " : "");
+    size_t lq = strlen(sep) + strlen(question) + 1;
+    char *q = cl_malloc(lq);
+    snprintf(q, lq, "%s%s", sep, question);
+    return q;
+}
+
 int cl_qa_prompt_build(cl_qa_prompt *p, const cl_tokenizer *tok, const cl_chat *chat, int has_context,
                        const char *question) {
     memset(p, 0, sizeof *p);
@@ -38,12 +49,7 @@ int cl_qa_prompt_build(cl_qa_prompt *p, const cl_tokenizer *tok, const cl_chat *
     int want_bos = chat->kind == CL_CHAT_NONE ? cl_tokenizer_add_bos(tok) : cl_chat_wants_bos(chat);
     if (bos >= 0 && want_bos) p->pre[p->n_pre++] = bos;
     char *pre = cl_chat_prefix(chat), *suf = cl_chat_suffix(chat);
-    /* the question: after a blank line inside a chat turn, as a continuation otherwise */
-    const char *sep = chat->kind != CL_CHAT_NONE ? (has_context ? "\n\n" : "")
-                      : (has_context && !adds_leading_space(tok) ? " " : "");
-    size_t lq = strlen(sep) + strlen(question) + 1;
-    char *q = cl_malloc(lq);
-    snprintf(q, lq, "%s%s", sep, question);
+    char *q = cl_qa_question_text(tok, chat, has_context, question);
     /* only the template's own markers become special tokens, never the user's text */
     int rc = append(&p->pre, &p->n_pre, tok, pre, CL_TOK_SPECIAL) < 0 ||
                      append(&p->post, &p->n_post, tok, q, 0) < 0 ||

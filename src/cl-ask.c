@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ce.h"
+#include "cli.h"
 #include "chat.h"
 #include "model.h"
 #include "model_file.h"
@@ -35,27 +36,6 @@ static const char usage_text[] =
     "  --stats             one JSON line of timings and sizes on stderr\n"
     "  --help              this text\n"
     "Without a chat template the prompt is a continuation: BOS, the text, then the question.\n";
-
-static _Noreturn void usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "%s: ", cl_progname());
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'cl-ask --help'.\n");
-    exit(2);
-}
-
-static long parse_long(const char *s, const char *opt, long lo, long hi) {
-    char *e;
-    long v = strtol(s, &e, 10);
-    if (!*s || *e || v < lo || v > hi) usage_error("bad number for %s", opt);
-    return v;
-}
-
-static double parse_double(const char *s, const char *opt, double lo, double hi) {
-    char *e;
-    double v = strtod(s, &e);
-    if (!*s || *e || !(v >= lo && v <= hi)) usage_error("bad value for %s", opt);
-    return v;
-}
 
 /* One piece of the prompt: n positions, as token ids or as embeddings [n, dim]. */
 typedef struct {
@@ -212,6 +192,7 @@ static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sa
 
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
+    cl_cli_set_usage("Try 'cl-ask --help'.\n");
     enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"text", required_argument, 0, O_TEXT},
@@ -229,22 +210,22 @@ int main(int argc, char **argv) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
         case O_TEXT: text_path = optarg; break;
-        case O_MAX: max_tokens = (int)parse_long(optarg, "--max-tokens", 1, 1 << 20); break;
-        case O_TEMP: temperature = parse_double(optarg, "--temperature", 0, 100); break;
-        case O_TOPP: top_p = parse_double(optarg, "--top-p", 1e-6, 1); break;
-        case O_SEED: seed = (unsigned long long)parse_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
-        case O_THREADS: threads = (int)parse_long(optarg, "--threads", 1, 1024); break;
+        case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
+        case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;
+        case O_TOPP: top_p = cl_arg_double(optarg, "--top-p", 1e-6, 1); break;
+        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_NOTMPL: no_template = 1; break;
         case O_STATS: stats = 1; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
-        default: usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc) usage_error("%s", "missing QUESTION");
+    if (optind >= argc) cl_usage_error("%s", "missing QUESTION");
     /* arguments before the question: CE files, their vectors in order are the context */
     const char *const *ce_paths = (const char *const *)argv + optind;
     int n_ce_paths = argc - optind - 1;
-    if (n_ce_paths > 0 && text_path) usage_error("%s", "--text and CE files exclude each other");
+    if (n_ce_paths > 0 && text_path) cl_usage_error("%s", "--text and CE files exclude each other");
     const char *question = argv[argc - 1];
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model or set CL_MODEL");

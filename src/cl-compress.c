@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ce.h"
+#include "cli.h"
 #include "ce_cache.h"
 #include "compressor.h"
 #include "model.h"
@@ -34,11 +35,6 @@ static const char usage[] =
     "  --init-compressor OUT.gguf  create an untrained compressor: zero LoRA B, identity linear\n"
     "                     (--rate 2 --max-segment 20 --rank 8 --alpha 16 --targets q,k,v,o --seed 1)\n";
 
-static void usage_error(const char *msg) {
-    fprintf(stderr, "cl-compress: %s\n%s", msg, usage);
-    exit(2);
-}
-
 /* The temp file of -o, removed if a signal ends the run. */
 static volatile sig_atomic_t have_tmp;
 static char tmp_path[PATH_MAX + 64];
@@ -65,13 +61,9 @@ typedef struct {
 } job;
 
 static int parse_int(const char *s, const char *what, long lo, long hi) {
-    char *e;
-    long v = strtol(s, &e, 10);
-    if (!*s || *e || v < lo || v > hi) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s: \"%s\" is not an integer in %ld..%ld", what, s, lo, hi);
-        usage_error(msg);
-    }
+    long v;
+    if (cl_parse_long(s, lo, hi, &v) < 0)
+        cl_usage_error("%s: \"%s\" is not an integer in %ld..%ld", what, s, lo, hi);
     return (int)v;
 }
 
@@ -165,6 +157,7 @@ static char *default_compressor(const char *model_path, int rate) {
 
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
+    cl_cli_set_usage(usage);
     const char *model_path = NULL, *comp_path = NULL, *out_path = "-", *cache_dir = getenv("CL_CACHE"),
                *init_path = NULL, *targets_s = "q,k,v,o";
     int naive = 0, stats = 0, batch = 64, threads = 0, rate = 2, max_seg = 20, rank = 8;
@@ -193,7 +186,7 @@ int main(int argc, char **argv) {
             if (!strcmp(optarg, "f32")) dtype = CL_F32;
             else if (!strcmp(optarg, "f16")) dtype = CL_F16;
             else if (!strcmp(optarg, "bf16")) dtype = CL_BF16;
-            else usage_error("--dtype: f32, f16 or bf16");
+            else cl_usage_error("--dtype: f32, f16 or bf16");
             break;
         case O_BATCH: batch = parse_int(optarg, "--batch", 1, 4096); break;
         case O_THREADS: threads = parse_int(optarg, "--threads", 1, 1024); break;
@@ -205,21 +198,17 @@ int main(int argc, char **argv) {
         case O_ALPHA: {
             char *e;
             alpha = strtof(optarg, &e);
-            if (!*optarg || *e) usage_error("--alpha: not a number");
+            if (!*optarg || *e) cl_usage_error("--alpha: not a number");
             break;
         }
         case O_TARGETS: targets_s = optarg; break;
         case O_SEED: seed = strtoull(optarg, NULL, 10); break;
         case O_HELP: fputs(usage, stdout); return 0;
-        default: {
-            char msg[128];
-            snprintf(msg, sizeof msg, "unknown option or missing argument: %s", argv[optind - 1]);
-            usage_error(msg);
-        }
+        default: cl_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
         }
     }
-    if (naive && comp_path) usage_error("--naive and --compressor exclude each other");
-    if (init_path && optind < argc) usage_error("--init-compressor takes no input files");
+    if (naive && comp_path) cl_usage_error("--naive and --compressor exclude each other");
+    if (init_path && optind < argc) cl_usage_error("--init-compressor takes no input files");
     cl_set_threads(threads);
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model PATH or set CL_MODEL");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "cli.h"
 #include "compressor.h"
 #include "eval_data.h"
 #include "eval_model.h"
@@ -52,32 +53,18 @@ static const char usage_text[] =
     "  --threads N           BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
     "  --help                this text\n";
 
-static _Noreturn void usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "%s: ", cl_progname());
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'cl-eval --help'.\n");
-    exit(2);
-}
-
-static long parse_long(const char *s, const char *opt, long lo, long hi) {
-    char *e;
-    long v = strtol(s, &e, 10);
-    if (!*s || *e || v < lo || v > hi) usage_error("bad number for %s", opt);
-    return v;
-}
-
 /* "1k,2048,32k" -> counts (k = 1024). */
 static int parse_lengths(const char *s, int *out, int cap) {
     int n = 0;
     for (const char *p = s; *p;) {
         char *e;
         long v = strtol(p, &e, 10);
-        if (e == p || v <= 0) usage_error("bad length list for --context-tokens: %s", s);
+        if (e == p || v <= 0) cl_usage_error("bad length list for --context-tokens: %s", s);
         if (*e == 'k' || *e == 'K') v *= 1024, e++;
-        if (v > (1 << 26) || n == cap) usage_error("bad length list for --context-tokens: %s", s);
+        if (v > (1 << 26) || n == cap) cl_usage_error("bad length list for --context-tokens: %s", s);
         out[n++] = (int)v;
         if (*e == ',') e++;
-        else if (*e) usage_error("bad length list for --context-tokens: %s", s);
+        else if (*e) cl_usage_error("bad length list for --context-tokens: %s", s);
         p = e;
     }
     return n;
@@ -443,6 +430,7 @@ static void load_texts(char **paths, int n, cl_qa_set *set) {
 
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
+    cl_cli_set_usage("Try 'cl-eval --help'.\n");
     enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
            O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP };
     static const struct option opts[] = {
@@ -466,33 +454,28 @@ int main(int argc, char **argv) {
         case O_MODE:
             if (!strcmp(optarg, "qa")) qa = 1;
             else if (!strcmp(optarg, "fidelity")) qa = 0;
-            else usage_error("unknown mode '%s' (fidelity or qa)", optarg);
+            else cl_usage_error("unknown mode '%s' (fidelity or qa)", optarg);
             break;
         case O_DATA: data = optarg; break;
-        case O_LIMIT: limit = (int)parse_long(optarg, "--limit", 1, 1 << 30); break;
-        case O_SEED: seed = (unsigned long long)parse_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
-        case O_ANS: n_answer = (int)parse_long(optarg, "--answer-tokens", 1, 1 << 16); break;
-        case O_AGREE: n_agree = (int)parse_long(optarg, "--agree-tokens", 1, 1 << 16); break;
-        case O_MAX: max_tokens = (int)parse_long(optarg, "--max-tokens", 1, 1 << 16); break;
+        case O_LIMIT: limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
+        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 1 << 16); break;
+        case O_AGREE: n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
+        case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
         case O_CTX: n_lengths = parse_lengths(optarg, lengths, 64); break;
-        case O_DEPTH: {
-            char *e;
-            depth = strtod(optarg, &e);
-            if (!*optarg || *e || !(depth >= 0 && depth <= 1)) usage_error("bad value for %s", "--depth");
-            break;
-        }
+        case O_DEPTH: depth = cl_arg_double(optarg, "--depth", 0, 1); break;
         case O_NOTMPL: no_template = 1; break;
         case O_ANSWERS: answers_path = optarg; break;
         case O_JSON: json_path = optarg; break;
-        case O_THREADS: threads = (int)parse_long(optarg, "--threads", 1, 1024); break;
+        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_HELP: fputs(usage_text, stdout); return 0;
-        default: usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     int n_texts = argc - optind;
-    if (qa && !data) usage_error("%s", "--mode qa needs --data FILE");
-    if (n_texts && (qa || data)) usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
-    if (!qa && (n_lengths || answers_path)) usage_error("%s", "--context-tokens and --answers are for --mode qa");
+    if (qa && !data) cl_usage_error("%s", "--mode qa needs --data FILE");
+    if (n_texts && (qa || data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
+    if (!qa && (n_lengths || answers_path)) cl_usage_error("%s", "--context-tokens and --answers are for --mode qa");
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model or set CL_MODEL");
     cl_set_threads(threads);

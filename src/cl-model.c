@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cli.h"
 #include "config.h"
 #include "gguf.h"
 #include "model_file.h"
@@ -12,20 +13,12 @@
 #include "tokenizer.h"
 #include "util.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cl-model info [PATH]\n"
-            "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype f32|f16|bf16|q8_0] [--vocab N]\n"
-            "       cl-model convert PATH --out FILE.gguf [--dtype f32|f16|bf16|q8_0]\n"
-            "PATH: a Hugging Face directory, a GGUF file or a llama2.c checkpoint (default $CL_MODEL,\n"
-            "then ../shared/models/tinystories-656k).\n");
-}
-
-static _Noreturn void usage_error(const char *msg) {
-    fprintf(stderr, "cl-model: %s\n", msg);
-    usage(stderr);
-    exit(2);
-}
+static const char usage_text[] =
+    "usage: cl-model info [PATH]\n"
+    "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype f32|f16|bf16|q8_0] [--vocab N]\n"
+    "       cl-model convert PATH --out FILE.gguf [--dtype f32|f16|bf16|q8_0]\n"
+    "PATH: a Hugging Face directory, a GGUF file or a llama2.c checkpoint (default $CL_MODEL,\n"
+    "then ../shared/models/tinystories-656k).\n";
 
 static int parse_dtype(const char *s, cl_dtype *out) {
     static const struct { const char *n; cl_dtype t; } m[] = {{"f32", CL_F32}, {"f16", CL_F16}, {"bf16", CL_BF16}, {"q8_0", CL_Q8_0}};
@@ -273,6 +266,7 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
 
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
+    cl_cli_set_usage(usage_text);
     static const struct option opts[] = {{"help", no_argument, 0, 'h'},   {"config", required_argument, 0, 'c'},
                                          {"seed", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
                                          {"vocab", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
@@ -284,42 +278,42 @@ int main(int argc, char **argv) {
     char *end;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case 'h': usage(stdout); return 0;
+        case 'h': fputs(usage_text, stdout); return 0;
         case 'c': config = optarg; break;
         case 'o': out = optarg; break;
         case 's':
             seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg) usage_error("--seed needs a non-negative integer");
+            if (*end || !*optarg) cl_usage_error("--seed needs a non-negative integer");
             break;
         case 'v':
             vocab = (int)strtol(optarg, &end, 10);
-            if (*end || vocab <= 0) usage_error("--vocab needs a positive integer");
+            if (*end || vocab <= 0) cl_usage_error("--vocab needs a positive integer");
             break;
         case 'd':
-            if (parse_dtype(optarg, &dtype)) usage_error("--dtype must be f32, f16, bf16 or q8_0");
+            if (parse_dtype(optarg, &dtype)) cl_usage_error("--dtype must be f32, f16, bf16 or q8_0");
             have_dtype = 1;
             break;
-        default: usage(stderr); return 2;
+        default: fputs(usage_text, stderr); return 2;
         }
     }
-    if (optind >= argc) usage_error("missing command (info, random, convert)");
+    if (optind >= argc) cl_usage_error("missing command (info, random, convert)");
     const char *cmd = argv[optind++];
     if (!strcmp(cmd, "info")) {
         const char *path = optind < argc ? argv[optind++] : cl_default_model_path();
         if (!path) cl_die("no model given and no default model found (set CL_MODEL)");
-        if (optind < argc) usage_error("too many arguments");
+        if (optind < argc) cl_usage_error("too many arguments");
         return cmd_info(path);
     }
     if (!strcmp(cmd, "random")) {
-        if (!config || !out) usage_error("random needs --config and --out");
-        if (optind < argc) usage_error("too many arguments");
+        if (!config || !out) cl_usage_error("random needs --config and --out");
+        if (optind < argc) cl_usage_error("too many arguments");
         return cmd_random(config, out, seed, dtype, vocab);
     }
     if (!strcmp(cmd, "convert")) {
-        if (optind >= argc || !out) usage_error("convert needs PATH and --out");
+        if (optind >= argc || !out) cl_usage_error("convert needs PATH and --out");
         const char *dir = argv[optind++];
-        if (optind < argc) usage_error("too many arguments");
+        if (optind < argc) cl_usage_error("too many arguments");
         return cmd_convert(dir, out, have_dtype, dtype);
     }
-    usage_error("unknown command");
+    cl_usage_error("unknown command");
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cli.h"
 #include "model_file.h"
 #include "segment_jsonl.h"
 #include "segment_text.h"
@@ -17,32 +18,22 @@
 #define BLOCK (1u << 20)
 #define MAX_REPORTS 10   /* lossy replacements reported one by one per input, then counted */
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cl-segment [OPTIONS] [FILE...]\n"
-            "Split UTF-8 text (FILEs in order, or stdin) into sentence segments of at most S tokens;\n"
-            "write one JSON object per segment per line (format v1, see cl-segment(1)).\n"
-            "  -S, --max-tokens S   at most S token ids per segment (default 20)\n"
-            "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory, .gguf,\n"
-            "                       or llama2.c checkpoint (default $CL_MODEL, then\n"
-            "                       ../shared/models/tinystories-656k)\n"
-            "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
-            "                       LANG, else \"en\")\n"
-            "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
-            "                       for stdin; only with a single input)\n"
-            "      --lossy          replace invalid UTF-8 by U+FFFD (reported on stderr) instead of\n"
-            "                       failing\n"
-            "  -o, --output FILE    write to FILE, replaced atomically on success (default stdout)\n"
-            "  -h, --help           this help\n");
-}
-
-static _Noreturn void usage_error(const char *fmt, const char *arg) {
-    fprintf(stderr, "cl-segment: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    usage(stderr);
-    exit(2);
-}
+static const char usage_text[] =
+    "usage: cl-segment [OPTIONS] [FILE...]\n"
+    "Split UTF-8 text (FILEs in order, or stdin) into sentence segments of at most S tokens;\n"
+    "write one JSON object per segment per line (format v1, see cl-segment(1)).\n"
+    "  -S, --max-tokens S   at most S token ids per segment (default 20)\n"
+    "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory, .gguf,\n"
+    "                       or llama2.c checkpoint (default $CL_MODEL, then\n"
+    "                       ../shared/models/tinystories-656k)\n"
+    "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
+    "                       LANG, else \"en\")\n"
+    "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
+    "                       for stdin; only with a single input)\n"
+    "      --lossy          replace invalid UTF-8 by U+FFFD (reported on stderr) instead of\n"
+    "                       failing\n"
+    "  -o, --output FILE    write to FILE, replaced atomically on success (default stdout)\n"
+    "  -h, --help           this help\n";
 
 typedef struct {
     FILE *out;
@@ -97,6 +88,7 @@ static int segment_file(cl_segmenter *seg, run_ctx *r, const char *path, char *b
 
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
+    cl_cli_set_usage(usage_text);
     static const struct option opts[] = {
         {"max-tokens", required_argument, 0, 'S'}, {"model", required_argument, 0, 'm'},
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
@@ -107,11 +99,9 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "S:m:l:n:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'S': {
-            char *end;
-            errno = 0;
-            long v = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || v < 1 || v > 1000000)
-                usage_error("--max-tokens: expected an integer from 1 to 1000000, got \"%s\"", optarg);
+            long v;
+            if (cl_parse_long(optarg, 1, 1000000, &v) < 0)
+                cl_usage_error("--max-tokens: expected an integer from 1 to 1000000, got \"%s\"", optarg);
             max_tokens = (int)v;
             break;
         }
@@ -120,12 +110,12 @@ int main(int argc, char **argv) {
         case 'n': name = optarg; break;
         case 'L': lossy = 1; break;
         case 'o': output = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: fputs(usage_text, stderr); return 2;
         }
     }
     int nfiles = argc - optind;
-    if (name && nfiles > 1) usage_error("--name applies to a single input, got %s", "several files");
+    if (name && nfiles > 1) cl_usage_error("--name applies to a single input, got several files");
 
     if (!model) model = cl_default_model_path();
     if (!model) cl_die("no model: give --model PATH or set CL_MODEL");

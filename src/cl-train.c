@@ -15,38 +15,36 @@
 #include "train_loop.h"
 #include "util.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-        "usage: cl-train [options] TRAIN.jsonl        train a compressor\n"
-        "       cl-train --gen-data N [options]        sample N stories as training JSONL\n"
-        "       cl-train --evaluate --init COMP --dev DEV.jsonl   evaluate a compressor\n"
-        "Examples are JSONL lines {\"context\":..., \"question\":... (optional), \"answer\":...\n"
-        "(optional: the teacher generates it)}.\n"
-        "  --model PATH          base model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
-        "  -o, --out FILE        output: compressor GGUF (best dev loss), or JSONL for --gen-data\n"
-        "                        (default compressor.gguf / stdout)\n"
-        "  --dev FILE            held-out examples: dev loss and the final evaluation\n"
-        "  --rate C              tokens per concept embedding (2)\n"
-        "  --max-segment S       segment length in tokens (20)\n"
-        "  --rank R --alpha A    LoRA rank (8) and alpha (16)\n"
-        "  --targets LIST        LoRA projections: q,k,v,o,gate,up,down | all | attn | mlp (all)\n"
-        "  --init FILE           start from this compressor instead of a fresh one\n"
-        "  --steps N             optimizer steps (1000)       --batch B   examples per step (16)\n"
-        "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
-        "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
-        "  --answer-tokens N     teacher continuation length when \"answer\" is absent (32)\n"
-        "  --no-bos              no BOS before the context / the CEs\n"
-        "  --threads N           worker threads (1)           --seed N (1)\n"
-        "  --eval-every N (100)  --checkpoint FILE (OUT.ckpt) --checkpoint-every N (100)\n"
-        "  --resume              continue from the checkpoint (exactly)\n"
-        "  --max-minutes M       stop (with a checkpoint) after M minutes\n"
-        "  --temperature T       --gen-data sampling temperature (0.8)\n"
-        "  --progress            progress on stderr even when it is not a terminal\n"
-        "  --bench K             time K training examples of a synthetic shape (--bench-segments\n"
-        "                        segments of S random tokens, 32-token answer); no data needed\n"
-        "  --bench-segments N    (6)\n"
-        "  -h, --help\n");
-}
+static const char usage_text[] =
+    "usage: cl-train [options] TRAIN.jsonl        train a compressor\n"
+    "       cl-train --gen-data N [options]        sample N stories as training JSONL\n"
+    "       cl-train --evaluate --init COMP --dev DEV.jsonl   evaluate a compressor\n"
+    "Examples are JSONL lines {\"context\":..., \"question\":... (optional), \"answer\":...\n"
+    "(optional: the teacher generates it)}.\n"
+    "  --model PATH          base model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
+    "  -o, --out FILE        output: compressor GGUF (best dev loss), or JSONL for --gen-data\n"
+    "                        (default compressor.gguf / stdout)\n"
+    "  --dev FILE            held-out examples: dev loss and the final evaluation\n"
+    "  --rate C              tokens per concept embedding (2)\n"
+    "  --max-segment S       segment length in tokens (20)\n"
+    "  --rank R --alpha A    LoRA rank (8) and alpha (16)\n"
+    "  --targets LIST        LoRA projections: q,k,v,o,gate,up,down | all | attn | mlp (all)\n"
+    "  --init FILE           start from this compressor instead of a fresh one\n"
+    "  --steps N             optimizer steps (1000)       --batch B   examples per step (16)\n"
+    "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
+    "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
+    "  --answer-tokens N     teacher continuation length when \"answer\" is absent (32)\n"
+    "  --no-bos              no BOS before the context / the CEs\n"
+    "  --threads N           worker threads (1)           --seed N (1)\n"
+    "  --eval-every N (100)  --checkpoint FILE (OUT.ckpt) --checkpoint-every N (100)\n"
+    "  --resume              continue from the checkpoint (exactly)\n"
+    "  --max-minutes M       stop (with a checkpoint) after M minutes\n"
+    "  --temperature T       --gen-data sampling temperature (0.8)\n"
+    "  --progress            progress on stderr even when it is not a terminal\n"
+    "  --bench K             time K training examples of a synthetic shape (--bench-segments\n"
+    "                        segments of S random tokens, 32-token answer); no data needed\n"
+    "  --bench-segments N    (6)\n"
+    "  -h, --help\n";
 
 /* --bench: time the training step on synthetic examples of a fixed shape (n_seg segments of S
  * random tokens, a 32-token answer): no tokenizer needed, so random-weight models of real
@@ -218,14 +216,14 @@ int main(int argc, char **argv) {
         case O_EVAL: evaluate = 1; break;
         case O_BENCH: bench_k = atoi(optarg); if (bench_k < 1) cl_die("--bench needs a positive count"); break;
         case O_BENCHSEG: bench_seg = atoi(optarg); if (bench_seg < 1) cl_die("--bench-segments must be >= 1"); break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: fputs(usage_text, stderr); return 2;
         }
     }
     if (progress < 0) progress = cl_isatty_stderr();
     if (C < 1 || S < 1 || rank < 1 || steps < 0 || batch < 1 || threads < 1 || n_answer < 1 || beta <= 0)
         cl_die("bad numeric option (rate, max-segment, rank, batch, threads, answer-tokens >= 1; beta > 0)");
-    if (!gen && !evaluate && !bench_k && optind != argc - 1) { usage(stderr); return 2; }
+    if (!gen && !evaluate && !bench_k && optind != argc - 1) { fputs(usage_text, stderr); return 2; }
     if (evaluate && (!dev_path || !init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
     unsigned targets;
     if (cl_compressor_parse_targets(targets_s, &targets) || !targets) cl_die("--targets: %s", targets_s);

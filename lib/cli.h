@@ -1,0 +1,21 @@
+/* cli.h — the parts of a cl-* tool's command line every tool handles the same way: the usage
+ * error (exit 2) and whole-string number arguments.  Tools only: cl_usage_error exits. */
+#ifndef CL_CLI_H
+#define CL_CLI_H
+
+/* What a usage error prints after its message: the tool's usage text, or a line such as
+ * "Try 'cl-ask --help'.\n".  Not copied. */
+void cl_cli_set_usage(const char *text);
+/* "PROG: MESSAGE\n" and the usage text on stderr, then exit(2). */
+_Noreturn void cl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* s, all of it, as a decimal integer / a number in [lo, hi]: 0 and *v, or -1 (empty, trailing
+ * characters, out of range, NaN). */
+int cl_parse_long(const char *s, long lo, long hi, long *v);
+int cl_parse_double(const char *s, double lo, double hi, double *v);
+
+/* The same, or a usage error "bad number for OPT" / "bad value for OPT". */
+long cl_arg_long(const char *s, const char *opt, long lo, long hi);
+double cl_arg_double(const char *s, const char *opt, double lo, double hi);
+
+#endif

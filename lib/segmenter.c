@@ -11,7 +11,7 @@
  * text that ended within the following, complete sentence, which more input cannot change. */
 #include "segmenter.h"
 #include "sentence_filter.h"
-#include "utf8_valid.h"
+#include "utf8.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * maximal subpart (the expectations follow Unicode 15 §3.9 "U+FFFD substitution of maximal
  * subparts", the same counts as Python's bytes.decode("utf-8", "replace")), truncation at the end. */
 #include "t.h"
-#include "utf8_valid.h"
+#include "utf8.h"
 #include <string.h>
 
 static void chk(const char *s, size_t n, size_t want_off, size_t want_bad, const char *what) {

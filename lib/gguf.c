@@ -77,7 +77,7 @@ static int rd_str(rd_t *r, const char **s, uint64_t *len, const char *what) {
     return 0;
 }
 
-static size_t scalar_size(int type) {
+size_t cl_gguf_scalar_size(int type) {
     switch (type) {
     case GGUF_UINT8: case GGUF_INT8: case GGUF_BOOL: return 1;
     case GGUF_UINT16: case GGUF_INT16: return 2;
@@ -114,7 +114,7 @@ static int skip_array(rd_t *r, uint32_t et, int depth) {
         }
         return 0;
     }
-    size_t es = scalar_size((int)et);
+    size_t es = cl_gguf_scalar_size((int)et);
     if (n > (r->size - r->pos) / es)
         return cl_fail("%s: offset %zu: array of %llu %zu-byte elements exceeds the %zu bytes left", r->name, at,
                        (unsigned long long)n, es, r->size - r->pos);
@@ -159,7 +159,7 @@ static int read_value(rd_t *r, kv_t *kv) {
                 el += 8 + len;
             }
         } else if (et != GGUF_ARRAY) {
-            size_t nb = kv->n * scalar_size((int)et);
+            size_t nb = kv->n * cl_gguf_scalar_size((int)et);
             kv->arr = cl_malloc(nb ? nb : 1);
             memcpy(kv->arr, el, nb);
             if (et == GGUF_BOOL)
@@ -171,7 +171,7 @@ static int read_value(rd_t *r, kv_t *kv) {
         return 0;
     }
     default: {
-        size_t n = scalar_size(kv->type);
+        size_t n = cl_gguf_scalar_size(kv->type);
         uint8_t b[8];
         if (take(r, b, n, "scalar value")) return -1;
         switch (kv->type) {

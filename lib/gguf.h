@@ -11,6 +11,9 @@ enum {
     GGUF_INT64 = 11, GGUF_FLOAT64 = 12
 };
 
+/* Bytes of one value of a fixed-size GGUF_* type; 0 for strings, arrays and unknown types. */
+size_t cl_gguf_scalar_size(int type);
+
 typedef struct cl_gguf cl_gguf;
 
 /* Open and validate: header, every key/value, tensor infos (dtype, shape, offset+size within the

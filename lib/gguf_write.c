@@ -89,23 +89,13 @@ static buf_t *slot(cl_gguf_writer *w, const char *key, int type) {
     return &kv->val;
 }
 
-static size_t type_size(int type) {
-    switch (type) {
-    case GGUF_UINT8: case GGUF_INT8: case GGUF_BOOL: return 1;
-    case GGUF_UINT16: case GGUF_INT16: return 2;
-    case GGUF_UINT32: case GGUF_INT32: case GGUF_FLOAT32: return 4;
-    case GGUF_UINT64: case GGUF_INT64: case GGUF_FLOAT64: return 8;
-    }
-    return 0;
-}
-
 void cl_gguf_set_scalar(cl_gguf_writer *w, const char *key, int type, const void *value) {
     if (type == GGUF_BOOL) {
         uint8_t b = *(const int *)value != 0;
         put(slot(w, key, type), &b, 1);
         return;
     }
-    size_t n = type_size(type);
+    size_t n = cl_gguf_scalar_size(type);
     if (!n) {
         set_err(w, "cl_gguf_set_scalar: not a numeric type");
         return;
@@ -124,7 +114,7 @@ void cl_gguf_set_str(cl_gguf_writer *w, const char *key, const char *v) {
 }
 
 void cl_gguf_set_arr(cl_gguf_writer *w, const char *key, int elem_type, const void *data, uint64_t n) {
-    size_t es = type_size(elem_type);
+    size_t es = cl_gguf_scalar_size(elem_type);
     if (!es) {
         set_err(w, "cl_gguf_set_arr: not a numeric element type");
         return;

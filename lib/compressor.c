@@ -174,6 +174,31 @@ void cl_compressor_free(cl_compressor *c) {
     free(c);
 }
 
+/* Each LoRA matrix of c, in file order, with its GGUF name and shape [rows, cols]; stops at the
+ * first fn that fails.  0 or -1. */
+typedef int (*lora_fn)(void *ctx, const char *name, int64_t rows, int64_t cols, float *data);
+static int each_lora(const cl_compressor *c, lora_fn fn, void *ctx) {
+    char name[96];
+    if (!c->lora) return 0;
+    for (int l = 0; l < c->n_layers; l++)
+        for (int t = 0; t < CL_LORA_NT; t++) {
+            if (!c->lora->A[l][t]) continue;
+            int64_t in, out;
+            proj_dims(c, t, &in, &out);
+            snprintf(name, sizeof name, "blk.%d.%s.lora_a", l, proj_name[t]);
+            if (fn(ctx, name, c->rank, in, c->lora->A[l][t]) < 0) return -1;
+            snprintf(name, sizeof name, "blk.%d.%s.lora_b", l, proj_name[t]);
+            if (fn(ctx, name, out, c->rank, c->lora->B[l][t]) < 0) return -1;
+        }
+    return 0;
+}
+
+static int save_lora(void *w, const char *name, int64_t rows, int64_t cols, float *data) {
+    int64_t shape[2] = {rows, cols};
+    cl_gguf_add_tensor(w, name, CL_F32, 2, shape, data);
+    return 0;
+}
+
 int cl_compressor_save(const cl_compressor *c, const char *path) {
     cl_gguf_writer *w = cl_gguf_writer_new();
     char hex[65];
@@ -195,19 +220,7 @@ int cl_compressor_save(const cl_compressor *c, const char *path) {
     for (int t = 0; t < CL_LORA_NT; t++)
         if (c->targets & 1u << t) tn[nt++] = target_name[t];
     cl_gguf_set_arr_str(w, "compllm.lora.targets", tn, (uint64_t)nt);
-    char name[96];
-    if (c->lora)
-        for (int l = 0; l < c->n_layers; l++)
-            for (int t = 0; t < CL_LORA_NT; t++) {
-                if (!c->lora->A[l][t]) continue;
-                int64_t in, out;
-                proj_dims(c, t, &in, &out);
-                int64_t sa[2] = {c->rank, in}, sb[2] = {out, c->rank};
-                snprintf(name, sizeof name, "blk.%d.%s.lora_a", l, proj_name[t]);
-                cl_gguf_add_tensor(w, name, CL_F32, 2, sa, c->lora->A[l][t]);
-                snprintf(name, sizeof name, "blk.%d.%s.lora_b", l, proj_name[t]);
-                cl_gguf_add_tensor(w, name, CL_F32, 2, sb, c->lora->B[l][t]);
-            }
+    each_lora(c, save_lora, w);
     int64_t sw[2] = {c->dim, c->dim}, sbias[1] = {c->dim};
     cl_gguf_add_tensor(w, "proj.weight", CL_F32, 2, sw, c->proj_w);
     cl_gguf_add_tensor(w, "proj.bias", CL_F32, 1, sbias, c->proj_b);
@@ -229,6 +242,16 @@ static int take(const cl_gguf *g, const char *path, const char *name, int ndim, 
         return cl_fail("%s: tensor %s has the wrong shape (expected [%lld%s%lld])", path, name, (long long)d0,
                        ndim == 2 ? ", " : "", ndim == 2 ? (long long)d1 : 0LL);
     return cl_tensor_to_f32(t, dst);
+}
+
+typedef struct {
+    const cl_gguf *g;
+    const char *path;
+} load_ctx;
+
+static int load_lora(void *ctx, const char *name, int64_t rows, int64_t cols, float *data) {
+    const load_ctx *x = ctx;
+    return take(x->g, x->path, name, 2, rows, cols, data);
 }
 
 cl_compressor *cl_compressor_load(const char *path, const cl_model *m) {
@@ -310,18 +333,8 @@ cl_compressor *cl_compressor_load(const char *path, const cl_model *m) {
     c = alloc_params((int)dim, (int)nl, (int)qd, (int)kvd, (int)fd, (int)C, (int)S, (int)rank, (float)alpha,
                      targets);
     memcpy(c->base_fp, base_fp, 32);
-    char name[96];
-    if (c->lora)
-        for (int l = 0; l < c->n_layers; l++)
-            for (int t = 0; t < CL_LORA_NT; t++) {
-                if (!c->lora->A[l][t]) continue;
-                int64_t in, outd;
-                proj_dims(c, t, &in, &outd);
-                snprintf(name, sizeof name, "blk.%d.%s.lora_a", l, proj_name[t]);
-                if (take(g, path, name, 2, c->rank, in, c->lora->A[l][t]) < 0) goto fail;
-                snprintf(name, sizeof name, "blk.%d.%s.lora_b", l, proj_name[t]);
-                if (take(g, path, name, 2, outd, c->rank, c->lora->B[l][t]) < 0) goto fail;
-            }
+    load_ctx lc = {g, path};
+    if (each_lora(c, load_lora, &lc) < 0) goto fail;
     if (take(g, path, "proj.weight", 2, c->dim, c->dim, c->proj_w) < 0 ||
         take(g, path, "proj.bias", 1, c->dim, 0, c->proj_b) < 0)
         goto fail;

@@ -47,8 +47,8 @@ void tr_params_free(tr_params *p) {
 }
 
 void tr_params_init(tr_params *p, const cl_config *c, uint64_t seed) {
-    tr_rng r;
-    tr_rng_seed(&r, seed);
+    cl_rng r;
+    cl_rng_seed(&r, seed);
     memset(p->data, 0, (size_t)p->n * sizeof(float));
     for (int l = 0; l < c->n_layers; l++)
         for (int k = 0; k < CL_LORA_NT; k++)

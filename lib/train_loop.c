@@ -75,11 +75,11 @@ double tr_mean_loss(const cl_model *m, const tr_objective *o, const tr_params *p
 }
 
 static void epoch_perm(uint64_t seed, long epoch, int n, int *perm) {
-    tr_rng r;
-    tr_rng_seed(&r, seed * 1000003u + (uint64_t)epoch);
+    cl_rng r;
+    cl_rng_seed(&r, seed * 1000003u + (uint64_t)epoch);
     for (int i = 0; i < n; i++) perm[i] = i;
     for (int i = n - 1; i > 0; i--) {
-        int j = (int)(tr_rng_uniform(&r) * (i + 1));
+        int j = (int)(cl_rng_uniform(&r) * (i + 1));
         int t = perm[i]; perm[i] = perm[j]; perm[j] = t;
     }
 }

@@ -1,36 +1,17 @@
-/* train_rand.c — RNG and random-weight models (see train_rand.h). */
+/* train_rand.c — normal deviates and random-weight models (see train_rand.h). */
 #include "train_rand.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-void tr_rng_seed(tr_rng *r, uint64_t seed) {
-    for (int i = 0; i < 4; i++) {   /* splitmix64 */
-        uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        r->s[i] = z ^ (z >> 31);
-    }
-}
-
-uint64_t tr_rng_next(tr_rng *r) {
-    uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
-    return res;
-}
-
-double tr_rng_uniform(tr_rng *r) { return (tr_rng_next(r) >> 11) * 0x1.0p-53; }
-
-float tr_rng_normal(tr_rng *r) {
-    double u1 = tr_rng_uniform(r), u2 = tr_rng_uniform(r);
+float tr_rng_normal(cl_rng *r) {
+    double u1 = cl_rng_uniform(r), u2 = cl_rng_uniform(r);
     if (u1 < 1e-300) u1 = 1e-300;
     return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
 }
 
-void tr_rng_fill_normal(tr_rng *r, float *x, long n, float std) {
+void tr_rng_fill_normal(cl_rng *r, float *x, long n, float std) {
     for (long i = 0; i < n; i++) x[i] = std * tr_rng_normal(r);
 }
 
@@ -46,8 +27,8 @@ cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
     float *w = cl_malloc((size_t)total * sizeof(float));
     m->arena = w;
     m->layers = cl_calloc((size_t)c->n_layers, sizeof *m->layers);
-    tr_rng rng;
-    tr_rng_seed(&rng, seed);
+    cl_rng rng;
+    cl_rng_seed(&rng, seed);
 #define NORMW(p, n) do { p = w; w += (n); for (long i_ = 0; i_ < (n); i_++) p[i_] = 1.0f + 0.1f * tr_rng_normal(&rng); } while (0)
 #define RANDW(p, n) do { p = w; w += (n); tr_rng_fill_normal(&rng, p, (n), std); } while (0)
     RANDW(m->tok_embd, V * D);

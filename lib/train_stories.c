@@ -23,8 +23,8 @@ int tr_gen_stories(const cl_model *m, const cl_tokenizer *tok, int n, float temp
                    int max_tokens, uint64_t seed, FILE *out, int progress) {
     cl_sampler s;
     cl_sampler_init(&s, temperature, 1.0f, seed);
-    tr_rng r;
-    tr_rng_seed(&r, seed ^ 0x5eed);
+    cl_rng r;
+    cl_rng_seed(&r, seed ^ 0x5eed);
     int32_t *ids = cl_malloc((size_t)max_tokens * sizeof(int32_t)), bos = m->cfg.bos_id;
     if (bos < 0) { free(ids); cl_sampler_free(&s); return cl_fail("gen-data: the model has no BOS"); }
     int done = 0, rc = 0;
@@ -37,7 +37,7 @@ int tr_gen_stories(const cl_model *m, const cl_tokenizer *tok, int n, float temp
         if (cl_tokenizer_decode(tok, ids, (size_t)k, &text, &len)) { rc = -1; break; }
         char *mark = strstr(text, "<|");   /* the story model writes its end marker as text */
         if (mark) len = (size_t)(mark - text);
-        size_t cut = sentence_cut(text, len, (size_t)(len * (0.3 + 0.4 * tr_rng_uniform(&r))));
+        size_t cut = sentence_cut(text, len, (size_t)(len * (0.3 + 0.4 * cl_rng_uniform(&r))));
         if (cut >= 40) {
             json_t *o = json_object();
             /* keep the space or newline after the sentence: the model then starts a new sentence

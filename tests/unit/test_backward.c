@@ -20,11 +20,11 @@ typedef double (*loss_fn)(void *ctx);
 /* Compare grad[] (analytic, for the n floats at x) with central differences of f at up to
  * `samples` random entries.  Returns the worst violation ratio (<= 1 passes). */
 static double fd_check(loss_fn f, void *ctx, float *x, const float *grad, long n, int samples,
-                       tr_rng *r) {
+                       cl_rng *r) {
     double gmax = 0, worst = 0;
     for (long i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
     for (int s = 0; s < samples; s++) {
-        long i = samples >= n ? s : (long)(tr_rng_uniform(r) * n);
+        long i = samples >= n ? s : (long)(cl_rng_uniform(r) * n);
         if (i >= n) break;
         float x0 = x[i], h = FD_H * (1.0f + fabsf(x0));
         x[i] = x0 + h;
@@ -96,7 +96,7 @@ static double sl1_loss(void *p) {
     return tr_smooth_l1(c->a, c->b, 50, 0.7f, 1.0f, 0.3f, NULL);
 }
 
-static void test_ops(tr_rng *r) {
+static void test_ops(cl_rng *r) {
     float g[512];
     {
         rms_ctx c;
@@ -212,7 +212,7 @@ static double model_loss(void *p) {
     return s;
 }
 
-static void test_model(tr_rng *r, int interleaved, int bias) {
+static void test_model(cl_rng *r, int interleaved, int bias) {
     model_ctx c = {0};
     cl_config cfg = tiny_cfg(interleaved, bias);
     c.m = tr_model_random(&cfg, 7 + interleaved, 0.3f);
@@ -264,7 +264,7 @@ static double dist_loss(void *p) {
     return l;
 }
 
-static void test_distill(tr_rng *r, int bos) {
+static void test_distill(cl_rng *r, int bos) {
     dist_ctx c = {0};
     cl_config cfg = tiny_cfg(0, 0);
     c.m = tr_model_random(&cfg, 11, 0.3f);
@@ -280,7 +280,7 @@ static void test_distill(tr_rng *r, int bos) {
     c.e.seg_len = cl_malloc(sizeof segs);
     memcpy(c.e.seg_len, segs, sizeof segs);
     c.e.n_ctx = 10; c.e.ctx = cl_malloc(10 * 4);
-    for (int i = 0; i < 10; i++) c.e.ctx[i] = 3 + (int)(tr_rng_uniform(r) * 37);
+    for (int i = 0; i < 10; i++) c.e.ctx[i] = 3 + (int)(cl_rng_uniform(r) * 37);
     c.e.n_q = 2; c.e.q = cl_malloc(8); c.e.q[0] = 5; c.e.q[1] = 9;
     c.e.n_a = 4; c.e.a = cl_malloc(16);
     for (int i = 0; i < 4; i++) c.e.a[i] = 3 + 7 * i;
@@ -305,8 +305,8 @@ static void test_distill(tr_rng *r, int bos) {
 }
 
 int main(void) {
-    tr_rng r;
-    tr_rng_seed(&r, 1234);
+    cl_rng r;
+    cl_rng_seed(&r, 1234);
     test_ops(&r);
     test_model(&r, 0, 0);
     test_model(&r, 1, 1);

@@ -24,14 +24,14 @@ static double rel_err(const float *a, const float *b, long n) {
 static void compare(const cl_model *m, const char *what, uint64_t seed) {
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers;
-    tr_rng r;
-    tr_rng_seed(&r, seed);
+    cl_rng r;
+    cl_rng_seed(&r, seed);
     tr_params p;
     tr_params_alloc(&p, c, 4, 8.0f, (1 << CL_LORA_NT) - 1);
     tr_rng_fill_normal(&r, p.data, p.n, 0.05f);
     int seq[3] = {9, 1, 17}, T = 27;
     int32_t ids[27];
-    for (int i = 0; i < T; i++) ids[i] = (int32_t)(tr_rng_uniform(&r) * c->n_vocab);
+    for (int i = 0; i < T; i++) ids[i] = (int32_t)(cl_rng_uniform(&r) * c->n_vocab);
     float *embd = cl_malloc((size_t)T * D * 4);
     for (int i = 0; i < T; i++) memcpy(embd + (long)i * D, m->tok_embd + (long)ids[i] * D, D * 4);
     int *pos = cl_malloc(T * sizeof(int));
@@ -58,8 +58,8 @@ static void compare_compress(const cl_model *m) {
     cl_compressor *c = cl_compressor_new_init(m, 2, 20, 4, 8.0f, (1 << CL_LORA_NT) - 1, 5);
     OK(c != NULL, "fresh compressor");
     if (!c) return;
-    tr_rng r;
-    tr_rng_seed(&r, 3);
+    cl_rng r;
+    cl_rng_seed(&r, 3);
     tr_params p;
     tr_params_alloc(&p, &m->cfg, 4, 8.0f, (1 << CL_LORA_NT) - 1);
     OK((size_t)p.n == c->n_params, "the trainer's parameter vector has the compressor's size (%ld)", p.n);
@@ -68,7 +68,7 @@ static void compare_compress(const cl_model *m) {
     int segs[3] = {7, 20, 1};
     tr_example e = {.n_seg = 3, .seg_len = segs, .n_ctx = 28};
     int32_t ids[28];
-    for (int i = 0; i < 28; i++) ids[i] = 3 + (int32_t)(tr_rng_uniform(&r) * (m->cfg.n_vocab - 3));
+    for (int i = 0; i < 28; i++) ids[i] = 3 + (int32_t)(cl_rng_uniform(&r) * (m->cfg.n_vocab - 3));
     e.ctx = ids;
     const int32_t *sp[3] = {ids, ids + 7, ids + 27};
     float *mine = NULL, *ref = cl_malloc(15 * (size_t)m->cfg.dim * 4);

@@ -16,19 +16,19 @@ static cl_config tiny_cfg(void) {
     return c;
 }
 
-static void make_examples(tr_rng *r, tr_example *ex, int n) {
+static void make_examples(cl_rng *r, tr_example *ex, int n) {
     for (int k = 0; k < n; k++) {
         tr_example *e = &ex[k];
         memset(e, 0, sizeof *e);
         e->n_seg = 2 + k % 2;
         e->seg_len = cl_malloc((size_t)e->n_seg * sizeof(int));
         e->n_ctx = 0;
-        for (int s = 0; s < e->n_seg; s++) { e->seg_len[s] = 3 + (int)(tr_rng_uniform(r) * 5); e->n_ctx += e->seg_len[s]; }
+        for (int s = 0; s < e->n_seg; s++) { e->seg_len[s] = 3 + (int)(cl_rng_uniform(r) * 5); e->n_ctx += e->seg_len[s]; }
         e->ctx = cl_malloc((size_t)e->n_ctx * 4);
-        for (int i = 0; i < e->n_ctx; i++) e->ctx[i] = 3 + (int)(tr_rng_uniform(r) * 37);
+        for (int i = 0; i < e->n_ctx; i++) e->ctx[i] = 3 + (int)(cl_rng_uniform(r) * 37);
         e->n_q = 0; e->q = cl_malloc(4);
         e->n_a = 4; e->a = cl_malloc(16);
-        for (int i = 0; i < 4; i++) e->a[i] = 3 + (int)(tr_rng_uniform(r) * 37);
+        for (int i = 0; i < 4; i++) e->a[i] = 3 + (int)(cl_rng_uniform(r) * 37);
     }
 }
 
@@ -37,8 +37,8 @@ int main(void) {
     cl_config cfg = tiny_cfg();
     cl_model *m = tr_model_random(&cfg, 5, 0.3f);
     tr_objective ob = {.C = 2, .bos = 1, .beta = 1.0f};
-    tr_rng r;
-    tr_rng_seed(&r, 77);
+    cl_rng r;
+    cl_rng_seed(&r, 77);
     enum { NT = 24, ND = 8 };
     tr_example tr[NT], dv[ND];
     make_examples(&r, tr, NT);

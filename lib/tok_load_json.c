@@ -19,17 +19,20 @@ static int jbool(json_t *o, const char *k, int dflt) {
     return json_is_boolean(v) ? json_is_true(v) : dflt;
 }
 
+/* A "Sequence" normalizer, pre-tokenizer or decoder: each element of arr through load. */
+static int each_in_sequence(cl_tokenizer *t, json_t *arr, int (*load)(cl_tokenizer *, json_t *, const char *),
+                            const char *path) {
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x) if (load(t, x, path)) return -1;
+    return 0;
+}
+
 static int load_normalizer(cl_tokenizer *t, json_t *n, const char *path) {
     if (!n || json_is_null(n)) return 0;
     const char *type = jstr(n, "type");
     if (!type) return cl_fail("%s: normalizer without type", path);
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(n, "normalizers");
-        size_t i;
-        json_t *x;
-        json_array_foreach(arr, i, x) if (load_normalizer(t, x, path)) return -1;
-        return 0;
-    }
+    if (!strcmp(type, "Sequence")) return each_in_sequence(t, json_object_get(n, "normalizers"), load_normalizer, path);
     if (!strcmp(type, "Prepend")) {
         const char *p = jstr(n, "prepend");
         if (!p) return cl_fail("%s: Prepend normalizer without prepend", path);
@@ -60,13 +63,7 @@ static int load_pretok(cl_tokenizer *t, json_t *p, const char *path) {
     if (!p || json_is_null(p)) return 0;
     const char *type = jstr(p, "type");
     if (!type) return cl_fail("%s: pre_tokenizer without type", path);
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(p, "pretokenizers");
-        size_t i;
-        json_t *x;
-        json_array_foreach(arr, i, x) if (load_pretok(t, x, path)) return -1;
-        return 0;
-    }
+    if (!strcmp(type, "Sequence")) return each_in_sequence(t, json_object_get(p, "pretokenizers"), load_pretok, path);
     if (!strcmp(type, "ByteLevel")) {
         t->byte_level = 1;
         int prefix = jbool(p, "add_prefix_space", 0);
@@ -97,13 +94,7 @@ static int load_decoder(cl_tokenizer *t, json_t *d, const char *path) {
     if (!d || json_is_null(d)) return 0;
     const char *type = jstr(d, "type");
     if (!type) return 0;
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(d, "decoders");
-        size_t i;
-        json_t *x;
-        json_array_foreach(arr, i, x) if (load_decoder(t, x, path)) return -1;
-        return 0;
-    }
+    if (!strcmp(type, "Sequence")) return each_in_sequence(t, json_object_get(d, "decoders"), load_decoder, path);
     if (!strcmp(type, "ByteLevel")) { t->dec = TOK_DEC_BYTELEVEL; return 0; }
     if (!strcmp(type, "Metaspace")) {
         const char *rep = jstr(d, "replacement"), *scheme = jstr(d, "prepend_scheme");

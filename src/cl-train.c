@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
+#include "cli.h"
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
@@ -159,6 +161,7 @@ static void print_eval(const char *what, const tr_eval_result *r) {
 
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
+    cl_cli_set_usage("Try 'cl-train --help'.\n");
     const char *model_path = NULL, *out = NULL, *dev_path = NULL, *init = NULL, *ckpt = NULL;
     const char *targets_s = "all";
     int C = 2, S = 20, rank = 8, steps = 1000, batch = 16, warmup = 50, n_answer = 32, bos = 1;
@@ -187,35 +190,35 @@ int main(int argc, char **argv) {
         case O_MODEL: model_path = optarg; break;
         case 'o': out = optarg; break;
         case O_DEV: dev_path = optarg; break;
-        case O_RATE: C = atoi(optarg); break;
-        case O_SEG: S = atoi(optarg); break;
-        case O_RANK: rank = atoi(optarg); break;
-        case O_ALPHA: alpha = strtof(optarg, NULL); break;
+        case O_RATE: C = (int)cl_arg_long(optarg, "--rate", 1, 64); break;
+        case O_SEG: S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096); break;
+        case O_RANK: rank = (int)cl_arg_long(optarg, "--rank", 1, 4096); break;
+        case O_ALPHA: alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
         case O_TARGETS: targets_s = optarg; break;
         case O_INIT: init = optarg; break;
-        case O_STEPS: steps = atoi(optarg); break;
-        case O_BATCH: batch = atoi(optarg); break;
-        case O_LR: lr = strtof(optarg, NULL); break;
-        case O_WARM: warmup = atoi(optarg); break;
-        case O_MINLR: min_lr = strtof(optarg, NULL); break;
-        case O_CLIP: clip = strtof(optarg, NULL); break;
-        case O_WD: wd = strtof(optarg, NULL); break;
-        case O_BETA: beta = strtof(optarg, NULL); break;
-        case O_ANS: n_answer = atoi(optarg); break;
+        case O_STEPS: steps = (int)cl_arg_long(optarg, "--steps", 0, 1000000000); break;
+        case O_BATCH: batch = (int)cl_arg_long(optarg, "--batch", 1, 1000000); break;
+        case O_LR: lr = (float)cl_arg_double(optarg, "--lr", 0, 1e3); break;
+        case O_WARM: warmup = (int)cl_arg_long(optarg, "--warmup", 0, 1000000000); break;
+        case O_MINLR: min_lr = (float)cl_arg_double(optarg, "--min-lr-ratio", 0, 1); break;
+        case O_CLIP: clip = (float)cl_arg_double(optarg, "--clip", 0, 1e9); break;
+        case O_WD: wd = (float)cl_arg_double(optarg, "--weight-decay", 0, 1e3); break;
+        case O_BETA: beta = (float)cl_arg_double(optarg, "--beta", 1e-9, 1e9); break;
+        case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 100000); break;
         case O_NOBOS: bos = 0; break;
-        case O_THREADS: threads = atoi(optarg); break;
-        case O_SEED: seed = strtoull(optarg, NULL, 10); break;
-        case O_EVERY: eval_every = atoi(optarg); break;
+        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, LONG_MAX); break;
+        case O_EVERY: eval_every = (int)cl_arg_long(optarg, "--eval-every", 0, 1000000000); break;
         case O_CKPT: ckpt = optarg; break;
-        case O_CKEVERY: ckpt_every = atoi(optarg); break;
+        case O_CKEVERY: ckpt_every = (int)cl_arg_long(optarg, "--checkpoint-every", 0, 1000000000); break;
         case O_RESUME: resume = 1; break;
-        case O_MAXMIN: max_minutes = atof(optarg); break;
-        case O_TEMP: temp = strtof(optarg, NULL); break;
+        case O_MAXMIN: max_minutes = cl_arg_double(optarg, "--max-minutes", 0, 1e9); break;
+        case O_TEMP: temp = (float)cl_arg_double(optarg, "--temperature", 0, 100); break;
         case O_PROG: progress = 1; break;
-        case O_GEN: gen = atoi(optarg); if (gen < 1) cl_die("--gen-data needs a positive count"); break;
+        case O_GEN: gen = (int)cl_arg_long(optarg, "--gen-data", 1, 100000000); break;
         case O_EVAL: evaluate = 1; break;
-        case O_BENCH: bench_k = atoi(optarg); if (bench_k < 1) cl_die("--bench needs a positive count"); break;
-        case O_BENCHSEG: bench_seg = atoi(optarg); if (bench_seg < 1) cl_die("--bench-segments must be >= 1"); break;
+        case O_BENCH: bench_k = (int)cl_arg_long(optarg, "--bench", 1, 1000000); break;
+        case O_BENCHSEG: bench_seg = (int)cl_arg_long(optarg, "--bench-segments", 1, 100000); break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: fputs(usage_text, stderr); return 2;
         }

@@ -23,6 +23,11 @@ need_model() {
   [ "$status" -eq 2 ]
   run cl-train
   [ "$status" -eq 2 ]
+  for bad in "--steps 5abc" "--rate x" "--lr 1e" "--batch 0" "--gen-data -3" "--threads 99999"; do
+    run cl-train $bad x.jsonl
+    [ "$status" -eq 2 ]
+    [[ "$output" == "cl-train: bad "* ]]
+  done
 }
 
 @test "cl-train: bad JSONL names the file and line, exit 1" {

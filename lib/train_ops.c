@@ -3,6 +3,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+#include "ops.h"
 
 void tr_rmsnorm_fwd(const float *x, const float *w, int T, int D, float eps, float *y, float *rstd) {
     for (int t = 0; t < T; t++) {
@@ -111,14 +112,10 @@ void tr_attn_fwd(const float *q, const float *k, const float *v, int n_seq, cons
             const float *qh = q + t0 * qs + (long)h * hd, *kg = k + t0 * ks + (long)g * hd;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, hd, sc, qh, qs, kg, ks, 0.0f,
                         S, L);
-            for (int i = 0; i < L; i++) {
-                float *row = S + (long)i * L, mx = row[0];
-                for (int j = 1; j <= i; j++) mx = row[j] > mx ? row[j] : mx;
-                double sum = 0;
-                for (int j = 0; j <= i; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
-                float inv = (float)(1.0 / sum);
-                for (int j = 0; j <= i; j++) row[j] *= inv;
-                for (int j = i + 1; j < L; j++) row[j] = 0.0f;
+            for (int i = 0; i < L; i++) {   /* causal: row i sees keys 0..i */
+                float *row = S + (long)i * L;
+                cl_softmax(row, 1, i + 1);
+                memset(row + i + 1, 0, (size_t)(L - i - 1) * sizeof *row);
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, hd, L, 1.0f, S, L,
                         v + t0 * ks + (long)g * hd, ks, 0.0f, out + t0 * qs + (long)h * hd, qs);
@@ -165,9 +162,7 @@ void tr_attn_bwd(const float *q, const float *k, const float *v, const float *P,
     }
 }
 
-void tr_swiglu_fwd(const float *g, const float *u, long n, float *h) {
-    for (long i = 0; i < n; i++) h[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
+void tr_swiglu_fwd(const float *g, const float *u, long n, float *h) { cl_swiglu(h, g, u, n); }
 
 void tr_swiglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du) {
     for (long i = 0; i < n; i++) {

@@ -9,6 +9,7 @@
 
 #include "model.h"
 #include "ops.h"
+#include "tape.h"
 #include "util.h"
 
 enum { SPAN_ROWS = 512 };
@@ -86,12 +87,11 @@ static void work_free(work *w) {
     free(w->gate); free(w->up); free(w->tmp); free(w->cos_t); free(w->sin_t); free(w->pos);
 }
 
-/* y[n,out] += scale * (x A^T) B^T for an adapted projection (A [r,in], B [out,r]). */
+/* y[n,out] += scale * (x A^T) B^T for an adapted projection (A [r,in], B [out,r]); u gets x A^T. */
 static void lora_add(const cl_lora *lo, int layer, int t, float *y, const float *x, int n, int in,
-                     int out, float *tmp) {
+                     int out, float *u) {
     if (!lo || !lo->A[layer][t] || !lo->B[layer][t]) return;
-    cl_gemm(0, 1, n, lo->rank, in, 1.0f, x, in, lo->A[layer][t], in, 0.0f, tmp, lo->rank);
-    cl_gemm(0, 1, n, out, lo->rank, lo->scale, tmp, lo->rank, lo->B[layer][t], lo->rank, 1.0f, y, out);
+    cl_lora_add(y, x, lo->A[layer][t], lo->B[layer][t], n, in, out, lo->rank, lo->scale, u);
 }
 
 static void add_bias(float *y, const float *b, int n, int d) {
@@ -109,91 +109,112 @@ static void save_rows(const cl_batch *b, int t0, int n, const float *x, int dim,
 }
 
 /* One span: batch rows t0 .. t0+n-1.  With kv, they continue the cache (positions kv->len ..);
- * without, they are sequences seq_len[s0 .. s0+ns-1], each from position 0. */
+ * without, they are sequences seq_len[s0 .. s0+ns-1], each from position 0.  With a tape (then
+ * t0 == 0 and the span is the whole batch), every activation goes to its place in the tape
+ * instead of the scratch w: the same operations on the same values. */
 static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0, int n,
                          const int *seq_len, int ns, work *w) {
     const cl_config *c = &m->cfg;
     int dim = c->dim, hd = c->head_dim, H = c->n_heads, KV = c->n_kv_heads;
     int qd = H * hd, kvd = KV * hd, ffn = c->ffn_dim;
     const cl_lora *lo = b->lora;
+    cl_tape *tp = b->tape;
     int base = kv ? kv->len : 0;
+    float *x = tp ? tp->x[0] : w->x;
+    float *cos_t = tp ? tp->cos_t : w->cos_t, *sin_t = tp ? tp->sin_t : w->sin_t;
 
     if (b->ids)
         for (int r = 0; r < n; r++)
-            memcpy(w->x + (size_t)r * dim, m->tok_embd + (size_t)b->ids[t0 + r] * dim,
+            memcpy(x + (size_t)r * dim, m->tok_embd + (size_t)b->ids[t0 + r] * dim,
                    dim * sizeof(float));
     else
-        memcpy(w->x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
-    if (b->out_layers) save_rows(b, t0, n, w->x, dim, b->out_layers);
+        memcpy(x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
+    if (b->out_layers) save_rows(b, t0, n, x, dim, b->out_layers);
 
     if (kv)
         for (int r = 0; r < n; r++) w->pos[r] = base + r;
     else
         for (int s = 0, r = 0; s < ns; s++)
             for (int i = 0; i < seq_len[s]; i++) w->pos[r++] = i;
-    cl_rope_table(w->cos_t, w->sin_t, w->pos, n, hd, c->rope_theta);
+    cl_rope_table(cos_t, sin_t, w->pos, n, hd, c->rope_theta);
 
     for (int l = 0; l < c->n_layers; l++) {
         const cl_layer *L = &m->layers[l];
-        float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : w->k;
-        float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : w->v;
+        cl_tape_layer *a = tp ? &tp->layer[l] : NULL;
+        float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : a ? a->k : w->k;
+        float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : a ? a->v : w->v;
+        float *h = a ? a->xn1 : w->h, *q = a ? a->q : w->q, *att = a ? a->att : w->att;
+        /* q/k as projected, before the q/k norm (the tape keeps both) */
+        float *qr = a && a->qr ? a->qr : q, *kr = a && a->kr ? a->kr : kd;
+#define LU(t) (a && a->lu[t] ? a->lu[t] : w->tmp)
 
-        cl_rmsnorm(w->h, w->x, L->attn_norm, n, dim, c->rms_eps);
-        cl_linear(w->q, w->h, L->wq, n, dim, qd, 0);
-        cl_linear(kd, w->h, L->wk, n, dim, kvd, 0);
-        cl_linear(vd, w->h, L->wv, n, dim, kvd, 0);
-        add_bias(w->q, L->bq, n, qd);
-        add_bias(kd, L->bk, n, kvd);
+        cl_rmsnorm(h, x, L->attn_norm, n, dim, c->rms_eps);
+        cl_linear(qr, h, L->wq, n, dim, qd, 0);
+        cl_linear(kr, h, L->wk, n, dim, kvd, 0);
+        cl_linear(vd, h, L->wv, n, dim, kvd, 0);
+        add_bias(qr, L->bq, n, qd);
+        add_bias(kr, L->bk, n, kvd);
         add_bias(vd, L->bv, n, kvd);
-        lora_add(lo, l, CL_LORA_Q, w->q, w->h, n, dim, qd, w->tmp);
-        lora_add(lo, l, CL_LORA_K, kd, w->h, n, dim, kvd, w->tmp);
-        lora_add(lo, l, CL_LORA_V, vd, w->h, n, dim, kvd, w->tmp);
-        if (L->q_norm) cl_rmsnorm(w->q, w->q, L->q_norm, n * H, hd, c->rms_eps);
-        if (L->k_norm) cl_rmsnorm(kd, kd, L->k_norm, n * KV, hd, c->rms_eps);
-        cl_rope_apply(w->q, n, H, hd, w->cos_t, w->sin_t, c->rope_interleaved);
-        cl_rope_apply(kd, n, KV, hd, w->cos_t, w->sin_t, c->rope_interleaved);
+        lora_add(lo, l, CL_LORA_Q, qr, h, n, dim, qd, LU(CL_LORA_Q));
+        lora_add(lo, l, CL_LORA_K, kr, h, n, dim, kvd, LU(CL_LORA_K));
+        lora_add(lo, l, CL_LORA_V, vd, h, n, dim, kvd, LU(CL_LORA_V));
+        if (L->q_norm) cl_rmsnorm(q, qr, L->q_norm, n * H, hd, c->rms_eps);
+        if (L->k_norm) cl_rmsnorm(kd, kr, L->k_norm, n * KV, hd, c->rms_eps);
+        cl_rope_apply(q, n, H, hd, cos_t, sin_t, c->rope_interleaved);
+        cl_rope_apply(kd, n, KV, hd, cos_t, sin_t, c->rope_interleaved);
 
         if (kv) {
             const float *kc = kv->k + (size_t)l * kv->max_pos * kvd;
             const float *vc = kv->v + (size_t)l * kv->max_pos * kvd;
-            cl_attention(w->att, qd, w->q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base);
+            cl_attention(att, qd, q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base);
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
-                cl_attention(w->att + o * qd, qd, w->q + o * qd, qd, seq_len[s], w->k + o * kvd,
-                             w->v + o * kvd, kvd, seq_len[s], H, KV, hd, 0);
+                cl_attention(att + o * qd, qd, q + o * qd, qd, seq_len[s], kd + o * kvd,
+                             vd + o * kvd, kvd, seq_len[s], H, KV, hd, 0);
             }
         }
-        cl_linear(w->x, w->att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
-        lora_add(lo, l, CL_LORA_O, w->x, w->att, n, qd, dim, w->tmp);
+        if (a) {   /* the tape keeps the stream before and after each block */
+            memcpy(a->xmid, x, (size_t)n * dim * sizeof(float));
+            x = a->xmid;
+        }
+        cl_linear(x, att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
+        lora_add(lo, l, CL_LORA_O, x, att, n, qd, dim, LU(CL_LORA_O));
 
-        cl_rmsnorm(w->h, w->x, L->ffn_norm, n, dim, c->rms_eps);
-        cl_linear(w->gate, w->h, L->w_gate, n, dim, ffn, 0);
-        cl_linear(w->up, w->h, L->w_up, n, dim, ffn, 0);
-        lora_add(lo, l, CL_LORA_GATE, w->gate, w->h, n, dim, ffn, w->tmp);
-        lora_add(lo, l, CL_LORA_UP, w->up, w->h, n, dim, ffn, w->tmp);
-        cl_swiglu(w->gate, w->gate, w->up, (long)n * ffn);
-        cl_linear(w->x, w->gate, L->w_down, n, ffn, dim, 1);
-        lora_add(lo, l, CL_LORA_DOWN, w->x, w->gate, n, ffn, dim, w->tmp);
+        float *h2 = a ? a->xn2 : w->h, *gate = a ? a->g : w->gate, *up = a ? a->u : w->up;
+        float *act = a ? a->h : w->gate;
+        cl_rmsnorm(h2, x, L->ffn_norm, n, dim, c->rms_eps);
+        cl_linear(gate, h2, L->w_gate, n, dim, ffn, 0);
+        cl_linear(up, h2, L->w_up, n, dim, ffn, 0);
+        lora_add(lo, l, CL_LORA_GATE, gate, h2, n, dim, ffn, LU(CL_LORA_GATE));
+        lora_add(lo, l, CL_LORA_UP, up, h2, n, dim, ffn, LU(CL_LORA_UP));
+        cl_swiglu(act, gate, up, (long)n * ffn);
+        if (tp) {
+            memcpy(tp->x[l + 1], x, (size_t)n * dim * sizeof(float));
+            x = tp->x[l + 1];
+        }
+        cl_linear(x, act, L->w_down, n, ffn, dim, 1);
+        lora_add(lo, l, CL_LORA_DOWN, x, act, n, ffn, dim, LU(CL_LORA_DOWN));
+#undef LU
 
         if (b->out_layers)
-            save_rows(b, t0, n, w->x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
+            save_rows(b, t0, n, x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
     }
     if (kv) kv->len += n;
 
     /* Final norm: all rows when every logit row is wanted, else only the rows needed. */
     if (b->logits && b->logits_all) {
-        cl_rmsnorm(w->h, w->x, m->out_norm, n, dim, c->rms_eps);
+        cl_rmsnorm(w->h, x, m->out_norm, n, dim, c->rms_eps);
         cl_linear(b->logits + (size_t)t0 * c->n_vocab, w->h, m->output, n, dim, c->n_vocab, 0);
     } else if (b->logits && t0 + n == b->n_tokens) {
-        cl_rmsnorm(w->h, w->x + (size_t)(n - 1) * dim, m->out_norm, 1, dim, c->rms_eps);
+        cl_rmsnorm(w->h, x + (size_t)(n - 1) * dim, m->out_norm, 1, dim, c->rms_eps);
         cl_linear(b->logits, w->h, m->output, 1, dim, c->n_vocab, 0);
     }
     if (b->out_final)
         for (int j = 0; j < b->n_out; j++) {
             int r = b->out_pos[j] - t0;
             if (r >= 0 && r < n)
-                cl_rmsnorm(b->out_final + (size_t)j * dim, w->x + (size_t)r * dim, m->out_norm, 1,
+                cl_rmsnorm(b->out_final + (size_t)j * dim, x + (size_t)r * dim, m->out_norm, 1,
                            dim, c->rms_eps);
         }
 }
@@ -232,6 +253,7 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
     if (b->lora) {
         if (b->lora->rank <= 0) return cl_fail("forward: LoRA rank %d", b->lora->rank);
     }
+    if (b->tape && kv) return cl_fail("forward: a tape records batches without a kv cache");
     return 0;
 }
 
@@ -245,7 +267,8 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
     int cap = SPAN_ROWS;
     if (!kv)
         for (int s = 0; s < n_seq; s++) cap = seq_len[s] > cap ? seq_len[s] : cap;
-    if (cap > b->n_tokens) cap = b->n_tokens;
+    if (cap > b->n_tokens || b->tape) cap = b->n_tokens;
+    if (b->tape) cl_tape_plan(b->tape, m, b->lora, n_seq, seq_len, b->n_tokens);
     work w;
     work_alloc(&w, &m->cfg, cap, b->lora ? b->lora->rank : 0);
     if (kv) {

@@ -5,7 +5,8 @@
  *                 the last position;
  *  - cl-compress: many independent short sequences in one batch (no cache), LoRA on, final
  *                 hidden states at chosen positions;
- *  - cl-train:    per-layer hidden states at chosen positions (distillation targets).
+ *  - cl-train:    per-layer hidden states at chosen positions (distillation targets), and
+ *                 with a tape (tape.h) every activation its backward pass needs.
  */
 #ifndef CL_MODEL_H
 #define CL_MODEL_H
@@ -37,13 +38,21 @@ cl_model *cl_model_random(const cl_config *c, uint64_t seed);
 
 /* LoRA adapter: W x  ->  W x + scale * B (A x) on the targeted projections.
  * Per layer, per target t (CL_LORA_Q..CL_LORA_DOWN): A [r, in], B [out, r]; NULL = not adapted. */
+/* Deepest model supported (the LoRA tables are sized by it). */
+#define CL_MAX_LAYERS 256
+
 enum { CL_LORA_Q, CL_LORA_K, CL_LORA_V, CL_LORA_O, CL_LORA_GATE, CL_LORA_UP, CL_LORA_DOWN, CL_LORA_NT };
 typedef struct {
     int rank;
     float scale;                       /* alpha / rank */
-    float *A[/*layer*/ 256][CL_LORA_NT];
-    float *B[256][CL_LORA_NT];
+    float *A[/*layer*/ CL_MAX_LAYERS][CL_LORA_NT];
+    float *B[CL_MAX_LAYERS][CL_LORA_NT];
 } cl_lora;
+
+/* Input and output widths of LoRA target t (CL_LORA_*) for a model of config c. */
+void cl_lora_dims(const cl_config *c, int t, int *in, int *out);
+/* Mask (1 << CL_LORA_*) of the projections lora adapts in this layer; 0 for NULL. */
+unsigned cl_lora_targets(const cl_lora *lora, int layer);
 
 /* KV cache for one sequence. */
 typedef struct cl_kv cl_kv;
@@ -52,6 +61,8 @@ void cl_kv_free(cl_kv *kv);
 int cl_kv_len(const cl_kv *kv);
 void cl_kv_truncate(cl_kv *kv, int n);     /* forget positions >= n (reuse a prefilled prefix) */
 size_t cl_kv_bytes(const cl_kv *kv);       /* bytes holding the cached positions */
+
+typedef struct cl_tape cl_tape;   /* tape.h */
 
 typedef struct {
     /* Input: n_tokens positions, given as ids OR as embeddings [n_tokens, dim] (exactly one). */
@@ -72,11 +83,13 @@ typedef struct {
     float *out_final;         /* [n_out, dim]: state after the final RMSNorm (what feeds the LM head) */
     float *out_layers;        /* [n_layers+1, n_out, dim]: residual stream before layer 0 (the input
                                  embeddings), after each layer (before the final norm) */
+    cl_tape *tape;            /* optional: record the activations for a backward pass (tape.h);
+                                 only without a kv cache; the batch then runs as one span */
 } cl_batch;
 
 /* Runs the batch; 0 or -1 (cl_error: bad ids, lengths, positions, cache overflow).
  * "Last position" logits are those of the batch's last row.  No global state: threads may run
- * forwards on one model at once, each with its own kv.  Long batches are processed in spans
+ * forwards on one model at once, each with its own kv (and tape).  Long batches are processed in spans
  * of 512 positions (whole sequences when kv == NULL), so memory stays bounded; results equal
  * a single pass up to float rounding (tests: 1e-6 relative). */
 int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b);

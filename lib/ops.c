@@ -56,6 +56,12 @@ void cl_linear(float *y, const float *x, const float *W, int n, int in, int out,
     cl_gemm(0, 1, n, out, in, 1.0f, x, in, W, in, accumulate ? 1.0f : 0.0f, y, out);
 }
 
+void cl_lora_add(float *y, const float *x, const float *A, const float *B, int n, int in, int out,
+                 int rank, float scale, float *u) {
+    cl_gemm(0, 1, n, rank, in, 1.0f, x, in, A, in, 0.0f, u, rank);
+    cl_gemm(0, 1, n, out, rank, scale, u, rank, B, rank, 1.0f, y, out);
+}
+
 void cl_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps) {
     for (int r = 0; r < n; r++) {
         const float *xr = x + (size_t)r * dim;

@@ -26,6 +26,10 @@ int cl_gemm_device(int on);
 /* y[n,out] = x[n,in] W[out,in]^T (+ y when accumulate): a Linear layer on n rows. */
 void cl_linear(float *y, const float *x, const float *W, int n, int in, int out, int accumulate);
 
+/* LoRA on a Linear layer: u[n,r] = x[n,in] A[r,in]^T, then y[n,out] += scale * u B[out,r]^T. */
+void cl_lora_add(float *y, const float *x, const float *A, const float *B, int n, int in, int out,
+                 int rank, float scale, float *u);
+
 /* y[r] = x[r] / sqrt(mean(x[r]^2) + eps) * w, for n rows of dim floats; y may equal x. */
 void cl_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float eps);
 

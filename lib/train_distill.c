@@ -3,20 +3,21 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ops.h"
 #include "train_ops.h"
 #include "train_rand.h"
 #include "util.h"
 
 int tr_params_alloc(tr_params *p, const cl_config *c, int rank, float alpha, int targets) {
     memset(p, 0, sizeof *p);
-    if (c->n_layers > 256) return cl_fail("train: more than 256 layers");
+    if (c->n_layers > CL_MAX_LAYERS) return cl_fail("train: more than %d layers", CL_MAX_LAYERS);
     if (rank < 1) return cl_fail("train: LoRA rank must be >= 1");
     long n = 0;
     for (int l = 0; l < c->n_layers; l++)
         for (int k = 0; k < CL_LORA_NT; k++)
             if (targets & (1 << k)) {
                 int in, out;
-                tr_lora_dims(c, k, &in, &out);
+                cl_lora_dims(c, k, &in, &out);
                 n += (long)rank * (in + out);
             }
     n += (long)c->dim * c->dim + c->dim;
@@ -32,7 +33,7 @@ int tr_params_alloc(tr_params *p, const cl_config *c, int rank, float alpha, int
         for (int k = 0; k < CL_LORA_NT; k++)
             if (targets & (1 << k)) {
                 int in, out;
-                tr_lora_dims(c, k, &in, &out);
+                cl_lora_dims(c, k, &in, &out);
                 p->lora.A[l][k] = w; w += (long)rank * in;
                 p->lora.B[l][k] = w; w += (long)rank * out;
             }
@@ -54,7 +55,7 @@ void tr_params_init(tr_params *p, const cl_config *c, uint64_t seed) {
         for (int k = 0; k < CL_LORA_NT; k++)
             if (p->lora.A[l][k]) {
                 int in, out;
-                tr_lora_dims(c, k, &in, &out);
+                cl_lora_dims(c, k, &in, &out);
                 tr_rng_fill_normal(&r, p->lora.A[l][k], (long)p->rank * in, 1.0f / sqrtf((float)in));
             }
     for (int i = 0; i < c->dim; i++) p->W[(long)i * c->dim + i] = 1.0f;
@@ -67,13 +68,14 @@ void tr_example_free(tr_example *e) {
 
 void tr_workspace_init(tr_workspace *w) {
     memset(w, 0, sizeof *w);
-    tr_tape_init(&w->comp);
-    tr_tape_init(&w->stud);
+    cl_tape_init(&w->comp);
+    cl_tape_init(&w->stud);
 }
 
 void tr_workspace_free(tr_workspace *w) {
-    tr_tape_free(&w->comp);
-    tr_tape_free(&w->stud);
+    cl_tape_free(&w->comp);
+    cl_tape_free(&w->stud);
+    tr_grad_scratch_free(&w->grad);
     free(w->buf);
     memset(w, 0, sizeof *w);
 }
@@ -104,61 +106,70 @@ static int n_ces(const tr_example *e, int C) {
     return n;
 }
 
-/* Compressor forward: fills the comp tape; placeholder batch rows into *ph (malloc'd). */
+/* Compressor forward: fills the comp tape and z [n_ce, dim] (malloc'd) with the final-norm
+ * states at the placeholders, whose batch rows go to *ph (malloc'd). */
 static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
-                        const tr_example *e, int **ph, int *n_ph) {
-    int D = m->cfg.dim, eos = m->cfg.eos_id;
+                        const tr_example *e, float **z, int **ph, int *n_ph) {
+    int eos = m->cfg.eos_id;
     if (eos < 0) return cl_fail("train: the model has no EOS token for the placeholders");
     if (e->n_seg < 1) return cl_fail("train: example without context");
-    if (check_ids(m, e->ctx, e->n_ctx)) return -1;
     int nce = n_ces(e, o->C), T = e->n_ctx + nce;
     int *sl = cl_malloc((size_t)e->n_seg * sizeof(int));
     int *pp = cl_malloc((size_t)nce * sizeof(int));
-    float *x = cl_malloc((size_t)T * D * sizeof(float));
+    int32_t *ids = cl_malloc((size_t)T * sizeof(int32_t));
     int t = 0, k = 0, c0 = 0;
     for (int s = 0; s < e->n_seg; s++) {
         int n = e->seg_len[s], np = (n + o->C - 1) / o->C;
-        embed(m, e->ctx + c0, n, x + (long)t * D);
+        memcpy(ids + t, e->ctx + c0, (size_t)n * sizeof(int32_t));
         t += n; c0 += n;
         for (int j = 0; j < np; j++, t++, k++) {
-            memcpy(x + (long)t * D, m->tok_embd + (long)eos * D, D * sizeof(float));
+            ids[t] = eos;
             pp[k] = t;
         }
         sl[s] = n + np;
     }
-    int rc = tr_forward(&w->comp, m, &p->lora, x, e->n_seg, sl);
-    free(x);
+    float *zz = cl_malloc((size_t)nce * m->cfg.dim * sizeof(float));
+    cl_batch b = {.n_tokens = T, .ids = ids, .n_seq = e->n_seg, .seq_len = sl, .lora = &p->lora,
+                  .n_out = nce, .out_pos = pp, .out_final = zz, .tape = &w->comp};
+    int rc = cl_forward(m, NULL, &b);
+    free(ids);
     free(sl);
-    if (rc) { free(pp); return -1; }
+    if (rc) { free(pp); free(zz); return -1; }
+    *z = zz;
     *ph = pp;
     *n_ph = nce;
     return 0;
 }
 
+/* The compressor's linear layer: ces[n, D] = z W^T + b. */
+static void project(const tr_params *p, const float *z, int n, int D, float *ces) {
+    cl_linear(ces, z, p->W, n, D, D, 0);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < D; j++) ces[(long)i * D + j] += p->b[j];
+}
+
 int tr_compress(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
                 const tr_example *e, float **ces) {
     int *ph, nce, D = m->cfg.dim;
-    if (comp_forward(w, m, o, p, e, &ph, &nce)) return -1;
-    float *z = cl_malloc((size_t)nce * D * sizeof(float));
-    for (int i = 0; i < nce; i++) memcpy(z + (long)i * D, w->comp.xf + (long)ph[i] * D, D * sizeof(float));
+    float *z;
+    if (comp_forward(w, m, o, p, e, &z, &ph, &nce)) return -1;
     *ces = cl_malloc((size_t)nce * D * sizeof(float));
-    tr_linear_fwd(z, p->W, p->b, nce, D, D, *ces);
+    project(p, z, nce, D, *ces);
     free(z);
     free(ph);
     return nce;
 }
 
-/* Student/teacher sequence: [BOS?] prefix (ids or given embeddings) + q + a.  Returns length,
- * *ans0 = index of the first answer token. */
+/* Student sequence: [BOS?] CEs + q + a as embeddings.  Returns length, *ans0 = index of the
+ * first answer token. */
 static int build_seq(const cl_model *m, const tr_objective *o, const tr_example *e, const float *pre,
-                     int n_pre, const int32_t *pre_ids, float *x, int *ans0) {
+                     int n_pre, float *x, int *ans0) {
     int D = m->cfg.dim, t = 0;
     if (o->bos) {
         embed(m, &m->cfg.bos_id, 1, x);
         t = 1;
     }
-    if (pre) memcpy(x + (long)t * D, pre, (size_t)n_pre * D * sizeof(float));
-    else embed(m, pre_ids, n_pre, x + (long)t * D);
+    memcpy(x + (long)t * D, pre, (size_t)n_pre * D * sizeof(float));
     t += n_pre;
     embed(m, e->q, e->n_q, x + (long)t * D);
     t += e->n_q;
@@ -173,29 +184,37 @@ static int seq_len_of(const tr_objective *o, const tr_example *e, int n_pre) {
 
 int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e) {
     const cl_config *c = &m->cfg;
-    int D = c->dim, L = c->n_layers, N = e->n_a + 1, a0;
+    int D = c->dim, L = c->n_layers, N = e->n_a + 1;
     if (o->bos && c->bos_id < 0) return cl_fail("train: the model has no BOS token");
     const int32_t *ctx = e->tctx ? e->tctx : e->ctx;
     int n_ctx = e->tctx ? e->n_tctx : e->n_ctx;
-    if (check_ids(m, ctx, n_ctx) || check_ids(m, e->q, e->n_q) || check_ids(m, e->a, e->n_a))
-        return -1;
     if (e->n_a < 1) return cl_fail("train: example without answer tokens");
-    int T = seq_len_of(o, e, n_ctx);
+    int T = seq_len_of(o, e, n_ctx), bos = o->bos ? 1 : 0, a0 = bos + n_ctx + e->n_q;
     if (T - (o->bos ? 0 : 1) < N) return cl_fail("train: example too short");
-    float *x = cl_malloc((size_t)T * D * sizeof(float));
-    build_seq(m, o, e, NULL, n_ctx, ctx, x, &a0);
-    int rc = tr_forward(&w->stud, m, NULL, x, 1, &T);
-    free(x);
-    if (rc) return -1;
+    int32_t *ids = cl_malloc((size_t)T * sizeof(int32_t));
+    int *pos = cl_malloc((size_t)N * sizeof(int));
+    if (bos) ids[0] = c->bos_id;
+    memcpy(ids + bos, ctx, (size_t)n_ctx * sizeof(int32_t));
+    memcpy(ids + bos + n_ctx, e->q, (size_t)e->n_q * sizeof(int32_t));
+    memcpy(ids + a0, e->a, (size_t)e->n_a * sizeof(int32_t));
+    for (int i = 0; i < N; i++) pos[i] = a0 - 1 + i;
+    float *layers = cl_malloc((size_t)(L + 1) * N * D * sizeof(float));
+    cl_batch b = {.n_tokens = T, .ids = ids, .n_out = N, .out_pos = pos, .out_layers = layers};
+    int rc = cl_forward(m, NULL, &b);
+    free(ids);
+    free(pos);
+    if (rc) { free(layers); return -1; }
+    (void)w;
+    /* keep the states after each layer, not the input embeddings */
+    memmove(layers, layers + (size_t)N * D, (size_t)L * N * D * sizeof(float));
     free(e->teacher);
     free(e->sigma);
-    e->teacher = cl_malloc((size_t)L * N * D * sizeof(float));
+    e->teacher = layers;
     e->sigma = cl_malloc((size_t)L * sizeof(float));
     for (int l = 0; l < L; l++) {
-        float *dst = e->teacher + (long)l * N * D;
-        memcpy(dst, w->stud.x[l + 1] + (long)(a0 - 1) * D, (size_t)N * D * sizeof(float));
+        const float *src = e->teacher + (long)l * N * D;
         double s = 0;
-        for (long i = 0; i < (long)N * D; i++) s += fabsf(dst[i]);
+        for (long i = 0; i < (long)N * D; i++) s += fabsf(src[i]);
         e->sigma[l] = (float)(s / ((double)N * D));
         if (!(e->sigma[l] > 0)) e->sigma[l] = 1.0f;
     }
@@ -207,21 +226,23 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers, N = e->n_a + 1, a0;
     if (!e->teacher) return cl_fail("train: example has no teacher states");
+    if (check_ids(m, e->q, e->n_q) || check_ids(m, e->a, e->n_a)) return -1;
     int *ph, nce;
-    if (comp_forward(w, m, o, p, e, &ph, &nce)) return -1;
+    float *z;
+    if (comp_forward(w, m, o, p, e, &z, &ph, &nce)) return -1;
     int Ts = seq_len_of(o, e, nce);
-    /* scratch: z, ces [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; dz; d_final [Tc, D] */
+    /* scratch: ces, dz [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; d_final [Tc, D] */
     int Tc = w->comp.T;
-    size_t need = (size_t)nce * D * 3 + (size_t)Ts * D * 2 + (size_t)L * Ts * D + (size_t)Tc * D;
-    float *z = scratch(w, need), *ces = z + (size_t)nce * D, *dz = ces + (size_t)nce * D;
+    size_t need = (size_t)nce * D * 2 + (size_t)Ts * D * 2 + (size_t)L * Ts * D + (size_t)Tc * D;
+    float *ces = scratch(w, need), *dz = ces + (size_t)nce * D;
     float *xs = dz + (size_t)nce * D, *dembd = xs + (size_t)Ts * D, *dl = dembd + (size_t)Ts * D;
     float *dfin = dl + (size_t)L * Ts * D;
-    for (int i = 0; i < nce; i++) memcpy(z + (long)i * D, w->comp.xf + (long)ph[i] * D, D * sizeof(float));
-    tr_linear_fwd(z, p->W, p->b, nce, D, D, ces);
-    build_seq(m, o, e, ces, nce, NULL, xs, &a0);
-    if (tr_forward(&w->stud, m, NULL, xs, 1, &Ts)) { free(ph); return -1; }
+    project(p, z, nce, D, ces);
+    build_seq(m, o, e, ces, nce, xs, &a0);
+    cl_batch b = {.n_tokens = Ts, .embd = xs, .tape = &w->stud};
+    if (cl_forward(m, NULL, &b)) { free(ph); free(z); return -1; }
     double total = 0;
-    float *dlayer[257] = {0};
+    float *dlayer[CL_MAX_LAYERS + 1] = {0};
     if (grad) memset(dl, 0, (size_t)L * Ts * D * sizeof(float));
     for (int l = 0; l < L; l++) {
         float wgt = 1.0f / ((float)L * N * D);
@@ -235,15 +256,17 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     if (grad) {
         if (weight != 1.0f)
             for (size_t i = 0; i < (size_t)L * Ts * D; i++) dl[i] *= weight;
-        tr_backward(&w->stud, NULL, dlayer, dembd, NULL);
+        tr_backward(&w->stud, &w->grad, NULL, dlayer, dembd, NULL);
         const float *dce = dembd + (o->bos ? D : 0);
         tr_linear_bwd_w(dce, z, nce, D, D, grad->W, grad->b);
         memset(dz, 0, (size_t)nce * D * sizeof(float));
         tr_linear_bwd_x(dce, p->W, nce, D, D, dz);
+        /* through the final norm at the placeholders: d_final is dz at their rows */
         memset(dfin, 0, (size_t)Tc * D * sizeof(float));
         for (int i = 0; i < nce; i++) memcpy(dfin + (long)ph[i] * D, dz + (long)i * D, D * sizeof(float));
-        tr_backward(&w->comp, dfin, NULL, NULL, &grad->lora);
+        tr_backward(&w->comp, &w->grad, dfin, NULL, NULL, &grad->lora);
     }
     free(ph);
+    free(z);
     return 0;
 }

@@ -17,7 +17,8 @@
 #define CL_TRAIN_DISTILL_H
 #include <stdint.h>
 #include "model.h"
-#include "train_model.h"
+#include "tape.h"
+#include "train_backward.h"
 
 /* Every trainable float in one flat vector (for AdamW and checkpoints); lora/W/b point into it. */
 typedef struct {
@@ -57,7 +58,8 @@ typedef struct {
 } tr_objective;
 
 typedef struct {
-    tr_tape comp, stud;
+    cl_tape comp, stud;       /* the compressor's and the student's forward */
+    tr_grad_scratch grad;     /* backward scratch */
     float *buf;               /* scratch */
     size_t buf_floats;
 } tr_workspace;

@@ -1,9 +1,9 @@
 /* train_eval.c — NLL / utility / agreement of a compressor (see train_eval.h). */
 #include "train_eval.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "ops.h"
 #include "train_gen.h"
 #include "util.h"
 
@@ -27,11 +27,16 @@ int tr_naive_ces(const cl_model *m, int C, const tr_example *e, float **out) {
 }
 
 /* Summed NLL of e's answer after [BOS?] + prefix (embeddings or ids) + question. */
-static int answer_nll(tr_tape *t, const cl_model *m, const tr_objective *o, const tr_example *e,
+static int answer_nll(const cl_model *m, const tr_objective *o, const tr_example *e,
                       const float *pre, const int32_t *pre_ids, int n_pre, double *nll, int *count,
                       int *top1) {
     int D = m->cfg.dim, V = m->cfg.n_vocab, bos = o->bos ? 1 : 0;
     int T = bos + n_pre + e->n_q + e->n_a, a0 = bos + n_pre + e->n_q;
+    int first = a0 - 1 < 0 ? 1 : 0;   /* nothing predicts a[0] without any prefix */
+    int np = e->n_a - first;
+    *nll = 0;
+    *count = *top1 = 0;
+    if (np <= 0) return 0;
     float *x = cl_malloc((size_t)T * D * sizeof(float));
     int k = 0;
     if (bos) memcpy(x, m->tok_embd + (long)m->cfg.bos_id * D, D * sizeof(float)), k = 1;
@@ -39,23 +44,22 @@ static int answer_nll(tr_tape *t, const cl_model *m, const tr_objective *o, cons
         memcpy(x + (long)k * D, pre ? pre + (long)i * D : m->tok_embd + (long)pre_ids[i] * D, D * sizeof(float));
     for (int i = 0; i < e->n_q; i++, k++) memcpy(x + (long)k * D, m->tok_embd + (long)e->q[i] * D, D * sizeof(float));
     for (int i = 0; i < e->n_a; i++, k++) memcpy(x + (long)k * D, m->tok_embd + (long)e->a[i] * D, D * sizeof(float));
-    int rc = tr_forward(t, m, NULL, x, 1, &T);
+    int *pos = cl_malloc((size_t)np * sizeof(int));
+    for (int i = 0; i < np; i++) pos[i] = a0 - 1 + first + i;
+    float *fin = cl_malloc((size_t)np * D * sizeof(float));
+    cl_batch b = {.n_tokens = T, .embd = x, .n_out = np, .out_pos = pos, .out_final = fin};
+    int rc = cl_forward(m, NULL, &b);
     free(x);
-    if (rc) return -1;
-    int first = a0 - 1 < 0 ? 1 : 0;   /* nothing predicts a[0] without any prefix */
-    int np = e->n_a - first;
-    float *lg = cl_malloc((size_t)(np > 0 ? np : 1) * V * sizeof(float));
-    if (np > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, V, D, 1.0f,
-                    t->xf + (long)(a0 - 1 + first) * D, D, m->output, D, 0.0f, lg, V);
+    free(pos);
+    if (rc) { free(fin); return -1; }
+    float *lg = cl_malloc((size_t)np * V * sizeof(float));
+    cl_linear(lg, fin, m->output, np, D, V, 0);
+    free(fin);
     double s = 0;
-    *top1 = 0;
     for (int i = 0; i < np; i++) {
         const float *l = lg + (long)i * V;
-        float mx = l[0];
-        int am = 0;
-        for (int j = 1; j < V; j++)
-            if (l[j] > mx) mx = l[j], am = j;
+        int am = cl_argmax(l, V);
+        float mx = l[am];
         *top1 += am == e->a[first + i];
         double z = 0;
         for (int j = 0; j < V; j++) z += exp(l[j] - mx);
@@ -99,17 +103,17 @@ int tr_evaluate(const cl_model *m, const tr_objective *o, const tr_params *p, tr
         double v;
         int c, t1;
         float *ces = NULL, *nv = NULL;
-        if (answer_nll(&w.stud, m, o, e, NULL, e->tctx ? e->tctx : e->ctx, e->tctx ? e->n_tctx : e->n_ctx, &v, &c, &t1)) { rc = -1; break; }
+        if (answer_nll(m, o, e, NULL, e->tctx ? e->tctx : e->ctx, e->tctx ? e->n_tctx : e->n_ctx, &v, &c, &t1)) { rc = -1; break; }
         s[0] += v; cnt[0] += c; top[0] += t1;
-        if (answer_nll(&w.stud, m, o, e, NULL, NULL, 0, &v, &c, &t1)) { rc = -1; break; }
+        if (answer_nll(m, o, e, NULL, NULL, 0, &v, &c, &t1)) { rc = -1; break; }
         s[2] += v; cnt[2] += c; top[2] += t1;
         int nn = tr_naive_ces(m, o->C, e, &nv);
-        if (answer_nll(&w.stud, m, o, e, nv, NULL, nn, &v, &c, &t1)) rc = -1;
+        if (answer_nll(m, o, e, nv, NULL, nn, &v, &c, &t1)) rc = -1;
         s[3] += v; cnt[3] += c; top[3] += t1;
         free(nv);
         if (rc || !p) continue;
         int nc = tr_compress(&w, m, o, p, e, &ces);
-        if (nc < 0 || answer_nll(&w.stud, m, o, e, ces, NULL, nc, &v, &c, &t1)) { free(ces); rc = -1; break; }
+        if (nc < 0 || answer_nll(m, o, e, ces, NULL, nc, &v, &c, &t1)) { free(ces); rc = -1; break; }
         s[1] += v; cnt[1] += c; top[1] += t1;
         double ag[2];
         if (greedy_agree(m, o, e, ces, nc, &ag[0]) || greedy_agree(m, o, e, NULL, 0, &ag[1])) rc = -1;

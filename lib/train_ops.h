@@ -1,46 +1,38 @@
-/* train_ops.h — forward and backward of the decoder's building blocks on plain float arrays,
- * for training (cl-train).  Row-major; activations are [T, n]; a Linear weight is [out, in].
+/* train_ops.h — the backward of the decoder's building blocks (their forwards are the engine's
+ * ops, ops.h: each kernel below names the forward it differentiates).  Row-major float arrays;
+ * activations are [T, n]; a Linear weight is [out, in].  Every product goes through cl_gemm.
  * Every *_bwd ACCUMULATES (+=) into its gradient outputs, so callers zero them first. */
 #ifndef CL_TRAIN_OPS_H
 #define CL_TRAIN_OPS_H
 
-/* y = x * w / sqrt(mean(x^2) + eps) per row; rstd[t] = 1/sqrt(mean(x_t^2) + eps) is saved. */
-void tr_rmsnorm_fwd(const float *x, const float *w, int T, int D, float eps, float *y, float *rstd);
-void tr_rmsnorm_bwd(const float *x, const float *w, const float *rstd, const float *dy, int T, int D,
+/* cl_rmsnorm: y = x w r, r = 1/sqrt(mean(x^2) + eps) per row (recomputed from x). */
+void tr_rmsnorm_bwd(const float *x, const float *w, const float *dy, int T, int D, float eps,
                     float *dx);
 
-/* Rotary embedding in place on x [T, n_heads*hd]; pos[t] is the position of row t.
- * interleaved: pairs (2i, 2i+1); else (i, i+hd/2).  inverse rotates by -angle, which is the
- * backward of the forward rotation (an orthogonal map). */
-void tr_rope(float *x, int T, const int *pos, int n_heads, int hd, float theta, int interleaved,
-             int inverse);
+/* cl_rope_apply with table (cos_t, sin_t): the rotation is orthogonal, so the backward is the
+ * rotation by -angle: dx (in place) <- R^T dx.  neg_sin is scratch of the table's size. */
+void tr_rope_bwd(float *dx, int T, int n_heads, int hd, const float *cos_t, const float *sin_t,
+                 int interleaved, float *neg_sin);
 
-/* y = x W^T (+ b): overwrite.  bwd_x: dx += dy W.  bwd_w: dW += dy^T x, db += sum_t dy. */
-void tr_linear_fwd(const float *x, const float *W, const float *b, int T, int in, int out, float *y);
+/* cl_linear (y = x W^T): bwd_x: dx += dy W.  bwd_w: dW += dy^T x, db += sum_t dy (each optional). */
 void tr_linear_bwd_x(const float *dy, const float *W, int T, int in, int out, float *dx);
 void tr_linear_bwd_w(const float *dy, const float *x, int T, int in, int out, float *dW, float *db);
 
-/* LoRA: u = x A^T [T, r] (saved), y += scale * u B^T.  A [r, in], B [out, r].
- * bwd: dA += (scale dy B)^T x, dB += scale dy^T u, dx += (scale dy B) A (dx may be NULL);
+/* cl_lora_add (u = x A^T saved, y += scale u B^T; A [r, in], B [out, r]):
+ * dA += (scale dy B)^T x, dB += scale dy^T u, dx += (scale dy B) A (each optional);
  * du is scratch [T, r]. */
-void tr_lora_fwd(const float *x, const float *A, const float *B, int r, float scale, int T, int in,
-                 int out, float *u, float *y);
 void tr_lora_bwd(const float *x, const float *u, const float *A, const float *B, int r, float scale,
                  int T, int in, int out, const float *dy, float *dx, float *dA, float *dB, float *du);
 
-/* Causal GQA attention over n_seq independent sequences laid end to end (seq_len[] sums to T).
- * q [T, H*hd], k, v [T, KV*hd] (q and k already rotated), out [T, H*hd] (overwrite).
- * P saves the softmax probabilities: for each sequence s, H blocks of L_s x L_s (tr_attn_psize). */
-long tr_attn_psize(int n_seq, const int *seq_len, int H);
-void tr_attn_fwd(const float *q, const float *k, const float *v, int n_seq, const int *seq_len,
-                 int H, int KV, int hd, float *P, float *out);
-/* dq, dk, dv += ...; ds is scratch of max L_s^2 floats. */
-void tr_attn_bwd(const float *q, const float *k, const float *v, const float *P, const float *dout,
-                 int n_seq, const int *seq_len, int H, int KV, int hd, float *dq, float *dk,
-                 float *dv, float *ds);
+/* cl_attention over n_seq independent causal sequences laid end to end (seq_len[] sums to T):
+ * q [T, H*hd], k, v [T, KV*hd] as the forward read them (after RoPE); dout [T, H*hd].
+ * dq, dk, dv += ...  The probabilities are recomputed (not kept by the tape); scratch holds
+ * 2 * max L_s^2 floats. */
+void tr_attn_bwd(const float *q, const float *k, const float *v, const float *dout, int n_seq,
+                 const int *seq_len, int H, int KV, int hd, float *dq, float *dk, float *dv,
+                 float *scratch);
 
-/* h = silu(g) * u elementwise over n; bwd: dg += dh u silu'(g), du += dh silu(g). */
-void tr_swiglu_fwd(const float *g, const float *u, long n, float *h);
+/* cl_swiglu (h = silu(g) * u, elementwise over n): dg += dh u silu'(g), du += dh silu(g). */
 void tr_swiglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du);
 
 /* Smooth-L1 (Huber / beta): sum over n of l(d_i), d = (a - b) * inv_scale,

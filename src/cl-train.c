@@ -11,6 +11,7 @@
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
+#include "tape.h"
 #include "tokenizer.h"
 #include "train_data.h"
 #include "train_eval.h"
@@ -79,11 +80,9 @@ static void bench(const cl_model *m, const tr_objective *ob, const tr_params *p,
     double t_teacher = (cl_now() - t0) / k;
     tr_workspace_free(&w);
     int nce = n_seg * ((S + ob->C - 1) / ob->C), seg = S + (S + ob->C - 1) / ob->C;
-    int *sl = cl_malloc((size_t)n_seg * sizeof(int));
-    for (int s = 0; s < n_seg; s++) sl[s] = seg;
     int ts = 1 + nce + 32;
-    size_t comp = tr_tape_floats(&m->cfg, p->rank, n_seg, sl), stud = tr_tape_floats(&m->cfg, 0, 1, &ts);
-    free(sl);
+    size_t comp = cl_tape_floats(&m->cfg, p->rank, (unsigned)p->targets, n_seg * seg),
+           stud = cl_tape_floats(&m->cfg, 0, 0, ts);
     tr_adamw_cfg ac = {.lr = 1e-4f, .warmup = 1, .total_steps = 1, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     tr_adamw o;
     tr_adamw_init(&o, p->n);

@@ -1,5 +1,7 @@
-/* test_backward.c — every backward op of the trainer, the whole decoder backward and the whole
- * distillation loss, checked against central finite differences.
+/* test_backward.c — every backward kernel of the trainer (against the engine's forward op it
+ * differentiates), the whole decoder backward over cl_forward's tape for every architecture the
+ * engine runs (llama both RoPE layouts, qwen2 biases, qwen3 q/k norm with head_dim * heads != dim)
+ * and the whole distillation loss, checked against central finite differences.
  * Check: |analytic - numeric| <= 2e-2 |numeric| + 1e-3 max|gradient| on sampled entries
  * (f32 forward, loss summed in double, step h = 3e-3 (1 + |x|): the truncation error shrinks as h^2 at this step). */
 #include <math.h>
@@ -7,7 +9,9 @@
 #include <string.h>
 #include "t.h"
 #include "train_distill.h"
-#include "train_model.h"
+#include "ops.h"
+#include "tape.h"
+#include "train_backward.h"
 #include "train_ops.h"
 #include "train_rand.h"
 #include "util.h"
@@ -49,28 +53,32 @@ static double dot(const float *a, const float *b, long n) {
 /* ---- single ops: loss = <R, op(inputs)> ---- */
 enum { T_ = 7, D_ = 12 };
 typedef struct {
-    float x[T_ * D_], w[D_], y[T_ * D_], rstd[T_], R[T_ * D_];
+    float x[T_ * D_], w[D_], y[T_ * D_], R[T_ * D_];
 } rms_ctx;
 static double rms_loss(void *p) {
     rms_ctx *c = p;
-    tr_rmsnorm_fwd(c->x, c->w, T_, D_, 1e-5f, c->y, c->rstd);
+    cl_rmsnorm(c->y, c->x, c->w, T_, D_, 1e-5f);
     return dot(c->y, c->R, T_ * D_);
 }
 
 typedef struct {
     int n_seq, seq_len[2], H, KV, hd, T;
-    float *q, *k, *v, *P, *out, *R;
+    float *q, *k, *v, *out, *R;
 } attn_ctx;
 static double attn_loss(void *p) {
     attn_ctx *c = p;
-    tr_attn_fwd(c->q, c->k, c->v, c->n_seq, c->seq_len, c->H, c->KV, c->hd, c->P, c->out);
+    int qs = c->H * c->hd, ks = c->KV * c->hd;
+    for (int s = 0, t0 = 0; s < c->n_seq; t0 += c->seq_len[s++])
+        cl_attention(c->out + (long)t0 * qs, qs, c->q + (long)t0 * qs, qs, c->seq_len[s],
+                     c->k + (long)t0 * ks, c->v + (long)t0 * ks, ks, c->seq_len[s], c->H, c->KV,
+                     c->hd, 0);
     return dot(c->out, c->R, (long)c->T * c->H * c->hd);
 }
 
 typedef struct { float g[40], u[40], h[40], R[40]; } swi_ctx;
 static double swi_loss(void *p) {
     swi_ctx *c = p;
-    tr_swiglu_fwd(c->g, c->u, 40, c->h);
+    cl_swiglu(c->h, c->g, c->u, 40);
     return dot(c->h, c->R, 40);
 }
 
@@ -78,7 +86,7 @@ typedef struct { float x[5 * 9], A[3 * 9], B[6 * 3], u[5 * 3], y[5 * 6], R[5 * 6
 static double lora_loss(void *p) {
     lora_ctx *c = p;
     memset(c->y, 0, sizeof c->y);
-    tr_lora_fwd(c->x, c->A, c->B, 3, 0.5f, 5, 9, 6, c->u, c->y);
+    cl_lora_add(c->y, c->x, c->A, c->B, 5, 9, 6, 3, 0.5f, c->u);
     return dot(c->y, c->R, 5 * 6);
 }
 
@@ -86,7 +94,7 @@ typedef struct { float x[4 * 16], y[4 * 16], R[4 * 16]; int pos[4], inter; } rop
 static double rope_loss(void *p) {
     rope_ctx *c = p;
     memcpy(c->y, c->x, sizeof c->y);
-    tr_rope(c->y, 4, c->pos, 2, 8, 10000.0f, c->inter, 0);
+    cl_rope(c->y, 4, 2, 8, c->pos, 10000.0f, c->inter);
     return dot(c->y, c->R, 4 * 16);
 }
 
@@ -105,7 +113,7 @@ static void test_ops(cl_rng *r) {
         tr_rng_fill_normal(r, c.R, T_ * D_, 1.0f);
         rms_loss(&c);
         memset(g, 0, sizeof g);
-        tr_rmsnorm_bwd(c.x, c.w, c.rstd, c.R, T_, D_, g);
+        tr_rmsnorm_bwd(c.x, c.w, c.R, T_, D_, 1e-5f, g);
         double v = fd_check(rms_loss, &c, c.x, g, T_ * D_, T_ * D_, r);
         OK(v <= 1, "rmsnorm backward matches finite differences (worst %.3f of tolerance)", v);
     }
@@ -140,9 +148,10 @@ static void test_ops(cl_rng *r) {
         for (int i = 0; i < 4; i++) c.pos[i] = 3 * i + 1;
         tr_rng_fill_normal(r, c.x, 64, 1.0f);
         tr_rng_fill_normal(r, c.R, 64, 1.0f);
-        float d[64];
+        float d[64], cos_t[16], sin_t[16], neg[16];
         memcpy(d, c.R, sizeof d);
-        tr_rope(d, 4, c.pos, 2, 8, 10000.0f, inter, 1);
+        cl_rope_table(cos_t, sin_t, c.pos, 4, 8, 10000.0f);
+        tr_rope_bwd(d, 4, 2, 8, cos_t, sin_t, inter, neg);
         double v = fd_check(rope_loss, &c, c.x, d, 64, 64, r);
         OK(v <= 1, "rope (%s) backward = inverse rotation (%.3f)", inter ? "interleaved" : "halves", v);
     }
@@ -160,14 +169,13 @@ static void test_ops(cl_rng *r) {
         long nq = (long)c.T * c.H * c.hd, nk = (long)c.T * c.KV * c.hd;
         c.q = cl_malloc(nq * 4); c.k = cl_malloc(nk * 4); c.v = cl_malloc(nk * 4);
         c.out = cl_malloc(nq * 4); c.R = cl_malloc(nq * 4);
-        c.P = cl_malloc(tr_attn_psize(2, c.seq_len, c.H) * 4);
         tr_rng_fill_normal(r, c.q, nq, 1.0f);
         tr_rng_fill_normal(r, c.k, nk, 1.0f);
         tr_rng_fill_normal(r, c.v, nk, 1.0f);
         tr_rng_fill_normal(r, c.R, nq, 1.0f);
         attn_loss(&c);
-        float *dq = cl_calloc(nq, 4), *dk = cl_calloc(nk, 4), *dv = cl_calloc(nk, 4), ds[25];
-        tr_attn_bwd(c.q, c.k, c.v, c.P, c.R, 2, c.seq_len, c.H, c.KV, c.hd, dq, dk, dv, ds);
+        float *dq = cl_calloc(nq, 4), *dk = cl_calloc(nk, 4), *dv = cl_calloc(nk, 4), ds[50];
+        tr_attn_bwd(c.q, c.k, c.v, c.R, 2, c.seq_len, c.H, c.KV, c.hd, dq, dk, dv, ds);
         double v1 = fd_check(attn_loss, &c, c.q, dq, nq, (int)nq, r);
         double v2 = fd_check(attn_loss, &c, c.k, dk, nk, (int)nk, r);
         double v3 = fd_check(attn_loss, &c, c.v, dv, nk, (int)nk, r);
@@ -180,50 +188,61 @@ static void test_ops(cl_rng *r) {
         attn_loss(&c);
         OK(c.out[5 * c.H * c.hd] == before, "attention is causal and sequences are independent");
         c.v[5 * c.KV * c.hd + c.KV * c.hd] = keep;
-        free(c.q); free(c.k); free(c.v); free(c.out); free(c.R); free(c.P); free(dq); free(dk); free(dv);
+        free(c.q); free(c.k); free(c.v); free(c.out); free(c.R); free(dq); free(dk); free(dv);
     }
 }
 
 /* ---- whole decoder: loss = sum_l <R_l, x_l> + <Rf, final> ---- */
-static cl_config tiny_cfg(int interleaved, int bias) {
+enum { ARCH_LLAMA, ARCH_LLAMA_INTERLEAVED, ARCH_QWEN2, ARCH_QWEN3, N_ARCH };
+static const char *const arch_name[N_ARCH] = {"llama, half rope", "llama, interleaved rope",
+                                              "qwen2, qkv bias", "qwen3, q/k norm, head_dim 6"};
+
+static cl_config tiny_cfg(int arch) {
     cl_config c = {0};
-    c.arch = bias ? CL_ARCH_QWEN2 : CL_ARCH_LLAMA;
+    c.arch = arch == ARCH_QWEN2 ? CL_ARCH_QWEN2 : arch == ARCH_QWEN3 ? CL_ARCH_QWEN3 : CL_ARCH_LLAMA;
     c.n_vocab = 40; c.dim = 16; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 4;
     c.ffn_dim = 24; c.max_ctx = 64; c.rope_theta = 10000.0f; c.rms_eps = 1e-5f;
-    c.tied_embeddings = 1; c.attn_bias = bias; c.rope_interleaved = interleaved;
-    c.bos_id = 1; c.eos_id = 2;
+    c.tied_embeddings = 1; c.bos_id = 1; c.eos_id = 2;
+    c.attn_bias = arch == ARCH_QWEN2;
+    c.rope_interleaved = arch == ARCH_LLAMA_INTERLEAVED;
+    if (arch == ARCH_QWEN3) c.qk_norm = 1, c.head_dim = 6;   /* q_dim 24 != dim 16 */
     return c;
 }
 
 typedef struct {
     cl_model *m;
     tr_params p;
-    tr_tape t;
-    int n_seq, seq_len[3], T;
-    float *embd, *R[3], *Rf;
+    cl_tape t;
+    int n_seq, seq_len[3], T, pos[10];
+    float *embd, *R[3], *Rf, *fin;
 } model_ctx;
 
 static double model_loss(void *p) {
     model_ctx *c = p;
-    tr_forward(&c->t, c->m, &c->p.lora, c->embd, c->n_seq, c->seq_len);
+    cl_batch b = {.n_tokens = c->T, .embd = c->embd, .n_seq = c->n_seq, .seq_len = c->seq_len,
+                  .lora = &c->p.lora, .n_out = c->T, .out_pos = c->pos, .out_final = c->fin,
+                  .tape = &c->t};
+    if (cl_forward(c->m, NULL, &b)) return NAN;
     int D = c->m->cfg.dim;
-    double s = dot(c->t.xf, c->Rf, (long)c->T * D);
+    double s = dot(c->fin, c->Rf, (long)c->T * D);
     for (int l = 0; l <= c->m->cfg.n_layers; l++) s += dot(c->t.x[l], c->R[l], (long)c->T * D);
     return s;
 }
 
-static void test_model(cl_rng *r, int interleaved, int bias) {
+static void test_model(cl_rng *r, int arch) {
     model_ctx c = {0};
-    cl_config cfg = tiny_cfg(interleaved, bias);
-    c.m = tr_model_random(&cfg, 7 + interleaved, 0.3f);
+    cl_config cfg = tiny_cfg(arch);
+    c.m = tr_model_random(&cfg, 7 + arch, 0.3f);
     tr_params_alloc(&c.p, &cfg, 2, 4.0f, (1 << CL_LORA_NT) - 1);
     tr_rng_fill_normal(r, c.p.data, c.p.n, 0.3f);
-    tr_tape_init(&c.t);
+    cl_tape_init(&c.t);
     c.n_seq = 3; c.seq_len[0] = 5; c.seq_len[1] = 1; c.seq_len[2] = 4; c.T = 10;
+    for (int i = 0; i < c.T; i++) c.pos[i] = i;
     int D = cfg.dim;
     c.embd = cl_malloc((size_t)c.T * D * 4);
     tr_rng_fill_normal(r, c.embd, (long)c.T * D, 1.0f);
     c.Rf = cl_malloc((size_t)c.T * D * 4);
+    c.fin = cl_malloc((size_t)c.T * D * 4);
     tr_rng_fill_normal(r, c.Rf, (long)c.T * D, 1.0f);
     for (int l = 0; l < 3; l++) {
         c.R[l] = cl_malloc((size_t)c.T * D * 4);
@@ -232,19 +251,20 @@ static void test_model(cl_rng *r, int interleaved, int bias) {
     tr_params g;
     tr_params_alloc(&g, &cfg, 2, 4.0f, (1 << CL_LORA_NT) - 1);
     float *de = cl_malloc((size_t)c.T * D * 4);
-    model_loss(&c);
-    tr_backward(&c.t, c.Rf, c.R, de, &g.lora);
+    tr_grad_scratch gs = {0};
+    double l0 = model_loss(&c);
+    int rc = tr_backward(&c.t, &gs, c.Rf, c.R, de, &g.lora);
+    OK(rc == 0 && isfinite(l0), "%s: forward with tape and backward run", arch_name[arch]);
     double ve = fd_check(model_loss, &c, c.embd, de, (long)c.T * D, 60, r);
     double vp = fd_check(model_loss, &c, c.p.data, g.data, c.p.n - D * D - D, 120, r);
-    OK(ve <= 1, "decoder backward wrt input embeddings (%s rope%s): %.3f",
-       interleaved ? "interleaved" : "half", bias ? ", qkv bias" : "", ve);
-    OK(vp <= 1, "decoder backward wrt LoRA A/B on all 7 projections (%s rope%s): %.3f",
-       interleaved ? "interleaved" : "half", bias ? ", qkv bias" : "", vp);
+    OK(ve <= 1, "decoder backward wrt input embeddings (%s): %.3f", arch_name[arch], ve);
+    OK(vp <= 1, "decoder backward wrt LoRA A/B on all 7 projections (%s): %.3f", arch_name[arch], vp);
+    tr_grad_scratch_free(&gs);
     tr_params_free(&g);
     tr_params_free(&c.p);
-    tr_tape_free(&c.t);
+    cl_tape_free(&c.t);
     tr_model_random_free(c.m);
-    free(c.embd); free(c.Rf); free(de);
+    free(c.embd); free(c.Rf); free(c.fin); free(de);
     for (int l = 0; l < 3; l++) free(c.R[l]);
 }
 
@@ -264,9 +284,9 @@ static double dist_loss(void *p) {
     return l;
 }
 
-static void test_distill(cl_rng *r, int bos) {
+static void test_distill(cl_rng *r, int bos, int arch) {
     dist_ctx c = {0};
-    cl_config cfg = tiny_cfg(0, 0);
+    cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 11, 0.3f);
     int targets = (1 << CL_LORA_Q) | (1 << CL_LORA_V) | (1 << CL_LORA_O) | (1 << CL_LORA_DOWN);
     tr_params_alloc(&c.p, &cfg, 2, 2.0f, targets);
@@ -295,8 +315,9 @@ static void test_distill(cl_rng *r, int bos) {
     double va = fd_check(dist_loss, &c, c.p.data, g.data, nl, 150, r);
     double vw = fd_check(dist_loss, &c, c.p.W, g.W, (long)cfg.dim * cfg.dim, 80, r);
     double vb = fd_check(dist_loss, &c, c.p.b, g.b, cfg.dim, cfg.dim, r);
-    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (bos %d): %.3f", bos, va);
-    OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f)", vw, vb);
+    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d): %.3f", arch_name[arch], bos, va);
+    OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f) (%s)", vw, vb,
+       arch_name[arch]);
     tr_params_free(&g);
     tr_params_free(&c.p);
     tr_workspace_free(&c.w);
@@ -308,9 +329,9 @@ int main(void) {
     cl_rng r;
     cl_rng_seed(&r, 1234);
     test_ops(&r);
-    test_model(&r, 0, 0);
-    test_model(&r, 1, 1);
-    test_distill(&r, 1);
-    test_distill(&r, 0);
+    for (int a = 0; a < N_ARCH; a++) test_model(&r, a);
+    test_distill(&r, 1, ARCH_LLAMA);
+    test_distill(&r, 0, ARCH_LLAMA);
+    test_distill(&r, 1, ARCH_QWEN3);
     return t_done();
 }

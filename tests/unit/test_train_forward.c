@@ -1,13 +1,15 @@
-/* test_train_forward.c — the trainer's own forward (train_model.c) against the engine's
- * cl_forward, and the trainer's compressor pass against cl_compress: same numbers within
+/* test_train_forward.c — cl_forward recording a tape (the trainer's forward) against cl_forward
+ * without one, and the trainer's compressor pass against cl_compress: same numbers within
  * 1e-5 relative (max |a - b| / max |b| per tensor), on the real tinystories-656k weights with a
- * random LoRA on every projection, and on random models of both RoPE layouts with q/k/v biases. */
+ * random LoRA on every projection, and on random models of both RoPE layouts, with q/k/v biases
+ * and with Qwen3's q/k norm; the tape's residual stream equals the requested layer outputs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "t.h"
 #include "compressor.h"
 #include "model_file.h"
+#include "tape.h"
 #include "train_distill.h"
 #include "train_rand.h"
 #include "util.h"
@@ -32,25 +34,38 @@ static void compare(const cl_model *m, const char *what, uint64_t seed) {
     int seq[3] = {9, 1, 17}, T = 27;
     int32_t ids[27];
     for (int i = 0; i < T; i++) ids[i] = (int32_t)(cl_rng_uniform(&r) * c->n_vocab);
-    float *embd = cl_malloc((size_t)T * D * 4);
-    for (int i = 0; i < T; i++) memcpy(embd + (long)i * D, m->tok_embd + (long)ids[i] * D, D * 4);
     int *pos = cl_malloc(T * sizeof(int));
     for (int i = 0; i < T; i++) pos[i] = i;
-    float *layers = cl_malloc((size_t)(L + 1) * T * D * 4), *fin = cl_malloc((size_t)T * D * 4);
+    size_t nl = (size_t)(L + 1) * T * D;
+    float *layers = cl_malloc(nl * 4), *fin = cl_malloc((size_t)T * D * 4);
+    float *layers2 = cl_malloc(nl * 4), *fin2 = cl_malloc((size_t)T * D * 4);
     cl_batch b = {.n_tokens = T, .ids = ids, .n_seq = 3, .seq_len = seq, .lora = &p.lora,
                   .n_out = T, .out_pos = pos, .out_final = fin, .out_layers = layers};
     int rc = cl_forward(m, NULL, &b);
-    tr_tape t;
-    tr_tape_init(&t);
-    int rc2 = tr_forward(&t, m, &p.lora, embd, 3, seq);
-    OK(rc == 0 && rc2 == 0, "%s: both forwards run", what);
-    double worst = 0;
-    for (int l = 0; l <= L; l++) worst = fmax(worst, rel_err(t.x[l], layers + (long)l * T * D, (long)T * D));
-    double ef = rel_err(t.xf, fin, (long)T * D);
-    OK(worst <= 1e-5, "%s: residual stream after every layer, 3 sequences, LoRA on all: rel %.2g", what, worst);
+    cl_tape t;
+    cl_tape_init(&t);
+    b.tape = &t;
+    b.out_final = fin2;
+    b.out_layers = layers2;
+    int rc2 = cl_forward(m, NULL, &b);
+    OK(rc == 0 && rc2 == 0, "%s: forward with and without a tape runs", what);
+    double worst = 0, tape_worst = 0;
+    for (int l = 0; l <= L; l++)
+        tape_worst = fmax(tape_worst, rel_err(t.x[l], layers + (long)l * T * D, (long)T * D));
+    worst = rel_err(layers2, layers, (long)nl);
+    double ef = rel_err(fin2, fin, (long)T * D);
+    OK(worst <= 1e-5 && tape_worst <= 1e-5,
+       "%s: residual stream after every layer, 3 sequences, LoRA on all: rel %.2g (tape's own %.2g)",
+       what, worst, tape_worst);
     OK(ef <= 1e-5, "%s: final-norm states: rel %.2g", what, ef);
-    tr_tape_free(&t);
-    free(embd); free(pos); free(layers); free(fin);
+    b.tape = &t;
+    cl_kv *kv = cl_kv_new(m, 64);
+    b.n_seq = 0;
+    int rc3 = cl_forward(m, kv, &b);
+    OK(rc3 < 0, "%s: a tape with a kv cache is refused: %s", what, cl_error());
+    cl_kv_free(kv);
+    cl_tape_free(&t);
+    free(pos); free(layers); free(fin); free(layers2); free(fin2);
     tr_params_free(&p);
 }
 
@@ -104,14 +119,16 @@ int main(void) {
         }
         cl_model_file_close(mf);
     }
-    for (int inter = 0; inter <= 1; inter++) {
+    for (int inter = 0; inter <= 2; inter++) {
         cl_config c = {0};
-        c.arch = inter ? CL_ARCH_LLAMA : CL_ARCH_QWEN2;
+        c.arch = inter == 1 ? CL_ARCH_LLAMA : inter ? CL_ARCH_QWEN3 : CL_ARCH_QWEN2;
         c.n_vocab = 50; c.dim = 24; c.n_layers = 3; c.n_heads = 6; c.n_kv_heads = 2; c.head_dim = 4;
         c.ffn_dim = 40; c.max_ctx = 64; c.rope_theta = 500.0f; c.rms_eps = 1e-5f;
-        c.tied_embeddings = 1; c.attn_bias = !inter; c.rope_interleaved = inter; c.bos_id = 1; c.eos_id = 2;
+        c.tied_embeddings = 1; c.attn_bias = !inter; c.rope_interleaved = inter == 1; c.bos_id = 1;
+        c.eos_id = 2; c.qk_norm = inter == 2;
         cl_model *m = tr_model_random(&c, 9, 0.2f);
-        compare(m, inter ? "random llama, interleaved rope" : "random qwen2-style, biases, half rope", 2);
+        compare(m, inter == 1 ? "random llama, interleaved rope" : inter ? "random qwen3-style, q/k norm"
+                : "random qwen2-style, biases, half rope", 2);
         tr_model_random_free(m);
     }
     return t_done();

@@ -47,9 +47,8 @@ const char *cl_compressor_targets_str(unsigned mask) {
     return buf;
 }
 
-/* in/out sizes of projection t. */
-static void proj_dims(const cl_compressor *c, int t, int64_t *in, int64_t *out) {
-    int64_t d = c->dim, q = c->q_dim, kv = c->kv_dim, f = c->ffn_dim;
+void cl_compressor_lora_dims(const cl_compressor *c, int t, int *in, int *out) {
+    int d = c->dim, q = c->q_dim, kv = c->kv_dim, f = c->ffn_dim;
     switch (t) {
     case CL_LORA_Q: *in = d, *out = q; break;
     case CL_LORA_K: case CL_LORA_V: *in = d, *out = kv; break;
@@ -57,6 +56,33 @@ static void proj_dims(const cl_compressor *c, int t, int64_t *in, int64_t *out) 
     case CL_LORA_GATE: case CL_LORA_UP: *in = d, *out = f; break;
     default: *in = f, *out = d; break;
     }
+}
+
+static void proj_dims(const cl_compressor *c, int t, int64_t *in, int64_t *out) {
+    int i, o;
+    cl_compressor_lora_dims(c, t, &i, &o);
+    *in = i, *out = o;
+}
+
+size_t cl_compressor_layout(const cl_compressor *c, float *base, cl_lora *lora, float **w, float **b) {
+    size_t n = 0;
+    if (lora) {
+        memset(lora, 0, sizeof *lora);
+        lora->rank = c->rank;
+        lora->scale = c->rank > 0 ? c->alpha / (float)c->rank : 0.0f;
+    }
+    for (int l = 0; l < c->n_layers && c->rank > 0; l++)
+        for (int t = 0; t < CL_LORA_NT; t++) {
+            if (!(c->targets & 1u << t)) continue;
+            int64_t in, out;
+            proj_dims(c, t, &in, &out);
+            if (base && lora) lora->A[l][t] = base + n;
+            n += (size_t)(c->rank * in);
+            if (base && lora) lora->B[l][t] = base + n;
+            n += (size_t)(out * c->rank);
+        }
+    if (base) *w = base + n, *b = base + n + (size_t)c->dim * c->dim;
+    return n + (size_t)c->dim * c->dim + (size_t)c->dim;
 }
 
 /* Lay out every parameter in one zeroed block and point lora/proj_* into it. */
@@ -73,31 +99,10 @@ static cl_compressor *alloc_params(int dim, int n_layers, int q_dim, int kv_dim,
     c->q_dim = q_dim;
     c->kv_dim = kv_dim;
     c->ffn_dim = ffn_dim;
-    size_t n = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        n = 0;
-        if (c->rank > 0) {
-            if (pass == 1) {
-                c->lora = cl_calloc(1, sizeof *c->lora);
-                c->lora->rank = c->rank;
-                c->lora->scale = alpha / (float)c->rank;
-            }
-            for (int l = 0; l < c->n_layers; l++)
-                for (int t = 0; t < CL_LORA_NT; t++) {
-                    if (!(c->targets & 1u << t)) continue;
-                    int64_t in, out;
-                    proj_dims(c, t, &in, &out);
-                    if (pass == 1) c->lora->A[l][t] = c->params + n;
-                    n += (size_t)(c->rank * in);
-                    if (pass == 1) c->lora->B[l][t] = c->params + n;
-                    n += (size_t)(out * c->rank);
-                }
-        }
-        if (pass == 1) c->proj_w = c->params + n, c->proj_b = c->params + n + (size_t)c->dim * c->dim;
-        n += (size_t)c->dim * c->dim + (size_t)c->dim;
-        if (pass == 0) c->params = cl_calloc(n, sizeof(float));
-    }
-    c->n_params = n;
+    c->n_params = cl_compressor_layout(c, NULL, NULL, NULL, NULL);
+    c->params = cl_calloc(c->n_params, sizeof(float));
+    if (c->rank > 0) c->lora = cl_malloc(sizeof *c->lora);
+    cl_compressor_layout(c, c->params, c->lora, &c->proj_w, &c->proj_b);
     return c;
 }
 
@@ -106,7 +111,8 @@ static int check_settings(const char *what, int C, int S, int rank, float alpha,
     if (S < 1 || S > 65536) return cl_fail("%s: segment length S=%d out of range 1..65536", what, S);
     if (rank < 0 || rank > 4096) return cl_fail("%s: LoRA rank %d out of range 0..4096", what, rank);
     if (!isfinite(alpha)) return cl_fail("%s: LoRA alpha is not finite", what);
-    if (n_layers > 256) return cl_fail("%s: %d layers: at most 256 supported", what, n_layers);
+    if (n_layers > CL_MAX_LAYERS)
+        return cl_fail("%s: %d layers: at most %d supported", what, n_layers, CL_MAX_LAYERS);
     return 0;
 }
 
@@ -280,7 +286,7 @@ cl_compressor *cl_compressor_load(const char *path, const cl_model *m) {
         goto out;
     }
     if (check_settings(path, (int)C, (int)S, (int)rank, (float)alpha, (int)nl) < 0) goto out;
-    if (dim < 1 || dim > 65536 || nl < 1 || nl > 256 || qd < 1 || qd > 1 << 20 || kvd < 1 || kvd > 1 << 20 ||
+    if (dim < 1 || dim > 65536 || nl < 1 || nl > CL_MAX_LAYERS || qd < 1 || qd > 1 << 20 || kvd < 1 || kvd > 1 << 20 ||
         fd < 1 || fd > 1 << 20) {
         cl_fail("%s: compressor settings out of range", path);
         goto out;

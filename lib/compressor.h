@@ -42,6 +42,13 @@ typedef struct {
     size_t n_params;
 } cl_compressor;
 
+/* Input and output widths of LoRA target t (CL_LORA_*). */
+void cl_compressor_lora_dims(const cl_compressor *c, int t, int *in, int *out);
+/* The parameter layout: points lora (rank, scale, A/B of every target; NULL: skipped), *w and *b
+ * into base as c->params is laid out, and returns the floats it spans (c->n_params).  base NULL:
+ * only count.  Training lays its gradients out the same way. */
+size_t cl_compressor_layout(const cl_compressor *c, float *base, cl_lora *lora, float **w, float **b);
+
 /* Parse "q,k,v,o" (also gate, up, down; "all", "attn", "mlp"; "none" or "") into a target mask. */
 int cl_compressor_parse_targets(const char *s, unsigned *mask);
 /* "q,k,v,o" for a mask (static buffer). */

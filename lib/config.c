@@ -24,7 +24,7 @@ static int range(const char *field, long long v, long long lo, long long hi) {
 int cl_config_validate(const cl_config *c) {
     if (cl_arch_from_name(cl_arch_name(c->arch)) < 0) return cl_fail("config: arch = %d unknown", (int)c->arch);
     if (range("n_vocab", c->n_vocab, 1, 1 << 22) || range("dim", c->dim, 1, 1 << 16) ||
-        range("n_layers", c->n_layers, 1, 256) || range("n_heads", c->n_heads, 1, 1024) ||
+        range("n_layers", c->n_layers, 1, CL_MAX_LAYERS) || range("n_heads", c->n_heads, 1, 1024) ||
         range("n_kv_heads", c->n_kv_heads, 1, 1024) || range("head_dim", c->head_dim, 2, 4096) ||
         range("ffn_dim", c->ffn_dim, 1, 1 << 20) || range("max_ctx", c->max_ctx, 1, 1 << 24) ||
         range("bos_id", c->bos_id, -1, c->n_vocab - 1) || range("eos_id", c->eos_id, -1, c->n_vocab - 1))

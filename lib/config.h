@@ -2,6 +2,9 @@
 #ifndef CL_CONFIG_H
 #define CL_CONFIG_H
 
+/* Deepest model supported (LoRA tables and checks are sized by it). */
+#define CL_MAX_LAYERS 256
+
 typedef enum { CL_ARCH_LLAMA = 0, CL_ARCH_QWEN2 = 1, CL_ARCH_QWEN3 = 2 } cl_arch;
 
 typedef struct {

@@ -104,10 +104,6 @@ static int load_all(loader *L, cl_model *m) {
 static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t seed) {
     const char *path = mf ? cl_model_file_path(mf) : "random model";
     if (cl_config_validate(c) < 0) return NULL;
-    if (c->n_layers > 256) {
-        cl_fail("%s: %d layers: at most 256 supported", path, c->n_layers);
-        return NULL;
-    }
     cl_model *m = cl_calloc(1, sizeof *m);
     m->cfg = *c;
     m->layers = cl_calloc((size_t)c->n_layers, sizeof *m->layers);

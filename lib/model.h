@@ -38,9 +38,6 @@ cl_model *cl_model_random(const cl_config *c, uint64_t seed);
 
 /* LoRA adapter: W x  ->  W x + scale * B (A x) on the targeted projections.
  * Per layer, per target t (CL_LORA_Q..CL_LORA_DOWN): A [r, in], B [out, r]; NULL = not adapted. */
-/* Deepest model supported (the LoRA tables are sized by it). */
-#define CL_MAX_LAYERS 256
-
 enum { CL_LORA_Q, CL_LORA_K, CL_LORA_V, CL_LORA_O, CL_LORA_GATE, CL_LORA_UP, CL_LORA_DOWN, CL_LORA_NT };
 typedef struct {
     int rank;
@@ -48,11 +45,6 @@ typedef struct {
     float *A[/*layer*/ CL_MAX_LAYERS][CL_LORA_NT];
     float *B[CL_MAX_LAYERS][CL_LORA_NT];
 } cl_lora;
-
-/* Input and output widths of LoRA target t (CL_LORA_*) for a model of config c. */
-void cl_lora_dims(const cl_config *c, int t, int *in, int *out);
-/* Mask (1 << CL_LORA_*) of the projections lora adapts in this layer; 0 for NULL. */
-unsigned cl_lora_targets(const cl_lora *lora, int layer);
 
 /* KV cache for one sequence. */
 typedef struct cl_kv cl_kv;

@@ -27,7 +27,7 @@ int cl_mf_open_llama2c(cl_model_file *mf, const char *path) {
     static const char *const field[] = {"dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"};
     for (int i = 0; i < 7; i++) {
         int64_t v = i == 5 && h[i] < 0 ? -(int64_t)h[i] : h[i];
-        if (v <= 0 || v > (1 << 24) || (i == 2 && v > 256) || (i == 3 && v > 1024) || (i == 4 && v > h[3]))
+        if (v <= 0 || v > (1 << 24) || (i == 2 && v > CL_MAX_LAYERS) || (i == 3 && v > 1024) || (i == 4 && v > h[3]))
             return cl_fail("%s: offset %d: not a model file (as llama2.c: %s = %d out of range)", path, 4 * i, field[i],
                            (int)h[i]);
     }

@@ -4,6 +4,14 @@
 #include <string.h>
 #include "util.h"
 
+/* Mask (1 << CL_LORA_*) of the projections lora adapts in this layer. */
+static unsigned lora_targets(const cl_lora *lora, int layer) {
+    unsigned m = 0;
+    for (int k = 0; k < CL_LORA_NT; k++)
+        if (lora->A[layer][k] && lora->B[layer][k]) m |= 1u << k;
+    return m;
+}
+
 /* Lay out t for T rows (base == NULL: only count).  Returns the floats used.  lora gives the
  * adapted targets per layer; without it, `targets` (for counting). */
 static size_t layout(cl_tape *t, const cl_config *c, const cl_lora *lora, int rank,
@@ -23,7 +31,7 @@ static size_t layout(cl_tape *t, const cl_config *c, const cl_lora *lora, int ra
         TAKE(a->q, T * Q); TAKE(a->k, T * KV); TAKE(a->v, T * KV); TAKE(a->att, T * Q);
         TAKE(a->xmid, T * D); TAKE(a->xn2, T * D);
         TAKE(a->g, T * F); TAKE(a->u, T * F); TAKE(a->h, T * F);
-        unsigned tg = lora ? cl_lora_targets(lora, l) : targets;
+        unsigned tg = lora ? lora_targets(lora, l) : targets;
         for (int k = 0; k < CL_LORA_NT; k++)
             if (rank > 0 && (tg & 1u << k)) TAKE(a->lu[k], (long)T * rank);
     }

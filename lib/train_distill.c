@@ -5,60 +5,17 @@
 #include <string.h>
 #include "ops.h"
 #include "train_ops.h"
-#include "train_rand.h"
 #include "util.h"
 
-int tr_params_alloc(tr_params *p, const cl_config *c, int rank, float alpha, int targets) {
-    memset(p, 0, sizeof *p);
-    if (c->n_layers > CL_MAX_LAYERS) return cl_fail("train: more than %d layers", CL_MAX_LAYERS);
-    if (rank < 1) return cl_fail("train: LoRA rank must be >= 1");
-    long n = 0;
-    for (int l = 0; l < c->n_layers; l++)
-        for (int k = 0; k < CL_LORA_NT; k++)
-            if (targets & (1 << k)) {
-                int in, out;
-                cl_lora_dims(c, k, &in, &out);
-                n += (long)rank * (in + out);
-            }
-    n += (long)c->dim * c->dim + c->dim;
-    p->data = cl_calloc((size_t)n, sizeof(float));
-    p->n = n;
-    p->rank = rank;
-    p->targets = targets;
-    p->scale = alpha / rank;
-    p->lora.rank = rank;
-    p->lora.scale = p->scale;
-    float *w = p->data;
-    for (int l = 0; l < c->n_layers; l++)
-        for (int k = 0; k < CL_LORA_NT; k++)
-            if (targets & (1 << k)) {
-                int in, out;
-                cl_lora_dims(c, k, &in, &out);
-                p->lora.A[l][k] = w; w += (long)rank * in;
-                p->lora.B[l][k] = w; w += (long)rank * out;
-            }
-    p->W = w; w += (long)c->dim * c->dim;
-    p->b = w;
-    return 0;
+void tr_grads_alloc(tr_grads *g, const cl_compressor *c) {
+    g->n = cl_compressor_layout(c, NULL, NULL, NULL, NULL);
+    g->data = cl_calloc(g->n, sizeof(float));
+    cl_compressor_layout(c, g->data, &g->lora, &g->W, &g->b);
 }
 
-void tr_params_free(tr_params *p) {
-    free(p->data);
-    memset(p, 0, sizeof *p);
-}
-
-void tr_params_init(tr_params *p, const cl_config *c, uint64_t seed) {
-    cl_rng r;
-    cl_rng_seed(&r, seed);
-    memset(p->data, 0, (size_t)p->n * sizeof(float));
-    for (int l = 0; l < c->n_layers; l++)
-        for (int k = 0; k < CL_LORA_NT; k++)
-            if (p->lora.A[l][k]) {
-                int in, out;
-                cl_lora_dims(c, k, &in, &out);
-                tr_rng_fill_normal(&r, p->lora.A[l][k], (long)p->rank * in, 1.0f / sqrtf((float)in));
-            }
-    for (int i = 0; i < c->dim; i++) p->W[(long)i * c->dim + i] = 1.0f;
+void tr_grads_free(tr_grads *g) {
+    free(g->data);
+    memset(g, 0, sizeof *g);
 }
 
 void tr_example_free(tr_example *e) {
@@ -108,7 +65,7 @@ static int n_ces(const tr_example *e, int C) {
 
 /* Compressor forward: fills the comp tape and z [n_ce, dim] (malloc'd) with the final-norm
  * states at the placeholders, whose batch rows go to *ph (malloc'd). */
-static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
+static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *o, const cl_compressor *p,
                         const tr_example *e, float **z, int **ph, int *n_ph) {
     int eos = m->cfg.eos_id;
     if (eos < 0) return cl_fail("train: the model has no EOS token for the placeholders");
@@ -129,7 +86,7 @@ static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *
         sl[s] = n + np;
     }
     float *zz = cl_malloc((size_t)nce * m->cfg.dim * sizeof(float));
-    cl_batch b = {.n_tokens = T, .ids = ids, .n_seq = e->n_seg, .seq_len = sl, .lora = &p->lora,
+    cl_batch b = {.n_tokens = T, .ids = ids, .n_seq = e->n_seg, .seq_len = sl, .lora = p->lora,
                   .n_out = nce, .out_pos = pp, .out_final = zz, .tape = &w->comp};
     int rc = cl_forward(m, NULL, &b);
     free(ids);
@@ -142,22 +99,10 @@ static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *
 }
 
 /* The compressor's linear layer: ces[n, D] = z W^T + b. */
-static void project(const tr_params *p, const float *z, int n, int D, float *ces) {
-    cl_linear(ces, z, p->W, n, D, D, 0);
+static void project(const cl_compressor *p, const float *z, int n, int D, float *ces) {
+    cl_linear(ces, z, p->proj_w, n, D, D, 0);
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < D; j++) ces[(long)i * D + j] += p->b[j];
-}
-
-int tr_compress(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
-                const tr_example *e, float **ces) {
-    int *ph, nce, D = m->cfg.dim;
-    float *z;
-    if (comp_forward(w, m, o, p, e, &z, &ph, &nce)) return -1;
-    *ces = cl_malloc((size_t)nce * D * sizeof(float));
-    project(p, z, nce, D, *ces);
-    free(z);
-    free(ph);
-    return nce;
+        for (int j = 0; j < D; j++) ces[(long)i * D + j] += p->proj_b[j];
 }
 
 /* Student sequence: [BOS?] CEs + q + a as embeddings.  Returns length, *ans0 = index of the
@@ -221,14 +166,15 @@ int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_exa
     return 0;
 }
 
-int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
-                    const tr_example *e, tr_params *grad, float weight, double *loss) {
+int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, const cl_compressor *p,
+                    const tr_example *e, tr_grads *grad, float weight, double *loss) {
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers, N = e->n_a + 1, a0;
     if (!e->teacher) return cl_fail("train: example has no teacher states");
+    if (p->rate != o->C) return cl_fail("train: compressor rate %d, objective %d", p->rate, o->C);
     if (check_ids(m, e->q, e->n_q) || check_ids(m, e->a, e->n_a)) return -1;
-    int *ph, nce;
-    float *z;
+    int *ph = NULL, nce = 0;
+    float *z = NULL;
     if (comp_forward(w, m, o, p, e, &z, &ph, &nce)) return -1;
     int Ts = seq_len_of(o, e, nce);
     /* scratch: ces, dz [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; d_final [Tc, D] */
@@ -260,7 +206,7 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
         const float *dce = dembd + (o->bos ? D : 0);
         tr_linear_bwd_w(dce, z, nce, D, D, grad->W, grad->b);
         memset(dz, 0, (size_t)nce * D * sizeof(float));
-        tr_linear_bwd_x(dce, p->W, nce, D, D, dz);
+        tr_linear_bwd_x(dce, p->proj_w, nce, D, D, dz);
         /* through the final norm at the placeholders: d_final is dz at their rows */
         memset(dfin, 0, (size_t)Tc * D * sizeof(float));
         for (int i = 0; i < nce; i++) memcpy(dfin + (long)ph[i] * D, dz + (long)i * D, D * sizeof(float));

@@ -16,25 +16,23 @@
 #ifndef CL_TRAIN_DISTILL_H
 #define CL_TRAIN_DISTILL_H
 #include <stdint.h>
+#include "compressor.h"
 #include "model.h"
 #include "tape.h"
 #include "train_backward.h"
 
-/* Every trainable float in one flat vector (for AdamW and checkpoints); lora/W/b point into it. */
+/* The trainable parameters are a cl_compressor's (LoRA A/B, linear W and b in c->params).
+ * Their gradients: one flat vector with the compressor's layout (cl_compressor_layout) and views
+ * into it. */
 typedef struct {
-    int rank, targets;        /* targets: bit mask of 1 << CL_LORA_* */
-    float scale;
     cl_lora lora;
     float *W, *b;
     float *data;
-    long n;
-} tr_params;
+    size_t n;
+} tr_grads;
 
-int tr_params_alloc(tr_params *p, const cl_config *c, int rank, float alpha, int targets);
-void tr_params_free(tr_params *p);
-/* LoRA A ~ N(0, 1/in) (kaiming-like), B = 0; W = identity, b = 0 (the compressor starts as
- * "final-norm state -> embedding" with no change). */
-void tr_params_init(tr_params *p, const cl_config *c, uint64_t seed);
+void tr_grads_alloc(tr_grads *g, const cl_compressor *c);   /* zeroed */
+void tr_grads_free(tr_grads *g);
 
 typedef struct {
     int n_seg;
@@ -70,13 +68,10 @@ void tr_workspace_free(tr_workspace *w);
 /* Fills e->teacher and e->sigma (runs the teacher pass). */
 int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e);
 
-/* Loss of one example; if grad != NULL, ADDS weight * dloss/dparams into grad (same layout as p).
- * Returns 0 or -1; *loss gets the (unweighted) loss. */
-int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
-                    const tr_example *e, tr_params *grad, float weight, double *loss);
-
-/* Compress the segments of e into CEs [n_ce, dim] (malloc'd); returns n_ce or -1. */
-int tr_compress(tr_workspace *w, const cl_model *m, const tr_objective *o, const tr_params *p,
-                const tr_example *e, float **ces);
+/* Loss of one example under compressor p (its rate must be o->C); if grad != NULL, ADDS
+ * weight * dloss/dparams into grad (p's layout).  Returns 0 or -1; *loss gets the (unweighted)
+ * loss. */
+int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, const cl_compressor *p,
+                    const tr_example *e, tr_grads *grad, float weight, double *loss);
 
 #endif

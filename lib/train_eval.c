@@ -7,22 +7,25 @@
 #include "train_gen.h"
 #include "util.h"
 
-int tr_naive_ces(const cl_model *m, int C, const tr_example *e, float **out) {
-    int D = m->cfg.dim, n = 0;
-    for (int s = 0; s < e->n_seg; s++) n += (e->seg_len[s] + C - 1) / C;
-    float *o = cl_calloc((size_t)n * D, sizeof(float));
-    int k = 0, c0 = 0;
-    for (int s = 0; s < e->n_seg; s++) {
-        for (int j = 0; j < e->seg_len[s]; j += C, k++) {
-            int cnt = e->seg_len[s] - j < C ? e->seg_len[s] - j : C;
-            for (int i = 0; i < cnt; i++) {
-                const float *v = m->tok_embd + (long)e->ctx[c0 + j + i] * D;
-                for (int d = 0; d < D; d++) o[(long)k * D + d] += v[d] / cnt;
-            }
-        }
-        c0 += e->seg_len[s];
+/* CEs of e's segments [n_ce, dim] (malloc'd) by compressor c, or the naive mean of each C
+ * token embeddings when c is NULL; returns n_ce or -1. */
+static int example_ces(const cl_model *m, const cl_compressor *c, int C, const tr_example *e,
+                       float **out) {
+    int n = 0;
+    const int32_t **segs = cl_malloc((size_t)e->n_seg * sizeof *segs);
+    for (int s = 0, c0 = 0; s < e->n_seg; c0 += e->seg_len[s++]) {
+        segs[s] = e->ctx + c0;
+        n += cl_compress_n_out(e->seg_len[s], C);
     }
-    *out = o;
+    *out = cl_malloc((size_t)(n > 0 ? n : 1) * m->cfg.dim * sizeof(float));
+    int rc = c ? cl_compress(m, c, e->n_seg, segs, e->seg_len, *out)
+               : cl_compress_naive(m, C, e->n_seg, segs, e->seg_len, *out);
+    free(segs);
+    if (rc < 0) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
     return n;
 }
 
@@ -90,11 +93,10 @@ static int greedy_agree(const cl_model *m, const tr_objective *o, const tr_examp
     return ng < 0 ? -1 : 0;
 }
 
-int tr_evaluate(const cl_model *m, const tr_objective *o, const tr_params *p, tr_example *ex, int n,
+int tr_evaluate(const cl_model *m, const tr_objective *o, const cl_compressor *p, tr_example *ex, int n,
                 tr_eval_result *r) {
     memset(r, 0, sizeof *r);
-    tr_workspace w;
-    tr_workspace_init(&w);
+    if (p && p->rate != o->C) return cl_fail("evaluate: compressor rate %d, objective %d", p->rate, o->C);
     double s[4] = {0}, agree = 0, agree_none = 0;
     long cnt[4] = {0}, top[4] = {0}, agree_n = 0;
     int rc = 0;
@@ -107,12 +109,12 @@ int tr_evaluate(const cl_model *m, const tr_objective *o, const tr_params *p, tr
         s[0] += v; cnt[0] += c; top[0] += t1;
         if (answer_nll(m, o, e, NULL, NULL, 0, &v, &c, &t1)) { rc = -1; break; }
         s[2] += v; cnt[2] += c; top[2] += t1;
-        int nn = tr_naive_ces(m, o->C, e, &nv);
-        if (answer_nll(m, o, e, nv, NULL, nn, &v, &c, &t1)) rc = -1;
+        int nn = example_ces(m, NULL, o->C, e, &nv);
+        if (nn < 0 || answer_nll(m, o, e, nv, NULL, nn, &v, &c, &t1)) rc = -1;
         s[3] += v; cnt[3] += c; top[3] += t1;
         free(nv);
         if (rc || !p) continue;
-        int nc = tr_compress(&w, m, o, p, e, &ces);
+        int nc = example_ces(m, p, o->C, e, &ces);
         if (nc < 0 || answer_nll(m, o, e, ces, NULL, nc, &v, &c, &t1)) { free(ces); rc = -1; break; }
         s[1] += v; cnt[1] += c; top[1] += t1;
         double ag[2];
@@ -122,7 +124,6 @@ int tr_evaluate(const cl_model *m, const tr_objective *o, const tr_params *p, tr
         agree_n += e->n_a;
         free(ces);
     }
-    tr_workspace_free(&w);
     if (rc) return -1;
     double *dst[4] = {&r->nll_full, &r->nll_ce, &r->nll_none, &r->nll_naive};
     for (int k = 0; k < 4; k++) {

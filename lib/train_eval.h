@@ -17,11 +17,8 @@ typedef struct {
     int examples;
 } tr_eval_result;
 
-/* p == NULL: CE columns are skipped (NAN). */
-int tr_evaluate(const cl_model *m, const tr_objective *o, const tr_params *p, tr_example *ex, int n,
+/* p == NULL: CE columns are skipped (NAN).  CEs come from cl_compress / cl_compress_naive. */
+int tr_evaluate(const cl_model *m, const tr_objective *o, const cl_compressor *p, tr_example *ex, int n,
                 tr_eval_result *r);
-
-/* Naive CEs of e's segments: [n_ce, dim] malloc'd; returns n_ce. */
-int tr_naive_ces(const cl_model *m, int C, const tr_example *e, float **out);
 
 #endif

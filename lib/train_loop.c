@@ -10,11 +10,11 @@
 typedef struct {
     const cl_model *m;
     const tr_objective *o;
-    const tr_params *p;
+    const cl_compressor *p;
     tr_example *ex;
     const int *idx;
     int n, stride, first;
-    tr_params *grad;          /* NULL: loss only */
+    tr_grads *grad;           /* NULL: loss only */
     float weight;
     tr_workspace w;
     double loss;
@@ -57,7 +57,7 @@ static double run_workers(worker *ws, int nt, tr_example *ex, const int *idx, in
 
 static int clamp_threads(int t) { return t < 1 ? 1 : t > 64 ? 64 : t; }
 
-double tr_mean_loss(const cl_model *m, const tr_objective *o, const tr_params *p, tr_example *ex,
+double tr_mean_loss(const cl_model *m, const tr_objective *o, const cl_compressor *p, tr_example *ex,
                     int n, int threads) {
     int nt = clamp_threads(threads);
     worker ws[64];
@@ -101,7 +101,7 @@ double tr_example_flops(const cl_config *c, const tr_objective *o, const tr_exam
     return 2.0 * ((tc + ts) * per_tok + attn + lora) + 3.0 * 2 * D * D * nce;
 }
 
-int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *o,
+int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_adamw *o,
              const tr_adamw_cfg *ac, const tr_loop_cfg *lc, tr_example *train, int n_train,
              tr_example *dev, int n_dev, tr_loop_stats *st) {
     memset(st, 0, sizeof *st);
@@ -110,10 +110,11 @@ int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *
     int nt = clamp_threads(lc->threads), B = lc->batch < 1 ? 1 : lc->batch;
     if (nt > B) nt = B;
     worker ws[64];
-    tr_params grads[64];
+    tr_grads *grads = cl_calloc((size_t)nt, sizeof *grads);
+    long np = (long)p->n_params;
     for (int t = 0; t < nt; t++) {
         memset(&ws[t], 0, sizeof ws[t]);
-        tr_params_alloc(&grads[t], &m->cfg, p->rank, p->scale * p->rank, p->targets);
+        tr_grads_alloc(&grads[t], p);
         ws[t].m = m; ws[t].o = ob; ws[t].p = p; ws[t].grad = &grads[t]; ws[t].weight = 1.0f / B;
         tr_workspace_init(&ws[t].w);
     }
@@ -133,12 +134,12 @@ int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *
             if (ep != cur_epoch) { epoch_perm(lc->seed, ep, n_train, perm); cur_epoch = ep; }
             idx[i] = perm[g % n_train];
         }
-        for (int t = 0; t < nt; t++) memset(grads[t].data, 0, (size_t)p->n * sizeof(float));
+        for (int t = 0; t < nt; t++) memset(grads[t].data, 0, grads[t].n * sizeof(float));
         double loss = run_workers(ws, nt, train, idx, B);
         if (isnan(loss)) { rc = -1; break; }
         for (int t = 1; t < nt; t++)
-            for (long i = 0; i < p->n; i++) grads[0].data[i] += grads[t].data[i];
-        double gnorm = tr_adamw_step(o, ac, p->data, grads[0].data);
+            for (long i = 0; i < np; i++) grads[0].data[i] += grads[t].data[i];
+        double gnorm = tr_adamw_step(o, ac, p->params, grads[0].data);
         for (int i = 0; i < B; i++) st->flops += tr_example_flops(&m->cfg, ob, &train[idx[i]], p->rank);
         st->examples += B;
         st->steps_done++;
@@ -168,14 +169,15 @@ int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *
             if (lc->on_eval && lc->on_eval(lc->ctx, o->step, d, p)) { rc = -1; break; }
         }
         if (lc->ckpt_path && lc->ckpt_every > 0 && o->step % lc->ckpt_every == 0 &&
-            tr_checkpoint_save(lc->ckpt_path, lc->tag, o, p->data)) { rc = -1; break; }
+            tr_checkpoint_save(lc->ckpt_path, lc->tag, o, p->params)) { rc = -1; break; }
     }
-    if (rc == 0 && lc->ckpt_path && tr_checkpoint_save(lc->ckpt_path, lc->tag, o, p->data)) rc = -1;
+    if (rc == 0 && lc->ckpt_path && tr_checkpoint_save(lc->ckpt_path, lc->tag, o, p->params)) rc = -1;
     st->seconds = cl_now() - t0;
     for (int t = 0; t < nt; t++) {
-        tr_params_free(&grads[t]);
+        tr_grads_free(&grads[t]);
         tr_workspace_free(&ws[t].w);
     }
+    free(grads);
     free(perm);
     free(idx);
     return rc;

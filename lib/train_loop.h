@@ -18,7 +18,7 @@ typedef struct {
     long stop_at;             /* > 0: stop (with a checkpoint) once the optimizer reaches this step */
     double max_seconds;       /* > 0: likewise after this much wall time */
     /* called after each dev evaluation and at the end with the current parameters */
-    int (*on_eval)(void *ctx, long step, double dev_loss, const tr_params *p);
+    int (*on_eval)(void *ctx, long step, double dev_loss, cl_compressor *p);
     void *ctx;
 } tr_loop_cfg;
 
@@ -32,11 +32,12 @@ typedef struct {
 } tr_loop_stats;
 
 /* Mean loss over examples (no gradient), using up to `threads` threads. */
-double tr_mean_loss(const cl_model *m, const tr_objective *o, const tr_params *p, tr_example *ex,
+double tr_mean_loss(const cl_model *m, const tr_objective *o, const cl_compressor *p, tr_example *ex,
                     int n, int threads);
 
-/* Run from the optimizer's current step (o->step) to ac->total_steps. */
-int tr_train(const cl_model *m, const tr_objective *ob, tr_params *p, tr_adamw *o,
+/* Train p's parameters in place from the optimizer's current step (o->step) to
+ * ac->total_steps. */
+int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_adamw *o,
              const tr_adamw_cfg *ac, const tr_loop_cfg *lc, tr_example *train, int n_train,
              tr_example *dev, int n_dev, tr_loop_stats *st);
 

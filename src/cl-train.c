@@ -52,7 +52,7 @@ static const char usage_text[] =
 /* --bench: time the training step on synthetic examples of a fixed shape (n_seg segments of S
  * random tokens, a 32-token answer): no tokenizer needed, so random-weight models of real
  * shapes can be measured. */
-static void bench(const cl_model *m, const tr_objective *ob, const tr_params *p, int S, int n_seg,
+static void bench(const cl_model *m, const tr_objective *ob, cl_compressor *p, int S, int n_seg,
                   int k, int threads) {
     tr_example *ex = cl_calloc((size_t)k, sizeof *ex);
     uint64_t x = 88172645463325252ull;
@@ -85,21 +85,20 @@ static void bench(const cl_model *m, const tr_objective *ob, const tr_params *p,
            stud = cl_tape_floats(&m->cfg, 0, 0, ts);
     tr_adamw_cfg ac = {.lr = 1e-4f, .warmup = 1, .total_steps = 1, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
     tr_adamw o;
-    tr_adamw_init(&o, p->n);
-    tr_params q = *p;
+    tr_adamw_init(&o, (long)p->n_params);
     tr_loop_cfg lc = {.batch = k, .threads = threads, .seed = 1};
     tr_loop_stats st;
-    if (tr_train(m, ob, &q, &o, &ac, &lc, ex, k, NULL, 0, &st)) cl_die("%s", cl_error());
+    if (tr_train(m, ob, p, &o, &ac, &lc, ex, k, NULL, 0, &st)) cl_die("%s", cl_error());
     printf("model: dim %d, %d layers, %d/%d heads, head_dim %d, ffn %d, vocab %d\n", m->cfg.dim,
            m->cfg.n_layers, m->cfg.n_heads, m->cfg.n_kv_heads, m->cfg.head_dim, m->cfg.ffn_dim, m->cfg.n_vocab);
-    printf("example: %d segments x %d tokens -> %d CEs, 32 answer tokens; trainable parameters %ld (%.1f MiB)\n",
-           n_seg, S, nce, p->n, p->n * 4.0 / 1048576);
+    printf("example: %d segments x %d tokens -> %d CEs, 32 answer tokens; trainable parameters %zu (%.1f MiB)\n",
+           n_seg, S, nce, p->n_params, p->n_params * 4.0 / 1048576);
     printf("teacher pass %.1f ms/example; training step (forward + backward) %.1f ms/example = %.2f examples/s, "
            "%.2f GFLOP/s (estimated) with %d thread(s)\n", t_teacher * 1e3, st.seconds / k * 1e3,
            k / st.seconds, st.flops / st.seconds * 1e-9, threads);
     printf("activation memory per example in flight: compressor tape %.1f MiB + student tape %.1f MiB; "
            "teacher cache %.1f KiB/example; AdamW state %.1f MiB\n", comp * 4.0 / 1048576, stud * 4.0 / 1048576,
-           (double)m->cfg.n_layers * 33 * m->cfg.dim * 4 / 1024, p->n * 8.0 / 1048576);
+           (double)m->cfg.n_layers * 33 * m->cfg.dim * 4 / 1024, p->n_params * 8.0 / 1048576);
     tr_adamw_free(&o);
     for (int i = 0; i < k; i++) tr_example_free(&ex[i]);
     free(ex);
@@ -109,26 +108,23 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 typedef struct {
-    const cl_model *m;
-    cl_compressor *comp;
     const char *out;
     double best;
     long best_step;
 } saver;
 
-static int save_params(cl_compressor *c, const tr_params *p, const char *path) {
-    memcpy(c->params, p->data, (size_t)p->n * sizeof(float));
+static int save_params(cl_compressor *c, const char *path) {
     cl_compressor_refresh_fp(c);
     return cl_compressor_save(c, path);
 }
 
 /* keep the best-dev parameters in the output file */
-static int on_eval(void *ctx, long step, double dev, const tr_params *p) {
+static int on_eval(void *ctx, long step, double dev, cl_compressor *p) {
     saver *s = ctx;
     if (!isnan(s->best) && dev >= s->best) return 0;
     s->best = dev;
     s->best_step = step;
-    return save_params(s->comp, p, s->out);
+    return save_params(p, s->out);
 }
 
 static uint64_t settings_tag(const char *train, const char *desc, const cl_model *m) {
@@ -239,12 +235,9 @@ int main(int argc, char **argv) {
     if (!m) cl_die("%s", cl_error());
     if (bench_k) {
         cl_compressor *bc = cl_compressor_new_init(m, C, S, rank, alpha, targets, seed);
-        tr_params bp;
-        if (!bc || tr_params_alloc(&bp, &m->cfg, rank, alpha, (int)targets)) cl_die("%s", cl_error());
-        memcpy(bp.data, bc->params, (size_t)bp.n * sizeof(float));
+        if (!bc) cl_die("%s", cl_error());
         tr_objective bo = {.C = C, .bos = bos, .beta = beta};
-        bench(m, &bo, &bp, S, bench_seg, bench_k, threads);
-        tr_params_free(&bp);
+        bench(m, &bo, bc, S, bench_seg, bench_k, threads);
         cl_compressor_free(bc);
         cl_model_free(m);
         cl_model_file_close(mf);
@@ -265,15 +258,12 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    /* the compressor: fresh or --init; its parameter vector has tr_params' layout */
+    /* the compressor, fresh or --init, is what training updates in place */
     cl_compressor *comp = init ? cl_compressor_load(init, m)
                                : cl_compressor_new_init(m, C, S, rank, alpha, targets, seed);
     if (!comp) cl_die("%s", cl_error());
     if (init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
-    tr_params p;
-    if (tr_params_alloc(&p, &m->cfg, rank, alpha, (int)targets)) cl_die("%s", cl_error());
-    if ((size_t)p.n != comp->n_params) cl_die("internal: parameter layout differs from the compressor's");
-    memcpy(p.data, comp->params, (size_t)p.n * sizeof(float));
+    if (!comp->lora && !evaluate) cl_die("%s: no LoRA adapter to train", init);
     tr_objective ob = {.C = C, .bos = bos, .beta = beta};
     tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = n_answer, .bos = bos, .progress = progress};
 
@@ -286,8 +276,8 @@ int main(int argc, char **argv) {
         if (tr_teacher(&w, m, &ob, &dev[i])) cl_die("%s: example %d: %s", dev_path, i + 1, cl_error());
     if (evaluate) {
         tr_eval_result r;
-        if (tr_evaluate(m, &ob, &p, dev, n_dev, &r)) cl_die("%s", cl_error());
-        double dl = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
+        if (tr_evaluate(m, &ob, comp, dev, n_dev, &r)) cl_die("%s", cl_error());
+        double dl = tr_mean_loss(m, &ob, comp, dev, n_dev, threads);
         printf("examples %d\ntokens %ld\ndev_loss %.5f\nnll_full %.4f\nnll_ce %.4f\nnll_none %.4f\n"
                "nll_naive %.4f\nutility %.4f\nagreement %.4f\nagreement_none %.4f\ntop1_full %.4f\ntop1_ce %.4f\n"
                "top1_none %.4f\ntop1_naive %.4f\n", r.examples, r.tokens, dl, r.nll_full, r.nll_ce, r.nll_none,
@@ -295,7 +285,6 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n_dev; i++) tr_example_free(&dev[i]);
         free(dev);
         tr_workspace_free(&w);
-        tr_params_free(&p);
         cl_compressor_free(comp);
         cl_tokenizer_free(tok);
         cl_model_free(m);
@@ -332,22 +321,19 @@ int main(int argc, char **argv) {
     tr_adamw_cfg ac = {.lr = lr, .min_lr_ratio = min_lr, .warmup = warmup, .total_steps = steps,
                        .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = wd, .clip = clip};
     tr_adamw o;
-    tr_adamw_init(&o, p.n);
+    tr_adamw_init(&o, (long)comp->n_params);
     uint64_t tag = settings_tag(train_path, desc, m);
     if (resume) {
-        if (tr_checkpoint_load(ckpt, tag, &o, p.data)) cl_die("%s", cl_error());
+        if (tr_checkpoint_load(ckpt, tag, &o, comp->params)) cl_die("%s", cl_error());
         if (progress) fprintf(stderr, "resumed from %s at step %ld\n", ckpt, o.step);
     }
-    saver sv = {.m = m, .comp = comp, .out = out, .best = NAN};
+    saver sv = {.out = out, .best = NAN};
     if (resume && n_dev && access(out, R_OK) == 0) {   /* the best so far is in OUT already */
         cl_compressor *prev = cl_compressor_load(out, m);
         if (!prev) cl_die("%s", cl_error());
-        tr_params q;
-        if (tr_params_alloc(&q, &m->cfg, rank, alpha, (int)targets)) cl_die("%s", cl_error());
-        if ((size_t)q.n != prev->n_params) cl_die("%s: other compressor settings than the checkpoint", out);
-        memcpy(q.data, prev->params, (size_t)q.n * sizeof(float));
-        sv.best = tr_mean_loss(m, &ob, &q, dev, n_dev, threads);
-        tr_params_free(&q);
+        if (prev->n_params != comp->n_params || prev->rate != comp->rate)
+            cl_die("%s: other compressor settings than the checkpoint", out);
+        sv.best = tr_mean_loss(m, &ob, prev, dev, n_dev, threads);
         cl_compressor_free(prev);
     }
     tr_loop_cfg lc = {.batch = batch, .threads = threads, .seed = seed, .eval_every = eval_every,
@@ -355,15 +341,15 @@ int main(int argc, char **argv) {
                       .stop = &g_stop, .max_seconds = max_minutes * 60, .on_eval = n_dev ? on_eval : NULL,
                       .ctx = &sv};
     if (n_dev) {
-        double d0 = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
+        double d0 = tr_mean_loss(m, &ob, comp, dev, n_dev, threads);
         fprintf(stderr, "step %ld dev loss %.5f (start)\n", o.step, d0);
     }
     tr_loop_stats st;
-    if (tr_train(m, &ob, &p, &o, &ac, &lc, train, n_train, dev, n_dev, &st)) cl_die("%s", cl_error());
-    if (!n_dev && save_params(comp, &p, out)) cl_die("%s", cl_error());
+    if (tr_train(m, &ob, comp, &o, &ac, &lc, train, n_train, dev, n_dev, &st)) cl_die("%s", cl_error());
+    if (!n_dev && save_params(comp, out)) cl_die("%s", cl_error());
     if (n_dev && isnan(sv.best)) {   /* no evaluation ran in this invocation: evaluate now */
-        double d = tr_mean_loss(m, &ob, &p, dev, n_dev, threads);
-        if (on_eval(&sv, o.step, d, &p)) cl_die("%s", cl_error());
+        double d = tr_mean_loss(m, &ob, comp, dev, n_dev, threads);
+        if (on_eval(&sv, o.step, d, comp)) cl_die("%s", cl_error());
     }
     fprintf(stderr,
             "%s at step %ld/%d: %ld examples in %.1f s = %.2f examples/s, %.2f GFLOP/s (estimated); "
@@ -376,9 +362,8 @@ int main(int argc, char **argv) {
         if (!st.interrupted) {
             cl_compressor *best = cl_compressor_load(out, m);
             if (!best) cl_die("%s", cl_error());
-            memcpy(p.data, best->params, (size_t)p.n * sizeof(float));
             tr_eval_result r;
-            if (tr_evaluate(m, &ob, &p, dev, n_dev, &r)) cl_die("%s", cl_error());
+            if (tr_evaluate(m, &ob, best, dev, n_dev, &r)) cl_die("%s", cl_error());
             print_eval("dev evaluation", &r);
             cl_compressor_free(best);
         }
@@ -391,7 +376,6 @@ int main(int argc, char **argv) {
     free(dev);
     free(ckpt_buf);
     tr_adamw_free(&o);
-    tr_params_free(&p);
     cl_compressor_free(comp);
     cl_tokenizer_free(tok);
     cl_model_free(m);

@@ -211,7 +211,7 @@ static cl_config tiny_cfg(int arch) {
 
 typedef struct {
     cl_model *m;
-    tr_params p;
+    cl_compressor *p;
     cl_tape t;
     int n_seq, seq_len[3], T, pos[10];
     float *embd, *R[3], *Rf, *fin;
@@ -220,7 +220,7 @@ typedef struct {
 static double model_loss(void *p) {
     model_ctx *c = p;
     cl_batch b = {.n_tokens = c->T, .embd = c->embd, .n_seq = c->n_seq, .seq_len = c->seq_len,
-                  .lora = &c->p.lora, .n_out = c->T, .out_pos = c->pos, .out_final = c->fin,
+                  .lora = c->p->lora, .n_out = c->T, .out_pos = c->pos, .out_final = c->fin,
                   .tape = &c->t};
     if (cl_forward(c->m, NULL, &b)) return NAN;
     int D = c->m->cfg.dim;
@@ -233,8 +233,8 @@ static void test_model(cl_rng *r, int arch) {
     model_ctx c = {0};
     cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 7 + arch, 0.3f);
-    tr_params_alloc(&c.p, &cfg, 2, 4.0f, (1 << CL_LORA_NT) - 1);
-    tr_rng_fill_normal(r, c.p.data, c.p.n, 0.3f);
+    c.p = cl_compressor_new_init(c.m, 2, 20, 2, 4.0f, (1u << CL_LORA_NT) - 1, 1);
+    tr_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.3f);
     cl_tape_init(&c.t);
     c.n_seq = 3; c.seq_len[0] = 5; c.seq_len[1] = 1; c.seq_len[2] = 4; c.T = 10;
     for (int i = 0; i < c.T; i++) c.pos[i] = i;
@@ -248,20 +248,20 @@ static void test_model(cl_rng *r, int arch) {
         c.R[l] = cl_malloc((size_t)c.T * D * 4);
         tr_rng_fill_normal(r, c.R[l], (long)c.T * D, 1.0f);
     }
-    tr_params g;
-    tr_params_alloc(&g, &cfg, 2, 4.0f, (1 << CL_LORA_NT) - 1);
+    tr_grads g;
+    tr_grads_alloc(&g, c.p);
     float *de = cl_malloc((size_t)c.T * D * 4);
     tr_grad_scratch gs = {0};
     double l0 = model_loss(&c);
     int rc = tr_backward(&c.t, &gs, c.Rf, c.R, de, &g.lora);
     OK(rc == 0 && isfinite(l0), "%s: forward with tape and backward run", arch_name[arch]);
     double ve = fd_check(model_loss, &c, c.embd, de, (long)c.T * D, 60, r);
-    double vp = fd_check(model_loss, &c, c.p.data, g.data, c.p.n - D * D - D, 120, r);
+    double vp = fd_check(model_loss, &c, c.p->params, g.data, (long)c.p->n_params - D * D - D, 120, r);
     OK(ve <= 1, "decoder backward wrt input embeddings (%s): %.3f", arch_name[arch], ve);
     OK(vp <= 1, "decoder backward wrt LoRA A/B on all 7 projections (%s): %.3f", arch_name[arch], vp);
     tr_grad_scratch_free(&gs);
-    tr_params_free(&g);
-    tr_params_free(&c.p);
+    tr_grads_free(&g);
+    cl_compressor_free(c.p);
     cl_tape_free(&c.t);
     tr_model_random_free(c.m);
     free(c.embd); free(c.Rf); free(c.fin); free(de);
@@ -271,7 +271,7 @@ static void test_model(cl_rng *r, int arch) {
 /* ---- the whole distillation loss wrt LoRA A, B, W, b ---- */
 typedef struct {
     cl_model *m;
-    tr_params p;
+    cl_compressor *p;
     tr_workspace w;
     tr_objective o;
     tr_example e;
@@ -280,7 +280,7 @@ typedef struct {
 static double dist_loss(void *p) {
     dist_ctx *c = p;
     double l = 0;
-    tr_example_loss(&c->w, c->m, &c->o, &c->p, &c->e, NULL, 1.0f, &l);
+    tr_example_loss(&c->w, c->m, &c->o, c->p, &c->e, NULL, 1.0f, &l);
     return l;
 }
 
@@ -289,10 +289,9 @@ static void test_distill(cl_rng *r, int bos, int arch) {
     cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 11, 0.3f);
     int targets = (1 << CL_LORA_Q) | (1 << CL_LORA_V) | (1 << CL_LORA_O) | (1 << CL_LORA_DOWN);
-    tr_params_alloc(&c.p, &cfg, 2, 2.0f, targets);
-    tr_params_init(&c.p, &cfg, 3);
-    tr_rng_fill_normal(r, c.p.data, c.p.n, 0.2f);   /* B != 0 so every gradient is exercised */
-    for (int i = 0; i < cfg.dim; i++) c.p.W[i * cfg.dim + i] += 1.0f;
+    c.p = cl_compressor_new_init(c.m, 2, 20, 2, 2.0f, targets, 3);
+    tr_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.2f);   /* B != 0: every gradient is exercised */
+    for (int i = 0; i < cfg.dim; i++) c.p->proj_w[i * cfg.dim + i] += 1.0f;
     tr_workspace_init(&c.w);
     c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f;
     int segs[3] = {5, 2, 3};
@@ -306,20 +305,20 @@ static void test_distill(cl_rng *r, int bos, int arch) {
     for (int i = 0; i < 4; i++) c.e.a[i] = 3 + 7 * i;
     int rc = tr_teacher(&c.w, c.m, &c.o, &c.e);
     OK(rc == 0, "teacher pass");
-    tr_params g;
-    tr_params_alloc(&g, &cfg, 2, 2.0f, targets);
+    tr_grads g;
+    tr_grads_alloc(&g, c.p);
     double loss = 0;
-    rc = tr_example_loss(&c.w, c.m, &c.o, &c.p, &c.e, &g, 1.0f, &loss);
+    rc = tr_example_loss(&c.w, c.m, &c.o, c.p, &c.e, &g, 1.0f, &loss);
     OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d)", loss, bos);
-    long nl = c.p.n - cfg.dim * cfg.dim - cfg.dim;
-    double va = fd_check(dist_loss, &c, c.p.data, g.data, nl, 150, r);
-    double vw = fd_check(dist_loss, &c, c.p.W, g.W, (long)cfg.dim * cfg.dim, 80, r);
-    double vb = fd_check(dist_loss, &c, c.p.b, g.b, cfg.dim, cfg.dim, r);
+    long nl = (long)c.p->n_params - cfg.dim * cfg.dim - cfg.dim;
+    double va = fd_check(dist_loss, &c, c.p->params, g.data, nl, 150, r);
+    double vw = fd_check(dist_loss, &c, c.p->proj_w, g.W, (long)cfg.dim * cfg.dim, 80, r);
+    double vb = fd_check(dist_loss, &c, c.p->proj_b, g.b, cfg.dim, cfg.dim, r);
     OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d): %.3f", arch_name[arch], bos, va);
     OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f) (%s)", vw, vb,
        arch_name[arch]);
-    tr_params_free(&g);
-    tr_params_free(&c.p);
+    tr_grads_free(&g);
+    cl_compressor_free(c.p);
     tr_workspace_free(&c.w);
     tr_example_free(&c.e);
     tr_model_random_free(c.m);

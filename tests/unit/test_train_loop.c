@@ -58,38 +58,36 @@ int main(void) {
     tr_loop_cfg lc = {.batch = 4, .threads = 2, .seed = 9, .ckpt_path = ck, .tag = 42};
 
     /* straight run */
-    tr_params p1, p2;
+    cl_compressor *p1 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 1), *p2;
     tr_adamw o1, o2;
-    tr_params_alloc(&p1, &cfg, 2, 4.0f, targets);
-    tr_params_init(&p1, &cfg, 1);
-    tr_adamw_init(&o1, p1.n);
-    double d0 = tr_mean_loss(m, &ob, &p1, dv, ND, 2), t0 = tr_mean_loss(m, &ob, &p1, tr, NT, 2);
+    tr_adamw_init(&o1, (long)p1->n_params);
+    double d0 = tr_mean_loss(m, &ob, p1, dv, ND, 2), t0 = tr_mean_loss(m, &ob, p1, tr, NT, 2);
     tr_loop_stats st;
-    int rc = tr_train(m, &ob, &p1, &o1, &ac, &lc, tr, NT, dv, ND, &st);
-    double d1 = tr_mean_loss(m, &ob, &p1, dv, ND, 2), t1 = tr_mean_loss(m, &ob, &p1, tr, NT, 2);
+    int rc = tr_train(m, &ob, p1, &o1, &ac, &lc, tr, NT, dv, ND, &st);
+    double d1 = tr_mean_loss(m, &ob, p1, dv, ND, 2), t1 = tr_mean_loss(m, &ob, p1, tr, NT, 2);
     OK(rc == 0 && o1.step == 200, "200 steps ran");
     OK(t1 < 0.7 * t0, "training loss fell by more than 30%%: %.5f -> %.5f", t0, t1);
     OK(d1 < d0, "dev loss fell: %.5f -> %.5f", d0, d1);
 
     /* interrupted at 23, resumed from the checkpoint in fresh state */
-    tr_params_alloc(&p2, &cfg, 2, 4.0f, targets);
-    tr_params_init(&p2, &cfg, 1);
-    tr_adamw_init(&o2, p2.n);
+    p2 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 1);
+    tr_adamw_init(&o2, (long)p2->n_params);
     tr_loop_cfg l2 = lc;
     l2.stop_at = 23;
-    rc = tr_train(m, &ob, &p2, &o2, &ac, &l2, tr, NT, dv, ND, &st);
+    rc = tr_train(m, &ob, p2, &o2, &ac, &l2, tr, NT, dv, ND, &st);
     OK(rc == 0 && st.interrupted && o2.step == 23, "stopped at step 23 with a checkpoint");
-    tr_params_init(&p2, &cfg, 99);
+    cl_compressor_free(p2);   /* fresh state: another initialisation */
+    p2 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 99);
     tr_adamw_free(&o2);
-    tr_adamw_init(&o2, p2.n);
-    rc = tr_checkpoint_load(ck, 42, &o2, p2.data);
+    tr_adamw_init(&o2, (long)p2->n_params);
+    rc = tr_checkpoint_load(ck, 42, &o2, p2->params);
     OK(rc == 0 && o2.step == 23, "checkpoint loads (step %ld)", o2.step);
-    rc = tr_checkpoint_load(ck, 43, &o2, p2.data);
+    rc = tr_checkpoint_load(ck, 43, &o2, p2->params);
     OK(rc == -1, "checkpoint with another tag is refused: %s", cl_error());
     l2.stop_at = 0;
-    rc = tr_train(m, &ob, &p2, &o2, &ac, &l2, tr, NT, dv, ND, &st);
-    OK(rc == 0 && memcmp(p1.data, p2.data, (size_t)p1.n * 4) == 0 &&
-       memcmp(o1.m, o2.m, (size_t)p1.n * 4) == 0 && memcmp(o1.v, o2.v, (size_t)p1.n * 4) == 0,
+    rc = tr_train(m, &ob, p2, &o2, &ac, &l2, tr, NT, dv, ND, &st);
+    OK(rc == 0 && memcmp(p1->params, p2->params, (size_t)p1->n_params * 4) == 0 &&
+       memcmp(o1.m, o2.m, (size_t)p1->n_params * 4) == 0 && memcmp(o1.v, o2.v, (size_t)p1->n_params * 4) == 0,
        "23 steps + resume + 177 steps == 200 steps, bit for bit");
 
     /* a corrupt checkpoint is refused */
@@ -97,10 +95,10 @@ int main(void) {
     fseek(f, 100, SEEK_SET);
     fputc(0x5a, f);
     fclose(f);
-    rc = tr_checkpoint_load(ck, 42, &o2, p2.data);
+    rc = tr_checkpoint_load(ck, 42, &o2, p2->params);
     OK(rc == -1, "corrupt checkpoint refused: %s", cl_error());
 
-    tr_params_free(&p1); tr_params_free(&p2); tr_adamw_free(&o1); tr_adamw_free(&o2);
+    cl_compressor_free(p1); cl_compressor_free(p2); tr_adamw_free(&o1); tr_adamw_free(&o2);
     for (int i = 0; i < NT; i++) tr_example_free(&tr[i]);
     for (int i = 0; i < ND; i++) tr_example_free(&dv[i]);
     tr_model_random_free(m);

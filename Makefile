@@ -9,9 +9,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
-WARN    := -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+WARN    := -std=c11 -Wall -Wextra -Wno-unused-parameter -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+# Warnings are errors for developers and CI (`make DEVELOPER=1`, .ci/run), not for users' compilers.
+ifeq ($(DEVELOPER),1)
+WARN    += -Werror
+endif
 DEFS    := -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEFS) -pthread -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+# -MMD -MP: each object also writes its header dependencies (X.d next to it, included below).
+ALL_CFLAGS = $(CFLAGS) $(WARN) $(DEFS) -MMD -MP -pthread -Ilib $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lm -pthread $(EXTRA_LDLIBS)
 
 B       ?= build
@@ -50,7 +55,7 @@ FLAVOUR := $(B)/flavour-$(if $(filter 1,$(CUDA)),cuda,cpu)
 $(FLAVOUR): | $(B)
 	rm -f $(B)/flavour-* && touch $@
 
-$(B)/%.o: lib/%.c $(LIB_HDR) $(FLAVOUR) | $(B)
+$(B)/%.o: lib/%.c $(FLAVOUR) | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # ops.c's exp/softmax/SwiGLU loops vectorise only with these (see lib/ops.c).
@@ -65,17 +70,19 @@ $(B):
 $(LIBCL): $(LIB_OBJ) $(CU_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN)/%: src/%.c $(LIBCL) $(LIB_HDR)
+$(BIN)/%: src/%.c $(LIBCL)
 	@mkdir -p $(BIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCL) $(LDLIBS)
 
-$(TBIN)/%: tests/unit/%.c tests/unit/t.h $(LIBCL) $(LIB_HDR)
+$(TBIN)/%: tests/unit/%.c $(LIBCL)
 	@mkdir -p $(TBIN)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBCL) $(LDLIBS)
 
-$(TBIN)/bench_%: tests/bench/bench_%.c $(LIBCL) $(LIB_HDR)
+$(TBIN)/bench_%: tests/bench/bench_%.c $(LIBCL)
 	@mkdir -p $(TBIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCL) $(LDLIBS)
+
+-include $(wildcard $(B)/*.d $(BIN)/*.d $(TBIN)/*.d)
 
 # The test command of the README: unit tests (TAP) and bats CLI tests, one summary line.
 test: all

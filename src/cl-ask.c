@@ -160,20 +160,20 @@ static int out_push(outq *q, const char *p, size_t n, const char *stop_text) {
 /* Sample, stream and feed back tokens until a stop token, max_tokens or a full cache. */
 static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sampler *smp,
                     float *logits, int kv_cap, gen_state *g) {
-    char *piece = cl_malloc(64);
+    char *tokbuf = cl_malloc(64);
     size_t cap = 64;
     outq q = {0};
     int rc = 0;
     for (int i = 0; i < g->max_tokens; i++) {
         int32_t id = cl_sample(smp, logits, m->cfg.n_vocab);
         if (id == g->stop[0] || id == g->stop[1]) break;
-        size_t len = cl_tokenizer_token_bytes(tok, id, piece, cap);
+        size_t len = cl_tokenizer_token_bytes(tok, id, tokbuf, cap);
         if (len > cap) {
-            piece = cl_realloc(piece, cap = len);
-            len = cl_tokenizer_token_bytes(tok, id, piece, cap);
+            tokbuf = cl_realloc(tokbuf, cap = len);
+            len = cl_tokenizer_token_bytes(tok, id, tokbuf, cap);
         }
         if (g->gen_tokens++ == 0) g->first_token_t = cl_now();
-        if (out_push(&q, piece, len, g->stop_text)) break;
+        if (out_push(&q, tokbuf, len, g->stop_text)) break;
         if (i + 1 == g->max_tokens || cl_kv_len(kv) >= kv_cap) break;
         double t = cl_now();
         cl_batch b = {.n_tokens = 1, .ids = &id, .logits = logits};
@@ -186,7 +186,7 @@ static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sa
     }
     out_write(&q, q.buf, q.len);
     free(q.buf);
-    free(piece);
+    free(tokbuf);
     return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "gguf.h"
 #include "ops.h"
+#include "rng.h"
 #include "util.h"
 
 static const char *const target_name[CL_LORA_NT] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -140,14 +141,6 @@ void cl_compressor_refresh_fp(cl_compressor *c) {
     cl_sha256_final(&s, c->fp);
 }
 
-/* splitmix64: a small, seedable generator for the initial A matrices. */
-static uint64_t splitmix(uint64_t *x) {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 cl_compressor *cl_compressor_new_init(const cl_model *m, int C, int S, int rank, float alpha,
                                       unsigned targets, uint64_t seed) {
     if (check_settings("new compressor", C, S, rank, alpha, m->cfg.n_layers) < 0) return NULL;
@@ -164,7 +157,7 @@ cl_compressor *cl_compressor_new_init(const cl_model *m, int C, int S, int rank,
                 proj_dims(c, t, &in, &out);
                 float bound = 1.0f / sqrtf((float)in);
                 for (int64_t i = 0; i < c->rank * in; i++) {
-                    double u = (double)(splitmix(&st) >> 11) * (1.0 / 9007199254740992.0);
+                    double u = (double)(cl_splitmix64(&st) >> 11) * (1.0 / 9007199254740992.0);
                     c->lora->A[l][t][i] = (float)((2 * u - 1) * bound);
                 }
             }
@@ -394,8 +387,8 @@ static int blocks_exact(int U, int K, int N) {
     float *A = cl_malloc((size_t)maxM * K * sizeof *A), *B = cl_malloc((size_t)N * K * sizeof *B);
     float *R = cl_malloc((size_t)maxM * N * sizeof *R), *C = cl_malloc((size_t)maxM * N * sizeof *C);
     uint64_t st = 42;
-    for (int i = 0; i < maxM * K; i++) A[i] = (float)((double)(splitmix(&st) >> 11) / 9007199254740992.0 - 0.5);
-    for (int i = 0; i < N * K; i++) B[i] = (float)((double)(splitmix(&st) >> 11) / 9007199254740992.0 - 0.5);
+    for (int i = 0; i < maxM * K; i++) A[i] = (float)((double)(cl_splitmix64(&st) >> 11) / 9007199254740992.0 - 0.5);
+    for (int i = 0; i < N * K; i++) B[i] = (float)((double)(cl_splitmix64(&st) >> 11) / 9007199254740992.0 - 0.5);
     for (int b = 0; b < 13; b++)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, U, N, K, 1.0f, A + (size_t)b * U * K, K, B, K, 0.0f,
                     R + (size_t)b * U * N, N);

@@ -7,30 +7,6 @@
 #include "ops.h"
 #include "util.h"
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-void cl_rng_seed(cl_rng *r, uint64_t seed) {
-    for (int i = 0; i < 4; i++) {   /* splitmix64 */
-        uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        r->s[i] = z ^ (z >> 31);
-    }
-}
-
-uint64_t cl_rng_next(cl_rng *r) {   /* xoshiro256** */
-    uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
-
-double cl_rng_uniform(cl_rng *r) { return (cl_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
-
 void cl_sampler_init(cl_sampler *s, float temperature, float top_p, uint64_t seed) {
     s->temperature = temperature;
     s->top_p = top_p;

@@ -1,15 +1,12 @@
-/* sample.h — choosing the next token from logits, and the project's PRNG.
+/* sample.h — choosing the next token from logits.
  * Greedy (argmax) is the default and fully reproducible; with temperature > 0 tokens are drawn
- * from softmax(logits / temperature), optionally restricted to the top-p nucleus, with our own
- * xoshiro256** generator so a seed gives the same tokens on every platform (never rand()). */
+ * from softmax(logits / temperature), optionally restricted to the top-p nucleus, with the
+ * project's generator (rng.h) so a seed gives the same tokens on every platform. */
 #ifndef CL_SAMPLE_H
 #define CL_SAMPLE_H
 #include <stdint.h>
+#include "rng.h"
 
-typedef struct { uint64_t s[4]; } cl_rng;
-void cl_rng_seed(cl_rng *r, uint64_t seed);          /* splitmix64 expansion of the seed */
-uint64_t cl_rng_next(cl_rng *r);
-double cl_rng_uniform(cl_rng *r);                    /* [0, 1), 53 random bits */
 
 typedef struct { float p; int id; } cl_cand;
 typedef struct {

@@ -5,8 +5,7 @@
 #include <string.h>
 #include "prompt.h"
 #include "segment_text.h"
-#include "train_gen.h"
-#include "train_rand.h"
+#include "generate.h"
 #include "util.h"
 
 static int encode(const cl_tokenizer *t, const char *s, int32_t **ids, int *n) {
@@ -72,15 +71,11 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         if (rc == 0 && a) {
             if (encode(o->tok, a, &e.a, &e.n_a)) rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());
         } else if (rc == 0) {
-            int bos = o->bos && o->m->cfg.bos_id >= 0;
-            int np = bos + e.n_tctx + e.n_q;
-            int32_t *pre = cl_malloc((size_t)np * sizeof(int32_t));
-            if (bos) pre[0] = o->m->cfg.bos_id;
-            memcpy(pre + bos, e.tctx, (size_t)e.n_tctx * sizeof(int32_t));
-            memcpy(pre + bos + e.n_tctx, e.q, (size_t)e.n_q * sizeof(int32_t));
+            int bos = o->bos && o->m->cfg.bos_id >= 0, eos = o->m->cfg.eos_id;
+            cl_piece pre[3] = {{.ids = &o->m->cfg.bos_id, .n = bos}, {.ids = e.tctx, .n = e.n_tctx},
+                               {.ids = e.q, .n = e.n_q}};
             e.a = cl_malloc((size_t)(o->n_answer > 0 ? o->n_answer : 1) * sizeof(int32_t));
-            e.n_a = tr_generate(o->m, pre, NULL, np, o->n_answer, NULL, 1, e.a);
-            free(pre);
+            e.n_a = cl_greedy(o->m, pre, 3, o->n_answer, &eos, 1, e.a, NULL);
             if (e.n_a < 0) rc = cl_fail("%s: line %d: teacher generation: %s", path, line + 1, cl_error());
         }
         json_decref(js);

@@ -23,9 +23,4 @@ typedef struct {
  * (counted in *skipped).  Errors name the file and line.  Returns 0 or -1. */
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped);
 
-/* Sample n stories from the model (from BOS, temperature, stop at EOS or max_tokens) and write,
- * per story, {"context": the text up to a sentence end near a random 30-70% of it} as JSONL. */
-int tr_gen_stories(const cl_model *m, const cl_tokenizer *tok, int n, float temperature,
-                   int max_tokens, uint64_t seed, FILE *out, int progress);
-
 #endif

@@ -3,8 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ops.h"
-#include "train_gen.h"
+#include "generate.h"
 #include "util.h"
 
 /* CEs of e's segments [n_ce, dim] (malloc'd) by compressor c, or the naive mean of each C
@@ -29,67 +28,38 @@ static int example_ces(const cl_model *m, const cl_compressor *c, int C, const t
     return n;
 }
 
-/* Summed NLL of e's answer after [BOS?] + prefix (embeddings or ids) + question. */
+/* The prefix [BOS?] + context (CE embeddings, or ids) + question as pieces. */
+static void prefix(const cl_model *m, const tr_objective *o, const tr_example *e, const float *pre,
+                   const int32_t *pre_ids, int n_pre, cl_piece p[3]) {
+    p[0] = (cl_piece){.ids = &m->cfg.bos_id, .n = o->bos ? 1 : 0};
+    p[1] = (cl_piece){.ids = pre ? NULL : pre_ids, .embd = pre, .n = n_pre};
+    p[2] = (cl_piece){.ids = e->q, .n = e->n_q};
+}
+
+/* Summed NLL of e's answer after [BOS?] + prefix (embeddings or ids) + question, teacher-forced
+ * (with nothing before it, a[0] is not predicted: the scoring starts at a[1]). */
 static int answer_nll(const cl_model *m, const tr_objective *o, const tr_example *e,
                       const float *pre, const int32_t *pre_ids, int n_pre, double *nll, int *count,
                       int *top1) {
-    int D = m->cfg.dim, V = m->cfg.n_vocab, bos = o->bos ? 1 : 0;
-    int T = bos + n_pre + e->n_q + e->n_a, a0 = bos + n_pre + e->n_q;
-    int first = a0 - 1 < 0 ? 1 : 0;   /* nothing predicts a[0] without any prefix */
-    int np = e->n_a - first;
-    *nll = 0;
-    *count = *top1 = 0;
-    if (np <= 0) return 0;
-    float *x = cl_malloc((size_t)T * D * sizeof(float));
-    int k = 0;
-    if (bos) memcpy(x, m->tok_embd + (long)m->cfg.bos_id * D, D * sizeof(float)), k = 1;
-    for (int i = 0; i < n_pre; i++, k++)
-        memcpy(x + (long)k * D, pre ? pre + (long)i * D : m->tok_embd + (long)pre_ids[i] * D, D * sizeof(float));
-    for (int i = 0; i < e->n_q; i++, k++) memcpy(x + (long)k * D, m->tok_embd + (long)e->q[i] * D, D * sizeof(float));
-    for (int i = 0; i < e->n_a; i++, k++) memcpy(x + (long)k * D, m->tok_embd + (long)e->a[i] * D, D * sizeof(float));
-    int *pos = cl_malloc((size_t)np * sizeof(int));
-    for (int i = 0; i < np; i++) pos[i] = a0 - 1 + first + i;
-    float *fin = cl_malloc((size_t)np * D * sizeof(float));
-    cl_batch b = {.n_tokens = T, .embd = x, .n_out = np, .out_pos = pos, .out_final = fin};
-    int rc = cl_forward(m, NULL, &b);
-    free(x);
-    free(pos);
-    if (rc) { free(fin); return -1; }
-    float *lg = cl_malloc((size_t)np * V * sizeof(float));
-    cl_linear(lg, fin, m->output, np, D, V, 0);
-    free(fin);
-    double s = 0;
-    for (int i = 0; i < np; i++) {
-        const float *l = lg + (long)i * V;
-        int am = cl_argmax(l, V);
-        float mx = l[am];
-        *top1 += am == e->a[first + i];
-        double z = 0;
-        for (int j = 0; j < V; j++) z += exp(l[j] - mx);
-        s += mx + log(z) - l[e->a[first + i]];
-    }
-    free(lg);
-    *nll = s;
-    *count = np;
-    return 0;
+    cl_piece p[4];
+    prefix(m, o, e, pre, pre_ids, n_pre, p);
+    int first = cl_pieces_len(p, 3) == 0 ? 1 : 0;
+    p[3] = (cl_piece){.ids = e->a, .n = first};
+    *count = e->n_a - first > 0 ? e->n_a - first : 0;
+    return cl_score_continuation(m, p, 4, e->a + first, *count, nll, top1);
 }
 
 /* Answer positions where the greedy continuation of [BOS?] + prefix + question equals e->a. */
 static int greedy_agree(const cl_model *m, const tr_objective *o, const tr_example *e, const float *pre,
                         int n_pre, double *agree) {
-    int D = m->cfg.dim, bos = o->bos ? 1 : 0, np = bos + n_pre + e->n_q;
+    cl_piece p[3];
+    prefix(m, o, e, pre, NULL, n_pre, p);
     *agree = 0;
-    if (np < 1) return 0;
-    float *x = cl_malloc((size_t)np * D * sizeof(float));
-    if (bos) memcpy(x, m->tok_embd + (long)m->cfg.bos_id * D, D * sizeof(float));
-    if (n_pre) memcpy(x + (long)bos * D, pre, (size_t)n_pre * D * sizeof(float));
-    for (int j = 0; j < e->n_q; j++)
-        memcpy(x + (long)(bos + n_pre + j) * D, m->tok_embd + (long)e->q[j] * D, D * sizeof(float));
+    if (cl_pieces_len(p, 3) < 1) return 0;
     int32_t *g = cl_malloc((size_t)e->n_a * sizeof(int32_t));
-    int ng = tr_generate(m, NULL, x, np, e->n_a, NULL, 0, g);
+    int ng = cl_greedy(m, p, 3, e->n_a, NULL, 0, g, NULL);
     for (int j = 0; j < ng; j++) *agree += g[j] == e->a[j];
     free(g);
-    free(x);
     return ng < 0 ? -1 : 0;
 }
 

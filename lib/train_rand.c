@@ -1,19 +1,9 @@
-/* train_rand.c — normal deviates and random-weight models (see train_rand.h). */
+/* train_rand.c — random-weight models (see train_rand.h). */
 #include "train_rand.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
-
-float tr_rng_normal(cl_rng *r) {
-    double u1 = cl_rng_uniform(r), u2 = cl_rng_uniform(r);
-    if (u1 < 1e-300) u1 = 1e-300;
-    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
-}
-
-void tr_rng_fill_normal(cl_rng *r, float *x, long n, float std) {
-    for (long i = 0; i < n; i++) x[i] = std * tr_rng_normal(r);
-}
 
 cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
     const cl_config *c = cfg;
@@ -29,8 +19,8 @@ cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
     m->layers = cl_calloc((size_t)c->n_layers, sizeof *m->layers);
     cl_rng rng;
     cl_rng_seed(&rng, seed);
-#define NORMW(p, n) do { p = w; w += (n); for (long i_ = 0; i_ < (n); i_++) p[i_] = 1.0f + 0.1f * tr_rng_normal(&rng); } while (0)
-#define RANDW(p, n) do { p = w; w += (n); tr_rng_fill_normal(&rng, p, (n), std); } while (0)
+#define NORMW(p, n) do { p = w; w += (n); for (long i_ = 0; i_ < (n); i_++) p[i_] = 1.0f + 0.1f * cl_rng_normal(&rng); } while (0)
+#define RANDW(p, n) do { p = w; w += (n); cl_rng_fill_normal(&rng, p, (n), std); } while (0)
     RANDW(m->tok_embd, V * D);
     if (c->tied_embeddings) m->output = m->tok_embd;
     else RANDW(m->output, V * D);

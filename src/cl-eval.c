@@ -17,14 +17,14 @@
 #include "cli.h"
 #include "compressor.h"
 #include "eval_data.h"
-#include "eval_model.h"
+#include "generate.h"
 #include "eval_squad.h"
 #include "model.h"
 #include "model_file.h"
 #include "prompt.h"
 #include "segment_text.h"
+#include "stories.h"
 #include "tokenizer.h"
-#include "train_data.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -516,7 +516,7 @@ int main(int argc, char **argv) {
         size_t msz = 0;
         FILE *f = open_memstream(&mem, &msz);
         int max_tok = x.m->cfg.max_ctx < 512 ? x.m->cfg.max_ctx : 512;
-        if (tr_gen_stories(x.m, x.tok, n, 0.8f, max_tok, seed, f, x.progress) < 0) cl_die("%s", cl_error());
+        if (cl_sample_stories(x.m, x.tok, n, 0.8f, max_tok, seed, f, x.progress) < 0) cl_die("%s", cl_error());
         fclose(f);
         if (cl_qa_load_mem("stories", mem, msz, &set) < 0) cl_die("%s", cl_error());
         free(mem);

@@ -11,6 +11,7 @@
 #include "model_file.h"
 #include "tensor.h"
 #include "tokenizer.h"
+#include "rng.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -90,13 +91,6 @@ typedef struct {
     float mean, std;
 } rand_ctx;
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 static int fill_random(void *vctx, const char *name, void *out, size_t nbytes) {
     const rand_ctx *c = vctx;
     uint64_t s = c->seed;
@@ -105,7 +99,7 @@ static int fill_random(void *vctx, const char *name, void *out, size_t nbytes) {
     int64_t rb = cl_dtype_bytes(c->dtype, c->cols);
     for (int64_t r = 0; r < c->rows; r++) {
         for (int64_t i = 0; i < c->cols; i += 2) { /* Box-Muller: two normals per two uniforms */
-            double u1 = ((splitmix(&s) >> 11) + 1.0) * 0x1.0p-53, u2 = (splitmix(&s) >> 11) * 0x1.0p-53;
+            double u1 = ((cl_splitmix64(&s) >> 11) + 1.0) * 0x1.0p-53, u2 = (cl_splitmix64(&s) >> 11) * 0x1.0p-53;
             double m = sqrt(-2 * log(u1));
             row[i] = c->mean + c->std * (float)(m * cos(2 * M_PI * u2));
             if (i + 1 < c->cols) row[i + 1] = c->mean + c->std * (float)(m * sin(2 * M_PI * u2));

@@ -11,6 +11,8 @@
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
+#include "rng.h"
+#include "stories.h"
 #include "tape.h"
 #include "tokenizer.h"
 #include "train_data.h"
@@ -55,7 +57,8 @@ static const char usage_text[] =
 static void bench(const cl_model *m, const tr_objective *ob, cl_compressor *p, int S, int n_seg,
                   int k, int threads) {
     tr_example *ex = cl_calloc((size_t)k, sizeof *ex);
-    uint64_t x = 88172645463325252ull;
+    cl_rng rng;
+    cl_rng_seed(&rng, 88172645463325252ull);
     for (int i = 0; i < k; i++) {
         tr_example *e = &ex[i];
         e->n_seg = n_seg;
@@ -67,8 +70,7 @@ static void bench(const cl_model *m, const tr_objective *ob, cl_compressor *p, i
         e->a = cl_malloc(32 * sizeof(int32_t));
         for (int s = 0; s < n_seg; s++) e->seg_len[s] = S;
         for (int j = 0; j < e->n_ctx + 32; j++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-            int32_t id = 3 + (int32_t)(x % (uint64_t)(m->cfg.n_vocab - 3));
+            int32_t id = 3 + (int32_t)(cl_rng_next(&rng) % (uint64_t)(m->cfg.n_vocab - 3));
             if (j < e->n_ctx) e->ctx[j] = id; else e->a[j - e->n_ctx] = id;
         }
     }
@@ -249,7 +251,7 @@ int main(int argc, char **argv) {
     if (gen) {
         cl_atomic a;
         if (cl_atomic_open(&a, out ? out : "-")) cl_die("%s", cl_error());
-        if (tr_gen_stories(m, tok, gen, temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, seed, a.f, progress) ||
+        if (cl_sample_stories(m, tok, gen, temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, seed, a.f, progress) ||
             cl_atomic_commit(&a))
             cl_die("%s", cl_error());
         cl_tokenizer_free(tok);

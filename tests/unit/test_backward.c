@@ -108,9 +108,9 @@ static void test_ops(cl_rng *r) {
     float g[512];
     {
         rms_ctx c;
-        tr_rng_fill_normal(r, c.x, T_ * D_, 1.5f);
-        tr_rng_fill_normal(r, c.w, D_, 1.0f);
-        tr_rng_fill_normal(r, c.R, T_ * D_, 1.0f);
+        cl_rng_fill_normal(r, c.x, T_ * D_, 1.5f);
+        cl_rng_fill_normal(r, c.w, D_, 1.0f);
+        cl_rng_fill_normal(r, c.R, T_ * D_, 1.0f);
         rms_loss(&c);
         memset(g, 0, sizeof g);
         tr_rmsnorm_bwd(c.x, c.w, c.R, T_, D_, 1e-5f, g);
@@ -119,9 +119,9 @@ static void test_ops(cl_rng *r) {
     }
     {
         swi_ctx c;
-        tr_rng_fill_normal(r, c.g, 40, 2.0f);
-        tr_rng_fill_normal(r, c.u, 40, 1.0f);
-        tr_rng_fill_normal(r, c.R, 40, 1.0f);
+        cl_rng_fill_normal(r, c.g, 40, 2.0f);
+        cl_rng_fill_normal(r, c.u, 40, 1.0f);
+        cl_rng_fill_normal(r, c.R, 40, 1.0f);
         float dg[40] = {0}, du[40] = {0};
         tr_swiglu_bwd(c.g, c.u, c.R, 40, dg, du);
         double v1 = fd_check(swi_loss, &c, c.g, dg, 40, 40, r);
@@ -130,10 +130,10 @@ static void test_ops(cl_rng *r) {
     }
     {
         lora_ctx c;
-        tr_rng_fill_normal(r, c.x, 45, 1.0f);
-        tr_rng_fill_normal(r, c.A, 27, 1.0f);
-        tr_rng_fill_normal(r, c.B, 18, 1.0f);
-        tr_rng_fill_normal(r, c.R, 30, 1.0f);
+        cl_rng_fill_normal(r, c.x, 45, 1.0f);
+        cl_rng_fill_normal(r, c.A, 27, 1.0f);
+        cl_rng_fill_normal(r, c.B, 18, 1.0f);
+        cl_rng_fill_normal(r, c.R, 30, 1.0f);
         lora_loss(&c);
         float dx[45] = {0}, dA[27] = {0}, dB[18] = {0}, du[15];
         tr_lora_bwd(c.x, c.u, c.A, c.B, 3, 0.5f, 5, 9, 6, c.R, dx, dA, dB, du);
@@ -146,8 +146,8 @@ static void test_ops(cl_rng *r) {
         rope_ctx c;
         c.inter = inter;
         for (int i = 0; i < 4; i++) c.pos[i] = 3 * i + 1;
-        tr_rng_fill_normal(r, c.x, 64, 1.0f);
-        tr_rng_fill_normal(r, c.R, 64, 1.0f);
+        cl_rng_fill_normal(r, c.x, 64, 1.0f);
+        cl_rng_fill_normal(r, c.R, 64, 1.0f);
         float d[64], cos_t[16], sin_t[16], neg[16];
         memcpy(d, c.R, sizeof d);
         cl_rope_table(cos_t, sin_t, c.pos, 4, 8, 10000.0f);
@@ -157,8 +157,8 @@ static void test_ops(cl_rng *r) {
     }
     {
         sl1_ctx c;
-        tr_rng_fill_normal(r, c.a, 50, 2.0f);
-        tr_rng_fill_normal(r, c.b, 50, 2.0f);
+        cl_rng_fill_normal(r, c.a, 50, 2.0f);
+        cl_rng_fill_normal(r, c.b, 50, 2.0f);
         float da[50] = {0};
         tr_smooth_l1(c.a, c.b, 50, 0.7f, 1.0f, 0.3f, da);
         double v = fd_check(sl1_loss, &c, c.a, da, 50, 50, r);
@@ -169,10 +169,10 @@ static void test_ops(cl_rng *r) {
         long nq = (long)c.T * c.H * c.hd, nk = (long)c.T * c.KV * c.hd;
         c.q = cl_malloc(nq * 4); c.k = cl_malloc(nk * 4); c.v = cl_malloc(nk * 4);
         c.out = cl_malloc(nq * 4); c.R = cl_malloc(nq * 4);
-        tr_rng_fill_normal(r, c.q, nq, 1.0f);
-        tr_rng_fill_normal(r, c.k, nk, 1.0f);
-        tr_rng_fill_normal(r, c.v, nk, 1.0f);
-        tr_rng_fill_normal(r, c.R, nq, 1.0f);
+        cl_rng_fill_normal(r, c.q, nq, 1.0f);
+        cl_rng_fill_normal(r, c.k, nk, 1.0f);
+        cl_rng_fill_normal(r, c.v, nk, 1.0f);
+        cl_rng_fill_normal(r, c.R, nq, 1.0f);
         attn_loss(&c);
         float *dq = cl_calloc(nq, 4), *dk = cl_calloc(nk, 4), *dv = cl_calloc(nk, 4), ds[50];
         tr_attn_bwd(c.q, c.k, c.v, c.R, 2, c.seq_len, c.H, c.KV, c.hd, dq, dk, dv, ds);
@@ -234,19 +234,19 @@ static void test_model(cl_rng *r, int arch) {
     cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 7 + arch, 0.3f);
     c.p = cl_compressor_new_init(c.m, 2, 20, 2, 4.0f, (1u << CL_LORA_NT) - 1, 1);
-    tr_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.3f);
+    cl_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.3f);
     cl_tape_init(&c.t);
     c.n_seq = 3; c.seq_len[0] = 5; c.seq_len[1] = 1; c.seq_len[2] = 4; c.T = 10;
     for (int i = 0; i < c.T; i++) c.pos[i] = i;
     int D = cfg.dim;
     c.embd = cl_malloc((size_t)c.T * D * 4);
-    tr_rng_fill_normal(r, c.embd, (long)c.T * D, 1.0f);
+    cl_rng_fill_normal(r, c.embd, (long)c.T * D, 1.0f);
     c.Rf = cl_malloc((size_t)c.T * D * 4);
     c.fin = cl_malloc((size_t)c.T * D * 4);
-    tr_rng_fill_normal(r, c.Rf, (long)c.T * D, 1.0f);
+    cl_rng_fill_normal(r, c.Rf, (long)c.T * D, 1.0f);
     for (int l = 0; l < 3; l++) {
         c.R[l] = cl_malloc((size_t)c.T * D * 4);
-        tr_rng_fill_normal(r, c.R[l], (long)c.T * D, 1.0f);
+        cl_rng_fill_normal(r, c.R[l], (long)c.T * D, 1.0f);
     }
     tr_grads g;
     tr_grads_alloc(&g, c.p);
@@ -290,7 +290,7 @@ static void test_distill(cl_rng *r, int bos, int arch) {
     c.m = tr_model_random(&cfg, 11, 0.3f);
     int targets = (1 << CL_LORA_Q) | (1 << CL_LORA_V) | (1 << CL_LORA_O) | (1 << CL_LORA_DOWN);
     c.p = cl_compressor_new_init(c.m, 2, 20, 2, 2.0f, targets, 3);
-    tr_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.2f);   /* B != 0: every gradient is exercised */
+    cl_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.2f);   /* B != 0: every gradient is exercised */
     for (int i = 0; i < cfg.dim; i++) c.p->proj_w[i * cfg.dim + i] += 1.0f;
     tr_workspace_init(&c.w);
     c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f;

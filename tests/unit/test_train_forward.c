@@ -29,7 +29,7 @@ static void compare(const cl_model *m, const char *what, uint64_t seed) {
     cl_rng r;
     cl_rng_seed(&r, seed);
     cl_compressor *p = cl_compressor_new_init(m, 2, 20, 4, 8.0f, (1u << CL_LORA_NT) - 1, 1);
-    tr_rng_fill_normal(&r, p->params, (long)p->n_params, 0.05f);
+    cl_rng_fill_normal(&r, p->params, (long)p->n_params, 0.05f);
     int seq[3] = {9, 1, 17}, T = 27;
     int32_t ids[27];
     for (int i = 0; i < T; i++) ids[i] = (int32_t)(cl_rng_uniform(&r) * c->n_vocab);

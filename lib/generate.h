@@ -1,12 +1,14 @@
-/* eval_model.h — what cl-eval asks of the model: run a prefix given as pieces (token ids or
- * embeddings, e.g. BOS ids + concept embeddings + question ids), then either score a
- * continuation teacher-forced (its negative log-likelihood) or continue it greedily, timing the
- * time to first token and measuring the KV cache. */
-#ifndef CL_EVAL_MODEL_H
-#define CL_EVAL_MODEL_H
+/* generate.h — the one generation and scoring module (cl-eval, cl-train; story sampling): run a
+ * prefix given as pieces (token ids or embeddings, e.g. BOS ids + concept embeddings + question
+ * ids), then either score a continuation teacher-forced (its negative log-likelihood) or continue
+ * it, greedily or sampled, with an optional per-token callback, timing the time to first token
+ * and measuring the KV cache. */
+#ifndef CL_GENERATE_H
+#define CL_GENERATE_H
 #include <stddef.h>
 #include <stdint.h>
 #include "model.h"
+#include "sample.h"
 
 /* n positions, as ids or as embeddings [n, dim] (exactly one non-NULL when n > 0). */
 typedef struct {
@@ -34,8 +36,16 @@ typedef struct {
     size_t kv_bytes;    /* KV cache after the prefix */
 } cl_gen_stats;
 
-/* Greedy continuation of up to max_new tokens into out; stops before any of the n_stop ids in
- * stop (-1 entries ignored).  Returns the number of tokens generated, or -1. */
+/* Continuation of up to max_new tokens into out (may be NULL): greedy when smp is NULL, else
+ * drawn by smp; stops before any of the n_stop ids in stop (-1 entries ignored), or after a
+ * token for which on_token (may be NULL) returns non-zero.  st may be NULL.  Returns the number
+ * of tokens generated, or -1. */
+typedef int (*cl_token_fn)(void *ctx, int32_t id);
+int cl_generate(const cl_model *m, const cl_piece *p, int n_p, int max_new, cl_sampler *smp,
+                const int *stop, int n_stop, cl_token_fn on_token, void *ctx, int32_t *out,
+                cl_gen_stats *st);
+
+/* cl_generate, greedy, no callback. */
 int cl_greedy(const cl_model *m, const cl_piece *p, int n_p, int max_new, const int *stop, int n_stop,
               int32_t *out, cl_gen_stats *st);
 

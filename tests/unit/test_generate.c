@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "eval_model.h"
+#include "generate.h"
 #include "t.h"
 #include "util.h"
 

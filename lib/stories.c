@@ -1,10 +1,9 @@
-/* train_stories.c — training text sampled from the base model itself (see train_data.h). */
+/* stories.c — text sampled from the base model itself (see stories.h). */
+#include "stories.h"
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include "train_data.h"
-#include "train_gen.h"
-#include "train_rand.h"
+#include "generate.h"
 #include "util.h"
 
 /* the sentence end (after ". ", "! ", "? " or a newline) closest to target, or 0 */
@@ -19,7 +18,7 @@ static size_t sentence_cut(const char *s, size_t len, size_t target) {
     return best;
 }
 
-int tr_gen_stories(const cl_model *m, const cl_tokenizer *tok, int n, float temperature,
+int cl_sample_stories(const cl_model *m, const cl_tokenizer *tok, int n, float temperature,
                    int max_tokens, uint64_t seed, FILE *out, int progress) {
     cl_sampler s;
     cl_sampler_init(&s, temperature, 1.0f, seed);
@@ -30,7 +29,9 @@ int tr_gen_stories(const cl_model *m, const cl_tokenizer *tok, int n, float temp
     int done = 0, rc = 0;
     double t0 = cl_now(), tp = t0;
     while (done < n) {
-        int k = tr_generate(m, &bos, NULL, 1, max_tokens, &s, 1, ids);
+        cl_piece pre = {.ids = &bos, .n = 1};
+        int eos = m->cfg.eos_id;
+        int k = cl_generate(m, &pre, 1, max_tokens, &s, &eos, 1, NULL, NULL, ids, NULL);
         if (k < 0) { rc = -1; break; }
         char *text;
         size_t len;

@@ -1,5 +1,5 @@
-/* eval_model.c — prefix pieces, teacher-forced scoring and greedy continuation (eval_model.h). */
-#include "eval_model.h"
+/* generate.c — prefix pieces, teacher-forced scoring and continuation (generate.h). */
+#include "generate.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,8 +68,9 @@ int cl_score_continuation(const cl_model *m, const cl_piece *p, int n_p, const i
     return rc;
 }
 
-int cl_greedy(const cl_model *m, const cl_piece *p, int n_p, int max_new, const int *stop, int n_stop,
-              int32_t *out, cl_gen_stats *st) {
+int cl_generate(const cl_model *m, const cl_piece *p, int n_p, int max_new, cl_sampler *smp,
+                const int *stop, int n_stop, cl_token_fn on_token, void *ctx, int32_t *out,
+                cl_gen_stats *st) {
     int V = m->cfg.n_vocab, n_pre = cl_pieces_len(p, n_p);
     cl_kv *kv = cl_kv_new(m, n_pre + (max_new > 0 ? max_new : 1));
     if (!kv) return -1;
@@ -86,13 +87,13 @@ int cl_greedy(const cl_model *m, const cl_piece *p, int n_p, int max_new, const 
         st->kv_bytes = cl_kv_bytes(kv);
     }
     for (; n < max_new; n++) {
-        int32_t id = cl_argmax(lg, V);
+        int32_t id = smp ? cl_sample(smp, lg, V) : cl_argmax(lg, V);
         if (n == 0 && st) st->ttft_s = cl_now() - t0;
         int is_stop = 0;
         for (int s = 0; s < n_stop; s++) is_stop |= stop[s] >= 0 && id == stop[s];
         if (is_stop) break;
-        out[n] = id;
-        if (n + 1 == max_new) {
+        if (out) out[n] = id;
+        if (n + 1 == max_new || (on_token && on_token(ctx, id))) {
             n++;
             break;
         }
@@ -106,4 +107,9 @@ out:
     free(lg);
     cl_kv_free(kv);
     return rc < 0 ? -1 : n;
+}
+
+int cl_greedy(const cl_model *m, const cl_piece *p, int n_p, int max_new, const int *stop, int n_stop,
+              int32_t *out, cl_gen_stats *st) {
+    return cl_generate(m, p, n_p, max_new, NULL, stop, n_stop, NULL, NULL, out, st);
 }

@@ -1,4 +1,5 @@
 /* tok_for_model.c — the tokenizer that comes with a model, whatever its layout. */
+#include "model_file.h"
 #include "tok_internal.h"
 #include "util.h"
 

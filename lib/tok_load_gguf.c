@@ -11,6 +11,7 @@
  * gets a working tokenizer. */
 #include <stdlib.h>
 #include <string.h>
+#include "gguf.h"
 #include "tok_internal.h"
 #include "util.h"
 

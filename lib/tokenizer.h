@@ -7,8 +7,11 @@
 #define CL_TOKENIZER_H
 #include <stddef.h>
 #include <stdint.h>
-#include "gguf.h"
-#include "model_file.h"
+
+/* Only pointers to these cross this interface (gguf.h, model_file.h). */
+typedef struct cl_gguf cl_gguf;
+typedef struct cl_gguf_writer cl_gguf_writer;
+typedef struct cl_model_file cl_model_file;
 
 typedef struct cl_tokenizer cl_tokenizer;
 

@@ -1,4 +1,4 @@
-/* train_data.c — cl-train's JSONL examples and generated stories (see train_data.h). */
+/* train_data.c — cl-train's JSONL examples (see train_data.h, train_example.h). */
 #include "train_data.h"
 #include <jansson.h>
 #include <stdlib.h>
@@ -7,6 +7,11 @@
 #include "segment_text.h"
 #include "generate.h"
 #include "util.h"
+
+void tr_example_free(tr_example *e) {
+    free(e->seg_len); free(e->ctx); free(e->tctx); free(e->q); free(e->a); free(e->teacher); free(e->sigma);
+    memset(e, 0, sizeof *e);
+}
 
 static int encode(const cl_tokenizer *t, const char *s, int32_t **ids, int *n) {
     size_t k = 0;

@@ -18,11 +18,6 @@ void tr_grads_free(tr_grads *g) {
     memset(g, 0, sizeof *g);
 }
 
-void tr_example_free(tr_example *e) {
-    free(e->seg_len); free(e->ctx); free(e->tctx); free(e->q); free(e->a); free(e->teacher); free(e->sigma);
-    memset(e, 0, sizeof *e);
-}
-
 void tr_workspace_init(tr_workspace *w) {
     memset(w, 0, sizeof *w);
     cl_tape_init(&w->comp);

@@ -19,6 +19,7 @@
 #include "compressor.h"
 #include "model.h"
 #include "tape.h"
+#include "train_example.h"
 #include "train_backward.h"
 
 /* The trainable parameters are a cl_compressor's (LoRA A/B, linear W and b in c->params).
@@ -34,20 +35,6 @@ typedef struct {
 void tr_grads_alloc(tr_grads *g, const cl_compressor *c);   /* zeroed */
 void tr_grads_free(tr_grads *g);
 
-typedef struct {
-    int n_seg;
-    int *seg_len;             /* [n_seg] */
-    int32_t *ctx;             /* all segments' ids, concatenated (what the compressor reads) */
-    int n_ctx, n_q, n_a;
-    int32_t *tctx;            /* the context as the teacher reads it (the whole text encoded at
-                                 once); NULL: the segments' ids */
-    int n_tctx;
-    int32_t *q, *a;
-    float *teacher;           /* [n_layers, n_a + 1, dim], filled by tr_teacher */
-    float *sigma;             /* [n_layers] */
-} tr_example;
-
-void tr_example_free(tr_example *e);
 
 typedef struct {
     int C;                    /* compression rate: placeholders = ceil(n / C) */

@@ -115,7 +115,7 @@ int cl_config_require_plain(const cl_config *c, const char *who) {
     else if (c->act != CL_ACT_SILU) f = "a feed-forward activation other than SiLU";
     else if (c->post_norms || c->embd_scale > 0 || c->attn_scale > 0 || c->rope_theta_local > 0)
         f = "Gemma-style norms and scales";
-    return f ? cl_fail("%s: %s is not supported", who, f) : 0;
+    return f ? cl_fail("%s: %s is not supported by the trainer", who, f) : 0;
 }
 
 static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...) {

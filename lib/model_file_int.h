@@ -25,8 +25,6 @@ void cl_mf_add(cl_model_file *mf, const char *name, const cl_tensor *src);
 int cl_mf_open_hf(cl_model_file *mf, const char *dir);
 int cl_mf_open_gguf(cl_model_file *mf, const char *path);
 int cl_mf_open_llama2c(cl_model_file *mf, const char *path);
-/* generation_config.json: its eos_token_id (an id or a list) joins c's stop ids. */
-int cl_hf_generation_config_load(const char *path, cl_config *c);
 int cl_path_exists(const char *path);
 char *cl_path_join(const char *dir, const char *name); /* malloc'd */
 

@@ -91,7 +91,7 @@ static cl_model_file *gguf_with(const char *key, const char *sval, double fval, 
     cl_gguf_set_config(w, &c);
     if (key && sval) cl_gguf_set_str(w, key, sval);
     else if (key) cl_gguf_set_f32(w, key, (float)fval);
-    static float z[64];
+    static float z[256];
     int64_t e[2] = {16, 8}, d[1] = {8}, sq[2] = {8, 8}, f[2] = {8, 8};
     cl_gguf_add_tensor(w, "token_embd.weight", CL_F32, 2, e, z);
     cl_gguf_add_tensor(w, "output_norm.weight", CL_F32, 1, d, z);

@@ -73,12 +73,33 @@ static int get_stops(const char *path, json_t *v, cl_config *c, int set_eos) {
     return 0;
 }
 
+static int get_rope(const src *s, cl_config *c);
+
+/* transformers 5's per-layer-type rope_parameters (Gemma 3): {"full_attention": {...},
+ * "sliding_attention": {...}}; the sliding layers' must be unscaled (their base: rope_theta_local). */
+static int get_rope_per_type(const src *s, json_t *rp, cl_config *c) {
+    json_t *full = json_object_get(rp, "full_attention"), *slide = json_object_get(rp, "sliding_attention");
+    if (!json_is_object(full)) return cl_fail("%s: rope_parameters.full_attention missing", s->path);
+    json_t *wrap = json_pack("{sO}", "rope_parameters", full);
+    src w = {wrap, s->path};
+    int rc = get_rope(&w, c);
+    json_decref(wrap);
+    if (rc || !slide) return rc;
+    src sl = {slide, s->path};
+    const char *t = json_string_value(get(&sl, "rope_type"));
+    if (t && strcmp(t, "default"))
+        return cl_fail("%s: rope_parameters.sliding_attention rope_type \"%s\" unsupported (default is)", s->path, t);
+    return get_num(&sl, "rope_theta", &c->rope_theta_local, 10000.0f);
+}
+
 /* rope_scaling (or transformers 5's rope_parameters, which also holds rope_theta). */
 static int get_rope(const src *s, cl_config *c) {
     json_t *rs = get(s, "rope_scaling"), *rp = get(s, "rope_parameters");
     if (rp) {
         if (!json_is_object(rp)) return cl_fail("%s: rope_parameters is not an object", s->path);
         if (rs) return cl_fail("%s: both rope_scaling and rope_parameters are set", s->path);
+        if (json_object_get(rp, "full_attention") || json_object_get(rp, "sliding_attention"))
+            return get_rope_per_type(s, rp, c);
         src p = {rp, s->path};
         if (get_num(&p, "rope_theta", &c->rope_theta, c->rope_theta)) return -1;
         rs = rp;
@@ -258,7 +279,7 @@ static int parse(json_t *root, const char *path, cl_config *c) {
     c->rope_interleaved = 0;
     if (gemma) {
         float qpas;
-        if (get_num(&s, "rope_local_base_freq", &c->rope_theta_local, 10000.0f) ||
+        if ((c->rope_theta_local == 0 && get_num(&s, "rope_local_base_freq", &c->rope_theta_local, 10000.0f)) ||
             get_num(&s, "query_pre_attn_scalar", &qpas, 256))
             return -1;
         if (!(qpas > 0)) return cl_fail("%s: query_pre_attn_scalar = %g", path, (double)qpas);

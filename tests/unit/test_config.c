@@ -80,6 +80,18 @@ static void test_hf_honoured(void) {
            c.arch == CL_ARCH_GEMMA3 && c.act == CL_ACT_GELU_TANH && c.layer_window[4] && !c.layer_window[5] &&
            !c.layer_window[11] && c.sliding_window == 4096 && c.rope_theta_local == 10000.0f && c.attn_scale == 1.0f / 16,
        "Gemma 3 defaults: gelu_pytorch_tanh, pattern 6, window 4096, local base 1e4, query_pre_attn_scalar 256");
+    OK(load_json("{\"architectures\": [\"Gemma3ForCausalLM\"], \"hidden_size\": 32, \"intermediate_size\": 48, "
+                 "\"num_hidden_layers\": 6, \"num_attention_heads\": 4, \"head_dim\": 16, \"vocab_size\": 64, "
+                 "\"rope_parameters\": {\"full_attention\": {\"rope_type\": \"linear\", \"factor\": 8.0, "
+                 "\"rope_theta\": 1000000.0}, \"sliding_attention\": {\"rope_type\": \"default\", \"rope_theta\": 20000.0}}}",
+                 &c) == 0 &&
+           c.rope_scaling.type == CL_ROPE_LINEAR && c.rope_scaling.factor == 8.0f && c.rope_theta == 1e6f &&
+           c.rope_theta_local == 20000.0f,
+       "transformers 5 per-layer-type rope_parameters (Gemma 3): global linear 8, local base read");
+    refused("per-layer-type rope_parameters with scaled sliding layers",
+            "{\"architectures\": [\"Gemma3ForCausalLM\"], \"rope_parameters\": {\"full_attention\": {\"rope_type\": "
+            "\"default\"}, \"sliding_attention\": {\"rope_type\": \"linear\", \"factor\": 2.0}}}",
+            "sliding_attention");
 }
 
 /* A GGUF with the plain llama keys plus one extra, opened as a model file. */

@@ -97,8 +97,10 @@ static int rope_scaling(const cl_gguf *g, const char *arch, const char *path, cl
         if (key_int(g, arch, "rope.scaling.original_context_length", &s->orig_ctx, 0, 1) ||
             key_float(g, arch, "rope.scaling.yarn_beta_fast", &s->beta_fast, 32) ||
             key_float(g, arch, "rope.scaling.yarn_beta_slow", &s->beta_slow, 1) ||
-            key_float(g, arch, "rope.scaling.attn_factor", &s->attn_factor, 0))
+            key_float(g, arch, "rope.scaling.attn_factor", &s->attn_factor, 1))
             return cl_fail_prefix("%s", path);
+        /* llama.cpp (ggml's rope_yarn) multiplies its attn_factor by 1 + 0.1 ln(factor) */
+        if (factor > 1) s->attn_factor *= (float)(0.1 * log(factor) + 1);
     }
     return 0;
 }
@@ -222,7 +224,9 @@ void cl_gguf_set_config(cl_gguf_writer *w, const cl_config *c) {
         cl_gguf_set_u32(w, KEY("rope.scaling.original_context_length"), (uint32_t)s->orig_ctx);
         cl_gguf_set_f32(w, KEY("rope.scaling.yarn_beta_fast"), s->beta_fast);
         cl_gguf_set_f32(w, KEY("rope.scaling.yarn_beta_slow"), s->beta_slow);
-        if (s->attn_factor > 0) cl_gguf_set_f32(w, KEY("rope.scaling.attn_factor"), s->attn_factor);
+        if (s->attn_factor > 0)   /* llama.cpp's factor, which ggml multiplies by 1 + 0.1 ln(factor) */
+            cl_gguf_set_f32(w, KEY("rope.scaling.attn_factor"),
+                            s->factor > 1 ? (float)(s->attn_factor / (0.1 * log(s->factor) + 1)) : s->attn_factor);
     }
     /* llama3 scaling travels as the rope_freqs.weight tensor (cl_rope_freq_factors) */
     if (c->sliding_window > 0) {

@@ -221,6 +221,11 @@ static const acase cases[] = {
      "\"use_sliding_window\": false, \"sliding_window\": 32, \"max_window_layers\": 1, "
      "\"rope_scaling\": {\"factor\": 4.0, \"original_max_position_embeddings\": 128, \"type\": \"yarn\"}}",
      "F32", 400, 32, NULL},
+    {"Llama with yarn (factor 8, original 64, explicit attention_factor 1.25, beta_fast 16), 200 tokens",
+     "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", " LLAMA_BASE ", \"num_hidden_layers\": 1, "
+     "\"max_position_embeddings\": 512, \"rope_theta\": 10000.0, \"rope_scaling\": {\"rope_type\": \"yarn\", "
+     "\"factor\": 8.0, \"original_max_position_embeddings\": 64, \"attention_factor\": 1.25, \"beta_fast\": 16}}",
+     "F32", 200, 32, NULL},
     {"Mistral v0.1 (sliding window 48 on every layer), 300 tokens",
      "{\"architectures\": [\"MistralForCausalLM\"], \"model_type\": \"mistral\", " LLAMA_BASE ", \"num_hidden_layers\": 2, "
      "\"max_position_embeddings\": 32768, \"rope_theta\": 10000.0, \"sliding_window\": 48, \"tie_word_embeddings\": false}",

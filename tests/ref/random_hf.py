@@ -36,7 +36,7 @@ def norm(name, n):
     T[name] = rng.uniform(-0.2, 0.2, n) + (0 if gemma else 1)
 
 
-w(pre + "embed_tokens.weight", (V, dim), 1.0)
+w(pre + "embed_tokens.weight", (V, dim), 0.15 if gemma else 1.0)   # Gemma: x sqrt(dim) inside
 norm(pre + "norm.weight", dim)
 if not tied:
     w("lm_head.weight", (V, dim), 0.5)

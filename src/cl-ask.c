@@ -3,7 +3,8 @@
  * The prompt is built from pieces, each given as token ids or as embeddings:
  *     [BOS] + chat prefix, CONTEXT, question (+ chat suffix)   (prompt.h)
  * CONTEXT is the text's tokens here; a compressed context (concept embeddings) is the same
- * piece given as embeddings, so both paths share prefill() and generate(). */
+ * piece given as embeddings, so both paths share prefill() and generate().  The prompt is
+ * built by cl_prompt_build (prompt.h) for the local model and for a remote server alike. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,64 +38,8 @@ static const char usage_text[] =
     "  --help              this text\n"
     "Without a chat template the prompt is a continuation: BOS, the text, then the question.\n";
 
-/* One piece of the prompt: n positions, as token ids or as embeddings [n, dim]. */
-typedef struct {
-    int32_t *ids;
-    float *embd;
-    int n;
-} piece;
-
-typedef struct {
-    piece p[3];   /* [BOS] + chat prefix, context, question + chat suffix */
-    int n;
-    int context_tokens;
-} prompt;
-
-static void add_piece(prompt *pr, piece p) {
-    if (p.n == 0) { free(p.ids); return; }
-    pr->p[pr->n++] = p;
-}
-
-static int prompt_len(const prompt *pr) {
-    int n = 0;
-    for (int i = 0; i < pr->n; i++) n += pr->p[i].n;
-    return n;
-}
-
-static void prompt_free(prompt *pr) {
-    for (int i = 0; i < pr->n; i++) {
-        free(pr->p[i].ids);
-        free(pr->p[i].embd);
-    }
-    pr->n = 0;
-}
-
-/* [BOS] + chat prefix + context + question (+ chat suffix), laid out by cl_qa_prompt_build
- * (prompt.h).  The context is its own piece so that it can be replaced by embeddings. */
-static int build_prompt(prompt *pr, const cl_tokenizer *tok, const cl_chat *chat,
-                        const char *context, float *ce, int n_ce, const char *question) {
-    piece ctx = {0};
-    if (context && *context) {
-        size_t n;
-        if (cl_tokenizer_encode(tok, context, strlen(context), 0, &ctx.ids, &n) < 0) return -1;
-        if (n > (1u << 30)) return cl_fail("text too long");
-        ctx.n = (int)n;
-    }
-    if (n_ce > 0) ctx = (piece){.embd = ce, .n = n_ce};   /* compressed context: the CEs */
-    pr->context_tokens = ctx.n;
-    cl_qa_prompt qp;
-    if (cl_qa_prompt_build(&qp, tok, chat, ctx.n > 0, question) < 0) {
-        free(ctx.ids);
-        return -1;
-    }
-    add_piece(pr, (piece){.ids = qp.pre, .n = qp.n_pre});
-    add_piece(pr, ctx);
-    add_piece(pr, (piece){.ids = qp.post, .n = qp.n_post});
-    return 0;
-}
-
 /* Run every piece of the prompt through the model, continuing kv; logits of the last position. */
-static int prefill(const cl_model *m, cl_kv *kv, const prompt *pr, float *logits) {
+static int prefill(const cl_model *m, cl_kv *kv, const cl_prompt *pr, float *logits) {
     for (int i = 0; i < pr->n; i++) {
         cl_batch b = {.n_tokens = pr->p[i].n, .ids = pr->p[i].ids, .embd = pr->p[i].embd,
                       .logits = i == pr->n - 1 ? logits : NULL};
@@ -254,9 +199,9 @@ int main(int argc, char **argv) {
     cl_chat chat;
     cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
 
-    prompt pr = {0};
-    if (build_prompt(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
-    int n_prompt = prompt_len(&pr);
+    cl_prompt pr;
+    if (cl_prompt_build(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
+    int n_prompt = cl_prompt_len(&pr);
     if (n_prompt == 0) cl_die("empty prompt");
     int kv_cap = n_prompt + max_tokens;
     if (kv_cap > m->cfg.max_ctx)
@@ -293,7 +238,7 @@ int main(int argc, char **argv) {
     free(logits);
     cl_sampler_free(&smp);
     cl_kv_free(kv);
-    prompt_free(&pr);
+    cl_prompt_free(&pr);
     cl_chat_free(&chat);
     cl_model_free(m);
     cl_tokenizer_free(tok);

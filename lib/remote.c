@@ -193,6 +193,8 @@ static outcome perform(xfer *x, const char *body, size_t body_len) {
     curl_off_t connected = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c, CURLINFO_CONNECT_TIME_T, &connected);
+    long os_errno = 0;
+    curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
     x->status = status;
     if (x->s) {
         curl_off_t up = 0;
@@ -206,7 +208,8 @@ static outcome perform(xfer *x, const char *body, size_t body_len) {
     if (rc == CURLE_WRITE_ERROR && x->stopped) return T_OK;
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
         (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)) {
-        cl_fail("%s: cannot connect: %s", x->url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        cl_fail("%s: cannot connect%s%s: %s", x->url, os_errno ? ": " : "", os_errno ? strerror((int)os_errno) : "",
+                errbuf[0] ? errbuf : curl_easy_strerror(rc));
         return T_NO_CONNECT;
     }
     if (rc == CURLE_OPERATION_TIMEDOUT) {

@@ -34,6 +34,18 @@ static int pick_model(const cl_remote_ask_opts *o, char *name, size_t cap, long 
     return rc;
 }
 
+/* Whether the served model reads prompt embeddings as plain rows of its token-embedding table,
+ * as ours does: true of the Llama/Qwen2/Qwen3 decoders in vLLM; an architecture that scales
+ * its input embeddings (Gemma: sqrt(hidden)) would need that checked against vLLM first. */
+static int embeds_as_rows(const cl_model *m) {
+    switch (m->cfg.arch) {
+    case CL_ARCH_LLAMA:
+    case CL_ARCH_QWEN2:
+    case CL_ARCH_QWEN3: return 1;
+    default: return 0;
+    }
+}
+
 /* The request body, malloc'd; NULL after cl_fail. */
 static char *request(const cl_remote_ask_opts *o, const char *model, const cl_prompt *pr, const cl_model *m,
                      cl_remote_ask_stats *st) {
@@ -41,6 +53,9 @@ static char *request(const cl_remote_ask_opts *o, const char *model, const cl_pr
     json_object_set_new(j, "model", json_string(model));
     int n = cl_prompt_len(pr);
     if (cl_prompt_has_embd(pr)) {
+        if (!embeds_as_rows(m))
+            return json_decref(j), cl_fail("--server: prompt embeddings for a %s model are not implemented",
+                                           cl_arch_name(m->cfg.arch)), NULL;
         float *e = cl_prompt_embeddings(pr, m);
         if (!e) return json_decref(j), NULL;
         size_t zn;

@@ -131,23 +131,27 @@ int32_t *cl_prompt_ids(const cl_prompt *pr) {
     return ids;
 }
 
-float *cl_prompt_embeddings(const cl_prompt *pr, const cl_model *m) {
-    size_t dim = (size_t)m->cfg.dim;
-    float *e = cl_malloc(((size_t)cl_prompt_len(pr) * dim + 1) * sizeof *e), *row = e;
+float *cl_prompt_embeddings(const cl_prompt *pr, const cl_tensor *table, int n_vocab, int dim) {
+    int64_t row_bytes = cl_dtype_bytes(table->dtype, dim);
+    if (row_bytes < 0) return cl_fail_prefix("token embeddings"), NULL;
+    if (cl_tensor_nelem(table) != (int64_t)n_vocab * dim || (uint64_t)row_bytes * (uint64_t)n_vocab > table->nbytes)
+        return cl_fail("token embeddings: %lld elements, expected %d x %d", (long long)cl_tensor_nelem(table), n_vocab,
+                       dim), NULL;
+    size_t d = (size_t)dim;
+    float *e = cl_malloc(((size_t)cl_prompt_len(pr) * d + 1) * sizeof *e), *row = e;
     for (int i = 0; i < pr->n; i++) {
         const cl_prompt_piece *p = &pr->p[i];
         if (p->embd) {
-            memcpy(row, p->embd, (size_t)p->n * dim * sizeof *row);
-            row += (size_t)p->n * dim;
+            memcpy(row, p->embd, (size_t)p->n * d * sizeof *row);
+            row += (size_t)p->n * d;
             continue;
         }
-        for (int t = 0; t < p->n; t++, row += dim) {
-            if (p->ids[t] < 0 || p->ids[t] >= m->cfg.n_vocab) {
+        for (int t = 0; t < p->n; t++, row += d) {
+            if (p->ids[t] < 0 || p->ids[t] >= n_vocab) {
                 free(e);
-                return cl_fail("prompt: token id %d outside the vocabulary of %d", (int)p->ids[t],
-                               m->cfg.n_vocab), NULL;
+                return cl_fail("prompt: token id %d outside the vocabulary of %d", (int)p->ids[t], n_vocab), NULL;
             }
-            memcpy(row, m->tok_embd + (size_t)p->ids[t] * dim, dim * sizeof *row);
+            cl_convert_to_f32(table->dtype, table->data, (int64_t)p->ids[t] * dim, dim, row);
         }
     }
     return e;

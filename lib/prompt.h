@@ -5,7 +5,7 @@
 #define CL_PROMPT_H
 #include <stdint.h>
 #include "chat.h"
-#include "model.h"
+#include "tensor.h"
 #include "tokenizer.h"
 
 typedef struct {
@@ -54,9 +54,11 @@ int cl_prompt_has_embd(const cl_prompt *pr);
 /* The ids of the whole prompt, malloc'd [cl_prompt_len], or NULL when some piece is embeddings. */
 int32_t *cl_prompt_ids(const cl_prompt *pr);
 /* The whole prompt as the input embeddings the model reads, malloc'd [cl_prompt_len, dim]:
- * token ids become the rows of m's token-embedding table, embedding pieces are copied.
- * NULL (cl_error) on an id outside the vocabulary. */
-float *cl_prompt_embeddings(const cl_prompt *pr, const cl_model *m);
+ * token ids become rows of the token-embedding table (the model file's "token_embd.weight",
+ * [n_vocab, dim], converted to f32 as cl_model_load converts it, so without loading the model),
+ * embedding pieces are copied.  NULL (cl_error) on an id outside the vocabulary or a table of
+ * the wrong size. */
+float *cl_prompt_embeddings(const cl_prompt *pr, const cl_tensor *table, int n_vocab, int dim);
 void cl_prompt_free(cl_prompt *pr);
 
 #endif

@@ -37,8 +37,8 @@ static int pick_model(const cl_remote_ask_opts *o, char *name, size_t cap, long 
 /* Whether the served model reads prompt embeddings as plain rows of its token-embedding table,
  * as ours does: true of the Llama/Qwen2/Qwen3 decoders in vLLM; an architecture that scales
  * its input embeddings (Gemma: sqrt(hidden)) would need that checked against vLLM first. */
-static int embeds_as_rows(const cl_model *m) {
-    switch (m->cfg.arch) {
+static int embeds_as_rows(const cl_config *c) {
+    switch (c->arch) {
     case CL_ARCH_LLAMA:
     case CL_ARCH_QWEN2:
     case CL_ARCH_QWEN3: return 1;
@@ -47,19 +47,23 @@ static int embeds_as_rows(const cl_model *m) {
 }
 
 /* The request body, malloc'd; NULL after cl_fail. */
-static char *request(const cl_remote_ask_opts *o, const char *model, const cl_prompt *pr, const cl_model *m,
+static char *request(const cl_remote_ask_opts *o, const char *model, const cl_prompt *pr, const cl_model_file *mf,
                      cl_remote_ask_stats *st) {
+    const cl_config *c = cl_model_file_config(mf);
     json_t *j = json_object();
     json_object_set_new(j, "model", json_string(model));
     int n = cl_prompt_len(pr);
     if (cl_prompt_has_embd(pr)) {
-        if (!embeds_as_rows(m))
+        if (!embeds_as_rows(c))
             return json_decref(j), cl_fail("--server: prompt embeddings for a %s model are not implemented",
-                                           cl_arch_name(m->cfg.arch)), NULL;
-        float *e = cl_prompt_embeddings(pr, m);
+                                           cl_arch_name(c->arch)), NULL;
+        const cl_tensor *table = cl_model_file_tensor(mf, "token_embd.weight");
+        if (!table)
+            return json_decref(j), cl_fail("%s: no token_embd.weight", cl_model_file_path(mf)), NULL;
+        float *e = cl_prompt_embeddings(pr, table, c->n_vocab, c->dim);
         if (!e) return json_decref(j), NULL;
         size_t zn;
-        uint8_t *z = cl_torch_save_2d(e, n, m->cfg.dim, o->dtype, &zn);
+        uint8_t *z = cl_torch_save_2d(e, n, c->dim, o->dtype, &zn);
         free(e);
         if (!z) return json_decref(j), NULL;
         char *b64 = cl_malloc(cl_base64_len(zn) + 1);
@@ -94,7 +98,7 @@ static char *request(const cl_remote_ask_opts *o, const char *model, const cl_pr
     return body;
 }
 
-int cl_remote_ask(const cl_remote_ask_opts *o, const cl_prompt *pr, const cl_model *m,
+int cl_remote_ask(const cl_remote_ask_opts *o, const cl_prompt *pr, const cl_model_file *mf,
                   int (*on_text)(void *ctx, const char *text, size_t n), void *ctx, cl_remote_ask_stats *st) {
     memset(st, 0, sizeof *st);
     st->positions = cl_prompt_len(pr);
@@ -104,7 +108,7 @@ int cl_remote_ask(const cl_remote_ask_opts *o, const cl_prompt *pr, const cl_mod
         return cl_fail("%s: the prompt's %d positions do not fit model \"%s\"'s max_model_len of %ld", o->server.url,
                        st->positions, st->model, max_len);
     double t0 = cl_now();
-    char *body = request(o, st->model, pr, m, st);
+    char *body = request(o, st->model, pr, mf, st);
     if (!body) return -1;
     st->body_bytes = strlen(body);
     st->prepare_s = cl_now() - t0;

@@ -2,7 +2,7 @@
  * the local model.  The prompt is the one cl_prompt_build lays out, sent as
  *   - "prompt_embeds": when some piece is embeddings (CEs): the whole prompt as the model's
  *     input embeddings [positions, dim] (cl_prompt_embeddings: token pieces become rows of the
- *     local model's token-embedding table), saved in torch.save's format (torch_save.h) and
+ *     model file's token-embedding table; the model's weights are not loaded), saved in torch.save's format (torch_save.h) and
  *     base64-encoded, the input vLLM takes with --enable-prompt-embeds (docs/features/
  *     prompt_embeds.md; loaded by torch.load(weights_only=True), squeezed to 2-D, cast to the
  *     served model's dtype, no chat template applied);
@@ -14,6 +14,7 @@
  * sent has not read the embeddings (a server without prompt-embeds support): an error. */
 #ifndef CL_REMOTE_ASK_H
 #define CL_REMOTE_ASK_H
+#include "model_file.h"
 #include "prompt.h"
 #include "remote.h"
 #include "tensor.h"
@@ -40,7 +41,7 @@ typedef struct {
 } cl_remote_ask_stats;
 
 /* Streams the answer's text through on_text (return non-zero to stop).  0, or -1 (cl_error). */
-int cl_remote_ask(const cl_remote_ask_opts *o, const cl_prompt *pr, const cl_model *m,
+int cl_remote_ask(const cl_remote_ask_opts *o, const cl_prompt *pr, const cl_model_file *mf,
                   int (*on_text)(void *ctx, const char *text, size_t n), void *ctx, cl_remote_ask_stats *st);
 
 #endif

@@ -148,10 +148,13 @@ static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sa
 
 /* CL_ASK_DUMP_EMBEDDINGS=FILE (a test hook): the prompt as the model's input embeddings,
  * [positions, dim] raw little-endian f32, the matrix --server sends. */
-static int dump_embeddings(const char *path, const cl_prompt *pr, const cl_model *m) {
-    float *e = cl_prompt_embeddings(pr, m);
+static int dump_embeddings(const char *path, const cl_prompt *pr, const cl_model_file *mf) {
+    const cl_config *c = cl_model_file_config(mf);
+    const cl_tensor *table = cl_model_file_tensor(mf, "token_embd.weight");
+    if (!table) return cl_fail("%s: no token_embd.weight", cl_model_file_path(mf));
+    float *e = cl_prompt_embeddings(pr, table, c->n_vocab, c->dim);
     if (!e) return -1;
-    size_t n = (size_t)cl_prompt_len(pr) * (size_t)m->cfg.dim;
+    size_t n = (size_t)cl_prompt_len(pr) * (size_t)c->dim;
     FILE *f = fopen(path, "wb");
     int ok = f && fwrite(e, sizeof *e, n, f) == n;
     if (f && fclose(f) != 0) ok = 0;
@@ -165,12 +168,12 @@ static int server_text(void *ctx, const char *p, size_t n) {
 }
 
 /* The --server path: the same prompt, answered remotely, streamed like the local answer. */
-static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const cl_model *m, gen_state *g,
+static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const cl_model_file *mf, gen_state *g,
                       int stats) {
     outq q = {0};
     g->out = &q;
     cl_remote_ask_stats st;
-    int rc = cl_remote_ask(ro, pr, m, server_text, g, &st);
+    int rc = cl_remote_ask(ro, pr, mf, server_text, g, &st);
     out_write(&q, q.buf, q.len);
     free(q.buf);
     if (q.started || rc == 0) putchar('\n');
@@ -258,15 +261,19 @@ int main(int argc, char **argv) {
     if (!mf) cl_die("%s", cl_error());
     cl_tokenizer *tok = cl_tokenizer_for_model(mf);
     if (!tok) cl_die("%s", cl_error());
-    cl_model *m = cl_model_load(mf);
-    if (!m) cl_die("%s", cl_error());
+    /* --server reads only the token-embedding table from the model file */
+    const cl_config *cfg = cl_model_file_config(mf);
+    cl_model *m = ro.server.url ? NULL : cl_model_load(mf);
+    if (!m && !ro.server.url) cl_die("%s", cl_error());
+    uint8_t fingerprint[32];
+    cl_model_file_fingerprint(mf, fingerprint);
     float *ce = NULL;
     size_t n_ce = 0;
     if (n_ce_paths > 0) {
         uint32_t dim;
-        if (cl_ce_read_all(ce_paths, n_ce_paths, m->fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
-        if (n_ce && dim != (uint32_t)m->cfg.dim)
-            cl_die("%s: vectors of dimension %u, the model's is %d", ce_paths[0], dim, m->cfg.dim);
+        if (cl_ce_read_all(ce_paths, n_ce_paths, fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
+        if (n_ce && dim != (uint32_t)cfg->dim)
+            cl_die("%s: vectors of dimension %u, the model's is %d", ce_paths[0], dim, cfg->dim);
         if (n_ce > (1u << 30)) cl_die("too many concept embeddings");
     }
     cl_chat chat;
@@ -277,9 +284,9 @@ int main(int argc, char **argv) {
     int n_prompt = cl_prompt_len(&pr);
     if (n_prompt == 0) cl_die("empty prompt");
     const char *dump = getenv("CL_ASK_DUMP_EMBEDDINGS");
-    if (dump && *dump && dump_embeddings(dump, &pr, m) < 0) cl_die("%s", cl_error());
+    if (dump && *dump && dump_embeddings(dump, &pr, mf) < 0) cl_die("%s", cl_error());
     gen_state g = {.max_tokens = max_tokens, .stop = {cl_tokenizer_eos(tok), -1}};
-    if (g.stop[0] < 0) g.stop[0] = m->cfg.eos_id;
+    if (g.stop[0] < 0) g.stop[0] = cfg->eos_id;
     const char *eot = cl_chat_end_of_turn(&chat);
     if (eot) g.stop[1] = cl_tokenizer_find(tok, eot);
     /* TinyStories models learned to spell their end marker "<|end_story|>" out in text pieces
@@ -293,10 +300,9 @@ int main(int argc, char **argv) {
         ro.seed = seed;
         ro.stop_ids[0] = g.stop[0];
         ro.stop_ids[1] = g.stop[1];
-        int rc = ask_server(&ro, &pr, m, &g, stats);
+        int rc = ask_server(&ro, &pr, mf, &g, stats);
         cl_prompt_free(&pr);
         cl_chat_free(&chat);
-        cl_model_free(m);
         cl_tokenizer_free(tok);
         cl_model_file_close(mf);
         free(context);

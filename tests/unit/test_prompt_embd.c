@@ -1,5 +1,6 @@
 /* test_prompt_embd.c — the prompt as input embeddings (prompt.h cl_prompt_embeddings), the
- * matrix cl-ask --server sends, is exactly what the local forward reads: its rows equal the
+ * matrix cl-ask --server sends from the model file's table without loading the model, is exactly
+ * what the local forward reads: its rows equal the
  * forward's own input embeddings (cl_batch.out_layers slab 0) of the token pieces, and feeding
  * it piece by piece as embeddings gives the local prefill's logits bit for bit.  On
  * tinystories-656k (../shared). */
@@ -56,6 +57,8 @@ int main(void) {
     cl_model *m = mf ? cl_model_load(mf) : NULL;
     if (!OK(m && tok, "model and tokenizer load")) return t_done();
     int dim = m->cfg.dim, V = m->cfg.n_vocab;
+    const cl_tensor *table = cl_model_file_tensor(mf, "token_embd.weight");   /* read from the file */
+    if (!OK(table, "the model file has token_embd.weight")) return t_done();
     cl_chat chat;
     cl_chat_detect(&chat, NULL);
 
@@ -65,7 +68,7 @@ int main(void) {
        "text prompt builds");
     int n = cl_prompt_len(&pr);
     int32_t *ids = cl_prompt_ids(&pr);
-    float *e = cl_prompt_embeddings(&pr, m);
+    float *e = cl_prompt_embeddings(&pr, table, V, dim);
     float *in = forward_inputs(m, ids, n);
     OK(pr.n == 3 && e && in && !memcmp(e, in, (size_t)n * dim * sizeof *e),
        "text prompt: embeddings == the forward's own input embeddings, bit for bit (%d positions)", n);
@@ -86,7 +89,7 @@ int main(void) {
     OK(cl_prompt_build(&pr, tok, &chat, NULL, ce, n_ce, "Who is Max?") == 0 && pr.n == 3 && pr.context_tokens == n_ce,
        "CE prompt builds: 3 pieces, the context is the %d CEs", n_ce);
     n = cl_prompt_len(&pr);
-    e = cl_prompt_embeddings(&pr, m);
+    e = cl_prompt_embeddings(&pr, table, V, dim);
     int n_pre = pr.p[0].n;
     OK(!cl_prompt_ids(&pr) && cl_prompt_has_embd(&pr), "CE prompt: no id form");
     OK(e && !memcmp(e + (size_t)n_pre * dim, ce_copy, (size_t)n_ce * dim * sizeof *e),
@@ -103,7 +106,7 @@ int main(void) {
 
     /* an id outside the vocabulary is refused, naming it */
     pr.p[0].ids[0] = V;
-    e = cl_prompt_embeddings(&pr, m);
+    e = cl_prompt_embeddings(&pr, table, V, dim);
     OK(!e && strstr(cl_error(), "outside the vocabulary"), "an id outside the vocabulary: %s", cl_error());
     cl_prompt_free(&pr);
 

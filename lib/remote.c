@@ -124,7 +124,12 @@ static size_t on_bytes(char *p, size_t size, size_t nmemb, void *ctx) {
         keep(x, p, n);
         return n;
     }
-    return cl_sse_feed(&x->sse, p, n) ? 0 : n;
+    int rc = cl_sse_feed(&x->sse, p, n);
+    if (rc < 0 && !x->failed) {   /* the parser's own error (a line over the limit) */
+        x->failed = 1;
+        cl_fail_prefix("%s", x->url);
+    }
+    return rc ? 0 : n;
 }
 
 /* The server's message in an error answer: JSON error.message / message / detail, or its first line. */
@@ -164,10 +169,12 @@ static outcome perform(xfer *x, const char *body, size_t body_len) {
     if (!c) return cl_fail("%s: cannot start libcurl", x->url), T_FAIL;
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *h = NULL;
-    char auth[1024];
     if (r->api_key && *r->api_key) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->api_key);
-        h = curl_slist_append(h, auth);
+        size_t n = strlen(r->api_key) + 32;
+        char *auth = cl_malloc(n);
+        snprintf(auth, n, "Authorization: Bearer %s", r->api_key);
+        h = curl_slist_append(h, auth);   /* copies it */
+        free(auth);
     }
     if (body) {
         h = curl_slist_append(h, "Content-Type: application/json");

@@ -160,6 +160,12 @@ PY
   [[ "$output" == *"the server read a prompt of 1 tokens, not the 83 positions sent"* ]]
 }
 
+@test "cl-ask --server: a served model of another hidden size: the server's 400 names both sizes" {
+  run cl-ask --server "$URL/mode/hidden64" "$STMP/doc.ce" "$Q"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"HTTP 400: \`prompt_embeds\` hidden_size 128 does not match the model's hidden_size 64."* ]]
+}
+
 @test "cl-ask --server: HTTP 503 before any answer is retried (the request did not reach the model); --retries 0 does not" {
   run cl-ask --server "$URL/mode/busy1" --retries 0 "$STMP/doc.ce" "$Q"
   [ "$status" -eq 1 ]

@@ -13,6 +13,7 @@ an optional "/mode/NAME" prefix selects fault injection, so one server serves ev
   .../mode/streamerr  an error event inside the stream (as vLLM sends on a failed generation)
   .../mode/noembeds   vLLM without --enable-prompt-embeds: its HTTP 400
   .../mode/ignore     a server that ignores prompt_embeds: answers, usage.prompt_tokens = 1
+  .../mode/hidden64   a served model of hidden size 64 (vLLM's HTTP 400 for a wrong width)
   .../mode/busy1      HTTP 503 to the first completion request, then as ok (a safe retry)
   .../mode/nostream   HTTP 200 with a JSON body instead of an event stream
 GET .../v1/models lists --model with --max-model-len.  A completion request's prompt_embeds is
@@ -38,7 +39,7 @@ COUNTS = {}
 LOCK = threading.Lock()
 
 
-def load_embeds(b64):
+def load_embeds(b64, hidden):
     """The tensor as vLLM's safe_load_prompt_embeds loads it, or raises ValueError(message)."""
     try:
         raw = base64.b64decode(b64, validate=True)
@@ -52,8 +53,8 @@ def load_embeds(b64):
         t = t.squeeze(0)
     if t.dim() != 2:
         raise ValueError(f"`prompt_embeds` must be a 2D tensor of shape (num_tokens, hidden_size); got shape {tuple(t.shape)}.")
-    if t.shape[1] != ARGS.hidden:
-        raise ValueError(f"`prompt_embeds` hidden_size {t.shape[1]} does not match the model's hidden_size {ARGS.hidden}.")
+    if t.shape[1] != hidden:
+        raise ValueError(f"`prompt_embeds` hidden_size {t.shape[1]} does not match the model's hidden_size {hidden}.")
     return t, len(raw)
 
 
@@ -115,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
         rows = len(req.get("prompt") or [])
         if "prompt_embeds" in req and mode != "ignore":
             try:
-                t, nbytes = load_embeds(req["prompt_embeds"])
+                t, nbytes = load_embeds(req["prompt_embeds"], 64 if mode == "hidden64" else ARGS.hidden)
             except ValueError as e:
                 return self.error(400, str(e))
             rows = t.shape[0]

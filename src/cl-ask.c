@@ -174,7 +174,7 @@ static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const c
     g->out = &q;
     cl_remote_ask_stats st;
     int rc = cl_remote_ask(ro, pr, mf, server_text, g, &st);
-    out_write(&q, q.buf, q.len);
+    if (q.len) out_write(&q, q.buf, q.len);
     free(q.buf);
     if (q.started || rc == 0) putchar('\n');
     if (fflush(stdout) != 0 || ferror(stdout)) rc = cl_fail("write error on stdout");

@@ -4,11 +4,13 @@
  * positions of the one sequence (chunked prefill: identical maths, bounded memory); without,
  * runs of whole independent sequences of about SPAN_ROWS rows.  Within a span every projection
  * is one cl_gemm over all its rows. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 #include "ops.h"
+#include "rope.h"
 #include "tape.h"
 #include "util.h"
 
@@ -63,6 +65,9 @@ size_t cl_kv_bytes(const cl_kv *kv) {
 /* Scratch for one span of n rows. */
 typedef struct {
     float *x, *h, *q, *k, *v, *att, *gate, *up, *tmp, *cos_t, *sin_t;
+    float *cos_l, *sin_l;   /* RoPE table of the local layers when it differs (Gemma 3), else NULL */
+    double *inv[2];         /* RoPE frequencies when the model has none precomputed */
+    float mscale[2];
     int *pos;
 } work;
 
@@ -80,11 +85,31 @@ static void work_alloc(work *w, const cl_config *c, int n, int lora_rank) {
     w->cos_t = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
     w->sin_t = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
     w->pos = cl_malloc((size_t)n * sizeof(int));
+    w->cos_l = w->sin_l = NULL;
+    if (c->rope_theta_local > 0) {
+        w->cos_l = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
+        w->sin_l = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
+    }
+    w->inv[0] = w->inv[1] = NULL;
+}
+
+/* The model's RoPE frequencies (precomputed at load, or here for models built elsewhere). */
+static void work_rope(work *w, const cl_model *m) {
+    for (int k = 0; k < 2; k++) {
+        if (m->rope_inv[k]) {
+            w->inv[k] = m->rope_inv[k];
+            w->mscale[k] = m->rope_mscale[k];
+            continue;
+        }
+        w->inv[k] = cl_malloc((size_t)(m->cfg.head_dim / 2) * sizeof(double));
+        cl_rope_inv_freq(w->inv[k], &w->mscale[k], &m->cfg, k, k ? NULL : m->rope_freqs);
+    }
 }
 
 static void work_free(work *w) {
     free(w->x); free(w->h); free(w->q); free(w->k); free(w->v); free(w->att);
     free(w->gate); free(w->up); free(w->tmp); free(w->cos_t); free(w->sin_t); free(w->pos);
+    free(w->cos_l); free(w->sin_l);
 }
 
 /* y[n,out] += scale * (x A^T) B^T for an adapted projection (A [r,in], B [out,r]); u gets x A^T. */
@@ -100,6 +125,12 @@ static void add_bias(float *y, const float *b, int n, int d) {
         for (int i = 0; i < d; i++) y[(size_t)r * d + i] += b[i];
 }
 
+/* x += rmsnorm(h) * w (h is overwritten). */
+static void post_norm_add(float *x, float *h, const float *w, int n, int dim, float eps) {
+    cl_rmsnorm(h, h, w, n, dim, eps);
+    for (size_t i = 0; i < (size_t)n * dim; i++) x[i] += h[i];
+}
+
 /* Copy the rows of x that are requested outputs (batch rows t0..t0+n-1) into dst [n_out, dim]. */
 static void save_rows(const cl_batch *b, int t0, int n, const float *x, int dim, float *dst) {
     for (int j = 0; j < b->n_out; j++) {
@@ -110,8 +141,8 @@ static void save_rows(const cl_batch *b, int t0, int n, const float *x, int dim,
 
 /* One span: batch rows t0 .. t0+n-1.  With kv, they continue the cache (positions kv->len ..);
  * without, they are sequences seq_len[s0 .. s0+ns-1], each from position 0.  With a tape (then
- * t0 == 0 and the span is the whole batch), every activation goes to its place in the tape
- * instead of the scratch w: the same operations on the same values. */
+ * t0 == 0, the span is the whole batch and the config plain: check_batch), every activation goes
+ * to its place in the tape instead of the scratch w: the same operations on the same values. */
 static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0, int n,
                          const int *seq_len, int ns, work *w) {
     const cl_config *c = &m->cfg;
@@ -129,6 +160,8 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
                    dim * sizeof(float));
     else
         memcpy(x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
+    if (b->ids && c->embd_scale > 0)   /* Gemma: ids' embeddings scaled (given embeddings are not) */
+        for (size_t i = 0; i < (size_t)n * dim; i++) x[i] *= c->embd_scale;
     if (b->out_layers) save_rows(b, t0, n, x, dim, b->out_layers);
 
     if (kv)
@@ -136,11 +169,15 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
     else
         for (int s = 0, r = 0; s < ns; s++)
             for (int i = 0; i < seq_len[s]; i++) w->pos[r++] = i;
-    cl_rope_table(cos_t, sin_t, w->pos, n, hd, c->rope_theta);
+    cl_rope_table_freq(cos_t, sin_t, w->pos, n, hd, w->inv[0], w->mscale[0]);
+    if (w->cos_l) cl_rope_table_freq(w->cos_l, w->sin_l, w->pos, n, hd, w->inv[1], w->mscale[1]);
+    float scale = c->attn_scale > 0 ? c->attn_scale : 1.0f / sqrtf((float)hd);
 
     for (int l = 0; l < c->n_layers; l++) {
         const cl_layer *L = &m->layers[l];
         cl_tape_layer *a = tp ? &tp->layer[l] : NULL;
+        int local = cl_config_layer_local(c, l), win = local ? c->sliding_window : 0;
+        const float *ct = local && w->cos_l ? w->cos_l : cos_t, *st = local && w->cos_l ? w->sin_l : sin_t;
         float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : a ? a->k : w->k;
         float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : a ? a->v : w->v;
         float *h = a ? a->xn1 : w->h, *q = a ? a->q : w->q, *att = a ? a->att : w->att;
@@ -160,26 +197,32 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         lora_add(lo, l, CL_LORA_V, vd, h, n, dim, kvd, LU(CL_LORA_V));
         if (L->q_norm) cl_rmsnorm(q, qr, L->q_norm, n * H, hd, c->rms_eps);
         if (L->k_norm) cl_rmsnorm(kd, kr, L->k_norm, n * KV, hd, c->rms_eps);
-        cl_rope_apply(q, n, H, hd, cos_t, sin_t, c->rope_interleaved);
-        cl_rope_apply(kd, n, KV, hd, cos_t, sin_t, c->rope_interleaved);
+        cl_rope_apply(q, n, H, hd, ct, st, c->rope_interleaved);
+        cl_rope_apply(kd, n, KV, hd, ct, st, c->rope_interleaved);
 
         if (kv) {
             const float *kc = kv->k + (size_t)l * kv->max_pos * kvd;
             const float *vc = kv->v + (size_t)l * kv->max_pos * kvd;
-            cl_attention(att, qd, q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base);
+            cl_attention_win(att, qd, q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base, win, scale);
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
-                cl_attention(att + o * qd, qd, q + o * qd, qd, seq_len[s], kd + o * kvd,
-                             vd + o * kvd, kvd, seq_len[s], H, KV, hd, 0);
+                cl_attention_win(att + o * qd, qd, q + o * qd, qd, seq_len[s], kd + o * kvd,
+                                 vd + o * kvd, kvd, seq_len[s], H, KV, hd, 0, win, scale);
             }
         }
         if (a) {   /* the tape keeps the stream before and after each block */
             memcpy(a->xmid, x, (size_t)n * dim * sizeof(float));
             x = a->xmid;
         }
-        cl_linear(x, att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
-        lora_add(lo, l, CL_LORA_O, x, att, n, qd, dim, LU(CL_LORA_O));
+        if (L->attn_post_norm) {   /* Gemma: x += norm(att Wo^T) */
+            cl_linear(w->h, att, L->wo, n, qd, dim, 0);
+            lora_add(lo, l, CL_LORA_O, w->h, att, n, qd, dim, w->tmp);
+            post_norm_add(x, w->h, L->attn_post_norm, n, dim, c->rms_eps);
+        } else {
+            cl_linear(x, att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
+            lora_add(lo, l, CL_LORA_O, x, att, n, qd, dim, LU(CL_LORA_O));
+        }
 
         float *h2 = a ? a->xn2 : w->h, *gate = a ? a->g : w->gate, *up = a ? a->u : w->up;
         float *act = a ? a->h : w->gate;
@@ -188,13 +231,20 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         cl_linear(up, h2, L->w_up, n, dim, ffn, 0);
         lora_add(lo, l, CL_LORA_GATE, gate, h2, n, dim, ffn, LU(CL_LORA_GATE));
         lora_add(lo, l, CL_LORA_UP, up, h2, n, dim, ffn, LU(CL_LORA_UP));
-        cl_swiglu(act, gate, up, (long)n * ffn);
+        if (c->act == CL_ACT_GELU_TANH) cl_geglu(act, gate, up, (long)n * ffn);
+        else cl_swiglu(act, gate, up, (long)n * ffn);
         if (tp) {
             memcpy(tp->x[l + 1], x, (size_t)n * dim * sizeof(float));
             x = tp->x[l + 1];
         }
-        cl_linear(x, act, L->w_down, n, ffn, dim, 1);
-        lora_add(lo, l, CL_LORA_DOWN, x, act, n, ffn, dim, LU(CL_LORA_DOWN));
+        if (L->ffn_post_norm) {
+            cl_linear(w->h, act, L->w_down, n, ffn, dim, 0);
+            lora_add(lo, l, CL_LORA_DOWN, w->h, act, n, ffn, dim, w->tmp);
+            post_norm_add(x, w->h, L->ffn_post_norm, n, dim, c->rms_eps);
+        } else {
+            cl_linear(x, act, L->w_down, n, ffn, dim, 1);
+            lora_add(lo, l, CL_LORA_DOWN, x, act, n, ffn, dim, LU(CL_LORA_DOWN));
+        }
 #undef LU
 
         if (b->out_layers)
@@ -254,6 +304,8 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
         if (b->lora->rank <= 0) return cl_fail("forward: LoRA rank %d", b->lora->rank);
     }
     if (b->tape && kv) return cl_fail("forward: a tape records batches without a kv cache");
+    /* the tape keeps what train_backward.c differentiates: plain llama/qwen2/qwen3 maths */
+    if (b->tape && cl_config_require_plain(c, "forward with a tape") < 0) return -1;
     return 0;
 }
 
@@ -271,6 +323,7 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
     if (b->tape) cl_tape_plan(b->tape, m, b->lora, n_seq, seq_len, b->n_tokens);
     work w;
     work_alloc(&w, &m->cfg, cap, b->lora ? b->lora->rank : 0);
+    work_rope(&w, m);
     if (kv) {
         for (int t0 = 0; t0 < b->n_tokens; t0 += cap) {
             int n = b->n_tokens - t0 < cap ? b->n_tokens - t0 : cap;
@@ -285,6 +338,8 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
             t0 += n;
         }
     }
+    for (int k = 0; k < 2; k++)
+        if (w.inv[k] != m->rope_inv[k]) free(w.inv[k]);
     work_free(&w);
     return 0;
 }

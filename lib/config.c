@@ -109,8 +109,6 @@ int cl_config_add_stop(cl_config *c, int id) {
 int cl_config_require_plain(const cl_config *c, const char *who) {
     const char *f = NULL;
     if (c->arch == CL_ARCH_GEMMA3) f = "architecture gemma3";
-    else if (c->rope_scaling.type != CL_ROPE_DEFAULT) f = "RoPE scaling";
-    else if (c->rope_freqs) f = "rope_freqs.weight (RoPE scaling)";
     else if (c->sliding_window > 0) f = "sliding-window attention";
     else if (c->act != CL_ACT_SILU) f = "a feed-forward activation other than SiLU";
     else if (c->post_norms || c->embd_scale > 0 || c->attn_scale > 0 || c->rope_theta_local > 0)

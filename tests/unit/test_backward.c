@@ -1,6 +1,7 @@
 /* test_backward.c — every backward kernel of the trainer (against the engine's forward op it
  * differentiates), the whole decoder backward over cl_forward's tape for every architecture the
- * engine runs (llama both RoPE layouts, qwen2 biases, qwen3 q/k norm with head_dim * heads != dim)
+ * engine's backward covers (llama both RoPE layouts, llama 3 and yarn RoPE scaling, qwen2 biases,
+ * qwen3 q/k norm with head_dim * heads != dim)
  * and the whole distillation loss, checked against central finite differences.
  * Check: |analytic - numeric| <= 2e-2 |numeric| + 1e-3 max|gradient| on sampled entries
  * (f32 forward, loss summed in double, step h = 3e-3 (1 + |x|): the truncation error shrinks as h^2 at this step). */
@@ -193,9 +194,10 @@ static void test_ops(cl_rng *r) {
 }
 
 /* ---- whole decoder: loss = sum_l <R_l, x_l> + <Rf, final> ---- */
-enum { ARCH_LLAMA, ARCH_LLAMA_INTERLEAVED, ARCH_QWEN2, ARCH_QWEN3, N_ARCH };
+enum { ARCH_LLAMA, ARCH_LLAMA_INTERLEAVED, ARCH_QWEN2, ARCH_QWEN3, ARCH_LLAMA3, ARCH_YARN, N_ARCH };
 static const char *const arch_name[N_ARCH] = {"llama, half rope", "llama, interleaved rope",
-                                              "qwen2, qkv bias", "qwen3, q/k norm, head_dim 6"};
+                                              "qwen2, qkv bias", "qwen3, q/k norm, head_dim 6",
+                                              "llama 3 rope scaling", "yarn rope scaling, mscale 1.3"};
 
 static cl_config tiny_cfg(int arch) {
     cl_config c = {0};
@@ -206,6 +208,12 @@ static cl_config tiny_cfg(int arch) {
     c.attn_bias = arch == ARCH_QWEN2;
     c.rope_interleaved = arch == ARCH_LLAMA_INTERLEAVED;
     if (arch == ARCH_QWEN3) c.qk_norm = 1, c.head_dim = 6;   /* q_dim 24 != dim 16 */
+    if (arch == ARCH_LLAMA3)
+        c.rope_scaling = (cl_rope_scaling){.type = CL_ROPE_LLAMA3, .factor = 8, .orig_ctx = 8,
+                                           .low_freq_factor = 1, .high_freq_factor = 4};
+    if (arch == ARCH_YARN)   /* mscale != 1: the rotation is scaled, its transpose still exact */
+        c.rope_scaling = (cl_rope_scaling){.type = CL_ROPE_YARN, .factor = 4, .orig_ctx = 16,
+                                           .beta_fast = 32, .beta_slow = 1, .attn_factor = 1.3f};
     return c;
 }
 

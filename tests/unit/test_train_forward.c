@@ -95,5 +95,23 @@ int main(void) {
                 : "random qwen2-style, biases, half rope", 2);
         tr_model_random_free(m);
     }
+    {   /* a tape on maths the backward does not cover is refused, naming the feature */
+        cl_config c = {0};
+        c.n_vocab = 50; c.dim = 24; c.n_layers = 1; c.n_heads = 6; c.n_kv_heads = 2; c.head_dim = 4;
+        c.ffn_dim = 40; c.max_ctx = 64; c.rope_theta = 500.0f; c.rms_eps = 1e-5f;
+        c.tied_embeddings = 1; c.bos_id = 1; c.eos_id = 2; c.act = CL_ACT_GELU_TANH;
+        cl_model *m = tr_model_random(&c, 9, 0.2f);
+        int32_t ids[3] = {3, 4, 5};
+        cl_tape t;
+        cl_tape_init(&t);
+        cl_batch b = {.n_tokens = 3, .ids = ids, .tape = &t};
+        int rc = cl_forward(m, NULL, &b);
+        OK(rc < 0 && strstr(cl_error(), "activation"), "GeGLU model: a tape is refused: %s", cl_error());
+        b.tape = NULL;
+        rc = cl_forward(m, NULL, &b);
+        OK(rc == 0, "GeGLU model: the forward without a tape runs");
+        cl_tape_free(&t);
+        tr_model_random_free(m);
+    }
     return t_done();
 }

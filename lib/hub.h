@@ -62,6 +62,8 @@ typedef struct {
  * and return cl_hub_resolve's path for it (malloc'd), or NULL + a one-line cl_error(). */
 char *cl_hub_pull(const char *ref, const cl_hub_pull_opts *o);
 
+/* The getopt code of every tool's --pull option (no_argument), outside the tools' own codes. */
+#define CL_OPT_PULL 0x7075
 /* Whether cl_hub_model_path may download (the tools' --pull); default 0. */
 void cl_hub_set_pull(int allow);
 /* For a model argument that does not exist on disk but is a reference: cl_hub_resolve, or, with

@@ -130,7 +130,13 @@ typedef struct {
     long long written;
     long long limit;        /* bytes the file may still take (download), -1: no limit */
     int too_long;
-    /* progress */
+    /* stall detection: no byte for `timeout` seconds ends the attempt (libcurl's low-speed check
+     * averages over seconds and lets a burst hide a stall) */
+    long timeout;
+    curl_off_t last_bytes;
+    double last_change;
+    int stalled;
+    /* progress bar (label non-NULL) */
     const char *label;
     long long base, total;
     double t0, last_draw;
@@ -217,14 +223,23 @@ static void draw_progress(xfer *x, int final) {
     for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
     bar[20] = 0;
     long eta = rate > 0 && x->total > done ? (long)((double)(x->total - done) / rate) : 0;
-    fprintf(stderr, "\r%-28.28s [%s] %7.1f/%.1f MB %6.1f MB/s ETA %ld:%02ld ", x->label, bar, (double)done / 1e6,
+    size_t ll = strlen(x->label);
+    const char *shown = ll > 28 ? x->label + ll - 28 : x->label;
+    fprintf(stderr, "\r%-28.28s [%s] %7.1f/%.1f MB %6.1f MB/s ETA %ld:%02ld ", shown, bar, (double)done / 1e6,
             (double)x->total / 1e6, rate / 1e6, eta / 60, eta % 60);
     x->drew = 1;
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    draw_progress(ud, 0);
+    (void)dltotal, (void)ultotal;
+    xfer *x = ud;
+    double now = cl_now();
+    if (dlnow + ulnow != x->last_bytes || x->last_change == 0) x->last_bytes = dlnow + ulnow, x->last_change = now;
+    else if (now - x->last_change > (double)x->timeout) {
+        x->stalled = 1;
+        return 1;
+    }
+    if (x->label) draw_progress(x, 0);
     return 0;
 }
 
@@ -277,21 +292,21 @@ static CURLcode perform(cl_http *h, const char *method, const char *url, const c
     if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (post_json) curl_easy_setopt(c, CURLOPT_POSTFIELDS, post_json);
     if (range) curl_easy_setopt(c, CURLOPT_RANGE, range);
-    if (x->label) {
-        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
-        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    }
+    x->timeout = timeout;
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     errbuf[0] = 0;
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(hdr);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && x->stalled) rc = CURLE_OPERATION_TIMEDOUT;
     return rc;
 }
 
-static int transport_error(const char *url, CURLcode rc, const char *errbuf, long timeout) {
+static int transport_error(const char *what, CURLcode rc, const char *errbuf, long timeout) {
     if (rc == CURLE_OPERATION_TIMEDOUT)
-        return cl_fail("%s: timed out (no data for %ld s; $HF_HUB_DOWNLOAD_TIMEOUT / $HF_HUB_ETAG_TIMEOUT)", url, timeout);
-    return cl_fail("%s: %s", url, *errbuf ? errbuf : curl_easy_strerror(rc));
+        return cl_fail("%s: timed out (no data for %ld s; $HF_HUB_DOWNLOAD_TIMEOUT / $HF_HUB_ETAG_TIMEOUT)", what, timeout);
+    return cl_fail("%s: %s", what, *errbuf ? errbuf : curl_easy_strerror(rc));
 }
 
 int cl_http_request(cl_http *h, const char *method, const char *url, const char *post_json, char **body,
@@ -387,11 +402,11 @@ int cl_http_download(cl_http *h, const char *url, const char *part, long long si
             break;
         }
         if (cc != CURLE_OK && !retryable_curl(cc)) {
-            rc = transport_error(url, cc, errbuf, h->download_timeout);
+            rc = transport_error(label, cc, errbuf, h->download_timeout);
             break;
         }
         if (last) {
-            if (cc == CURLE_OPERATION_TIMEDOUT) rc = transport_error(url, cc, errbuf, h->download_timeout);
+            if (cc == CURLE_OPERATION_TIMEDOUT) rc = transport_error(label, cc, errbuf, h->download_timeout);
             else
                 rc = cl_fail("%s: truncated body: %lld of %lld bytes after %d attempts (%s)", label, file_size(part),
                              size, CL_HTTP_TRIES, cc != CURLE_OK ? curl_easy_strerror(cc) : "connection closed early");

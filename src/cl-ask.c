@@ -11,6 +11,7 @@
 
 #include "ce.h"
 #include "cli.h"
+#include "hub.h"
 #include "chat.h"
 #include "model.h"
 #include "model_file.h"
@@ -26,6 +27,7 @@ static const char usage_text[] =
     "the CE files (from cl-compress; '-': stdin) in order, with the model, streaming the answer.\n"
     "  --model PATH        model (HF directory, .gguf, llama2.c .bin); default $CL_MODEL or\n"
     "                      ../shared/models/tinystories-656k\n"
+    "  --pull              --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --text FILE         the context text ('-' reads stdin); without it, no context\n"
     "  --max-tokens N      at most N answer tokens (default 128)\n"
     "  --temperature T     sampling temperature (default 0: greedy, reproducible)\n"
@@ -199,7 +201,8 @@ int main(int argc, char **argv) {
         {"max-tokens", required_argument, 0, O_MAX}, {"temperature", required_argument, 0, O_TEMP},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"no-template", no_argument, 0, O_NOTMPL},
-        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
+        {0, 0, 0, 0}};
     const char *model_path = NULL, *text_path = NULL;
     int max_tokens = 128, threads = 0, no_template = 0, stats = 0;
     double temperature = 0, top_p = 1;
@@ -209,6 +212,7 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_TEXT: text_path = optarg; break;
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
         case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;

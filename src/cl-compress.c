@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "ce.h"
 #include "cli.h"
+#include "hub.h"
 #include "datadir.h"
 #include "ce_cache.h"
 #include "compressor.h"
@@ -25,6 +26,7 @@ static const char usage[] =
     "compressed alone into ceil(n/C) concept embeddings.\n"
     "  --model M          base model: path or ORG/NAME[@REV] in the Hugging Face cache (default\n"
     "                     $CL_MODEL or ../shared/models/tinystories-656k)\n"
+    "  --pull             --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K     compressor GGUF (default $CL_COMPRESSOR, else <model>-c<C>.gguf in\n"
     "                     PREFIX/share/compllm, then models/ beside the tools, if present)\n"
     "  --naive            naive baseline: mean of each C consecutive token embeddings (--rate C)\n"
@@ -170,12 +172,14 @@ int main(int argc, char **argv) {
         {"cache", 1, 0, O_CACHE}, {"dtype", 1, 0, O_DTYPE}, {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS},
         {"stats", 0, 0, O_STATS}, {"init-compressor", 1, 0, O_INIT}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_MAXSEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
-        {"targets", 1, 0, O_TARGETS}, {"seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"targets", 1, 0, O_TARGETS}, {"seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_COMP: comp_path = optarg; break;
         case O_NAIVE: naive = 1; break;
         case 'o': out_path = optarg; break;

@@ -74,4 +74,12 @@ char *cl_hub_model_path(const char *ref);
  * size of its blobs, snapshot path). 0, or -1 + cl_error() when the cache cannot be read. */
 int cl_hub_list(FILE *out);
 
+/* Protocol pieces, exposed for the unit tests and the fuzzer (tests/fuzz/fuzz_hub.c):
+ * the model-info JSON ({"sha": 40 characters, "siblings": [{"rfilename": ...}]}) into the commit
+ * and the file names (malloc'd; 0, or -1 + cl_error()); an ETag header as huggingface_hub's
+ * _normalize_etag reads it (weak "W/" prefix and quotes dropped), NULL unless the result is 1-128
+ * characters of [A-Za-z0-9_-] (it names a file). */
+int cl_hub_parse_model_info(const char *body, char **commit, char ***files, int *n_files);
+char *cl_hub_normalize_etag(const char *etag);
+
 #endif

@@ -172,7 +172,7 @@ char *cl_hub_resolve(const char *s) {
     }
     struct stat st;
     if (!snap || stat(snap, &st) || !S_ISDIR(st.st_mode)) {
-        cl_fail("%s: not in the Hugging Face cache (%s): fetch it with `cl-model pull %s`, or give --pull", s,
+        cl_fail("%s: no such file, and not in the Hugging Face cache (%s): fetch it with `cl-model pull %s`, or give --pull", s,
                 repo_dir, s);
     } else if (r.quant) {
         out = pick_gguf(snap, r.quant, s);

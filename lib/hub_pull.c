@@ -81,9 +81,7 @@ static int safe_path(const char *p) {
     return 1;
 }
 
-/* huggingface_hub's _normalize_etag: drop a weak "W/" prefix and the quotes.  The result names a
- * blob file, so only [A-Za-z0-9_-] are accepted (NULL otherwise). */
-static char *normalize_etag(const char *e) {
+char *cl_hub_normalize_etag(const char *e) {
     if (!e) return NULL;
     if (!strncmp(e, "W/", 2)) e += 2;
     size_t n = strlen(e);
@@ -123,6 +121,29 @@ static int status_error(const cl_hub_ref *r, const cl_http *h, const cl_http_met
                    m->error_message ? m->error_message : "");
 }
 
+int cl_hub_parse_model_info(const char *body, char **commit, char ***files, int *n_files) {
+    json_error_t je;
+    json_t *j = json_loads(body, 0, &je);
+    json_t *sha = json_object_get(j, "sha"), *sib = json_object_get(j, "siblings");
+    int rc = 0;
+    if (!j) rc = cl_fail("model info: bad JSON at line %d column %d: %s", je.line, je.column, je.text);
+    else if (!json_is_string(sha) || strlen(json_string_value(sha)) != 40 || !json_is_array(sib))
+        rc = cl_fail("model info: no 40-character \"sha\" or no \"siblings\" array");
+    else {
+        *commit = cl_strdup(json_string_value(sha));
+        *files = cl_calloc(json_array_size(sib) + 1, sizeof **files);
+        *n_files = 0;
+        size_t i;
+        json_t *v;
+        json_array_foreach(sib, i, v) {
+            const char *f = json_string_value(json_object_get(v, "rfilename"));
+            if (f) (*files)[(*n_files)++] = cl_strdup(f);
+        }
+    }
+    json_decref(j);
+    return rc;
+}
+
 /* The revision's commit and file list from GET /api/models/ORG/NAME/revision/REV. */
 static int repo_info(cl_http *h, const cl_hub_ref *r, char **commit, char ***files, int *n_files) {
     char *rev = cl_http_escape(r->revision, 0);
@@ -132,26 +153,7 @@ static int repo_info(cl_http *h, const cl_hub_ref *r, char **commit, char ***fil
     cl_http_meta m;
     int rc = cl_http_request(h, "GET", url, NULL, &body, &m);
     if (!rc && m.status != 200) rc = status_error(r, h, &m, "model info");
-    json_t *j = NULL;
-    if (!rc) {
-        json_error_t je;
-        j = json_loads(body, 0, &je);
-        json_t *sha = json_object_get(j, "sha"), *sib = json_object_get(j, "siblings");
-        if (!json_is_string(sha) || strlen(json_string_value(sha)) != 40 || !json_is_array(sib))
-            rc = cl_fail("%s: %s: not a Hub model-info answer (no \"sha\" or \"siblings\")", r->repo, url);
-        else {
-            *commit = cl_strdup(json_string_value(sha));
-            *files = cl_calloc(json_array_size(sib) + 1, sizeof **files);
-            *n_files = 0;
-            size_t i;
-            json_t *v;
-            json_array_foreach(sib, i, v) {
-                const char *f = json_string_value(json_object_get(v, "rfilename"));
-                if (f) (*files)[(*n_files)++] = cl_strdup(f);
-            }
-        }
-    }
-    json_decref(j);
+    if (!rc && cl_hub_parse_model_info(body, commit, files, n_files)) rc = cl_fail_prefix("%s: %s", r->repo, url);
     free(body);
     free(url);
     cl_http_meta_free(&m);
@@ -293,7 +295,7 @@ static int fetch_file(cl_http *h, const cl_hub_ref *r, const char *repo_dir, con
     if (!rc && !m.repo_commit)
         rc = cl_fail("%s: %s: no X-Repo-Commit header: %s does not look like a Hugging Face Hub", r->repo, path,
                      cl_http_endpoint(h));
-    if (!rc && !(etag = normalize_etag(m.linked_etag ? m.linked_etag : m.etag)))
+    if (!rc && !(etag = cl_hub_normalize_etag(m.linked_etag ? m.linked_etag : m.etag)))
         rc = cl_fail("%s: %s: missing or unusable ETag", r->repo, path);
     if (!rc) {
         size = m.linked_size >= 0 ? m.linked_size : m.content_length;

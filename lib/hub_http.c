@@ -317,7 +317,7 @@ int cl_http_request(cl_http *h, const char *method, const char *url, const char 
     for (int attempt = 0;; attempt++) {
         xfer x = {.meta = meta, .limit = -1};
         cl_http_meta_free(meta);
-        CURLcode rc = perform(h, method, url, post_json, NULL, 0, h->etag_timeout, &x, errbuf);
+        CURLcode rc = perform(h, method, url, post_json, NULL, strcmp(method, "HEAD") != 0, h->etag_timeout, &x, errbuf);
         int last = attempt + 1 >= CL_HTTP_TRIES;
         if (rc == CURLE_OK && (!retryable_status(meta->status) || last)) {
             if (body) *body = x.buf ? x.buf : cl_strdup("");

@@ -26,7 +26,8 @@ void cl_http_free(cl_http *h);
 const char *cl_http_endpoint(const cl_http *h);   /* $HF_ENDPOINT without trailing '/' */
 int cl_http_has_token(const cl_http *h);
 
-/* One request without following redirects: method "HEAD", "GET" or "POST" (post_json the body);
+/* One request: method "HEAD" (redirects not followed: the caller reads the redirect's headers),
+ * "GET" or "POST" (redirects followed, as huggingface_hub's API calls do; post_json the body);
  * the response body into *body (malloc'd, NUL-terminated; at most 64 MiB) when body is non-NULL.
  * 0 with meta filled for any HTTP status after the retries, or -1 + cl_error() when no response
  * came (the last transport error). */

@@ -280,3 +280,18 @@ greedy_ok() {
   [ "$status" -eq 0 ]
   [[ "$output" == *"model.safetensors"*"MB/s"*"ETA"* ]]
 }
+
+@test "pull: a file listed but missing is a one-line 404 naming it; a renamed repository is followed" {
+  need_model
+  start_hub "$MODEL" --fault gone:tokenizer.json --fault moved:old-org/old-name
+  run cl-model pull "$REPO"
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"$REPO: file tokenizer.json not found in the repository"* ]]
+  [ ! -e "$(repo_dir)/refs/main" ]
+  run cl-model pull old-org/old-name --include config.json
+  [ "$status" -eq 0 ]
+  [[ "$output" == "$HF_HUB_CACHE/models--old-org--old-name/snapshots/"* ]]
+  cmp "$output/config.json" "$MODEL/config.json"
+  grep -q "^HEAD /old-org/old-name/resolve/" "$TMP/hub.log"
+}

@@ -21,6 +21,9 @@ Faults (--fault, repeatable), each on the file bodies of PATH (its resolve GET o
   drip:PATH      every body is sent in 20 pieces 50 ms apart (a transfer that takes a second)
   e500:N         the first N requests of any kind get 500
   token:TOKEN    every request without "Authorization: Bearer TOKEN" gets 401 (GatedRepo)
+  gone:PATH      its resolve URL answers 404 EntryNotFound (listed, but not there)
+  moved:OLD/NAME the repository's former name: its API and resolve URLs answer 307 with a
+                 relative Location under the current name (a renamed repository)
 The port goes to --port-file once listening; each request is logged to --log as
 "METHOD PATH RANGE" lines.
 """
@@ -180,6 +183,11 @@ def make_handler(repo, faults, log_path):
                 return
             url = urlsplit(self.path)
             p = url.path
+            old = faults.get("moved")
+            if old:
+                for a, b in (("/api/models/" + old + "/", "/api/models/" + org_name + "/"), ("/" + old + "/", "/" + org_name + "/")):
+                    if p.startswith(a):
+                        return self.send(307, b"", [("Location", b + p[len(a):])])
             api = "/api/models/" + org_name
             if p.startswith("/cdn/"):
                 e = repo.by_sha.get(p[5:])
@@ -206,7 +214,7 @@ def make_handler(repo, faults, log_path):
                 if not self.rev_ok(rev):
                     return
                 e = repo.files.get(unquote(fpath))
-                if not e:
+                if not e or "gone:" + unquote(fpath) in faults:
                     return self.error(404, "EntryNotFound", "Entry not found")
                 common = [("X-Repo-Commit", repo.commit)]
                 if "sha256" in e:
@@ -257,10 +265,12 @@ def main():
     faults = {}
     for f in a.fault:
         k, _, v = f.partition(":")
-        if k in ("cut", "cutall", "wrong", "slow", "drip"):
+        if k in ("cut", "cutall", "wrong", "slow", "drip", "gone"):
             faults[k + ":" + v] = True
         elif k == "e500":
             State.e500_left = int(v)
+        elif k == "moved":
+            faults["moved"] = v
         elif k == "token":
             faults["token"] = v
         else:

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "hub.h"
 #include "hub_http.h"
+#include "sha1.h"
 #include "util.h"
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
@@ -92,8 +93,8 @@ char *cl_hub_normalize_etag(const char *e) {
     return cl_strndup(e, n);
 }
 
-static int is_sha256_hex(const char *s) {
-    if (strlen(s) != 64) return 0;
+static int is_hex(const char *s, size_t len) {
+    if (strlen(s) != len) return 0;
     for (; *s; s++)
         if (!isdigit((unsigned char)*s) && !(*s >= 'a' && *s <= 'f')) return 0;
     return 1;
@@ -209,19 +210,35 @@ static int select_files(const cl_hub_ref *r, const cl_hub_pull_opts *o, const ch
     return 0;
 }
 
-/* The blob's hash checked against its sha256 ETag. */
-static int check_sha256(const char *part, const char *etag, const char *label) {
+/* The downloaded file checked against its ETag: the sha256 of the content for an LFS file (64
+ * hex), the git blob id sha1("blob SIZE\0" content) for a file stored in git (40 hex); other
+ * ETags (not the Hub's) are not checked beyond the size. */
+static int check_etag(const char *part, const char *etag, const char *label) {
+    int lfs = is_hex(etag, 64);
+    if (!lfs && !is_hex(etag, 40)) return 0;
     cl_map m;
     if (cl_map_file(part, &m)) return -1;
-    cl_sha256 s;
     uint8_t d[32];
     char hex[65];
-    cl_sha256_init(&s);
-    if (m.size) cl_sha256_update(&s, m.data, m.size);
-    cl_sha256_final(&s, d);
+    if (lfs) {
+        cl_sha256 s;
+        cl_sha256_init(&s);
+        if (m.size) cl_sha256_update(&s, m.data, m.size);
+        cl_sha256_final(&s, d);
+    } else {
+        cl_sha1 s;
+        char hdr[32];
+        int n = snprintf(hdr, sizeof hdr, "blob %zu", m.size);
+        cl_sha1_init(&s);
+        cl_sha1_update(&s, hdr, (size_t)n + 1);   /* with its NUL */
+        if (m.size) cl_sha1_update(&s, m.data, m.size);
+        cl_sha1_final(&s, d);
+    }
     cl_unmap(&m);
-    cl_hex(d, 32, hex);
-    if (strcmp(hex, etag)) return cl_fail("%s: wrong checksum: sha256 %s, the Hub's ETag says %s", label, hex, etag);
+    cl_hex(d, lfs ? 32 : 20, hex);
+    if (strcmp(hex, etag))
+        return cl_fail("%s: wrong checksum: %s %s, the Hub's ETag says %s", label, lfs ? "sha256" : "git blob sha1", hex,
+                       etag);
     return 0;
 }
 
@@ -235,7 +252,7 @@ static int fetch_blob(cl_http *h, const char *repo_dir, const char *lock_dir, co
     if (!rc && flock(fd, LOCK_EX)) rc = cl_fail("%s: cannot lock: %s", lock, strerror(errno));
     if (!rc && !exists(blob)) {   /* another pull may have finished it while we waited */
         rc = cl_http_download(h, url, part, size, label, progress);
-        if (!rc && is_sha256_hex(etag) && check_sha256(part, etag, label)) {
+        if (!rc && check_etag(part, etag, label)) {
             unlink(part);   /* wrong bytes are no prefix to resume from */
             rc = -1;
         }

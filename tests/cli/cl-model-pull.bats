@@ -196,6 +196,14 @@ greedy_ok() {
   [ -z "$(find "$(repo_dir)/blobs" -name "$sha*")" ]
   [ ! -e "$(repo_dir)/refs/main" ]
   stop_hub
+  start_hub "$MODEL" --fault wrong:tokenizer.json   # a file stored in git: its git blob sha1
+  run cl-model pull "$REPO"
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == *"tokenizer.json: wrong checksum: git blob sha1"* ]]
+  [ -z "$(find "$(repo_dir)/snapshots" -name tokenizer.json)" ]
+  stop_hub
+  rm -rf "$HF_HUB_CACHE"
   start_hub "$MODEL" --fault slow:model.safetensors
   SECONDS=0
   run env HF_HUB_DOWNLOAD_TIMEOUT=1 cl-model pull "$REPO"

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "hub.h"
+#include "sha1.h"
 #include "t.h"
 #include "util.h"
 
@@ -159,7 +160,49 @@ static void test_parsers(void) {
        "an ETag that is no file name is refused");
 }
 
+/* FIPS 180 test vectors, and a message crossing the 55/56-byte padding boundary against git's id
+ * of the empty blob ("blob 0\0"). */
+static void test_sha1(void) {
+    static const struct { const char *msg, *hex; } v[] = {
+        {"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "84983e441c3bd26ebaae4aa1f95129e5e54670f1"},
+        {"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"}};
+    int ok = 1;
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        cl_sha1 s;
+        uint8_t d[20];
+        char hex[41];
+        cl_sha1_init(&s);
+        cl_sha1_update(&s, v[i].msg, strlen(v[i].msg));
+        cl_sha1_final(&s, d);
+        cl_hex(d, 20, hex);
+        ok &= !strcmp(hex, v[i].hex);
+    }
+    cl_sha1 s;
+    uint8_t d[20];
+    char hex[41];
+    cl_sha1_init(&s);
+    cl_sha1_update(&s, "blob 0", 7);
+    cl_sha1_final(&s, d);
+    cl_hex(d, 20, hex);
+    OK(ok && !strcmp(hex, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"), "SHA-1 test vectors and git's empty blob id");
+    /* a million 'a' fed in odd pieces */
+    cl_sha1_init(&s);
+    char a[997];
+    memset(a, 'a', sizeof a);
+    size_t left = 1000000;
+    while (left) {
+        size_t k = left < sizeof a ? left : sizeof a;
+        cl_sha1_update(&s, a, k);
+        left -= k;
+    }
+    cl_sha1_final(&s, d);
+    cl_hex(d, 20, hex);
+    OK(!strcmp(hex, "34aa973cd4c4daa4f61eeb2bdbad27316534016f"), "SHA-1 of a million 'a' in 997-byte pieces");
+}
+
 int main(void) {
+    test_sha1();
     test_refs();
     test_cache_dir();
     test_resolve();

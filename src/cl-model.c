@@ -335,7 +335,9 @@ int main(int argc, char **argv) {
                                          {"vocab", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
                                          {"include", required_argument, 0, 'i'}, {"gguf", required_argument, 0, 'g'},
                                          {0, 0, 0, 0}};
-    const char **include = cl_calloc((size_t)argc + 1, sizeof *include), *gguf = NULL;
+    enum { MAX_INCLUDE = 64 };
+    static const char *include[MAX_INCLUDE];
+    const char *gguf = NULL;
     int n_include = 0;
     const char *config = NULL, *out = NULL;
     unsigned long long seed = 0;
@@ -347,7 +349,10 @@ int main(int argc, char **argv) {
         case 'h': fputs(usage_text, stdout); return 0;
         case 'c': config = optarg; break;
         case 'o': out = optarg; break;
-        case 'i': include[n_include++] = optarg; break;
+        case 'i':
+            if (n_include == MAX_INCLUDE) cl_usage_error("at most %d --include", MAX_INCLUDE);
+            include[n_include++] = optarg;
+            break;
         case 'g': gguf = optarg; break;
         case 's':
             seed = strtoull(optarg, &end, 10);

@@ -10,7 +10,7 @@ teardown() { hub_teardown; }
 
 install_to() {
   # -o tools: install what $CL_BIN holds (the ASan build under check-asan), building nothing
-  make -s -o tools install PREFIX="$1" BIN="$CL_BIN" > "$TMP/make.out" 2>&1
+  make -s -o tools install PREFIX="$1" BIN="${CL_BIN:-bin}" > "$TMP/make.out" 2>&1
 }
 
 @test "make install PREFIX: tools, man pages, compressors + README under share/compllm; make uninstall removes them" {
@@ -25,7 +25,7 @@ install_to() {
   [ "$status" -eq 0 ]
   [[ "$output" == *"$P/share/compllm/tinystories-656k-c2.gguf  C=2  base model tinystories-656k"* ]]
   [[ "$output" != *"$PWD/models/"* ]]
-  make -s uninstall PREFIX="$P" BIN="$CL_BIN"
+  make -s uninstall PREFIX="$P" BIN="${CL_BIN:-bin}"
   [ -z "$(find "$P" -type f)" ]
   [ ! -e "$P/share/compllm" ]
 }

@@ -101,7 +101,7 @@ void cl_http_meta_free(cl_http_meta *m) {
     free(m->error_code);
     free(m->error_message);
     memset(m, 0, sizeof *m);
-    m->linked_size = m->content_length = -1;
+    m->linked_size = m->content_length = m->range_start = -1;
 }
 
 char *cl_http_escape(const char *path, int keep_slash) {
@@ -130,6 +130,7 @@ typedef struct {
     long long written;
     long long limit;        /* bytes the file may still take (download), -1: no limit */
     int too_long;
+    int range_ignored;      /* asked for bytes N- and got another start: nothing was written */
     /* stall detection: no byte for `timeout` seconds ends the attempt (libcurl's low-speed check
      * averages over seconds and lets a burst hide a stall) */
     long timeout;
@@ -177,6 +178,10 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud) {
     set_str(&m->error_message, header_value(p, n, "X-Error-Message"));
     if ((v = header_value(p, n, "X-Linked-Size"))) m->linked_size = strtoll(v, NULL, 10), free(v);
     if ((v = header_value(p, n, "Content-Length"))) m->content_length = strtoll(v, NULL, 10), free(v);
+    if ((v = header_value(p, n, "Content-Range"))) {
+        if (!strncmp(v, "bytes ", 6) && isdigit((unsigned char)v[6])) m->range_start = strtoll(v + 6, NULL, 10);
+        free(v);
+    }
     return n;
 }
 
@@ -186,6 +191,11 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
     if (x->f) {
         /* only a successful response's body goes to the file */
         if (x->meta->status != 200 && x->meta->status != 206) return n;
+        long long start = x->meta->status == 206 ? x->meta->range_start : 0;
+        if (start != x->base) {
+            x->range_ignored = 1;
+            return 0;
+        }
         if (x->limit >= 0 && x->written + (long long)n > x->limit) {
             x->too_long = 1;
             return 0;
@@ -377,14 +387,14 @@ int cl_http_download(cl_http *h, const char *url, const char *part, long long si
             rc = cl_fail("%s: the server sent more than the %lld bytes announced", label, size);
             break;
         }
-        if (cc == CURLE_OK && meta.status == 200 && have) {
-            /* the server ignored Range and sent the whole file from byte 0 after our bytes: redo */
+        if (x.range_ignored) {
+            /* the server did not resume where asked (200 for a Range, or another range): start over */
             if (truncate(part, 0)) {
                 rc = cl_fail("%s: %s", part, strerror(errno));
                 break;
             }
             if (last) {
-                rc = cl_fail("%s: the server ignores Range and the download keeps failing", label);
+                rc = cl_fail("%s: the server does not resume at byte %lld and the download keeps failing", label, have);
                 break;
             }
             continue;

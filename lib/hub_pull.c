@@ -356,6 +356,14 @@ char *cl_hub_pull(const char *s, const cl_hub_pull_opts *o) {
     cl_hub_ref r;
     if (cl_hub_ref_parse(s, &r)) return NULL;
     const char *quant = o->gguf ? o->gguf : r.quant;
+    if (cl_hub_offline() && !o->n_include) {
+        /* as snapshot_download offline: the cached model, or an error */
+        char *ref = o->gguf && !r.quant ? fmt("%s:%s", s, o->gguf) : cl_strdup(s), *path = cl_hub_resolve(ref);
+        if (!path) cl_fail_prefix("offline mode ($HF_HUB_OFFLINE is set), no download");
+        free(ref);
+        cl_hub_ref_free(&r);
+        return path;
+    }
     cl_http *h = cl_http_new();
     char *repo_dir = cl_hub_repo_dir(&r), *commit = NULL, **files = NULL, *out = NULL;
     int n = 0, rc = h ? repo_info(h, &r, &commit, &files, &n) : -1;

@@ -21,6 +21,7 @@ Faults (--fault, repeatable), each on the file bodies of PATH (its resolve GET o
   drip:PATH      every body is sent in 20 pieces 50 ms apart (a transfer that takes a second)
   e500:N         the first N requests of any kind get 500
   token:TOKEN    every request without "Authorization: Bearer TOKEN" gets 401 (GatedRepo)
+  norange:PATH   its bodies ignore Range (200 with the whole file)
   gone:PATH      its resolve URL answers 404 EntryNotFound (listed, but not there)
   moved:OLD/NAME the repository's former name: its API and resolve URLs answer 307 with a
                  relative Location under the current name (a renamed repository)
@@ -124,7 +125,7 @@ def make_handler(repo, faults, log_path):
             rng = self.headers.get("Range")
             hdr = []
             code = 200
-            if rng and rng.startswith("bytes="):
+            if rng and rng.startswith("bytes=") and "norange:" + path not in faults:
                 a, _, b = rng[6:].partition("-")
                 start = int(a)
                 end = int(b) + 1 if b else len(data)
@@ -265,7 +266,7 @@ def main():
     faults = {}
     for f in a.fault:
         k, _, v = f.partition(":")
-        if k in ("cut", "cutall", "wrong", "slow", "drip", "gone"):
+        if k in ("cut", "cutall", "wrong", "slow", "drip", "gone", "norange"):
             faults[k + ":" + v] = True
         elif k == "e500":
             State.e500_left = int(v)

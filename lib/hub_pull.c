@@ -166,23 +166,28 @@ static int ends_with_ci(const char *s, const char *suffix) {
     return n >= k && !strcasecmp(s + n - k, suffix);
 }
 
-static int is_default_file(const char *f) {
+/* The default selection.  hf_layout: the repository has model.safetensors or its index, whose
+ * weights are model.safetensors / model-NNNNN-of-NNNNN.safetensors; other top-level safetensors
+ * beside them (Mistral's consolidated.safetensors, the same weights again) are left out. */
+static int is_default_file(const char *f, int hf_layout) {
     static const char *const names[] = {"config.json", "generation_config.json", "tokenizer.json",
                                         "tokenizer_config.json", "model.safetensors.index.json"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(f, names[i])) return 1;
-    return !strchr(f, '/') && ends_with_ci(f, ".safetensors");
+    if (strchr(f, '/') || !ends_with_ci(f, ".safetensors")) return 0;
+    return !hf_layout || !strcmp(f, "model.safetensors") || (!strncmp(f, "model-", 6) && strstr(f, "-of-"));
 }
 
 /* Mark in want[] the files to fetch; 0 or -1 + cl_error(). */
 static int select_files(const cl_hub_ref *r, const cl_hub_pull_opts *o, const char *quant, char **files, int n,
                         int *want) {
-    int picked = 0, n_st = 0, n_gguf = 0, has_config = 0;
+    int picked = 0, n_st = 0, n_gguf = 0, has_config = 0, hf_layout = 0;
     for (int i = 0; i < n; i++) {
         want[i] = 0;
         if (!strchr(files[i], '/') && ends_with_ci(files[i], ".safetensors")) n_st++;
         if (ends_with_ci(files[i], ".gguf")) n_gguf++;
         if (!strcmp(files[i], "config.json")) has_config = 1;
+        if (!strcmp(files[i], "model.safetensors") || !strcmp(files[i], "model.safetensors.index.json")) hf_layout = 1;
     }
     if (o->n_include) {
         for (int i = 0; i < n; i++)
@@ -206,7 +211,7 @@ static int select_files(const cl_hub_ref *r, const cl_hub_pull_opts *o, const ch
     }
     if (!has_config) return cl_fail("%s: no config.json in the repository (give --include GLOB or --gguf QUANT)", r->repo);
     if (!n_st) return cl_fail("%s: no .safetensors or .gguf weights in the repository", r->repo);
-    for (int i = 0; i < n; i++) want[i] = is_default_file(files[i]);
+    for (int i = 0; i < n; i++) want[i] = is_default_file(files[i], hf_layout);
     return 0;
 }
 

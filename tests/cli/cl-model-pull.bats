@@ -322,3 +322,19 @@ greedy_ok() {
   cmp "$output/config.json" "$MODEL/config.json"
   grep -q "^HEAD /old-org/old-name/resolve/" "$TMP/hub.log"
 }
+
+@test "pull: sharded weights: the index and its shards, not a duplicate consolidated.safetensors" {
+  need_model
+  mkdir -p "$TMP/sharded/original"
+  for f in config.json tokenizer.json tokenizer_config.json; do cp "$MODEL/$f" "$TMP/sharded/"; done
+  echo '{"weight_map": {}}' > "$TMP/sharded/model.safetensors.index.json"
+  echo one > "$TMP/sharded/model-00001-of-00002.safetensors"
+  echo two > "$TMP/sharded/model-00002-of-00002.safetensors"
+  echo dup > "$TMP/sharded/consolidated.safetensors"
+  echo sub > "$TMP/sharded/original/model.safetensors"
+  REPO=test-org/sharded
+  start_hub "$TMP/sharded"
+  run cl-model pull "$REPO"
+  [ "$status" -eq 0 ]
+  [ "$(cd "$output" && find . -type l | sort | tr '\n' ' ')" = "./config.json ./model-00001-of-00002.safetensors ./model-00002-of-00002.safetensors ./model.safetensors.index.json ./tokenizer.json ./tokenizer_config.json " ]
+}

@@ -100,6 +100,7 @@ void cl_http_meta_free(cl_http_meta *m) {
     free(m->location);
     free(m->error_code);
     free(m->error_message);
+    free(m->redirect_url);
     memset(m, 0, sizeof *m);
     m->linked_size = m->content_length = m->range_start = -1;
 }
@@ -328,6 +329,9 @@ int cl_http_request(cl_http *h, const char *method, const char *url, const char 
         xfer x = {.meta = meta, .limit = -1};
         cl_http_meta_free(meta);
         CURLcode rc = perform(h, method, url, post_json, NULL, strcmp(method, "HEAD") != 0, h->etag_timeout, &x, errbuf);
+        char *redir = NULL;
+        if (rc == CURLE_OK && curl_easy_getinfo(h->curl, CURLINFO_REDIRECT_URL, &redir) == CURLE_OK && redir)
+            meta->redirect_url = cl_strdup(redir);
         int last = attempt + 1 >= CL_HTTP_TRIES;
         if (rc == CURLE_OK && (!retryable_status(meta->status) || last)) {
             if (body) *body = x.buf ? x.buf : cl_strdup("");

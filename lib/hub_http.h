@@ -16,6 +16,7 @@ typedef struct {
     char *etag, *linked_etag, *repo_commit, *location, *error_code, *error_message;
     long long linked_size, content_length;
     long long range_start;   /* first byte of Content-Range "bytes A-B/N", or -1 */
+    char *redirect_url;      /* a 3xx's Location resolved against the request URL (libcurl) */
 } cl_http_meta;
 void cl_http_meta_free(cl_http_meta *m);
 

@@ -304,10 +304,11 @@ static int fetch_file(cl_http *h, const cl_hub_ref *r, const char *repo_dir, con
     int rc = 0;
     for (int hops = 0;; hops++) {
         rc = cl_http_request(h, "HEAD", url, NULL, NULL, &m);
-        if (rc || m.status < 300 || m.status > 399 || !m.location || m.location[0] != '/' || hops == 5) break;
-        char *next = fmt("%s%s", cl_http_endpoint(h), m.location);   /* a renamed repository */
-        free(url);
-        url = next;
+        if (rc || m.status < 300 || m.status > 399 || !m.location || m.location[0] != '/' || !m.redirect_url ||
+            hops == 5)
+            break;
+        free(url);   /* a relative redirect: a renamed repository, same host */
+        url = cl_strdup(m.redirect_url);
         cl_http_meta_free(&m);
     }
     char *etag = NULL, *dl = NULL;
@@ -324,7 +325,7 @@ static int fetch_file(cl_http *h, const cl_hub_ref *r, const char *repo_dir, con
         if (size < 0) rc = cl_fail("%s: %s: no size (X-Linked-Size / Content-Length)", r->repo, path);
     }
     if (!rc) {
-        dl = cl_strdup(m.status == 200 ? url : m.location);
+        dl = cl_strdup(m.status == 200 ? url : m.redirect_url ? m.redirect_url : m.location);
         char *blob = fmt("%s/blobs/%s", repo_dir, etag);
         char *label = fmt("%s/%s", r->repo, path);
         if (!exists(blob)) rc = fetch_blob(h, repo_dir, lock_dir, etag, dl, size, label, progress);

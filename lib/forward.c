@@ -120,8 +120,7 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
 
     if (b->ids)
         for (int r = 0; r < n; r++)
-            memcpy(w->x + (size_t)r * dim, m->tok_embd + (size_t)b->ids[t0 + r] * dim,
-                   dim * sizeof(float));
+            cl_mat_row(&m->tok_embd, b->ids[t0 + r], w->x + (size_t)r * dim);
     else
         memcpy(w->x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
     if (b->out_layers) save_rows(b, t0, n, w->x, dim, b->out_layers);
@@ -139,9 +138,9 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : w->v;
 
         cl_rmsnorm(w->h, w->x, L->attn_norm, n, dim, c->rms_eps);
-        cl_linear(w->q, w->h, L->wq, n, dim, qd, 0);
-        cl_linear(kd, w->h, L->wk, n, dim, kvd, 0);
-        cl_linear(vd, w->h, L->wv, n, dim, kvd, 0);
+        cl_mat_linear(w->q, w->h, &L->wq, n, 0);
+        cl_mat_linear(kd, w->h, &L->wk, n, 0);
+        cl_mat_linear(vd, w->h, &L->wv, n, 0);
         add_bias(w->q, L->bq, n, qd);
         add_bias(kd, L->bk, n, kvd);
         add_bias(vd, L->bv, n, kvd);
@@ -164,16 +163,16 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
                              w->v + o * kvd, kvd, seq_len[s], H, KV, hd, 0);
             }
         }
-        cl_linear(w->x, w->att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
+        cl_mat_linear(w->x, w->att, &L->wo, n, 1);   /* residual: x += att Wo^T */
         lora_add(lo, l, CL_LORA_O, w->x, w->att, n, qd, dim, w->tmp);
 
         cl_rmsnorm(w->h, w->x, L->ffn_norm, n, dim, c->rms_eps);
-        cl_linear(w->gate, w->h, L->w_gate, n, dim, ffn, 0);
-        cl_linear(w->up, w->h, L->w_up, n, dim, ffn, 0);
+        cl_mat_linear(w->gate, w->h, &L->w_gate, n, 0);
+        cl_mat_linear(w->up, w->h, &L->w_up, n, 0);
         lora_add(lo, l, CL_LORA_GATE, w->gate, w->h, n, dim, ffn, w->tmp);
         lora_add(lo, l, CL_LORA_UP, w->up, w->h, n, dim, ffn, w->tmp);
         cl_swiglu(w->gate, w->gate, w->up, (long)n * ffn);
-        cl_linear(w->x, w->gate, L->w_down, n, ffn, dim, 1);
+        cl_mat_linear(w->x, w->gate, &L->w_down, n, 1);
         lora_add(lo, l, CL_LORA_DOWN, w->x, w->gate, n, ffn, dim, w->tmp);
 
         if (b->out_layers)
@@ -184,10 +183,10 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
     /* Final norm: all rows when every logit row is wanted, else only the rows needed. */
     if (b->logits && b->logits_all) {
         cl_rmsnorm(w->h, w->x, m->out_norm, n, dim, c->rms_eps);
-        cl_linear(b->logits + (size_t)t0 * c->n_vocab, w->h, m->output, n, dim, c->n_vocab, 0);
+        cl_mat_linear(b->logits + (size_t)t0 * c->n_vocab, w->h, &m->output, n, 0);
     } else if (b->logits && t0 + n == b->n_tokens) {
         cl_rmsnorm(w->h, w->x + (size_t)(n - 1) * dim, m->out_norm, 1, dim, c->rms_eps);
-        cl_linear(b->logits, w->h, m->output, 1, dim, c->n_vocab, 0);
+        cl_mat_linear(b->logits, w->h, &m->output, 1, 0);
     }
     if (b->out_final)
         for (int j = 0; j < b->n_out; j++) {

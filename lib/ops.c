@@ -165,6 +165,18 @@ void cl_swiglu(float *out, const float *gate, const float *up, long n) {
     }
 }
 
+CL_VECTOR_CLONES
+float cl_dot_f32(const float *x, const float *y, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[i + j] * y[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += x[i] * y[i];
+    float s = 0;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    return s;
+}
+
 void cl_softmax(float *x, int n, int len) {
     for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
 }

@@ -57,6 +57,10 @@ void cl_softmax(float *x, int n, int len);
 /* out = silu(gate) * up, elementwise over n floats; out may equal gate or up. */
 void cl_swiglu(float *out, const float *gate, const float *up, long n);
 
+/* Sum of x[i] y[i] over n, accumulated in 16 interleaved lanes then added: the same bits on
+ * every CPU (the lanes are the code's, not the vectoriser's). */
+float cl_dot_f32(const float *x, const float *y, int n);
+
 /* Index of the largest of n floats (first one on ties). */
 int cl_argmax(const float *x, int n);
 

@@ -136,14 +136,14 @@ static void test_batches(const cl_model *m) {
     int ok = cl_forward(m, NULL, &b) == 0;
     int emb_ok = 1;
     for (int j = 0; j < 3; j++)
-        emb_ok &= !memcmp(lay + (size_t)j * dim, m->tok_embd + (size_t)ids[pos[j]] * dim, dim * sizeof(float));
+        emb_ok &= !memcmp(lay + (size_t)j * dim, cl_mat_f32_data(&m->tok_embd) + (size_t)ids[pos[j]] * dim, dim * sizeof(float));
     OK(ok && emb_ok, "out_layers[0] holds the input embeddings");
     /* logits = out_final . output rows (double dot products) */
     double e = 0;
     for (int j = 0; j < 3; j++)
         for (int v = 0; v < V; v++) {
             double d = 0;
-            for (int i = 0; i < dim; i++) d += (double)fin[j * dim + i] * m->output[(size_t)v * dim + i];
+            for (int i = 0; i < dim; i++) d += (double)fin[j * dim + i] * cl_mat_f32_data(&m->output)[(size_t)v * dim + i];
             e = fmax(e, fabs(d - lg[(size_t)pos[j] * V + v]));
         }
     OK(ok && e < 1e-4, "logits == out_final x output head (max abs err %.2g)", e);
@@ -159,7 +159,7 @@ static void test_batches(const cl_model *m) {
     OK(ok && ef < 1e-5, "out_final == RMSNorm(out_layers[n_layers]) (max abs err %.2g)", ef);
 
     float *embd = malloc((size_t)n * dim * sizeof *embd), *lg2 = malloc((size_t)n * V * sizeof *lg2);
-    for (int t = 0; t < n; t++) memcpy(embd + (size_t)t * dim, m->tok_embd + (size_t)ids[t] * dim, dim * sizeof(float));
+    for (int t = 0; t < n; t++) memcpy(embd + (size_t)t * dim, cl_mat_f32_data(&m->tok_embd) + (size_t)ids[t] * dim, dim * sizeof(float));
     cl_batch be = {.n_tokens = n, .embd = embd, .n_seq = 2, .seq_len = lens2, .logits = lg2, .logits_all = 1};
     ok = cl_forward(m, NULL, &be) == 0;
     OK(ok && !memcmp(lg, lg2, (size_t)n * V * sizeof *lg), "embeddings input == ids input (bitwise)");
@@ -177,7 +177,8 @@ static void test_lora(const cl_config *c) {
     unsigned seed = 1;
     for (int l = 0; l < c->n_layers; l++) {
         cl_layer *y = &mm->layers[l];
-        float *W[CL_LORA_NT] = {y->wq, y->wk, y->wv, y->wo, y->w_gate, y->w_up, y->w_down};
+        float *W[CL_LORA_NT] = {(float *)y->wq.data, (float *)y->wk.data, (float *)y->wv.data, (float *)y->wo.data,
+                                (float *)y->w_gate.data, (float *)y->w_up.data, (float *)y->w_down.data};   /* random: f32 arena */
         for (int t = 0; t < CL_LORA_NT; t++) {
             lo->A[l][t] = malloc((size_t)r * ind[t] * sizeof(float));
             lo->B[l][t] = malloc((size_t)outd[t] * r * sizeof(float));

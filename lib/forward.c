@@ -4,6 +4,7 @@
  * positions of the one sequence (chunked prefill: identical maths, bounded memory); without,
  * runs of whole independent sequences of about SPAN_ROWS rows.  Within a span every projection
  * is one cl_gemm over all its rows. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,20 +16,30 @@ enum { SPAN_ROWS = 512 };
 
 struct cl_kv {
     int n_layers, kv_dim, max_pos, len;
-    float *k, *v;   /* [n_layers][max_pos][kv_dim]; pages of unused positions are never touched */
+    cl_dtype dtype;   /* f32, f16 or bf16 */
+    size_t esz;       /* bytes per element */
+    uint8_t *k, *v;   /* [n_layers][max_pos][kv_dim]; pages of unused positions are never touched */
 };
 
-cl_kv *cl_kv_new(const cl_model *m, int max_pos) {
+cl_kv *cl_kv_new(const cl_model *m, int max_pos) { return cl_kv_new_type(m, max_pos, CL_F32); }
+
+cl_kv *cl_kv_new_type(const cl_model *m, int max_pos, cl_dtype dtype) {
     if (max_pos <= 0) {
         cl_fail("kv cache: max_pos %d must be positive", max_pos);
+        return NULL;
+    }
+    if (dtype != CL_F32 && dtype != CL_F16 && dtype != CL_BF16) {
+        cl_fail("kv cache: type %s unsupported (f32, f16, bf16 are)", cl_dtype_name(dtype));
         return NULL;
     }
     cl_kv *kv = cl_calloc(1, sizeof *kv);
     kv->n_layers = m->cfg.n_layers;
     kv->kv_dim = m->cfg.n_kv_heads * m->cfg.head_dim;
     kv->max_pos = max_pos;
+    kv->dtype = dtype;
+    kv->esz = dtype == CL_F32 ? 4 : 2;
     size_t n;
-    if (cl_mul_overflow((size_t)kv->n_layers * kv->kv_dim, (size_t)max_pos * sizeof(float), &n) < 0) {
+    if (cl_mul_overflow((size_t)kv->n_layers * kv->kv_dim, (size_t)max_pos * kv->esz, &n) < 0) {
         free(kv);
         return NULL;
     }
@@ -56,7 +67,20 @@ void cl_kv_truncate(cl_kv *kv, int n) {
 }
 
 size_t cl_kv_bytes(const cl_kv *kv) {
-    return (size_t)2 * kv->n_layers * kv->len * kv->kv_dim * sizeof(float);
+    return (size_t)2 * kv->n_layers * kv->len * kv->kv_dim * kv->esz;
+}
+
+cl_dtype cl_kv_type(const cl_kv *kv) { return kv->dtype; }
+
+/* Layer l, position p of a cache. */
+static uint8_t *kv_at(const cl_kv *kv, uint8_t *base, int l, int p) {
+    return base + ((size_t)l * kv->max_pos + (size_t)p) * kv->kv_dim * kv->esz;
+}
+
+/* n rows of kv_dim f32 into a 16-bit cache at dst (round to nearest even). */
+static void kv_store(const cl_kv *kv, uint8_t *dst, const float *x, int n) {
+    uint16_t *h = (uint16_t *)dst;
+    for (size_t i = 0; i < (size_t)n * kv->kv_dim; i++) h[i] = kv->dtype == CL_F16 ? cl_f32_to_f16(x[i]) : cl_f32_to_bf16(x[i]);
 }
 
 /* Scratch for one span of n rows. */
@@ -132,10 +156,13 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
             for (int i = 0; i < seq_len[s]; i++) w->pos[r++] = i;
     cl_rope_table(w->cos_t, w->sin_t, w->pos, n, hd, c->rope_theta);
 
+    float *kvf = kv && kv->dtype != CL_F32 && n > 4 ? cl_malloc((size_t)2 * (base + n) * kvd * sizeof *kvf) : NULL;
     for (int l = 0; l < c->n_layers; l++) {
         const cl_layer *L = &m->layers[l];
-        float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : w->k;
-        float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : w->v;
+        /* an f32 cache takes the new rows in place; a 16-bit one gets them after RoPE */
+        int direct = kv && kv->dtype == CL_F32;
+        float *kd = direct ? (float *)kv_at(kv, kv->k, l, base) : w->k;
+        float *vd = direct ? (float *)kv_at(kv, kv->v, l, base) : w->v;
 
         cl_rmsnorm(w->h, w->x, L->attn_norm, n, dim, c->rms_eps);
         cl_mat_linear(w->q, w->h, &L->wq, n, 0);
@@ -152,10 +179,22 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         cl_rope_apply(w->q, n, H, hd, w->cos_t, w->sin_t, c->rope_interleaved);
         cl_rope_apply(kd, n, KV, hd, w->cos_t, w->sin_t, c->rope_interleaved);
 
-        if (kv) {
-            const float *kc = kv->k + (size_t)l * kv->max_pos * kvd;
-            const float *vc = kv->v + (size_t)l * kv->max_pos * kvd;
+        if (kv && !direct) {
+            kv_store(kv, kv_at(kv, kv->k, l, base), kd, n);
+            kv_store(kv, kv_at(kv, kv->v, l, base), vd, n);
+        }
+        if (kv && (direct || n > 4)) {
+            const float *kc = (const float *)kv_at(kv, kv->k, l, 0), *vc = (const float *)kv_at(kv, kv->v, l, 0);
+            if (!direct) {   /* prefill from a 16-bit cache: the visible rows in f32, then BLAS */
+                size_t ne = (size_t)(base + n) * kvd;
+                cl_convert_to_f32(kv->dtype, kc, 0, (int64_t)ne, kvf);
+                cl_convert_to_f32(kv->dtype, vc, 0, (int64_t)ne, kvf + ne);
+                kc = kvf, vc = kvf + ne;
+            }
             cl_attention(w->att, qd, w->q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base);
+        } else if (kv) {     /* decode from a 16-bit cache: read in place */
+            cl_attention_few(w->att, qd, w->q, qd, n, kv_at(kv, kv->k, l, 0), kv_at(kv, kv->v, l, 0), kv->dtype, kvd,
+                             base + n, H, KV, hd, base);
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
@@ -178,6 +217,7 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         if (b->out_layers)
             save_rows(b, t0, n, w->x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
     }
+    free(kvf);
     if (kv) kv->len += n;
 
     /* Final norm: all rows when every logit row is wanted, else only the rows needed. */

@@ -3,7 +3,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mat_kern.h"
 #include "ops.h"
+#include "pool.h"
 #include "quant.h"
 #include "util.h"
 
@@ -34,18 +36,30 @@ void cl_mat_row(const cl_mat *w, int r, float *out) {
 enum { PANEL_FLOATS = 1 << 16, FEW_ROWS = 4 };
 
 /* Dot products of m activation rows (contiguous, K floats each) with rows j0..j1-1 of W:
- * out[i * ldo + j] = alpha * <a_i, W_j> + beta * out[..].  One row of W is dequantised into buf
- * (K floats, stays in L1) and used for all m rows. */
-static void dot_rows(const cl_mat *W, const float *a, int m, int K, int j0, int j1, float alpha,
-                     float beta, float *out, int ldo, float *buf) {
+ * out[i * ldo + j] = alpha * <a_i, W_j> + beta * out[..].  With a kernel for the dtype the stored
+ * row is read in place; otherwise it is dequantised into buf (K floats, stays in L1) once for
+ * all m rows. */
+typedef struct {
+    const cl_mat *W;
+    const float *a;
+    int m, K, ldo;
+    float alpha, beta, *out;
+    cl_row_dot kern;
+} dot_job;
+
+static void dot_rows(void *vj, int j0, int j1) {
+    const dot_job *J = vj;
+    float *buf = J->kern ? NULL : cl_malloc((size_t)J->K * sizeof *buf);
     for (int j = j0; j < j1; j++) {
-        cl_mat_row(W, j, buf);
-        for (int i = 0; i < m; i++) {
-            float s = cl_dot_f32(a + (size_t)i * K, buf, K) * alpha;
-            float *o = out + (size_t)i * ldo + j;
-            *o = beta == 0.0f ? s : s + beta * *o;
+        if (!J->kern) cl_mat_row(J->W, j, buf);
+        for (int i = 0; i < J->m; i++) {
+            const float *ai = J->a + (size_t)i * J->K;
+            float s = (J->kern ? J->kern(row_ptr(J->W, j), ai, J->K) : cl_dot_f32(ai, buf, J->K)) * J->alpha;
+            float *o = J->out + (size_t)i * J->ldo + j;
+            *o = J->beta == 0.0f ? s : s + J->beta * *o;
         }
     }
+    free(buf);
 }
 
 void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
@@ -57,11 +71,12 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
     if (M <= 0 || N <= 0) return;
     if (trans_w && M <= FEW_ROWS && K > 0) {
         /* decode: stream W once; op(A) rows gathered contiguous */
-        float *a = cl_malloc(((size_t)M * K + (size_t)K) * sizeof *a), *buf = a + (size_t)M * K;
+        float *a = cl_malloc((size_t)M * K * sizeof *a);
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
                 a[(size_t)i * K + k] = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-        dot_rows(W, a, M, K, 0, N, alpha, beta, C, ldc, buf);
+        dot_job J = {W, a, M, K, ldc, alpha, beta, C, cl_row_dot_for(W->dtype)};
+        cl_parallel_for(N, 64, dot_rows, &J);
         free(a);
         return;
     }

@@ -54,7 +54,12 @@ typedef struct {
 
 /* KV cache for one sequence. */
 typedef struct cl_kv cl_kv;
-cl_kv *cl_kv_new(const cl_model *m, int max_pos);
+cl_kv *cl_kv_new(const cl_model *m, int max_pos);   /* f32: exact */
+/* A cache holding K and V as dtype: CL_F32, CL_F16 or CL_BF16 (half the memory; each cached
+ * value rounded once, to nearest even, when stored; prefill and decode read the same rounded
+ * values).  NULL + cl_error() for other types. */
+cl_kv *cl_kv_new_type(const cl_model *m, int max_pos, cl_dtype dtype);
+cl_dtype cl_kv_type(const cl_kv *kv);
 void cl_kv_free(cl_kv *kv);
 int cl_kv_len(const cl_kv *kv);
 void cl_kv_truncate(cl_kv *kv, int n);     /* forget positions >= n (reuse a prefilled prefix) */

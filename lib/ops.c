@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mat_kern.h"
+#include "tensor.h"
 #include "util.h"
 
 #ifdef CL_CUDA
@@ -181,23 +183,112 @@ void cl_softmax(float *x, int n, int len) {
     for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
 }
 
-/* Queries per block and kv group: bounds the score scratch to ATT_ROWS * n_k floats. */
-enum { ATT_ROWS = 256 };
+/* Queries per block and kv group, keys per tile: the score scratch is ATT_ROWS * ATT_KEYS floats. */
+enum { ATT_ROWS = 256, ATT_KEYS = 256 };
+
+/* One row of a key tile in the online softmax: s[0..vis) scores (the rest masked), running max
+ * *m and sum *l.  s becomes exp(s - m_new) (0 where masked); returns the factor exp(m_old -
+ * m_new) by which the row's earlier output and sum are rescaled (1 when the max held). */
+CL_VECTOR_CLONES
+static float tile_softmax(float *s, int kt, int vis, float *m, float *l) {
+    float mt = -FLT_MAX, lanes[16];   /* 16 lanes: vectorisable reductions */
+    int j = 0;
+    for (int u = 0; u < 16; u++) lanes[u] = -FLT_MAX;
+    for (; j + 16 <= vis; j += 16)
+        for (int u = 0; u < 16; u++) lanes[u] = s[j + u] > lanes[u] ? s[j + u] : lanes[u];
+    for (int u = 0; u < 16; u++) mt = lanes[u] > mt ? lanes[u] : mt;
+    for (; j < vis; j++) mt = s[j] > mt ? s[j] : mt;
+    float m_new = mt > *m ? mt : *m, a = mt > *m ? exp_approx(*m - m_new) : 1.0f, acc = 0;
+    for (j = 0; j < vis; j++) s[j] = exp_approx(s[j] - m_new);
+    for (j = vis; j < kt; j++) s[j] = 0;
+    for (int u = 0; u < 16; u++) lanes[u] = 0;
+    for (j = 0; j + 16 <= vis; j += 16)
+        for (int u = 0; u < 16; u++) lanes[u] += s[j + u];
+    for (; j < vis; j++) acc += s[j];
+    for (int u = 0; u < 16; u++) acc += lanes[u];
+    *m = m_new;
+    *l = *l * a + acc;
+    return a;
+}
+
+/* out[0..hd) = sum_j p_j v_j over n rows of v (stride kv_stride): the vectorised axpy of the
+ * few-query path. */
+CL_VECTOR_CLONES
+static void weighted_rows(float *out, const float *p, const float *v, int n, int kv_stride, int hd) {
+    for (int i = 0; i < hd; i++) out[i] = 0;
+    for (int j = 0; j < n; j++) {
+        const float *vj = v + (size_t)j * kv_stride, pj = p[j];
+        for (int i = 0; i < hd; i++) out[i] += pj * vj[i];
+    }
+}
+
+/* Few queries (decode): per query row and head, scores by dot products, softmax, weighted sum
+ * of values; no BLAS call, so a decode step that streams the weights on our own threads (mat.c)
+ * does not wake OpenBLAS's.  K and V rows are f32, f16 or bf16 (kv_stride in elements); the
+ * 16-bit ones are read through the row kernels of mat_kern.c, or converted a row at a time. */
+void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
+                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
+                      int head_dim, int q_offset) {
+    int group = n_heads / n_kv_heads;
+    size_t esz = kv_dtype == CL_F32 ? 4 : 2;
+    float scale = 1.0f / sqrtf((float)head_dim);
+    cl_row_dot dot = kv_dtype == CL_F32 ? NULL : cl_row_dot_for((cl_dtype)kv_dtype);
+    float *sc = cl_malloc((size_t)n_k * sizeof *sc + 1), *row = cl_malloc((size_t)head_dim * sizeof *row);
+    float *vf = kv_dtype == CL_F32 ? NULL : cl_malloc((size_t)n_k * head_dim * sizeof *vf + 1);
+    for (int i = 0; i < n_q; i++) {
+        int vis = q_offset + i + 1 < n_k ? q_offset + i + 1 : n_k;
+        for (int h = 0; h < n_heads; h++) {
+            const float *qh = q + (size_t)i * q_stride + (size_t)h * head_dim;
+            const uint8_t *kh = (const uint8_t *)k + (size_t)(h / group) * head_dim * esz;
+            const uint8_t *vh = (const uint8_t *)v + (size_t)(h / group) * head_dim * esz;
+            for (int j = 0; j < vis; j++) {
+                const void *kj = kh + (size_t)j * kv_stride * esz;
+                if (kv_dtype == CL_F32) {
+                    sc[j] = cl_dot_f32(qh, kj, head_dim) * scale;
+                } else if (dot) {
+                    sc[j] = dot(kj, qh, head_dim) * scale;
+                } else {
+                    cl_convert_to_f32((cl_dtype)kv_dtype, kj, 0, head_dim, row);
+                    sc[j] = cl_dot_f32(qh, row, head_dim) * scale;
+                }
+            }
+            cl_softmax(sc, 1, vis);
+            float *o = out + (size_t)i * out_stride + (size_t)h * head_dim;
+            if (kv_dtype == CL_F32) {
+                weighted_rows(o, sc, (const float *)vh, vis, kv_stride, head_dim);
+            } else {   /* this head's value rows in f32, then the same weighted sum */
+                for (int j = 0; j < vis; j++)
+                    cl_convert_to_f32((cl_dtype)kv_dtype, vh + (size_t)j * kv_stride * esz, 0, head_dim, vf + (size_t)j * head_dim);
+                weighted_rows(o, sc, vf, vis, head_dim, head_dim);
+            }
+        }
+    }
+    free(sc);
+    free(row);
+    free(vf);
+}
 
 void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset) {
     if (n_q <= 0) return;
+    if (n_q <= 4) {
+        cl_attention_few(out, out_stride, q, q_stride, n_q, k, v, CL_F32, kv_stride, n_k, n_heads, n_kv_heads,
+                         head_dim, q_offset);
+        return;
+    }
     int group = n_heads / n_kv_heads;
     int nb_max = ATT_ROWS / group > 0 ? ATT_ROWS / group : 1;
     if (nb_max > n_q) nb_max = n_q;
     int rows_max = nb_max * group;
     float scale = 1.0f / sqrtf((float)head_dim);
     /* The heads of one kv group share K and V: gather their query rows into one matrix so
-     * K and V are read once per group (decode is bound by reading the cache). */
+     * K and V are read once per group.  Keys go in tiles of ATT_KEYS with an online softmax
+     * (flash attention): the scores of a tile stay in cache however long the context. */
     float *qg = cl_malloc((size_t)rows_max * head_dim * sizeof *qg);
     float *og = cl_malloc((size_t)rows_max * head_dim * sizeof *og);
-    float *sc = cl_malloc((size_t)rows_max * n_k * sizeof *sc);
+    float *sc = cl_malloc((size_t)rows_max * ATT_KEYS * sizeof *sc);
+    float *mx = cl_malloc((size_t)rows_max * 3 * sizeof *mx), *sum = mx + rows_max, *alpha = sum + rows_max;
     for (int g = 0; g < n_kv_heads; g++) {
         const float *kh = k + (size_t)g * head_dim, *vh = v + (size_t)g * head_dim;
         for (int i0 = 0; i0 < n_q; i0 += nb_max) {
@@ -211,25 +302,34 @@ void cl_attention(float *out, int out_stride, const float *q, int q_stride, int 
                     memcpy(qg + ((size_t)gi * nb + r) * head_dim,
                            q + (size_t)(i0 + r) * q_stride + (size_t)(g * group + gi) * head_dim,
                            head_dim * sizeof *qg);
-            cl_gemm(0, 1, rows, nk, head_dim, scale, qg, head_dim, kh, kv_stride, 0.0f, sc, nk);
+            for (int r = 0; r < rows; r++) mx[r] = -FLT_MAX, sum[r] = 0;
+            memset(og, 0, (size_t)rows * head_dim * sizeof *og);
+            for (int t0 = 0; t0 < nk; t0 += ATT_KEYS) {
+                int kt = nk - t0 < ATT_KEYS ? nk - t0 : ATT_KEYS;
+                cl_gemm(0, 1, rows, kt, head_dim, scale, qg, head_dim, kh + (size_t)t0 * kv_stride, kv_stride, 0.0f, sc, kt);
+                for (int gi = 0; gi < group; gi++)
+                    for (int r = 0; r < nb; r++) {
+                        int row = gi * nb + r, vis = q_offset + i0 + r + 1 - t0;   /* keys of this tile it sees */
+                        vis = vis < 0 ? 0 : vis > kt ? kt : vis;
+                        alpha[row] = tile_softmax(sc + (size_t)row * kt, kt, vis, &mx[row], &sum[row]);
+                    }
+                for (int r = 0; r < rows; r++)
+                    if (alpha[r] != 1.0f)
+                        for (int e = 0; e < head_dim; e++) og[(size_t)r * head_dim + e] *= alpha[r];
+                cl_gemm(0, 0, rows, head_dim, kt, 1.0f, sc, kt, vh + (size_t)t0 * kv_stride, kv_stride, 1.0f, og, head_dim);
+            }
             for (int gi = 0; gi < group; gi++)
                 for (int r = 0; r < nb; r++) {
-                    float *row = sc + ((size_t)gi * nb + r) * nk;
-                    int vis = q_offset + i0 + r + 1;
-                    if (vis > nk) vis = nk;
-                    cl_softmax(row, 1, vis);
-                    memset(row + vis, 0, (size_t)(nk - vis) * sizeof *row);
+                    int row = gi * nb + r;
+                    float inv = 1.0f / sum[row], *o = out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim;
+                    for (int e = 0; e < head_dim; e++) o[e] = og[(size_t)row * head_dim + e] * inv;
                 }
-            cl_gemm(0, 0, rows, head_dim, nk, 1.0f, sc, nk, vh, kv_stride, 0.0f, og, head_dim);
-            for (int gi = 0; gi < group; gi++)
-                for (int r = 0; r < nb; r++)
-                    memcpy(out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim,
-                           og + ((size_t)gi * nb + r) * head_dim, head_dim * sizeof *og);
         }
     }
     free(qg);
     free(og);
     free(sc);
+    free(mx);
 }
 
 int cl_argmax(const float *x, int n) {

@@ -51,6 +51,13 @@ void cl_attention(float *out, int out_stride, const float *q, int q_stride, int 
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset);
 
+/* The same for few query rows (decode; cl_attention takes it for n_q <= 4) with K and V stored
+ * as kv_dtype (a cl_dtype: f32, f16 or bf16; kv_stride counts elements): dot products per key,
+ * no BLAS call. */
+void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
+                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
+                      int head_dim, int q_offset);
+
 /* Row-wise softmax in place on n rows of len floats (max-subtracted). */
 void cl_softmax(float *x, int n, int len);
 

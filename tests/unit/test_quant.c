@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mat.h"
+#include "mat_kern.h"
 #include "ops.h"
 #include "quant.h"
 #include "t.h"
@@ -223,10 +224,27 @@ static void test_gemm(void) {
     OK(cl_mat_view(&W, CL_Q4_K, q, 1, 100) < 0, "a k-quant view with rows of 100 is refused");
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--gemm")) {   /* the re-run below */
+        test_gemm();
+        return t_done();
+    }
     test_known();
     test_vs_numpy();
     test_roundtrip();
+    printf("# row kernels: %s\n", cl_row_dot_isa());
     test_gemm();
+    /* the portable kernels too, where this CPU picked the vector ones */
+    if (strcmp(cl_row_dot_isa(), "generic")) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "CL_KERNELS=generic %s --gemm > %s", argv[0], t_tmp("quant_generic.tap"));
+        char *out = NULL;
+        size_t n = 0;
+        int rc = system(cmd);
+        int ok = rc == 0 && cl_read_file(t_tmp("quant_generic.tap"), &out, &n) == 0 && strstr(out, "\n1..42") &&
+                 !strstr(out, "not ok");
+        OK(ok, "the same 42 gemm checks with CL_KERNELS=generic (exit %d)", rc);
+        free(out);
+    }
     return t_done();
 }

@@ -1,12 +1,15 @@
 /* mat.h — a weight matrix in its stored dtype (f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K),
  * usually mapped straight from the model file, and the products that read it.
  *
- * Products dispatch on the dtype: f32 goes to cl_gemm unchanged (bit for bit what a float
- * pointer gave before).  Other dtypes: a product of one or a few rows (decode) streams the stored
- * blocks through a dot-product kernel chosen at run time for the CPU (AVX-512, AVX2 or plain C);
- * larger products dequantise panels of the weight to f32 and hand them to cl_gemm.  Either way
- * the result equals the product with the dequantised f32 matrix up to float summation order
- * (tests/unit/test_mat.c states the tolerance). */
+ * A product of one to four rows with W transposed (decode: y = x W^T) streams the stored rows
+ * through a dot-product kernel chosen at run time for the CPU (mat_kern.h: AVX-512, else portable
+ * code with AVX2/AVX-512 clones) on our thread pool (pool.h), f32 included (except under
+ * `make CUDA=1`, where f32 products stay with cl_gemm and its offload).  Larger products: f32 goes
+ * to cl_gemm unchanged; other dtypes dequantise panels of rows to f32 and hand them to cl_gemm.
+ * Either way the result equals the product with the dequantised f32 matrix up to float summation
+ * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).  The few-row and panel paths sum in
+ * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
+ * batch (as sgemv and sgemm did before). */
 #ifndef CL_MAT_H
 #define CL_MAT_H
 #include <stddef.h>

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "rope.h"
 #include "sample.h"
 #include "util.h"
 
@@ -28,9 +29,10 @@ static void fill_random(loader *L, float *dst, const char *name, int64_t nelem) 
     int64_t fan_in = strstr(name, "ffn_down") ? nelem / L->dim : L->dim;
     if (strstr(name, "attn_output")) fan_in = nelem / L->dim;
     float a = norm ? 0.1f : 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+    int freqs = !strcmp(name, "rope_freqs.weight");   /* frequency divisors: in [1, 4] */
     for (int64_t i = 0; i < nelem; i++) {
         float u = (float)cl_rng_uniform(&L->rng) * 2.0f - 1.0f;
-        dst[i] = norm ? 1.0f + a * u : a * u;
+        dst[i] = freqs ? 1.0f + 3.0f * u * u : norm ? 1.0f + a * u : a * u;
     }
 }
 
@@ -59,6 +61,9 @@ static int take(loader *L, float **dst, const char *name, int64_t nelem, int opt
     if (!L->count_only) {
         *dst = L->arena + L->used;
         if (cl_tensor_to_f32(t, *dst) < 0) return -1;
+        size_t ln = strlen(name);
+        if (cl_model_file_config(L->mf)->norm_plus_one && ln >= 11 && !strcmp(name + ln - 11, "norm.weight"))
+            for (int64_t i = 0; i < nelem; i++) (*dst)[i] += 1.0f;
     }
     L->used += (size_t)nelem;
     return 0;
@@ -89,6 +94,8 @@ static int load_all(loader *L, cl_model *m) {
     if (take(L, &m->out_norm, "output_norm.weight", dim, 0) < 0) return -1;
     if (take_mat(L, &m->output, "output.weight", V, dim, c->tied_embeddings) < 0) return -1;
     if (!m->output.data && !m->output.rows) m->output = m->tok_embd;
+    if (take(L, &m->rope_freqs, "rope_freqs.weight", hd / 2, !c->rope_freqs) < 0) return -1;
+    if (!c->rope_freqs) m->rope_freqs = NULL;
     for (int l = 0; l < c->n_layers; l++) {
         cl_layer *y = &m->layers[l];
         /* in file order (random weights are drawn in this order); a vector or a matrix */
@@ -107,6 +114,8 @@ static int load_all(loader *L, cl_model *m) {
             {NULL, &y->w_gate, "ffn_gate.weight", ffn, dim, 0},
             {NULL, &y->w_up, "ffn_up.weight", ffn, dim, 0},
             {NULL, &y->w_down, "ffn_down.weight", dim, ffn, 0},
+            {&y->attn_post_norm, NULL, "post_attention_norm.weight", 1, dim, !c->post_norms},
+            {&y->ffn_post_norm, NULL, "post_ffw_norm.weight", 1, dim, !c->post_norms},
         };
         for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
             snprintf(nm, sizeof nm, "blk.%d.%s", l, w[i].n);
@@ -117,6 +126,7 @@ static int load_all(loader *L, cl_model *m) {
         /* Flags and tensors must agree: a bias the config does not announce would be ignored. */
         if (!c->attn_bias) y->bq = y->bk = y->bv = NULL;
         if (!c->qk_norm) y->q_norm = y->k_norm = NULL;
+        if (!c->post_norms) y->attn_post_norm = y->ffn_post_norm = NULL;
     }
     return 0;
 }
@@ -178,6 +188,10 @@ static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t see
         cl_model_file_retain(mf);
         m->mf = mf;
     }
+    for (int k = 0; k < 2; k++) {
+        m->rope_inv[k] = cl_malloc((size_t)(c->head_dim / 2) * sizeof(double));
+        cl_rope_inv_freq(m->rope_inv[k], &m->rope_mscale[k], c, k, k ? NULL : m->rope_freqs);
+    }
     for_each_f32_mat(m, cl_gemm_const);   /* the weights stay put: a GPU offload may keep copies */
     return m;
 fail:
@@ -196,6 +210,8 @@ void cl_model_free(cl_model *m) {
     for_each_f32_mat(m, forget);
     free(m->arena);
     cl_model_file_close((cl_model_file *)m->mf);
+    free(m->rope_inv[0]);
+    free(m->rope_inv[1]);
     free(m->layers);
     free(m);
 }

@@ -20,6 +20,7 @@
 typedef struct {
     float *attn_norm, *bq, *bk, *bv, *q_norm, *k_norm, *ffn_norm;   /* f32; bq.. NULL if absent */
     cl_mat wq, wk, wv, wo, w_gate, w_up, w_down;                     /* stored dtype */
+    float *attn_post_norm, *ffn_post_norm;  /* Gemma 3 (cfg.post_norms), else NULL */
 } cl_layer;
 
 typedef struct {
@@ -28,6 +29,11 @@ typedef struct {
     float *out_norm;    /* [dim] */
     cl_mat output;      /* [vocab, dim]; the same data as tok_embd when tied */
     cl_layer *layers;
+    float *rope_freqs;  /* [head_dim/2] GGUF rope_freqs.weight (cfg.rope_freqs), else NULL */
+    /* RoPE inverse frequencies [head_dim/2] of the global (0) and local (1) layers and their cos/sin
+     * multipliers (rope.h), computed at load; NULL in models built elsewhere (computed per call). */
+    double *rope_inv[2];
+    float rope_mscale[2];
     uint8_t fingerprint[32];
     void *arena;        /* owner of the f32 copies (norms, biases; every weight of a random model) */
     const cl_model_file *mf;   /* retained while the model lives: the matrices point into it */
@@ -35,7 +41,8 @@ typedef struct {
 
 /* Matrices are views of the file's data in its dtype (an f32 tensor not 4-byte aligned in the
  * file is copied); the model holds the file open (cl_model_file_retain) until cl_model_free, so
- * the caller may close mf at once. */
+ * the caller may close mf at once.  Vectors are f32 copies (norm gains stored as w - 1 get their
+ * 1 back). */
 cl_model *cl_model_load(const cl_model_file *mf);
 void cl_model_free(cl_model *m);
 /* A model of config c's shape with random weights (seeded; norm gains ~1, other weights uniform

@@ -79,6 +79,17 @@ void cl_rope_table(float *cos_t, float *sin_t, const int *pos, int n, int head_d
         }
 }
 
+void cl_rope_table_freq(float *cos_t, float *sin_t, const int *pos, int n, int head_dim, const double *inv,
+                        float mscale) {
+    int half = head_dim / 2;
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < half; i++) {
+            double a = pos[r] * inv[i];
+            cos_t[(size_t)r * half + i] = (float)(cos(a) * mscale);
+            sin_t[(size_t)r * half + i] = (float)(sin(a) * mscale);
+        }
+}
+
 void cl_rope_apply(float *x, int n, int n_heads, int head_dim, const float *cos_t,
                    const float *sin_t, int interleaved) {
     int half = head_dim / 2;
@@ -167,6 +178,15 @@ void cl_swiglu(float *out, const float *gate, const float *up, long n) {
     }
 }
 
+/* gelu_tanh(g) = g * sigmoid(2 sqrt(2/pi) (g + 0.044715 g^3)), the same function written with exp. */
+CL_VECTOR_CLONES
+void cl_geglu(float *out, const float *gate, const float *up, long n) {
+    for (long i = 0; i < n; i++) {
+        float g = gate[i], u = 1.5957691216057308f * (g + 0.044715f * g * g * g);
+        out[i] = g / (1.0f + exp_approx(-u)) * up[i];
+    }
+}
+
 CL_VECTOR_CLONES
 float cl_dot_f32(const float *x, const float *y, int n) {
     float acc[16] = {0};
@@ -177,38 +197,6 @@ float cl_dot_f32(const float *x, const float *y, int n) {
     float s = 0;
     for (int j = 0; j < 16; j++) s += acc[j];
     return s;
-}
-
-void cl_softmax(float *x, int n, int len) {
-    for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
-}
-
-/* Queries per block and kv group, keys per tile: the score scratch is ATT_ROWS * ATT_KEYS floats. */
-enum { ATT_ROWS = 256, ATT_KEYS = 256 };
-
-/* One row of a key tile in the online softmax: s[0..vis) scores (the rest masked), running max
- * *m and sum *l.  s becomes exp(s - m_new) (0 where masked); returns the factor exp(m_old -
- * m_new) by which the row's earlier output and sum are rescaled (1 when the max held). */
-CL_VECTOR_CLONES
-static float tile_softmax(float *s, int kt, int vis, float *m, float *l) {
-    float mt = -FLT_MAX, lanes[16];   /* 16 lanes: vectorisable reductions */
-    int j = 0;
-    for (int u = 0; u < 16; u++) lanes[u] = -FLT_MAX;
-    for (; j + 16 <= vis; j += 16)
-        for (int u = 0; u < 16; u++) lanes[u] = s[j + u] > lanes[u] ? s[j + u] : lanes[u];
-    for (int u = 0; u < 16; u++) mt = lanes[u] > mt ? lanes[u] : mt;
-    for (; j < vis; j++) mt = s[j] > mt ? s[j] : mt;
-    float m_new = mt > *m ? mt : *m, a = mt > *m ? exp_approx(*m - m_new) : 1.0f, acc = 0;
-    for (j = 0; j < vis; j++) s[j] = exp_approx(s[j] - m_new);
-    for (j = vis; j < kt; j++) s[j] = 0;
-    for (int u = 0; u < 16; u++) lanes[u] = 0;
-    for (j = 0; j + 16 <= vis; j += 16)
-        for (int u = 0; u < 16; u++) lanes[u] += s[j + u];
-    for (; j < vis; j++) acc += s[j];
-    for (int u = 0; u < 16; u++) acc += lanes[u];
-    *m = m_new;
-    *l = *l * a + acc;
-    return a;
 }
 
 /* out[0..hd) = sum_j p_j v_j over n rows of v (stride kv_stride): the vectorised axpy of the
@@ -268,11 +256,25 @@ void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, 
     free(vf);
 }
 
+void cl_softmax(float *x, int n, int len) {
+    for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
+}
+
+/* Queries per block and kv group: bounds the score scratch to ATT_ROWS * n_k floats. */
+enum { ATT_ROWS = 256 };
+
 void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset) {
+    cl_attention_win(out, out_stride, q, q_stride, n_q, k, v, kv_stride, n_k, n_heads, n_kv_heads, head_dim,
+                     q_offset, 0, 1.0f / sqrtf((float)head_dim));
+}
+
+void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, int n_q,
+                      const float *k, const float *v, int kv_stride, int n_k,
+                      int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale) {
     if (n_q <= 0) return;
-    if (n_q <= 4) {
+    if (n_q <= 4 && window <= 0 && scale == 1.0f / sqrtf((float)head_dim)) {   /* decode: no BLAS call */
         cl_attention_few(out, out_stride, q, q_stride, n_q, k, v, CL_F32, kv_stride, n_k, n_heads, n_kv_heads,
                          head_dim, q_offset);
         return;
@@ -281,20 +283,21 @@ void cl_attention(float *out, int out_stride, const float *q, int q_stride, int 
     int nb_max = ATT_ROWS / group > 0 ? ATT_ROWS / group : 1;
     if (nb_max > n_q) nb_max = n_q;
     int rows_max = nb_max * group;
-    float scale = 1.0f / sqrtf((float)head_dim);
     /* The heads of one kv group share K and V: gather their query rows into one matrix so
-     * K and V are read once per group.  Keys go in tiles of ATT_KEYS with an online softmax
-     * (flash attention): the scores of a tile stay in cache however long the context. */
+     * K and V are read once per group (decode is bound by reading the cache). */
     float *qg = cl_malloc((size_t)rows_max * head_dim * sizeof *qg);
     float *og = cl_malloc((size_t)rows_max * head_dim * sizeof *og);
-    float *sc = cl_malloc((size_t)rows_max * ATT_KEYS * sizeof *sc);
-    float *mx = cl_malloc((size_t)rows_max * 3 * sizeof *mx), *sum = mx + rows_max, *alpha = sum + rows_max;
+    /* a block's rows see at most window + nb_max - 1 keys */
+    size_t span = window > 0 && window + nb_max - 1 < n_k ? (size_t)(window + nb_max - 1) : (size_t)n_k;
+    float *sc = cl_malloc((size_t)rows_max * span * sizeof *sc);
     for (int g = 0; g < n_kv_heads; g++) {
         const float *kh = k + (size_t)g * head_dim, *vh = v + (size_t)g * head_dim;
         for (int i0 = 0; i0 < n_q; i0 += nb_max) {
             int nb = n_q - i0 < nb_max ? n_q - i0 : nb_max;
-            int nk = q_offset + i0 + nb;   /* keys visible to the block's last row */
-            if (nk > n_k) nk = n_k;
+            int k1 = q_offset + i0 + nb;   /* keys visible to the block's last row: < k1 */
+            if (k1 > n_k) k1 = n_k;
+            int k0 = window > 0 && q_offset + i0 - window + 1 > 0 ? q_offset + i0 - window + 1 : 0;
+            int nk = k1 - k0;              /* score columns: keys k0 .. k1-1 */
             int rows = nb * group;
             /* row gi*nb + r of qg = head (g*group + gi), query i0 + r */
             for (int gi = 0; gi < group; gi++)
@@ -302,34 +305,27 @@ void cl_attention(float *out, int out_stride, const float *q, int q_stride, int 
                     memcpy(qg + ((size_t)gi * nb + r) * head_dim,
                            q + (size_t)(i0 + r) * q_stride + (size_t)(g * group + gi) * head_dim,
                            head_dim * sizeof *qg);
-            for (int r = 0; r < rows; r++) mx[r] = -FLT_MAX, sum[r] = 0;
-            memset(og, 0, (size_t)rows * head_dim * sizeof *og);
-            for (int t0 = 0; t0 < nk; t0 += ATT_KEYS) {
-                int kt = nk - t0 < ATT_KEYS ? nk - t0 : ATT_KEYS;
-                cl_gemm(0, 1, rows, kt, head_dim, scale, qg, head_dim, kh + (size_t)t0 * kv_stride, kv_stride, 0.0f, sc, kt);
-                for (int gi = 0; gi < group; gi++)
-                    for (int r = 0; r < nb; r++) {
-                        int row = gi * nb + r, vis = q_offset + i0 + r + 1 - t0;   /* keys of this tile it sees */
-                        vis = vis < 0 ? 0 : vis > kt ? kt : vis;
-                        alpha[row] = tile_softmax(sc + (size_t)row * kt, kt, vis, &mx[row], &sum[row]);
-                    }
-                for (int r = 0; r < rows; r++)
-                    if (alpha[r] != 1.0f)
-                        for (int e = 0; e < head_dim; e++) og[(size_t)r * head_dim + e] *= alpha[r];
-                cl_gemm(0, 0, rows, head_dim, kt, 1.0f, sc, kt, vh + (size_t)t0 * kv_stride, kv_stride, 1.0f, og, head_dim);
-            }
+            cl_gemm(0, 1, rows, nk, head_dim, scale, qg, head_dim, kh + (size_t)k0 * kv_stride, kv_stride, 0.0f, sc, nk);
             for (int gi = 0; gi < group; gi++)
                 for (int r = 0; r < nb; r++) {
-                    int row = gi * nb + r;
-                    float inv = 1.0f / sum[row], *o = out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim;
-                    for (int e = 0; e < head_dim; e++) o[e] = og[(size_t)row * head_dim + e] * inv;
+                    float *row = sc + ((size_t)gi * nb + r) * nk;
+                    int p = q_offset + i0 + r;   /* this query's key position */
+                    int lo = window > 0 && p - window + 1 > k0 ? p - window + 1 - k0 : 0;
+                    int hi = p + 1 - k0 < nk ? p + 1 - k0 : nk;   /* columns lo .. hi-1 visible */
+                    memset(row, 0, (size_t)lo * sizeof *row);
+                    cl_softmax(row + lo, 1, hi - lo);
+                    memset(row + hi, 0, (size_t)(nk - hi) * sizeof *row);
                 }
+            cl_gemm(0, 0, rows, head_dim, nk, 1.0f, sc, nk, vh + (size_t)k0 * kv_stride, kv_stride, 0.0f, og, head_dim);
+            for (int gi = 0; gi < group; gi++)
+                for (int r = 0; r < nb; r++)
+                    memcpy(out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim,
+                           og + ((size_t)gi * nb + r) * head_dim, head_dim * sizeof *og);
         }
     }
     free(qg);
     free(og);
     free(sc);
-    free(mx);
 }
 
 int cl_argmax(const float *x, int n) {

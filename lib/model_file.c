@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "hub.h"
 #include "model_file_int.h"
 #include "quant.h"
 
@@ -100,9 +101,16 @@ static int check_shapes(const cl_model_file *mf) {
 }
 
 cl_model_file *cl_model_file_open(const char *path) {
+    struct stat st;
+    char *hub = NULL;   /* ORG/NAME[@REV][:QUANT] not on disk: the Hugging Face cache's copy (hub.h) */
+    if (stat(path, &st) != 0 && cl_hub_is_ref(path)) {
+        if (!(hub = cl_hub_model_path(path))) return NULL;
+        path = hub;
+    }
     cl_model_file *mf = cl_calloc(1, sizeof *mf);
     mf->path = cl_strdup(path);
-    struct stat st;
+    free(hub);
+    path = mf->path;
     int rc;
     if (stat(path, &st) != 0) {
         rc = cl_fail("%s: no such file or directory", path);

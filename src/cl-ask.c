@@ -12,6 +12,7 @@
 
 #include "ce.h"
 #include "cli.h"
+#include "hub.h"
 #include "chat.h"
 #include "stop.h"
 #include "model.h"
@@ -30,6 +31,7 @@ static const char usage_text[] =
     "the CE files (from cl-compress; '-': stdin) in order, with the model, streaming the answer.\n"
     "  --model PATH        model (HF directory, .gguf, llama2.c .bin); default $CL_MODEL or\n"
     "                      ../shared/models/tinystories-656k\n"
+    "  --pull              --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --text FILE         the context text ('-' reads stdin); without it, no context\n"
     "  --max-tokens N      at most N answer tokens (default 128)\n"
     "  --temperature T     sampling temperature (default 0: greedy, reproducible)\n"
@@ -207,7 +209,8 @@ int main(int argc, char **argv) {
         {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {"kv-type", required_argument, 0, O_KVTYPE},
         {"server", required_argument, 0, O_SERVER}, {"server-model", required_argument, 0, O_SMODEL},
         {"api-key", required_argument, 0, O_APIKEY}, {"server-dtype", required_argument, 0, O_SDTYPE},
-        {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES}, {0, 0, 0, 0}};
+        {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES},
+        {"pull", 0, 0, CL_OPT_PULL}, {0, 0, 0, 0}};
     cl_remote_ask_opts ro = {.server = {.timeout_s = 120, .retries = 2, .api_key = getenv("CL_API_KEY")},
                              .dtype = CL_F32};
     int remote_opt = 0;   /* an option that needs --server was given */
@@ -221,6 +224,7 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_TEXT: text_path = optarg; break;
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
         case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;

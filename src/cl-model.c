@@ -1,5 +1,7 @@
 /* cl-model — inspect model files, make random-weight GGUF models of a real config (benchmarks,
- * tests), convert any model (HF directory, GGUF, llama2.c) to GGUF.  See man/cl-model.1. */
+ * tests), convert any model (HF directory, GGUF, llama2.c) to GGUF, pull models from the Hugging
+ * Face Hub into its cache and list what is there.  See man/cl-model.1. */
+#include <dirent.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +10,9 @@
 #include <strings.h>
 #include "cli.h"
 #include "config.h"
+#include "datadir.h"
 #include "gguf.h"
+#include "hub.h"
 #include "model_file.h"
 #include "quant.h"
 #include "rope.h"
@@ -21,10 +25,16 @@ static const char usage_text[] =
     "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype DTYPE] [--vocab N]\n"
     "                [--tokenizer FILE|none]\n"
     "       cl-model convert PATH --out FILE.gguf [--dtype DTYPE]\n"
+    "       cl-model pull ORG/NAME[@REV][:QUANT] [--include GLOB]... [--gguf QUANT]\n"
+    "       cl-model list\n"
+    "PATH: a Hugging Face directory, a GGUF file, a llama2.c checkpoint or ORG/NAME[@REV][:QUANT]\n"
+    "in the Hugging Face cache (default $CL_MODEL, then ../shared/models/tinystories-656k).\n"
+    "pull: download the model's config, tokenizer and weights (or the .gguf of QUANT) from the Hub\n"
+    "($HF_ENDPOINT, token $HF_TOKEN) into the cache ($HF_HUB_CACHE, $HF_HOME/hub or\n"
+    "~/.cache/huggingface/hub) and print its local path.  --include GLOB: these files instead.\n"
+    "list: the cached models and the installed compressors.\n"
     "DTYPE: f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K, or q4_K_M (q4_K with q6_K for the output\n"
-    "and some attn_v/ffn_down layers, as llama.cpp mixes it).\n"
-    "PATH: a Hugging Face directory, a GGUF file or a llama2.c checkpoint (default $CL_MODEL,\n"
-    "then ../shared/models/tinystories-656k).\n";
+    "and some attn_v/ffn_down layers, as llama.cpp mixes it).\n";
 
 /* The requested storage: one dtype, or llama.cpp's Q4_K_M mix (mix_q4_k_m, which needs the
  * layer count and whether output.weight exists to place its q6_K tensors). */
@@ -378,14 +388,72 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
     return 0;
 }
 
+/* ---- pull, list ---- */
+static int cmd_pull(const char *ref, const char *const *include, int n_include, const char *gguf) {
+    if (!cl_hub_is_ref(ref)) cl_usage_error("%s: not a model reference ORG/NAME[@REV][:QUANT]", ref);
+    cl_hub_pull_opts o = {include, n_include, gguf, cl_isatty_stderr()};
+    char *path = cl_hub_pull(ref, &o);
+    if (!path) cl_die("%s", cl_error());
+    printf("%s\n", path);
+    free(path);
+    return 0;
+}
+
+/* The compressors (*.gguf of general.architecture compllm-compressor) in the data directories,
+ * each with its rate and base model: the name before -cC, and the base fingerprint it checks. */
+static void list_compressors(void) {
+    char *dirs[2];
+    int nd = cl_data_dirs(dirs), found = 0;
+    printf("Compressors:\n");
+    for (int i = 0; i < nd; i++) {
+        DIR *d = opendir(dirs[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (!ends_with(e->d_name, ".gguf")) continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dirs[i], e->d_name);
+            cl_gguf *g = cl_gguf_open(path);
+            const char *arch = g ? cl_gguf_get_str(g, "general.architecture") : NULL;
+            if (arch && !strcmp(arch, "compllm-compressor")) {
+                int64_t rate = 0;
+                cl_gguf_get_i64(g, "compllm.rate", &rate);
+                const char *fp = cl_gguf_get_str(g, "compllm.base_fingerprint");
+                char base[256];
+                snprintf(base, sizeof base, "%s", e->d_name);
+                char *cut = strstr(base, "-c");
+                char *last = cut;
+                while (cut && (cut = strstr(cut + 2, "-c"))) last = cut;
+                if (last) *last = 0;
+                printf("  %s  C=%lld  base model %s (fingerprint %.16s)\n", path, (long long)rate, base, fp ? fp : "?");
+                found++;
+            }
+            if (g) cl_gguf_close(g);
+        }
+        if (d) closedir(d);
+        free(dirs[i]);
+    }
+    if (!found) printf("  (none installed)\n");
+}
+
+static int cmd_list(void) {
+    if (cl_hub_list(stdout)) cl_die("%s", cl_error());
+    list_compressors();
+    return 0;
+}
+
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage(usage_text);
     static const struct option opts[] = {{"help", no_argument, 0, 'h'},   {"config", required_argument, 0, 'c'},
                                          {"seed", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
                                          {"vocab", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
+                                         {"include", required_argument, 0, 'i'}, {"gguf", required_argument, 0, 'g'},
                                          {"tokenizer", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
+    enum { MAX_INCLUDE = 64 };
+    static const char *include[MAX_INCLUDE];
+    const char *gguf = NULL;
+    int n_include = 0;
     const char *config = NULL, *out = NULL, *tokenizer = NULL;
     unsigned long long seed = 0;
     cl_dtype dtype = CL_F32;
@@ -397,6 +465,11 @@ int main(int argc, char **argv) {
         case 'c': config = optarg; break;
         case 'o': out = optarg; break;
         case 't': tokenizer = optarg; break;
+        case 'i':
+            if (n_include == MAX_INCLUDE) cl_usage_error("at most %d --include", MAX_INCLUDE);
+            include[n_include++] = optarg;
+            break;
+        case 'g': gguf = optarg; break;
         case 's':
             seed = strtoull(optarg, &end, 10);
             if (*end || !*optarg) cl_usage_error("--seed needs a non-negative integer");
@@ -412,8 +485,17 @@ int main(int argc, char **argv) {
         default: fputs(usage_text, stderr); return 2;
         }
     }
-    if (optind >= argc) cl_usage_error("missing command (info, random, convert)");
+    if (optind >= argc) cl_usage_error("missing command (info, random, convert, pull, list)");
     const char *cmd = argv[optind++];
+    if ((n_include || gguf) && strcmp(cmd, "pull")) cl_usage_error("--include and --gguf go with pull");
+    if (!strcmp(cmd, "pull")) {
+        if (optind + 1 != argc) cl_usage_error("pull needs one ORG/NAME[@REV][:QUANT]");
+        return cmd_pull(argv[optind], include, n_include, gguf);
+    }
+    if (!strcmp(cmd, "list")) {
+        if (optind != argc) cl_usage_error("too many arguments");
+        return cmd_list();
+    }
     if (!strcmp(cmd, "info")) {
         const char *path = optind < argc ? argv[optind++] : cl_default_model_path();
         if (!path) cl_die("no model given and no default model found (set CL_MODEL)");

@@ -66,20 +66,20 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         /* MLP: x[l+1] = xmid + down(swiglu(gate xn2, up xn2)) */
         memcpy(dxm, dx, TD * sizeof(float));
         memset(s->dh, 0, (size_t)T * F * sizeof(float));
-        tr_linear_bwd_x(dx, w->w_down, T, F, D, s->dh);
+        tr_mat_bwd_x(dx, &w->w_down, T, s->dh);
         LORA_B(CL_LORA_DOWN, a->h, dx, s->dh, F, D);
         memset(s->dg, 0, (size_t)T * F * sizeof(float));
         memset(s->du, 0, (size_t)T * F * sizeof(float));
         tr_swiglu_bwd(a->g, a->u, s->dh, (long)T * F, s->dg, s->du);
         memset(s->dxn, 0, TD * sizeof(float));
-        tr_linear_bwd_x(s->dg, w->w_gate, T, D, F, s->dxn);
+        tr_mat_bwd_x(s->dg, &w->w_gate, T, s->dxn);
         LORA_B(CL_LORA_GATE, a->xn2, s->dg, s->dxn, D, F);
-        tr_linear_bwd_x(s->du, w->w_up, T, D, F, s->dxn);
+        tr_mat_bwd_x(s->du, &w->w_up, T, s->dxn);
         LORA_B(CL_LORA_UP, a->xn2, s->du, s->dxn, D, F);
         tr_rmsnorm_bwd(a->xmid, w->ffn_norm, s->dxn, T, D, eps, dxm);
         /* attention: xmid = x[l] + o(attn(rope(norm(q)), rope(norm(k)), v)) */
         memset(s->datt, 0, (size_t)T * Q * sizeof(float));
-        tr_linear_bwd_x(dxm, w->wo, T, Q, D, s->datt);
+        tr_mat_bwd_x(dxm, &w->wo, T, s->datt);
         LORA_B(CL_LORA_O, a->att, dxm, s->datt, Q, D);
         memset(s->dq, 0, (size_t)T * Q * sizeof(float));
         memset(s->dk, 0, (size_t)T * KV * sizeof(float));
@@ -102,9 +102,9 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         float *dxn = need_dx ? s->dxn : NULL;
         if (need_dx) {
             memset(s->dxn, 0, TD * sizeof(float));
-            tr_linear_bwd_x(s->dq, w->wq, T, D, Q, s->dxn);
-            tr_linear_bwd_x(s->dk, w->wk, T, D, KV, s->dxn);
-            tr_linear_bwd_x(s->dv, w->wv, T, D, KV, s->dxn);
+            tr_mat_bwd_x(s->dq, &w->wq, T, s->dxn);
+            tr_mat_bwd_x(s->dk, &w->wk, T, s->dxn);
+            tr_mat_bwd_x(s->dv, &w->wv, T, s->dxn);
         }
         LORA_B(CL_LORA_Q, a->xn1, s->dq, dxn, D, Q);
         LORA_B(CL_LORA_K, a->xn1, s->dk, dxn, D, KV);

@@ -43,7 +43,7 @@ static float *scratch(tr_workspace *w, size_t n) {
 
 static void embed(const cl_model *m, const int32_t *ids, int n, float *out) {
     int D = m->cfg.dim;
-    for (int i = 0; i < n; i++) memcpy(out + (long)i * D, m->tok_embd + (long)ids[i] * D, D * sizeof(float));
+    for (int i = 0; i < n; i++) cl_mat_row(&m->tok_embd, ids[i], out + (long)i * D);
 }
 
 static int check_ids(const cl_model *m, const int32_t *ids, int n) {

@@ -33,6 +33,10 @@ void tr_linear_bwd_x(const float *dy, const float *W, int T, int in, int out, fl
     cl_gemm(0, 0, T, in, out, 1.0f, dy, out, W, in, 1.0f, dx, in);
 }
 
+void tr_mat_bwd_x(const float *dy, const cl_mat *W, int T, float *dx) {
+    cl_mat_gemm(0, 0, T, W->cols, W->rows, 1.0f, dy, W->rows, W, 1.0f, dx, W->cols);
+}
+
 void tr_linear_bwd_w(const float *dy, const float *x, int T, int in, int out, float *dW, float *db) {
     if (dW) cl_gemm(1, 0, out, in, T, 1.0f, dy, out, x, in, 1.0f, dW, in);
     if (db)

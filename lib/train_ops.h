@@ -4,6 +4,7 @@
  * Every *_bwd ACCUMULATES (+=) into its gradient outputs, so callers zero them first. */
 #ifndef CL_TRAIN_OPS_H
 #define CL_TRAIN_OPS_H
+#include "mat.h"
 
 /* cl_rmsnorm: y = x w r, r = 1/sqrt(mean(x^2) + eps) per row (recomputed from x). */
 void tr_rmsnorm_bwd(const float *x, const float *w, const float *dy, int T, int D, float eps,
@@ -14,8 +15,11 @@ void tr_rmsnorm_bwd(const float *x, const float *w, const float *dy, int T, int 
 void tr_rope_bwd(float *dx, int T, int n_heads, int hd, const float *cos_t, const float *sin_t,
                  int interleaved, float *neg_sin);
 
-/* cl_linear (y = x W^T): bwd_x: dx += dy W.  bwd_w: dW += dy^T x, db += sum_t dy (each optional). */
+/* cl_linear (y = x W^T): bwd_x: dx += dy W.  bwd_w: dW += dy^T x, db += sum_t dy (each optional).
+ * tr_mat_bwd_x: the same dx for a model weight in its stored dtype (in = W.cols, out = W.rows),
+ * through cl_mat_gemm's untransposed orientation. */
 void tr_linear_bwd_x(const float *dy, const float *W, int T, int in, int out, float *dx);
+void tr_mat_bwd_x(const float *dy, const cl_mat *W, int T, float *dx);
 void tr_linear_bwd_w(const float *dy, const float *x, int T, int in, int out, float *dW, float *db);
 
 /* cl_lora_add (u = x A^T saved, y += scale u B^T; A [r, in], B [out, r]):

@@ -38,6 +38,7 @@ static const char usage_text[] =
     "  --top-p P           nucleus sampling mass (default 1: off)\n"
     "  --seed S            sampling seed (default 0)\n"
     "  --threads N         BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
+    "  --kv-type T         KV cache element type: f16 (default), bf16 or f32 (exact)\n"
     "  --no-template       plain completion even if the model has a chat template\n"
     "  --stats             one JSON line of timings and sizes on stderr\n"
     "  --server URL        answer on an OpenAI-compatible server (vLLM with --enable-prompt-embeds):\n"
@@ -199,13 +200,13 @@ int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage("Try 'cl-ask --help'.\n");
     enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP,
-           O_SERVER, O_SMODEL, O_APIKEY, O_SDTYPE, O_TIMEOUT, O_RETRIES };
+           O_SERVER, O_SMODEL, O_APIKEY, O_SDTYPE, O_TIMEOUT, O_RETRIES, O_KVTYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"text", required_argument, 0, O_TEXT},
         {"max-tokens", required_argument, 0, O_MAX}, {"temperature", required_argument, 0, O_TEMP},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"no-template", no_argument, 0, O_NOTMPL},
-        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP},
+        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {"kv-type", required_argument, 0, O_KVTYPE},
         {"server", required_argument, 0, O_SERVER}, {"server-model", required_argument, 0, O_SMODEL},
         {"api-key", required_argument, 0, O_APIKEY}, {"server-dtype", required_argument, 0, O_SDTYPE},
         {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES},
@@ -217,6 +218,7 @@ int main(int argc, char **argv) {
     int max_tokens = 128, threads = 0, no_template = 0, stats = 0;
     double temperature = 0, top_p = 1;
     unsigned long long seed = 0;
+    cl_dtype kv_type = CL_F16;   /* half the cache memory; tests/bench/peer.sh measures it */
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -231,6 +233,12 @@ int main(int argc, char **argv) {
         case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_NOTMPL: no_template = 1; break;
         case O_STATS: stats = 1; break;
+        case O_KVTYPE:
+            if (!strcmp(optarg, "f16")) kv_type = CL_F16;
+            else if (!strcmp(optarg, "bf16")) kv_type = CL_BF16;
+            else if (!strcmp(optarg, "f32")) kv_type = CL_F32;
+            else cl_usage_error("--kv-type must be f16, bf16 or f32, not '%s'", optarg);
+            break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_SERVER: ro.server.url = optarg; break;
         case O_SMODEL: ro.model = optarg; remote_opt = 1; break;
@@ -315,7 +323,7 @@ int main(int argc, char **argv) {
     if (kv_cap > m->cfg.max_ctx)
         fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d\n",
                 cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx);
-    cl_kv *kv = cl_kv_new(m, kv_cap);
+    cl_kv *kv = cl_kv_new_type(m, kv_cap, kv_type);
     if (!kv) cl_die("%s", cl_error());
     cl_sampler smp;
     cl_sampler_init(&smp, (float)temperature, (float)top_p, seed);

@@ -115,6 +115,18 @@ static inline __attribute__((always_inline)) AVX2 void tile_avx2(const gemm_args
             for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(x, b[v], acc[r][v]);
         }
     }
+    if (nc == W) {   /* the epilogue in vector registers: the same operations as put() */
+        __m256 al = _mm256_set1_ps(g->alpha), be = _mm256_set1_ps(g->beta);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++)
+#pragma GCC unroll 2
+            for (int v = 0; v < NV; v++) {
+                float *c = g->C + (size_t)(i0 + r) * g->ldc + j0 + 8 * v;
+                _mm256_storeu_ps(c, g->beta == 0.0f ? _mm256_mul_ps(al, acc[r][v])
+                                                    : _mm256_fmadd_ps(al, acc[r][v], _mm256_mul_ps(be, _mm256_loadu_ps(c))));
+            }
+        return;
+    }
     float out[A2_MR * 16];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++)
@@ -154,12 +166,20 @@ static inline __attribute__((always_inline)) AVX512 void tile_avx512(const gemm_
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);
         }
     }
-    float out[A5_MR * 32];
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; r++)
+    /* the epilogue in vector registers, masked to the tile's columns: the same operations as put() */
+    __m512 al = _mm512_set1_ps(g->alpha), be = _mm512_set1_ps(g->beta);
 #pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) _mm512_storeu_ps(out + r * W + 16 * v, acc[r][v]);
-    store_tile(g, out, W, i0, MR, j0, nc);
+    for (int v = 0; v < NV; v++) {
+        int left = nc - 16 * v;
+        __mmask16 mk = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; r++) {
+            float *c = g->C + (size_t)(i0 + r) * g->ldc + j0 + 16 * v;
+            __m512 y = g->beta == 0.0f ? _mm512_mul_ps(al, acc[r][v])
+                                       : _mm512_fmadd_ps(al, acc[r][v], _mm512_mul_ps(be, _mm512_maskz_loadu_ps(mk, c)));
+            _mm512_mask_storeu_ps(c, mk, y);
+        }
+    }
 }
 AVX512 static void a5_11(const gemm_args *g, const float *Bp, int i0, int j0, int nc) { tile_avx512(g, Bp, i0, j0, nc, A5_MR, 2); }
 AVX512 static void a5_10(const gemm_args *g, const float *Bp, int i0, int j0, int nc) { tile_avx512(g, Bp, i0, j0, nc, A5_MR, 1); }
@@ -222,7 +242,8 @@ void cl_gemm_fixed(int trans_a, int trans_b, int M, int N, int K, float alpha,
     g.brs = trans_b ? 1 : (size_t)ldb;
     g.bcs = trans_b ? (size_t)ldb : 1;
     int W2 = 2 * s->VW;
-    float *Bp = cl_malloc(((size_t)g.K * W2 + 1) * sizeof *Bp);
+    float stack[4096];   /* small products (attention, LoRA) need no allocation */
+    float *Bp = (size_t)g.K * W2 <= 4096 ? stack : cl_malloc(((size_t)g.K * W2 + 1) * sizeof *Bp);
     for (int j0 = 0; j0 < N; j0 += W2) {
         int nc = N - j0 < W2 ? N - j0 : W2, two = nc > s->VW;
         pack_panel(&g, j0, nc, two ? W2 : s->VW, Bp);
@@ -230,5 +251,5 @@ void cl_gemm_fixed(int trans_a, int trans_b, int M, int N, int K, float alpha,
         for (; i0 + s->MR <= M; i0 += s->MR) s->tile[1][two](&g, Bp, i0, j0, nc);
         for (; i0 < M; i0++) s->tile[0][two](&g, Bp, i0, j0, nc);
     }
-    free(Bp);
+    if (Bp != stack) free(Bp);
 }

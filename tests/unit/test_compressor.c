@@ -168,6 +168,19 @@ int main(void) {
     free(t1);
     free(t2);
 
+    /* every variant of the fixed-order product (AVX-512, AVX2, scalar) the CPU has: the same bits */
+    float *iv = cl_malloc(nv * D * sizeof *iv);
+    static const char *isa[] = {"avx512f", "avx2", "scalar"};
+    int n_isa = 0, isa_same = 1;
+    for (int v = 0; v < 3; v++) {
+        if (cl_gemm_fixed_use(isa[v]) < 0) continue;
+        n_isa++;
+        if (cl_compress(m, lo, NSEG, ids, seg_n, iv) < 0 || memcmp(iv, batch_ce, nv * D * sizeof *iv)) isa_same = 0;
+    }
+    cl_gemm_fixed_use(NULL);
+    OK(n_isa >= 1 && isa_same, "the %d product variants this CPU has give identical CEs", n_isa);
+    free(iv);
+
     /* ---- file round trip ---- */
     const char *path = t_tmp("comp.gguf");
     OK(cl_compressor_save(lo, path) == 0, "save %s", path);

@@ -3,9 +3,10 @@
  * Layout: op(B) is copied, a panel of W columns at a time, into Bp[k][W] (zero beyond column N);
  * a tile of MR rows x W columns keeps its MR x W accumulators in vector registers and runs
  * k = 0 .. K-1 in order, one FMA per element per k (A's element broadcast, a row of the panel
- * loaded); then every element goes through the same scalar epilogue (put).  Rows beyond the last
- * full tile go one at a time, columns of a last narrow panel use one vector instead of two: the
- * per-element arithmetic is the same in every case, which is the whole point. */
+ * loaded); then every element goes through the same epilogue: put(), or its vector form (the same
+ * two IEEE operations per element, masked on AVX-512).  Rows beyond the last full tile go one at a
+ * time, columns of a last narrow panel use one vector instead of two: the per-element arithmetic
+ * is the same in every case, which is the whole point. */
 #include "gemm_fixed.h"
 
 #include <math.h>

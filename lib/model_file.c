@@ -137,6 +137,28 @@ static int to_rotate_half(cl_model_file *mf) {
     return 0;
 }
 
+/* HF Gemma stores RMSNorm gains as w - 1 (config norm_plus_one): present them as f32 w, the +1
+ * added in f32 as llama.cpp's converter (and cl-model convert) stores them, so both layouts give
+ * the same tensors and fingerprint.  Copies the norm gains. */
+static int fold_norm_plus_one(cl_model_file *mf) {
+    for (int i = 0; i < mf->n_t; i++) {
+        cl_tensor *t = &mf->t[i];
+        size_t ln = strlen(t->name);
+        if (ln < 11 || strcmp(t->name + ln - 11, "norm.weight")) continue;
+        int64_t n = cl_tensor_nelem(t);
+        float *w = cl_malloc((size_t)n * sizeof *w + 1);
+        mf->owned = cl_realloc(mf->owned, (size_t)(mf->n_owned + 1) * sizeof *mf->owned);
+        mf->owned[mf->n_owned++] = w;
+        if (cl_tensor_to_f32(t, w) < 0) return -1;
+        for (int64_t k = 0; k < n; k++) w[k] += 1.0f;
+        t->data = w;
+        t->dtype = CL_F32;
+        t->nbytes = (size_t)n * sizeof *w;
+    }
+    mf->cfg.norm_plus_one = 0;
+    return 0;
+}
+
 cl_model_file *cl_model_file_open(const char *path) {
     cl_model_file *mf = cl_calloc(1, sizeof *mf);
     mf->path = cl_strdup(path);
@@ -182,6 +204,7 @@ cl_model_file *cl_model_file_open(const char *path) {
     if (rc == 0 && cl_config_validate(&mf->cfg)) rc = cl_fail_prefix("%s", path);
     if (rc == 0) rc = check_shapes(mf);
     if (rc == 0 && mf->cfg.rope_interleaved) rc = to_rotate_half(mf);
+    if (rc == 0 && mf->cfg.norm_plus_one) rc = fold_norm_plus_one(mf);
     if (rc) {
         cl_model_file_close(mf);
         return NULL;
@@ -244,6 +267,8 @@ void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]) {
     char extra[2048];   /* empty for plain configs: their fingerprints stay what they were */
     cl_config maths = *c;
     maths.n_stop = 0;   /* stop ids do not change the model's outputs */
+    if (maths.rope_scaling.type == CL_ROPE_LINEAR)   /* unused by linear scaling; GGUF does not keep it */
+        maths.rope_scaling.orig_ctx = 0;
     cl_config_describe_extra(&maths, extra, sizeof extra);
     cl_sha256_update(&s, extra, strlen(extra));
     const size_t big = 1 << 20, sample = 64 << 10;

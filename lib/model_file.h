@@ -13,8 +13,10 @@
  * Shapes are checked against the config at open time.  Q and K rows are always in the rotate-half
  * RoPE order of Hugging Face checkpoints: layouts that store them for interleaved RoPE (GGUF llama,
  * llama2.c) are reordered at open time (cl_rope_rows_permute), so the config's rope_interleaved is
- * always 0 here, and one model gives the same tensors (and fingerprint, and results, bit for bit)
- * in every layout that stores its weights in the same dtype. */
+ * always 0 here.  Likewise HF Gemma's RMSNorm gains (stored as w - 1, config norm_plus_one) are
+ * presented as f32 w (norm_plus_one 0), as GGUF stores them.  So one model gives the same tensors
+ * (and fingerprint, and results, bit for bit) in every layout that stores its weights in the same
+ * dtype; not Llama 3 RoPE scaling (config values in HF, a rope_freqs.weight tensor in GGUF). */
 #ifndef CL_MODEL_FILE_H
 #define CL_MODEL_FILE_H
 #include <stdint.h>

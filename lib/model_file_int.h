@@ -21,6 +21,7 @@ struct cl_model_file {
     int stored_interleaved;   /* the file's Q/K rows are for interleaved RoPE (see to_rotate_half) */
     void **owned;   /* tensor data copied out of the file (Q/K rows in the rotate-half order) */
     int n_owned;
+    int refs;       /* holders besides the opener (cl_model_file_retain) */
 };
 
 /* Add a tensor under a canonical name (the name is copied; data stays where src points). */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "hub.h"
 #include "model_file.h"
 #include "segment_jsonl.h"
 #include "segment_text.h"
@@ -26,6 +27,7 @@ static const char usage_text[] =
     "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory, .gguf,\n"
     "                       or llama2.c checkpoint (default $CL_MODEL, then\n"
     "                       ../shared/models/tinystories-656k)\n"
+    "  --pull               --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
     "                       LANG, else \"en\")\n"
     "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
@@ -93,7 +95,8 @@ int main(int argc, char **argv) {
         {"max-tokens", required_argument, 0, 'S'}, {"model", required_argument, 0, 'm'},
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
         {"lossy", no_argument, 0, 'L'},            {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},             {"pull", 0, 0, CL_OPT_PULL},
+        {0, 0, 0, 0}};
     int max_tokens = 20, lossy = 0, c;
     const char *model = NULL, *locale = NULL, *name = NULL, *output = "-";
     while ((c = getopt_long(argc, argv, "S:m:l:n:o:h", opts, NULL)) != -1) {
@@ -106,6 +109,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'm': model = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case 'l': locale = optarg; break;
         case 'n': name = optarg; break;
         case 'L': lossy = 1; break;

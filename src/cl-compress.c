@@ -1,7 +1,6 @@
 /* cl-compress — cl-segment JSONL in, CE records out (see man/cl-compress.1). */
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,15 +34,6 @@ static const char usage[] =
     "  --init-compressor OUT.gguf  create an untrained compressor: zero LoRA B, identity linear\n"
     "                     (--rate 2 --max-segment 20 --rank 8 --alpha 16 --targets q,k,v,o --seed 1)\n";
 
-/* The temp file of -o, removed if a signal ends the run. */
-static volatile sig_atomic_t have_tmp;
-static char tmp_path[PATH_MAX + 64];
-static void on_signal(int sig) {
-    if (have_tmp) unlink(tmp_path);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 typedef struct {
     const cl_model *model;
     const cl_compressor *comp;   /* NULL: naive */
@@ -51,7 +41,7 @@ typedef struct {
     uint8_t comp_fp[32];
     cl_ce_cache *cache;
     cl_dtype dtype;
-    FILE *out;
+    cl_atomic *out;
     /* the batch */
     int n, cap;
     cl_segment *segs;
@@ -115,7 +105,10 @@ static int flush(job *j) {
             if (was_miss && cl_ce_cache_put(j->cache, &m, e) < 0)
                 fprintf(stderr, "cl-compress: warning: %s\n", cl_error());  /* the cache is an optimisation */
         }
-        if (cl_ce_write(j->out, &m, e) < 0) rc = -1;
+        if (cl_ce_write(j->out->f, &m, e) < 0) {
+            cl_atomic_check(j->out);   /* "PATH: write error: ERRNO" in place of the record's message */
+            rc = -1;
+        }
         j->segments++;
         j->tokens += s->n_ids;
         j->vectors += m.count;
@@ -250,18 +243,11 @@ int main(int argc, char **argv) {
 
     cl_atomic out;
     if (cl_atomic_open(&out, out_path) < 0) cl_die("%s", cl_error());
-    if (out.tmp) {
-        snprintf(tmp_path, sizeof tmp_path, "%s", out.tmp);
-        have_tmp = 1;
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
-    }
-    if (!out.tmp && isatty(1)) {
+    if (out.f == stdout && isatty(1)) {
         cl_atomic_abort(&out);
         cl_die("refusing to write binary CE data to a terminal (use -o FILE or a pipe)");
     }
-    j.out = out.f;
+    j.out = &out;
     j.cap = batch;
     j.segs = cl_calloc((size_t)batch, sizeof *j.segs);
     /* naive segments have no S: the slots grow with the longest segment seen */
@@ -331,13 +317,10 @@ int main(int argc, char **argv) {
     if (progress && j.segments) fprintf(stderr, "\r\033[K");
     if (failed) {
         cl_atomic_abort(&out);
-        have_tmp = 0;
     } else if (cl_atomic_commit(&out) < 0) {
-        have_tmp = 0;
         fprintf(stderr, "cl-compress: %s\n", cl_error());
         failed = 1;
     }
-    have_tmp = 0;
     double dt = cl_now() - t0;
     if (stats) {
         cl_ce_cache_stats cs = j.cache ? cl_ce_cache_get_stats(j.cache) : (cl_ce_cache_stats){0};

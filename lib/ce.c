@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "utf8.h"
 #include "util.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
@@ -56,8 +57,8 @@ size_t cl_ce_encode(const cl_ce_meta *m, const float *embd, uint8_t **out) {
         cl_fail("CE: dim %u / count %u out of range", m->dim, m->count);
         return 0;
     }
-    size_t name_len = m->source ? strlen(m->source) : 0;
-    if (name_len > 65535) name_len = 65535;
+    /* a longer name is cut at a character boundary: a valid UTF-8 name stays valid */
+    size_t name_len = m->source ? cl_utf8_floor(m->source, strlen(m->source), CL_CE_MAX_NAME) : 0;
     size_t nel = (size_t)m->count * m->dim, payload = nel * (size_t)es;
     size_t total = CL_CE_HEADER + name_len + payload;
     uint8_t *p = cl_calloc(1, total);

@@ -37,6 +37,7 @@
 #define CL_CE_HEADER 160
 #define CL_CE_MAX_DIM (1u << 20)
 #define CL_CE_MAX_COUNT (1u << 20)
+#define CL_CE_MAX_NAME 65535u   /* longest source name; a longer one is cut at a character boundary */
 
 typedef struct {
     uint32_t dim, count, n_tokens;

@@ -11,8 +11,10 @@
 #include "model_file.h"
 #include "segment_jsonl.h"
 #include "segment_text.h"
+#include "ce.h"
 #include "segmenter.h"
 #include "tokenizer.h"
+#include "utf8.h"
 #include "util.h"
 
 #define BLOCK (1u << 20)
@@ -23,13 +25,15 @@ static const char usage_text[] =
     "Split UTF-8 text (FILEs in order, or stdin) into sentence segments of at most S tokens;\n"
     "write one JSON object per segment per line (format v1, see cl-segment(1)).\n"
     "  -S, --max-tokens S   at most S token ids per segment (default 20)\n"
-    "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory, .gguf,\n"
-    "                       or llama2.c checkpoint (default $CL_MODEL, then\n"
-    "                       ../shared/models/tinystories-656k)\n"
+    "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory (only\n"
+    "                       tokenizer.json is needed), .gguf, or llama2.c checkpoint (default\n"
+    "                       $CL_MODEL, then ../shared/models/tinystories-656k)\n"
+    "  -t, --tokenizer FILE the tokenizer alone: a tokenizer.json or a GGUF file\n"
     "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
     "                       LANG, else \"en\")\n"
     "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
-    "                       for stdin; only with a single input)\n"
+    "                       for stdin; only with a single input).  Bytes of a name that are\n"
+    "                       not UTF-8 are written as \\xHH; names are cut to 65535 bytes\n"
     "      --lossy          replace invalid UTF-8 by U+FFFD (reported on stderr) instead of\n"
     "                       failing\n"
     "  -o, --output FILE    write to FILE, replaced atomically on success (default stdout)\n"
@@ -93,10 +97,11 @@ int main(int argc, char **argv) {
         {"max-tokens", required_argument, 0, 'S'}, {"model", required_argument, 0, 'm'},
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
         {"lossy", no_argument, 0, 'L'},            {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"tokenizer", required_argument, 0, 't'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     int max_tokens = 20, lossy = 0, c;
-    const char *model = NULL, *locale = NULL, *name = NULL, *output = "-";
-    while ((c = getopt_long(argc, argv, "S:m:l:n:o:h", opts, NULL)) != -1) {
+    const char *model = NULL, *tokenizer = NULL, *locale = NULL, *name = NULL, *output = "-";
+    while ((c = getopt_long(argc, argv, "S:m:t:l:n:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'S': {
             long v;
@@ -106,6 +111,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'm': model = optarg; break;
+        case 't': tokenizer = optarg; break;
         case 'l': locale = optarg; break;
         case 'n': name = optarg; break;
         case 'L': lossy = 1; break;
@@ -117,11 +123,10 @@ int main(int argc, char **argv) {
     int nfiles = argc - optind;
     if (name && nfiles > 1) cl_usage_error("--name applies to a single input, got several files");
 
-    if (!model) model = cl_default_model_path();
-    if (!model) cl_die("no model: give --model PATH or set CL_MODEL");
-    cl_model_file *mf = cl_model_file_open(model);
-    if (!mf) cl_die("%s", cl_error());
-    cl_tokenizer *tok = cl_tokenizer_for_model(mf);
+    if (model && tokenizer) cl_usage_error("give --model or --tokenizer, not both");
+    if (!tokenizer && !model) model = cl_default_model_path();
+    if (!tokenizer && !model) cl_die("no model: give --model PATH, --tokenizer FILE or set CL_MODEL");
+    cl_tokenizer *tok = cl_tokenizer_for_path(tokenizer ? tokenizer : model);
     if (!tok) cl_die("%s", cl_error());
 
     cl_atomic out;
@@ -140,13 +145,14 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (int i = 0; i < (nfiles ? nfiles : 1) && rc == 0; i++) {
         const char *path = nfiles ? argv[optind + i] : "-";
-        r.name = name ? name : path;
+        char *shown = cl_utf8_name(name ? name : path, CL_CE_MAX_NAME);   /* valid UTF-8 for JSON */
+        r.name = shown;
         rc = segment_file(seg, &r, path, buf);
+        free(shown);
     }
     free(buf);
     cl_segmenter_free(seg);
     cl_tokenizer_free(tok);
-    cl_model_file_close(mf);
     if (rc) {
         cl_atomic_abort(&out);
         return 1;

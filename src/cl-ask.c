@@ -213,7 +213,7 @@ int main(int argc, char **argv) {
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
         case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;
         case O_TOPP: top_p = cl_arg_double(optarg, "--top-p", 1e-6, 1); break;
-        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_NOTMPL: no_template = 1; break;
         case O_STATS: stats = 1; break;

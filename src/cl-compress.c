@@ -50,13 +50,6 @@ typedef struct {
     uint64_t segments, tokens, vectors, computed;
 } job;
 
-static int parse_int(const char *s, const char *what, long lo, long hi) {
-    long v;
-    if (cl_parse_long(s, lo, hi, &v) < 0)
-        cl_usage_error("%s: \"%s\" is not an integer in %ld..%ld", what, s, lo, hi);
-    return (int)v;
-}
-
 /* Compress the gathered segments (cache first), write their records, empty the batch. */
 static int flush(job *j) {
     size_t D = (size_t)j->model->cfg.dim, maxv = j->maxv;
@@ -152,10 +145,12 @@ int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage(usage);
     const char *model_path = NULL, *comp_path = NULL, *out_path = "-", *cache_dir = getenv("CL_CACHE"),
-               *init_path = NULL, *targets_s = "q,k,v,o";
+               *init_path = NULL;
     int naive = 0, stats = 0, batch = 64, threads = 0, rate = 2, max_seg = 20, rank = 8;
     int rate_given = 0;
     float alpha = 16;
+    unsigned targets;
+    cl_compressor_parse_targets("q,k,v,o", &targets);
     unsigned long long seed = 1;
     cl_dtype dtype = CL_F32;
     enum { O_MODEL = 256, O_COMP, O_NAIVE, O_CACHE, O_DTYPE, O_BATCH, O_THREADS, O_STATS, O_INIT, O_RATE, O_MAXSEG,
@@ -181,21 +176,18 @@ int main(int argc, char **argv) {
             else if (!strcmp(optarg, "bf16")) dtype = CL_BF16;
             else cl_usage_error("--dtype: f32, f16 or bf16");
             break;
-        case O_BATCH: batch = parse_int(optarg, "--batch", 1, 4096); break;
-        case O_THREADS: threads = parse_int(optarg, "--threads", 1, 1024); break;
+        case O_BATCH: batch = (int)cl_arg_long(optarg, "--batch", 1, 4096); break;
+        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_STATS: stats = 1; break;
         case O_INIT: init_path = optarg; break;
-        case O_RATE: rate = parse_int(optarg, "--rate", 1, 1024), rate_given = 1; break;
-        case O_MAXSEG: max_seg = parse_int(optarg, "--max-segment", 1, 65536); break;
-        case O_RANK: rank = parse_int(optarg, "--rank", 0, 4096); break;
-        case O_ALPHA: {
-            char *e;
-            alpha = strtof(optarg, &e);
-            if (!*optarg || *e) cl_usage_error("--alpha: not a number");
+        case O_RATE: rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), rate_given = 1; break;
+        case O_MAXSEG: max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536); break;
+        case O_RANK: rank = (int)cl_arg_long(optarg, "--rank", 0, 4096); break;
+        case O_ALPHA: alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
+        case O_TARGETS:
+            if (cl_compressor_parse_targets(optarg, &targets) < 0 || !targets) cl_usage_error("--targets: %s", cl_error());
             break;
-        }
-        case O_TARGETS: targets_s = optarg; break;
-        case O_SEED: seed = strtoull(optarg, NULL, 10); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_HELP: fputs(usage, stdout); return 0;
         default: cl_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
         }
@@ -211,8 +203,6 @@ int main(int argc, char **argv) {
     if (!model) cl_die("%s", cl_error());
 
     if (init_path) {
-        unsigned targets;
-        if (cl_compressor_parse_targets(targets_s, &targets) < 0) cl_die("%s", cl_error());
         cl_compressor *k = cl_compressor_new_init(model, rate, max_seg, rank, alpha, targets, seed);
         if (!k || cl_compressor_save(k, init_path) < 0) cl_die("%s", cl_error());
         cl_compressor_free(k);

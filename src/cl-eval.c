@@ -458,7 +458,7 @@ int main(int argc, char **argv) {
             break;
         case O_DATA: data = optarg; break;
         case O_LIMIT: limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
-        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 1 << 16); break;
         case O_AGREE: n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;

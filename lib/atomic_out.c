@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -209,7 +210,13 @@ int cl_atomic_commit(cl_atomic *a) {
     errno = 0;
     if (fflush(a->f) != 0 || ferror(a->f))
         rc = cl_fail("%s: write error: %s", name(a), strerror(write_errno(a, errno ? errno : EIO)));
-    if (!a->path) return rc;   /* stdout: the caller's exit status tells */
+    if (!a->path) {   /* stdout: reported here once, not again when the process exits */
+        if (rc) {
+            __fpurge(stdout);
+            clearerr(stdout);
+        }
+        return rc;
+    }
     const sink *k = a->sink;
     if (rc == 0 && a->tmp && fsync(k->fd) != 0 && errno != EINVAL)
         rc = cl_fail("%s: fsync: %s", a->path, strerror(errno));

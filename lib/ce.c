@@ -1,9 +1,12 @@
 /* ce.c — CE records: encode, stream-decode with validation, read whole files.  See ce.h. */
 #include "ce.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "utf8.h"
 #include "util.h"
 
@@ -132,11 +135,8 @@ static cl_ce_reader *reader_new(const char *name) {
 cl_ce_reader *cl_ce_open(const char *path) {
     FILE *f = stdin;
     if (strcmp(path, "-")) {
-        f = fopen(path, "rb");
-        if (!f) {
-            cl_fail("%s: %s", path, strerror(errno));
-            return NULL;
-        }
+        f = cl_open_read(path);
+        if (!f) return NULL;
     }
     cl_ce_reader *r = reader_new(strcmp(path, "-") ? path : "<stdin>");
     r->f = f;
@@ -320,4 +320,14 @@ int cl_ce_read_all(const char *const *paths, int n_paths, const uint8_t *model_f
 fail:
     free(out);
     return -1;
+}
+
+int cl_ce_is_file(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return 0;
+    struct stat st;
+    char magic[4];
+    int yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 && !memcmp(magic, CL_CE_MAGIC, 4);
+    close(fd);
+    return yes;
 }

@@ -6,12 +6,27 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
 static const char *usage_text = "";
 
-void cl_cli_set_usage(const char *text) { usage_text = text ? text : ""; }
+/* at exit: data still buffered for stdout must get out, or the run failed */
+static void close_stdout(void) {
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: stdout: write error: %s\n", cl_progname(), strerror(errno ? errno : EIO));
+        _exit(1);
+    }
+}
+
+void cl_cli_set_usage(const char *text) {
+    static int registered;
+    if (!registered++) atexit(close_stdout);
+    usage_text = text ? text : "";
+}
 
 void cl_usage_error(const char *fmt, ...) {
     va_list ap;

@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* What a usage error prints after its message: the tool's usage text, or a line such as
- * "Try 'cl-ask --help'.\n".  Not copied. */
+ * "Try 'cl-ask --help'.\n".  Not copied.  The first call also arranges that a failed write to
+ * stdout, found when the tool exits, is an error: "PROG: stdout: write error: ERRNO", exit 1. */
 void cl_cli_set_usage(const char *text);
 /* "PROG: MESSAGE\n" and the usage text on stderr, then exit(2). */
 _Noreturn void cl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

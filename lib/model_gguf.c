@@ -62,6 +62,11 @@ int cl_mf_open_gguf(cl_model_file *mf, const char *path) {
         return cl_fail_prefix("%s", path);
     if (c->n_heads <= 0) return cl_fail("%s: %s.attention.head_count is 0", path, arch);
     if (key_int(g, arch, "attention.key_length", &c->head_dim, c->dim / c->n_heads, 0)) return cl_fail_prefix("%s", path);
+    int rope_dim;   /* partial rotary (RoPE on the first dims of a head only) is not implemented */
+    if (key_int(g, arch, "rope.dimension_count", &rope_dim, c->head_dim, 0)) return cl_fail_prefix("%s", path);
+    if (rope_dim != c->head_dim)
+        return cl_fail("%s: %s.rope.dimension_count = %d, but only RoPE over the whole head (%d) is supported", path,
+                       arch, rope_dim, c->head_dim);
     const cl_tensor *emb = cl_gguf_find_tensor(g, "token_embd.weight");
     if (!emb || emb->ndim != 2) return cl_fail("%s: tensor token_embd.weight missing or not 2-D", path);
     if (emb->shape[0] > (1 << 30)) return cl_fail("%s: token_embd.weight: vocabulary too large", path);

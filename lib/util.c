@@ -115,9 +115,24 @@ void cl_unmap(cl_map *m) {
     m->size = 0;
 }
 
+FILE *cl_open_read(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cl_fail("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        cl_fail("%s: is a directory", path);
+        return NULL;
+    }
+    return f;
+}
+
 int cl_read_file(const char *path, char **buf, size_t *len) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return cl_fail("%s: %s", path, strerror(errno));
+    FILE *f = strcmp(path, "-") ? cl_open_read(path) : stdin;
+    if (!f) return -1;
     size_t cap = 1 << 16, n = 0;
     char *p = cl_malloc(cap);
     for (;;) {
@@ -126,11 +141,11 @@ int cl_read_file(const char *path, char **buf, size_t *len) {
         n += r;
         if (r == 0) break;
     }
-    int err = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
     if (f != stdin) fclose(f);
     if (err) {
         free(p);
-        return cl_fail("%s: read error", path);
+        return cl_fail("%s: read error: %s", path, strerror(err));
     }
     p[n] = 0;
     *buf = p;

@@ -30,6 +30,9 @@ int cl_mul_overflow(size_t a, size_t b, size_t *out);
 typedef struct { const void *data; size_t size; } cl_map;
 int cl_map_file(const char *path, cl_map *m);
 void cl_unmap(cl_map *m);
+/* fopen(path, "rb") for readers: NULL with "PATH: ERRNO", or "PATH: is a directory" (which
+ * fopen would open, to fail at the first read). */
+FILE *cl_open_read(const char *path);
 /* Read a whole file (or "-" for stdin) into a NUL-terminated malloc'd buffer. */
 int cl_read_file(const char *path, char **buf, size_t *len);
 

@@ -222,6 +222,8 @@ int main(int argc, char **argv) {
         }
     }
     if (optind >= argc) cl_usage_error("%s", "missing QUESTION");
+    if (optind == argc - 1 && cl_ce_is_file(argv[optind]))
+        cl_usage_error("missing QUESTION after the CE file %s", argv[optind]);
     /* arguments before the question: CE files, their vectors in order are the context */
     const char *const *ce_paths = (const char *const *)argv + optind;
     int n_ce_paths = argc - optind - 1;
@@ -258,10 +260,14 @@ int main(int argc, char **argv) {
     if (build_prompt(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
     int n_prompt = prompt_len(&pr);
     if (n_prompt == 0) cl_die("empty prompt");
+    /* the answer stops when the context is full (the prompt alone may overflow it: warned) */
     int kv_cap = n_prompt + max_tokens;
-    if (kv_cap > m->cfg.max_ctx)
-        fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d\n",
-                cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx);
+    if (kv_cap > m->cfg.max_ctx) {
+        fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d%s\n",
+                cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx,
+                n_prompt < m->cfg.max_ctx ? "; the answer stops where the context is full" : "");
+        kv_cap = n_prompt > m->cfg.max_ctx ? n_prompt : m->cfg.max_ctx;
+    }
     cl_kv *kv = cl_kv_new(m, kv_cap);
     if (!kv) cl_die("%s", cl_error());
 
@@ -282,7 +288,7 @@ int main(int argc, char **argv) {
     double prefill_s = cl_now() - t0;
     if (generate(m, kv, tok, &smp, logits, kv_cap, &g) < 0) cl_die("%s", cl_error());
     putchar('\n');
-    if (fflush(stdout) != 0 || ferror(stdout)) cl_die("write error on stdout");
+    /* a write error on stdout is reported at exit (cli.h) */
     if (stats)
         fprintf(stderr,
                 "{\"context_tokens\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.6f,\"ttft_s\":%.6f,"

@@ -258,13 +258,21 @@ int main(int argc, char **argv) {
         }
         cl_segment *s;
         int rc;
-        uint64_t line = 0;
+        const char *shown = strcmp(inputs[f], "-") ? inputs[f] : "<stdin>";
         while ((rc = cl_segment_reader_next(r, s = &j.segs[j.n])) == 1) {
-            line++;
+            unsigned long long line = (unsigned long long)cl_segment_reader_line(r);
             if ((int)s->n_ids > j.max_seg) {
-                fprintf(stderr, "cl-compress: %s: segment %llu (\"%s\" index %llu) has %zu tokens, the compressor takes at most %d\n",
-                        strcmp(inputs[f], "-") ? inputs[f] : "<stdin>", (unsigned long long)line, s->name,
-                        (unsigned long long)s->index, s->n_ids, j.max_seg);
+                fprintf(stderr, "cl-compress: %s: line %llu (\"%s\" index %llu) has %zu tokens, the compressor takes at most %d\n",
+                        shown, line, s->name, (unsigned long long)s->index, s->n_ids, j.max_seg);
+                cl_segment_free(s);
+                failed = 1;
+                break;
+            }
+            size_t bad = 0;
+            while (bad < s->n_ids && s->ids[bad] < model->cfg.n_vocab) bad++;
+            if (bad < s->n_ids) {
+                fprintf(stderr, "cl-compress: %s: line %llu: token id %d out of the model's vocabulary (%d ids): "
+                        "segmented for another tokenizer?\n", shown, line, (int)s->ids[bad], model->cfg.n_vocab);
                 cl_segment_free(s);
                 failed = 1;
                 break;

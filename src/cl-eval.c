@@ -123,6 +123,13 @@ static double ratio(double a, double b) { return b != 0 ? a / b : NAN; }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
+/* What the model reads beyond its context is out of what it was trained on: say how often. */
+static void warn_over_ctx(const ctx_t *x, int over, int n) {
+    if (over)
+        fprintf(stderr, "%s: warning: %d of %d prompts (+ answer) exceed the model's context of %d tokens\n",
+                cl_progname(), over, n, x->m->cfg.max_ctx);
+}
+
 /* ---- fidelity ---------------------------------------------------------------------------- */
 
 enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_N };
@@ -132,7 +139,7 @@ typedef struct {
     double nll[F_N], agree[F_N], ttft[F_N], kv[F_N];
     long top1[F_N], tokens, agree_tokens;
     double compress_s, naive_s, context_tokens, ces;
-    int examples, skipped;
+    int examples, skipped, over_ctx;
 } fid_sums;
 
 static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, fid_sums *s) {
@@ -170,6 +177,7 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
     if (n_a == 0) {
         s->skipped++;
     } else {
+        if (1 + n_ctx + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
         int32_t *g[F_N];
         for (int k = 0; k < F_N; k++) {
             double nll;
@@ -210,6 +218,7 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
         progress(x, i + 1, n);
     }
     if (s.examples == 0) cl_die("no example gave a continuation to score");
+    warn_over_ctx(x, s.over_ctx, s.examples);
     double nll[F_N];
     for (int k = 0; k < F_N; k++) nll[k] = s.nll[k] / (double)s.tokens;
     double util = ratio(nll[F_NONE] - nll[F_CE], nll[F_NONE] - nll[F_TEXT]);
@@ -368,9 +377,7 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
         progress(x, i + 1, n);
     }
     double N = s.n;
-    if (s.over_ctx)
-        fprintf(stderr, "%s: warning: %d of %d prompts (+ answer) exceed the model's context of %d tokens\n",
-                cl_progname(), s.over_ctx, s.n, x->m->cfg.max_ctx);
+    warn_over_ctx(x, s.over_ctx, s.n);
     char tgt[32];
     snprintf(tgt, sizeof tgt, "%d", target);
     printf("%-8s %6d %9.1f %9.3f %9.3f %9.3f %8.3f %8.3f %8.2fms %8.2fms %12.0f %12.0f\n",

@@ -157,6 +157,6 @@ int main(int argc, char **argv) {
         cl_atomic_abort(&out);
         return 1;
     }
-    if (cl_atomic_commit(&out)) cl_die("%s: %s", output, cl_error());
+    if (cl_atomic_commit(&out)) cl_die("%s", cl_error());
     return 0;
 }

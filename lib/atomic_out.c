@@ -189,9 +189,21 @@ static int write_errno(const cl_atomic *a, int fallback) {
     return k && k->err ? k->err : fallback;
 }
 
+/* stdout failed: the errno of flushing it again (else of the failure just seen, else EIO), and
+ * nothing left to fail again at exit */
+static int stdout_errno(int seen) {
+    errno = 0;
+    fflush(stdout);
+    int e = errno ? errno : seen ? seen : EIO;
+    __fpurge(stdout);
+    clearerr(stdout);
+    return e;
+}
+
 int cl_atomic_check(cl_atomic *a) {
-    if (a->f && ferror(a->f)) return cl_fail("%s: write error: %s", name(a), strerror(write_errno(a, EIO)));
-    return 0;
+    int seen = errno;   /* the caller's failed fwrite, usually */
+    if (!a->f || !ferror(a->f)) return 0;
+    return cl_fail("%s: write error: %s", name(a), strerror(a->path ? write_errno(a, EIO) : stdout_errno(seen)));
 }
 
 static void release(cl_atomic *a) {
@@ -206,17 +218,15 @@ static void release(cl_atomic *a) {
 }
 
 int cl_atomic_commit(cl_atomic *a) {
+    if (!a->path) {   /* stdout: reported here once, not again when the process exits */
+        errno = 0;
+        if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+        return cl_fail("stdout: write error: %s", strerror(stdout_errno(errno)));
+    }
     int rc = 0;
     errno = 0;
     if (fflush(a->f) != 0 || ferror(a->f))
         rc = cl_fail("%s: write error: %s", name(a), strerror(write_errno(a, errno ? errno : EIO)));
-    if (!a->path) {   /* stdout: reported here once, not again when the process exits */
-        if (rc) {
-            __fpurge(stdout);
-            clearerr(stdout);
-        }
-        return rc;
-    }
     const sink *k = a->sink;
     if (rc == 0 && a->tmp && fsync(k->fd) != 0 && errno != EINVAL)
         rc = cl_fail("%s: fsync: %s", a->path, strerror(errno));

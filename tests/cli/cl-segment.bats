@@ -280,11 +280,9 @@ assert n == "é" * 32767, len(n.encode())' "$T/out.jsonl"
   [ -L "$T/link.jsonl" ]
   cmp "$T/want.jsonl" "$T/target.jsonl"
   mkfifo "$T/fifo"
-  cat "$T/fifo" > "$T/from-fifo.jsonl" &
+  timeout 60 cat "$T/fifo" > "$T/from-fifo.jsonl" &
   timeout 30 cl-segment -o "$T/fifo" tests/data/segment-en.txt
   wait
   [ -p "$T/fifo" ]
   cmp "$T/want.jsonl" "$T/from-fifo.jsonl"
-  cl-segment -o /dev/null tests/data/segment-en.txt
-  [ -c /dev/null ]
 }

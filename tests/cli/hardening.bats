@@ -24,10 +24,17 @@ unprivileged() {
   if [ "$(id -u)" = 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; else "$@"; fi
 }
 
+# A character device to give as -o: as root our own node in $TMP (a broken build would replace
+# that, not the machine's /dev/NAME); else the real /dev/NAME, which we cannot replace anyway.
+# Never pass a real /dev path as -o in these tests.
+dev_node() {
+  if [ "$(id -u)" = 0 ]; then mknod -m 666 "$TMP/$1" c "$2" "$3"; echo "$TMP/$1"; else echo "/dev/$1"; fi
+}
+
 # ---- item 2: -o never replaces what is not a regular file ----
 
 @test "-o a character device writes to it, and it stays the same device" {
-  if [ "$(id -u)" = 0 ]; then mknod "$TMP/null" c 1 3; dev="$TMP/null"; else dev=/dev/null; fi
+  dev=$(dev_node null 1 3)
   before=$(stat -c '%F %t:%T %i' "$dev")
   cl-compress --naive -o "$dev" "$DOC"
   cl-segment -o "$dev" tests/data/segment-en.txt
@@ -54,7 +61,7 @@ unprivileged() {
 @test "-o a FIFO writes into the pipe" {
   cl-compress --naive "$DOC" > "$TMP/want.ce"
   mkfifo "$TMP/fifo"
-  cat "$TMP/fifo" > "$TMP/got.ce" &
+  timeout 60 cat "$TMP/fifo" > "$TMP/got.ce" &
   timeout 60 cl-compress --naive -o "$TMP/fifo" "$DOC"
   wait
   [ -p "$TMP/fifo" ]
@@ -90,7 +97,7 @@ unprivileged() {
 @test "a read-only cache (with or without its subdirectories) warns once and the run carries on" {
   cl-compress --naive "$DOC" > "$TMP/want.ce"
   mkdir -p "$TMP/ro-empty" "$TMP/ro-full"
-  cl-compress --naive --cache "$TMP/ro-full" -o /dev/null "$DOC"
+  cl-compress --naive --cache "$TMP/ro-full" -o "$TMP/fill.ce" "$DOC"
   echo '{"v":1,"name":"x","index":0,"offset":0,"length":3,"end":"sentence","text":"new","ids":[5,6,7,8]}' > "$TMP/new.jsonl"
   chmod -R a-w "$TMP/ro-empty" "$TMP/ro-full"
   for c in "$TMP/ro-empty" "$TMP/ro-full" "$TMP/ro-empty/missing/deeper"; do
@@ -114,9 +121,10 @@ unprivileged() {
 # ---- item 5: errors ----
 
 @test "write errors name the output and errno; a failed -o leaves the old file and no temp" {
-  run cl-compress --naive -o /dev/full "$DOC"
+  full=$(dev_node full 1 7)
+  run cl-compress --naive -o "$full" "$DOC"
   [ "$status" -eq 1 ]
-  [[ "$output" == "cl-compress: /dev/full: write error: No space left on device" ]]
+  [[ "$output" == "cl-compress: $full: write error: No space left on device" ]]
   echo keep > "$TMP/out.ce"
   run bash -c "ulimit -f 4; exec cl-compress --naive -o '$TMP/out.ce' '$DOC'"
   [ "$status" -eq 1 ]

@@ -61,20 +61,12 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         else if (!ctx || !*ctx) rc = cl_fail("%s: line %d: \"context\" must be a non-empty string", path, line + 1);
         else if ((has_q && !q) || (has_a && !a)) rc = cl_fail("%s: line %d: \"question\" and \"answer\" must be strings", path, line + 1);
         tr_example e = {0};
-        if (rc == 0 && cl_text_segments(o->tok, ctx, o->S, 0, &e.ctx, &e.seg_len, &e.n_seg))
+        /* the whole example's token count first: one too long for the model is refused by its
+         * line before segmenting it or running the teacher on it */
+        if (rc == 0 && encode(o->tok, ctx, &e.tctx, &e.n_tctx))
             rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
-        if (rc == 0 && e.n_seg == 0) {
-            if (!skip++) first_skip = line + 1, skip_why = "the context has no tokens";
-            tr_example_free(&e);
-            json_decref(js);
-            continue;
-        }
-        if (rc == 0) {
-            for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
-            if (encode(o->tok, ctx, &e.tctx, &e.n_tctx))
-                rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
-            else if (encode_question(o->tok, q ? q : "", &e.q, &e.n_q)) rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
-        }
+        if (rc == 0 && encode_question(o->tok, q ? q : "", &e.q, &e.n_q))
+            rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
         if (rc == 0 && a && encode(o->tok, a, &e.a, &e.n_a))
             rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());
         if (rc == 0) {   /* the teacher reads [BOS] context question answer: all within the context */
@@ -87,6 +79,16 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
             else if (total > o->m->cfg.max_ctx && o->n_long)
                 ++*o->n_long;
         }
+        if (rc == 0 && cl_text_segments(o->tok, ctx, o->S, 0, &e.ctx, &e.seg_len, &e.n_seg))
+            rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
+        if (rc == 0 && e.n_seg == 0) {
+            if (!skip++) first_skip = line + 1, skip_why = "the context has no tokens";
+            tr_example_free(&e);
+            json_decref(js);
+            continue;
+        }
+        if (rc == 0)
+            for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
         if (rc == 0 && !a) {
             int bos = o->bos && o->m->cfg.bos_id >= 0;
             int np = bos + e.n_tctx + e.n_q;

@@ -23,7 +23,7 @@ typedef struct {
 
 /* Reads every example of path ("-" = stdin).  Lines that yield no answer tokens are skipped
  * (counted in *skipped).  An example whose BOS + context + question + answer tokens exceed the
- * model's context is an error naming its line (before anything is given to the teacher), unless
+ * model's context is an error naming its line (before it is segmented or given to the teacher), unless
  * allow_long.  A file that gives no example at all is an error too ("no examples", with the first
  * skipped line and why).  Errors name the file and line.  Returns 0 or -1. */
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped);

@@ -45,7 +45,9 @@ int cl_read_file(const char *path, char **buf, size_t *len);
  *   a FIFO, character or block device   written directly (nothing renamed over it).
  *   a directory                refused: "PATH: is a directory".
  * Opening also makes SIGXFSZ ignored (if it was default), so a file-size limit is a write error
- * (EFBIG) like a full disk.  Errors name the path and errno. */
+ * (EFBIG) like a full disk.  Errors name the path and errno.  SIGINT/SIGTERM/SIGHUP handlers are
+ * installed only where the program left the default.  Open, commit and abort from one thread at
+ * a time (writing to a->f is the caller's business). */
 typedef struct { FILE *f; char *path; char *tmp; int slot; void *sink; } cl_atomic;
 int cl_atomic_open(cl_atomic *a, const char *path);
 /* Same, for a cache entry or other re-computable file: whatever is at path (even a FIFO or device)

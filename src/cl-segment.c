@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 #include "model_file.h"
@@ -61,8 +62,10 @@ static void on_replaced(void *ctx, uint64_t off, size_t n) {
 /* Segment one input; 0 or -1 with the message printed. */
 static int segment_file(cl_segmenter *seg, run_ctx *r, const char *path, char *buf) {
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-    if (fd < 0) {
-        fprintf(stderr, "cl-segment: %s: %s\n", path, strerror(errno));
+    struct stat st;
+    if (fd < 0 || (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "cl-segment: %s: %s\n", path, fd < 0 ? strerror(errno) : "is a directory");
+        if (fd > 0) close(fd);
         return -1;
     }
     r->replaced = 0;

@@ -53,20 +53,21 @@ static const char usage_text[] =
     "  --threads N           BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
     "  --help                this text\n";
 
-/* "1k,2048,32k" -> counts (k = 1024). */
+/* "1k,2048,32k" -> counts (k = 1024); each number through cli.h's strict parser. */
 static int parse_lengths(const char *s, int *out, int cap) {
     int n = 0;
-    for (const char *p = s; *p;) {
-        char *e;
-        long v = strtol(p, &e, 10);
-        if (e == p || v <= 0) cl_usage_error("bad length list for --context-tokens: %s", s);
-        if (*e == 'k' || *e == 'K') v *= 1024, e++;
-        if (v > (1 << 26) || n == cap) cl_usage_error("bad length list for --context-tokens: %s", s);
-        out[n++] = (int)v;
-        if (*e == ',') e++;
-        else if (*e) cl_usage_error("bad length list for --context-tokens: %s", s);
-        p = e;
+    char *list = cl_strdup(s), *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        size_t l = strlen(p);
+        long mul = l && (p[l - 1] == 'k' || p[l - 1] == 'K') ? 1024 : 1, v;
+        if (mul > 1) p[l - 1] = 0;
+        if (n == cap || cl_parse_long(p, 1, (1 << 26) / mul, &v) < 0)
+            cl_usage_error("bad length list for --context-tokens: %s", s);
+        out[n++] = (int)(v * mul);
     }
+    free(list);
+    if (n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
+        cl_usage_error("bad length list for --context-tokens: %s", s);
     return n;
 }
 

@@ -129,6 +129,10 @@ static int open_file(cl_atomic *a, const char *path, int replace) {
     default_to(SIGXFSZ, SIG_IGN);
     char *dest = replace ? cl_strdup(path) : final_name(path);
     struct stat st;
+    if (!replace && lstat(dest, &st) == 0 && S_ISLNK(st.st_mode)) {   /* still a link: a loop */
+        free(dest);
+        return cl_fail("%s: %s", path, strerror(ELOOP));
+    }
     int exists = stat(dest, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         free(dest);

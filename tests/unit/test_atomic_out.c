@@ -71,6 +71,12 @@ int main(void) {
     snprintf(r, sizeof r, "%s/sub/created", dir);
     OK(write_str(q, "c\n") == 0 && has(r, "c\n") && lstat(q, &st) == 0 && S_ISLNK(st.st_mode),
        "a dangling link: its target is created, the link kept");
+    snprintf(q, sizeof q, "%s/loop1", dir);
+    snprintf(r, sizeof r, "%s/loop2", dir);
+    OK(symlink("loop2", q) == 0 && symlink("loop1", r) == 0, "a symlink loop made");
+    int loop_rc = write_str(q, "x");
+    OK(loop_rc < 0 && strstr(cl_error(), strerror(ELOOP)) && lstat(q, &st) == 0 && S_ISLNK(st.st_mode),
+       "a symlink loop is an error, and stays a link: %s", cl_error());
     OK(no_temps(dir), "no temp files after the links");
 
     /* a FIFO is written, not replaced */

@@ -210,6 +210,12 @@ int cl_atomic_check(cl_atomic *a) {
     return cl_fail("%s: write error: %s", name(a), strerror(a->path ? write_errno(a, EIO) : stdout_errno(seen)));
 }
 
+int cl_atomic_write(cl_atomic *a, const void *p, size_t n) {
+    if (fwrite(p, 1, n, a->f) == n) return 0;
+    if (cl_atomic_check(a) == 0) cl_fail("%s: write error", name(a));
+    return -1;
+}
+
 static void release(cl_atomic *a) {
     slot_free(a->slot);
     free(a->path);

@@ -136,8 +136,7 @@ int cl_ce_cache_put(cl_ce_cache *c, const cl_ce_meta *m, const float *embd) {
     cl_atomic a;
     if (mkdir(sub, 0777) < 0 && errno != EEXIST) cl_fail("cache: %s: %s", sub, strerror(errno));
     else if (cl_atomic_open_replace(&a, path) < 0) cl_fail_prefix("cache");
-    else if (fwrite(buf, 1, n, a.f) != n) {
-        cl_atomic_check(&a);
+    else if (cl_atomic_write(&a, buf, n) < 0) {
         cl_fail_prefix("cache");
         cl_atomic_abort(&a);
     } else if (cl_atomic_commit(&a) < 0) {

@@ -55,6 +55,8 @@ int cl_atomic_open(cl_atomic *a, const char *path);
 int cl_atomic_open_replace(cl_atomic *a, const char *path);
 /* -1 with "PATH: write error: ERRNO" once a write to a->f has failed (to stop a long run early). */
 int cl_atomic_check(cl_atomic *a);
+/* fwrite all n bytes, or -1 with that message. */
+int cl_atomic_write(cl_atomic *a, const void *p, size_t n);
 int cl_atomic_commit(cl_atomic *a);   /* flush (+fsync+rename); -1 on any write error */
 void cl_atomic_abort(cl_atomic *a);   /* remove the temp file; a direct write is closed as is */
 

@@ -125,6 +125,9 @@ dev_node() {
   run cl-compress --naive -o "$full" "$DOC"
   [ "$status" -eq 1 ]
   [[ "$output" == "cl-compress: $full: write error: No space left on device" ]]
+  run cl-model convert "$MODEL" --out "$full"   # the GGUF writer
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-model: $full: write error: No space left on device" ]]
   echo keep > "$TMP/out.ce"
   run bash -c "ulimit -f 4; exec cl-compress --naive -o '$TMP/out.ce' '$DOC'"
   [ "$status" -eq 1 ]

@@ -3,7 +3,8 @@
  * The prompt is built from pieces, each given as token ids or as embeddings:
  *     [BOS] + chat prefix, CONTEXT, question (+ chat suffix)   (prompt.h)
  * CONTEXT is the text's tokens here; a compressed context (concept embeddings) is the same
- * piece given as embeddings, so both paths share prefill() and generate(). */
+ * piece given as embeddings, so both paths share prefill() and generate().  The prompt is
+ * built by cl_prompt_build (prompt.h) for the local model and for a remote server alike. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "model.h"
 #include "model_file.h"
 #include "prompt.h"
+#include "remote_ask.h"
 #include "sample.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -22,6 +24,7 @@
 static const char usage_text[] =
     "usage: cl-ask [options] [--text FILE] QUESTION\n"
     "       cl-ask [options] CE-FILE... QUESTION\n"
+    "       cl-ask --server URL [options] [--text FILE | CE-FILE...] QUESTION\n"
     "Answer QUESTION about the text in FILE ('-': stdin), or about the concept embeddings of\n"
     "the CE files (from cl-compress; '-': stdin) in order, with the model, streaming the answer.\n"
     "  --model PATH        model (HF directory, .gguf, llama2.c .bin); default $CL_MODEL or\n"
@@ -34,67 +37,19 @@ static const char usage_text[] =
     "  --threads N         BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
     "  --no-template       plain completion even if the model has a chat template\n"
     "  --stats             one JSON line of timings and sizes on stderr\n"
+    "  --server URL        answer on an OpenAI-compatible server (vLLM with --enable-prompt-embeds):\n"
+    "                      CEs go as prompt embeddings, text as token ids; --model still gives the\n"
+    "                      tokenizer and token embeddings, and must be the served model\n"
+    "  --server-model NAME the served model to ask (default: the server's only one)\n"
+    "  --api-key KEY       bearer token for --server (default $CL_API_KEY)\n"
+    "  --server-dtype T    f32, bf16 or f16: the embeddings' type on the wire (default f32)\n"
+    "  --timeout S         --server: give up after S seconds without a byte (default 120)\n"
+    "  --retries N         --server: retries when the request did not reach the model (default 2)\n"
     "  --help              this text\n"
     "Without a chat template the prompt is a continuation: BOS, the text, then the question.\n";
 
-/* One piece of the prompt: n positions, as token ids or as embeddings [n, dim]. */
-typedef struct {
-    int32_t *ids;
-    float *embd;
-    int n;
-} piece;
-
-typedef struct {
-    piece p[3];   /* [BOS] + chat prefix, context, question + chat suffix */
-    int n;
-    int context_tokens;
-} prompt;
-
-static void add_piece(prompt *pr, piece p) {
-    if (p.n == 0) { free(p.ids); return; }
-    pr->p[pr->n++] = p;
-}
-
-static int prompt_len(const prompt *pr) {
-    int n = 0;
-    for (int i = 0; i < pr->n; i++) n += pr->p[i].n;
-    return n;
-}
-
-static void prompt_free(prompt *pr) {
-    for (int i = 0; i < pr->n; i++) {
-        free(pr->p[i].ids);
-        free(pr->p[i].embd);
-    }
-    pr->n = 0;
-}
-
-/* [BOS] + chat prefix + context + question (+ chat suffix), laid out by cl_qa_prompt_build
- * (prompt.h).  The context is its own piece so that it can be replaced by embeddings. */
-static int build_prompt(prompt *pr, const cl_tokenizer *tok, const cl_chat *chat,
-                        const char *context, float *ce, int n_ce, const char *question) {
-    piece ctx = {0};
-    if (context && *context) {
-        size_t n;
-        if (cl_tokenizer_encode(tok, context, strlen(context), 0, &ctx.ids, &n) < 0) return -1;
-        if (n > (1u << 30)) return cl_fail("text too long");
-        ctx.n = (int)n;
-    }
-    if (n_ce > 0) ctx = (piece){.embd = ce, .n = n_ce};   /* compressed context: the CEs */
-    pr->context_tokens = ctx.n;
-    cl_qa_prompt qp;
-    if (cl_qa_prompt_build(&qp, tok, chat, ctx.n > 0, question) < 0) {
-        free(ctx.ids);
-        return -1;
-    }
-    add_piece(pr, (piece){.ids = qp.pre, .n = qp.n_pre});
-    add_piece(pr, ctx);
-    add_piece(pr, (piece){.ids = qp.post, .n = qp.n_post});
-    return 0;
-}
-
 /* Run every piece of the prompt through the model, continuing kv; logits of the last position. */
-static int prefill(const cl_model *m, cl_kv *kv, const prompt *pr, float *logits) {
+static int prefill(const cl_model *m, cl_kv *kv, const cl_prompt *pr, float *logits) {
     for (int i = 0; i < pr->n; i++) {
         cl_batch b = {.n_tokens = pr->p[i].n, .ids = pr->p[i].ids, .embd = pr->p[i].embd,
                       .logits = i == pr->n - 1 ? logits : NULL};
@@ -111,11 +66,12 @@ typedef struct {
     double first_token_t;  /* cl_now() when the first token was written */
     double decode_s;       /* time in the decode forwards */
     int decode_steps;
+    struct outq *out;      /* --server: where the answer's text goes */
 } gen_state;
 
 /* The answer's bytes on their way to stdout: leading whitespace is dropped, and bytes that may
  * begin stop_text are held back until it is clear they do not. */
-typedef struct {
+typedef struct outq {
     char *buf;
     size_t len, cap;
     int started;
@@ -190,16 +146,73 @@ static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sa
     return rc;
 }
 
+/* CL_ASK_DUMP_EMBEDDINGS=FILE (a test hook): the prompt as the model's input embeddings,
+ * [positions, dim] raw little-endian f32, the matrix --server sends. */
+static int dump_embeddings(const char *path, const cl_prompt *pr, const cl_model_file *mf) {
+    const cl_config *c = cl_model_file_config(mf);
+    const cl_tensor *table = cl_model_file_tensor(mf, "token_embd.weight");
+    if (!table) return cl_fail("%s: no token_embd.weight", cl_model_file_path(mf));
+    float *e = cl_prompt_embeddings(pr, table, c->n_vocab, c->dim);
+    if (!e) return -1;
+    size_t n = (size_t)cl_prompt_len(pr) * (size_t)c->dim;
+    cl_atomic a;
+    int rc = cl_atomic_open(&a, path);
+    if (rc == 0 && cl_atomic_write(&a, e, n * sizeof *e) < 0) {
+        cl_atomic_abort(&a);
+        rc = -1;
+    } else if (rc == 0) {
+        rc = cl_atomic_commit(&a);
+    }
+    free(e);
+    return rc;
+}
+
+static int server_text(void *ctx, const char *p, size_t n) {
+    gen_state *g = ctx;
+    return out_push(g->out, p, n, g->stop_text);
+}
+
+/* The --server path: the same prompt, answered remotely, streamed like the local answer. */
+static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const cl_model_file *mf, gen_state *g,
+                      int stats) {
+    outq q = {0};
+    g->out = &q;
+    cl_remote_ask_stats st;
+    int rc = cl_remote_ask(ro, pr, mf, server_text, g, &st);
+    if (q.len) out_write(&q, q.buf, q.len);
+    free(q.buf);
+    if (q.started || rc == 0) putchar('\n');
+    /* a write error on stdout is reported at exit (cli.h) */
+    if (stats)
+        fprintf(stderr,
+                "{\"server\":\"%s\",\"server_model\":\"%s\",\"prompt_positions\":%d,\"context_tokens\":%d,"
+                "\"as_embeddings\":%d,\"payload_bytes\":%zu,\"body_bytes\":%zu,\"bytes_sent\":%.0f,"
+                "\"prepare_s\":%.6f,\"ttft_s\":%.6f,\"total_s\":%.6f,\"server_prompt_tokens\":%ld,"
+                "\"gen_tokens\":%ld}\n",
+                ro->server.url, st.model, st.positions, pr->context_tokens, st.as_embeddings, st.payload_bytes,
+                st.body_bytes, st.stream.sent_bytes, st.prepare_s, st.ttft_s, st.prepare_s + st.stream.total_s,
+                st.stream.prompt_tokens, st.stream.completion_tokens);
+    if (rc < 0) fprintf(stderr, "%s: %s\n", cl_progname(), cl_error());
+    return rc < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage("Try 'cl-ask --help'.\n");
-    enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP };
+    enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP,
+           O_SERVER, O_SMODEL, O_APIKEY, O_SDTYPE, O_TIMEOUT, O_RETRIES };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"text", required_argument, 0, O_TEXT},
         {"max-tokens", required_argument, 0, O_MAX}, {"temperature", required_argument, 0, O_TEMP},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"no-template", no_argument, 0, O_NOTMPL},
-        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0}};
+        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP},
+        {"server", required_argument, 0, O_SERVER}, {"server-model", required_argument, 0, O_SMODEL},
+        {"api-key", required_argument, 0, O_APIKEY}, {"server-dtype", required_argument, 0, O_SDTYPE},
+        {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES}, {0, 0, 0, 0}};
+    cl_remote_ask_opts ro = {.server = {.timeout_s = 120, .retries = 2, .api_key = getenv("CL_API_KEY")},
+                             .dtype = CL_F32};
+    int remote_opt = 0;   /* an option that needs --server was given */
     const char *model_path = NULL, *text_path = NULL;
     int max_tokens = 128, threads = 0, no_template = 0, stats = 0;
     double temperature = 0, top_p = 1;
@@ -218,6 +231,18 @@ int main(int argc, char **argv) {
         case O_NOTMPL: no_template = 1; break;
         case O_STATS: stats = 1; break;
         case O_HELP: fputs(usage_text, stdout); return 0;
+        case O_SERVER: ro.server.url = optarg; break;
+        case O_SMODEL: ro.model = optarg; remote_opt = 1; break;
+        case O_APIKEY: ro.server.api_key = optarg; remote_opt = 1; break;
+        case O_SDTYPE:
+            if (!strcmp(optarg, "f32")) ro.dtype = CL_F32;
+            else if (!strcmp(optarg, "bf16")) ro.dtype = CL_BF16;
+            else if (!strcmp(optarg, "f16")) ro.dtype = CL_F16;
+            else cl_usage_error("bad value for --server-dtype: '%s' (f32, bf16 or f16)", optarg);
+            remote_opt = 1;
+            break;
+        case O_TIMEOUT: ro.server.timeout_s = cl_arg_double(optarg, "--timeout", 0.001, 1e6); remote_opt = 1; break;
+        case O_RETRIES: ro.server.retries = (int)cl_arg_long(optarg, "--retries", 0, 10); remote_opt = 1; break;
         default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -229,6 +254,7 @@ int main(int argc, char **argv) {
     int n_ce_paths = argc - optind - 1;
     if (n_ce_paths > 0 && text_path) cl_usage_error("%s", "--text and CE files exclude each other");
     const char *question = argv[argc - 1];
+    if (remote_opt && !ro.server.url) cl_usage_error("%s", "--server-model, --api-key, --server-dtype, --timeout and --retries need --server");
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model or set CL_MODEL");
     cl_set_threads(threads);
@@ -242,24 +268,53 @@ int main(int argc, char **argv) {
     if (!mf) cl_die("%s", cl_error());
     cl_tokenizer *tok = cl_tokenizer_for_model(mf);
     if (!tok) cl_die("%s", cl_error());
-    cl_model *m = cl_model_load(mf);
-    if (!m) cl_die("%s", cl_error());
+    /* --server reads only the token-embedding table from the model file */
+    const cl_config *cfg = cl_model_file_config(mf);
+    cl_model *m = ro.server.url ? NULL : cl_model_load(mf);
+    if (!m && !ro.server.url) cl_die("%s", cl_error());
+    uint8_t fingerprint[32];
+    cl_model_file_fingerprint(mf, fingerprint);
     float *ce = NULL;
     size_t n_ce = 0;
     if (n_ce_paths > 0) {
         uint32_t dim;
-        if (cl_ce_read_all(ce_paths, n_ce_paths, m->fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
-        if (n_ce && dim != (uint32_t)m->cfg.dim)
-            cl_die("%s: vectors of dimension %u, the model's is %d", ce_paths[0], dim, m->cfg.dim);
+        if (cl_ce_read_all(ce_paths, n_ce_paths, fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
+        if (n_ce && dim != (uint32_t)cfg->dim)
+            cl_die("%s: vectors of dimension %u, the model's is %d", ce_paths[0], dim, cfg->dim);
         if (n_ce > (1u << 30)) cl_die("too many concept embeddings");
     }
     cl_chat chat;
     cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
 
-    prompt pr = {0};
-    if (build_prompt(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
-    int n_prompt = prompt_len(&pr);
+    cl_prompt pr;
+    if (cl_prompt_build(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
+    int n_prompt = cl_prompt_len(&pr);
     if (n_prompt == 0) cl_die("empty prompt");
+    const char *dump = getenv("CL_ASK_DUMP_EMBEDDINGS");
+    if (dump && *dump && dump_embeddings(dump, &pr, mf) < 0) cl_die("%s", cl_error());
+    gen_state g = {.max_tokens = max_tokens, .stop = {cl_tokenizer_eos(tok), -1}};
+    if (g.stop[0] < 0) g.stop[0] = cfg->eos_id;
+    const char *eot = cl_chat_end_of_turn(&chat);
+    if (eot) g.stop[1] = cl_tokenizer_find(tok, eot);
+    /* TinyStories models learned to spell their end marker "<|end_story|>" out in text pieces
+     * before the EOS token itself: treat that spelling as the end too. */
+    if (g.stop[0] >= 0 && cl_tokenizer_piece(tok, g.stop[0]) && cl_tokenizer_piece(tok, g.stop[0])[0] == '<')
+        g.stop_text = cl_tokenizer_piece(tok, g.stop[0]);
+    if (ro.server.url) {
+        ro.max_tokens = max_tokens;
+        ro.temperature = temperature;
+        ro.top_p = top_p;
+        ro.seed = seed;
+        ro.stop_ids[0] = g.stop[0];
+        ro.stop_ids[1] = g.stop[1];
+        int rc = ask_server(&ro, &pr, mf, &g, stats);
+        cl_prompt_free(&pr);
+        cl_chat_free(&chat);
+        cl_tokenizer_free(tok);
+        cl_model_file_close(mf);
+        free(context);
+        return rc;
+    }
     /* the answer stops when the context is full (the prompt alone may overflow it: warned) */
     int kv_cap = n_prompt + max_tokens;
     if (kv_cap > m->cfg.max_ctx) {
@@ -270,15 +325,6 @@ int main(int argc, char **argv) {
     }
     cl_kv *kv = cl_kv_new(m, kv_cap);
     if (!kv) cl_die("%s", cl_error());
-
-    gen_state g = {.max_tokens = max_tokens, .stop = {cl_tokenizer_eos(tok), -1}};
-    if (g.stop[0] < 0) g.stop[0] = m->cfg.eos_id;
-    const char *eot = cl_chat_end_of_turn(&chat);
-    if (eot) g.stop[1] = cl_tokenizer_find(tok, eot);
-    /* TinyStories models learned to spell their end marker "<|end_story|>" out in text pieces
-     * before the EOS token itself: treat that spelling as the end too. */
-    if (g.stop[0] >= 0 && cl_tokenizer_piece(tok, g.stop[0]) && cl_tokenizer_piece(tok, g.stop[0])[0] == '<')
-        g.stop_text = cl_tokenizer_piece(tok, g.stop[0]);
     cl_sampler smp;
     cl_sampler_init(&smp, (float)temperature, (float)top_p, seed);
     float *logits = cl_malloc((size_t)m->cfg.n_vocab * sizeof *logits);
@@ -299,7 +345,7 @@ int main(int argc, char **argv) {
     free(logits);
     cl_sampler_free(&smp);
     cl_kv_free(kv);
-    prompt_free(&pr);
+    cl_prompt_free(&pr);
     cl_chat_free(&chat);
     cl_model_free(m);
     cl_tokenizer_free(tok);

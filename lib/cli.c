@@ -13,11 +13,19 @@
 
 static const char *usage_text = "";
 
+static int stdout_errno;   /* of the first failed cl_cli_flush_stdout */
+
+void cl_cli_flush_stdout(void) {
+    errno = 0;
+    if (fflush(stdout) != 0 && !stdout_errno) stdout_errno = errno;
+}
+
 /* at exit: data still buffered for stdout must get out, or the run failed */
 static void close_stdout(void) {
     errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "%s: stdout: write error: %s\n", cl_progname(), strerror(errno ? errno : EIO));
+        int e = errno ? errno : stdout_errno ? stdout_errno : EIO;
+        fprintf(stderr, "%s: stdout: write error: %s\n", cl_progname(), strerror(e));
         _exit(1);
     }
 }

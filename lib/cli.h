@@ -8,6 +8,9 @@
  * "Try 'cl-ask --help'.\n".  Not copied.  The first call also arranges that a failed write to
  * stdout, found when the tool exits, is an error: "PROG: stdout: write error: ERRNO", exit 1. */
 void cl_cli_set_usage(const char *text);
+/* fflush(stdout) now (streamed output, or before a report on stderr); a failure is reported at
+ * exit as above, with this flush's errno. */
+void cl_cli_flush_stdout(void);
 /* "PROG: MESSAGE\n" and the usage text on stderr, then exit(2). */
 _Noreturn void cl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

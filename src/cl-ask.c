@@ -109,7 +109,7 @@ static int out_push(outq *q, const char *p, size_t n, const char *stop_text) {
     out_write(q, q->buf, q->len - keep);
     memmove(q->buf, q->buf + q->len - keep, keep);
     q->len = keep;
-    fflush(stdout);
+    cl_cli_flush_stdout();
     return 0;
 }
 
@@ -182,7 +182,7 @@ static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const c
     if (q.len) out_write(&q, q.buf, q.len);
     free(q.buf);
     if (q.started || rc == 0) putchar('\n');
-    fflush(stdout);   /* the answer before --stats; a write error is reported at exit (cli.h) */
+    cl_cli_flush_stdout();   /* the answer before --stats; a write error is reported at exit */
     if (stats)
         fprintf(stderr,
                 "{\"server\":\"%s\",\"server_model\":\"%s\",\"prompt_positions\":%d,\"context_tokens\":%d,"
@@ -334,7 +334,7 @@ int main(int argc, char **argv) {
     double prefill_s = cl_now() - t0;
     if (generate(m, kv, tok, &smp, logits, kv_cap, &g) < 0) cl_die("%s", cl_error());
     putchar('\n');
-    fflush(stdout);   /* the answer before --stats; a write error is reported at exit (cli.h) */
+    cl_cli_flush_stdout();   /* the answer before --stats; a write error is reported at exit */
     if (stats)
         fprintf(stderr,
                 "{\"context_tokens\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.6f,\"ttft_s\":%.6f,"

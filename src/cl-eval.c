@@ -592,7 +592,7 @@ int main(int argc, char **argv) {
     } else {
         printf("%s\n", js);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) cl_die("write error on stdout");
+    cl_cli_flush_stdout();   /* a write error on stdout is reported at exit (cli.h) */
     free(js);
     json_decref(summary);
     free(idx);

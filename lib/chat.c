@@ -35,14 +35,20 @@ static char *chatml_default_system(const char *t) {
 void cl_chat_detect(cl_chat *c, const char *tmpl) {
     c->kind = CL_CHAT_NONE;
     c->system = NULL;
+    c->tight = 0;
     if (!tmpl) return;
     if (strstr(tmpl, "<|im_start|>")) {
         c->kind = CL_CHAT_CHATML;
         c->system = chatml_default_system(tmpl);
     } else if (strstr(tmpl, "<|start_header_id|>")) {
         c->kind = CL_CHAT_LLAMA3;
-    } else if (strstr(tmpl, "[INST]")) {
+    } else if (strstr(tmpl, "<start_of_turn>")) {
+        c->kind = CL_CHAT_GEMMA;
+    } else if (strstr(tmpl, "[INST]") && strstr(tmpl, "<<SYS>>")) {
         c->kind = CL_CHAT_LLAMA2;
+    } else if (strstr(tmpl, "[INST]")) {
+        c->kind = CL_CHAT_MISTRAL;
+        c->tight = strstr(tmpl, "' [/INST]'") == NULL && strstr(tmpl, "'[/INST]'") != NULL;
     }
 }
 
@@ -56,6 +62,8 @@ const char *cl_chat_name(cl_chat_kind k) {
     case CL_CHAT_CHATML: return "chatml";
     case CL_CHAT_LLAMA3: return "llama3";
     case CL_CHAT_LLAMA2: return "llama2";
+    case CL_CHAT_MISTRAL: return "mistral";
+    case CL_CHAT_GEMMA: return "gemma";
     default: return "none";
     }
 }
@@ -81,6 +89,10 @@ char *cl_chat_prefix(const cl_chat *c) {
                    : cl_strdup("<|start_header_id|>user<|end_header_id|>\n\n");
     case CL_CHAT_LLAMA2:
         return sys ? cat3("[INST] <<SYS>>\n", sys, "\n<</SYS>>\n\n") : cl_strdup("[INST] ");
+    case CL_CHAT_MISTRAL:   /* the system message, if any, opens the user turn */
+        return sys ? cat3("[INST] ", sys, "\n\n") : cl_strdup("[INST] ");
+    case CL_CHAT_GEMMA:
+        return sys ? cat3("<start_of_turn>user\n", sys, "\n\n") : cl_strdup("<start_of_turn>user\n");
     default:
         return cl_strdup("");
     }
@@ -91,6 +103,8 @@ char *cl_chat_suffix(const cl_chat *c) {
     case CL_CHAT_CHATML: return cl_strdup("<|im_end|>\n<|im_start|>assistant\n");
     case CL_CHAT_LLAMA3: return cl_strdup("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n");
     case CL_CHAT_LLAMA2: return cl_strdup(" [/INST]");
+    case CL_CHAT_MISTRAL: return cl_strdup(c->tight ? "[/INST]" : " [/INST]");
+    case CL_CHAT_GEMMA: return cl_strdup("<end_of_turn>\n<start_of_turn>model\n");
     default: return cl_strdup("");
     }
 }
@@ -103,13 +117,14 @@ char *cl_chat_render(const cl_chat *c, const char *user) {
 }
 
 int cl_chat_wants_bos(const cl_chat *c) {
-    return c->kind == CL_CHAT_LLAMA3 || c->kind == CL_CHAT_LLAMA2 || c->kind == CL_CHAT_NONE;
+    return c->kind != CL_CHAT_CHATML;
 }
 
 const char *cl_chat_end_of_turn(const cl_chat *c) {
     switch (c->kind) {
     case CL_CHAT_CHATML: return "<|im_end|>";
     case CL_CHAT_LLAMA3: return "<|eot_id|>";
+    case CL_CHAT_GEMMA: return "<end_of_turn>";
     default: return NULL;
     }
 }

@@ -550,7 +550,7 @@ int cl_compress_naive(const cl_model *m, int C, int n_seg, const int32_t *const 
             for (int d = 0; d < D; d++) {
                 float s = 0;
                 for (int t = j; t < e; t++) s += m->tok_embd[(size_t)ids[i][t] * D + d];
-                out[d] = s / (float)(e - j);
+                out[d] = s / (float)(e - j) * (m->cfg.embd_scale > 0 ? m->cfg.embd_scale : 1.0f);
             }
             out += D;
         }

@@ -4,11 +4,13 @@
  * positions of the one sequence (chunked prefill: identical maths, bounded memory); without,
  * runs of whole independent sequences of about SPAN_ROWS rows.  Within a span every projection
  * is one cl_gemm over all its rows. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 #include "ops.h"
+#include "rope.h"
 #include "util.h"
 
 enum { SPAN_ROWS = 512 };
@@ -62,6 +64,9 @@ size_t cl_kv_bytes(const cl_kv *kv) {
 /* Scratch for one span of n rows. */
 typedef struct {
     float *x, *h, *q, *k, *v, *att, *gate, *up, *tmp, *cos_t, *sin_t;
+    float *cos_l, *sin_l;   /* RoPE table of the local layers when it differs (Gemma 3), else NULL */
+    double *inv[2];         /* RoPE frequencies when the model has none precomputed */
+    float mscale[2];
     int *pos;
 } work;
 
@@ -79,11 +84,31 @@ static void work_alloc(work *w, const cl_config *c, int n, int lora_rank) {
     w->cos_t = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
     w->sin_t = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
     w->pos = cl_malloc((size_t)n * sizeof(int));
+    w->cos_l = w->sin_l = NULL;
+    if (c->rope_theta_local > 0) {
+        w->cos_l = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
+        w->sin_l = cl_malloc((size_t)n * (c->head_dim / 2) * sizeof(float));
+    }
+    w->inv[0] = w->inv[1] = NULL;
+}
+
+/* The model's RoPE frequencies (precomputed at load, or here for models built elsewhere). */
+static void work_rope(work *w, const cl_model *m) {
+    for (int k = 0; k < 2; k++) {
+        if (m->rope_inv[k]) {
+            w->inv[k] = m->rope_inv[k];
+            w->mscale[k] = m->rope_mscale[k];
+            continue;
+        }
+        w->inv[k] = cl_malloc((size_t)(m->cfg.head_dim / 2) * sizeof(double));
+        cl_rope_inv_freq(w->inv[k], &w->mscale[k], &m->cfg, k, k ? NULL : m->rope_freqs);
+    }
 }
 
 static void work_free(work *w) {
     free(w->x); free(w->h); free(w->q); free(w->k); free(w->v); free(w->att);
     free(w->gate); free(w->up); free(w->tmp); free(w->cos_t); free(w->sin_t); free(w->pos);
+    free(w->cos_l); free(w->sin_l);
 }
 
 /* y[n,out] += scale * (x A^T) B^T for an adapted projection (A [r,in], B [out,r]). */
@@ -98,6 +123,12 @@ static void add_bias(float *y, const float *b, int n, int d) {
     if (!b) return;
     for (int r = 0; r < n; r++)
         for (int i = 0; i < d; i++) y[(size_t)r * d + i] += b[i];
+}
+
+/* x += rmsnorm(h) * w (h is overwritten). */
+static void post_norm_add(float *x, float *h, const float *w, int n, int dim, float eps) {
+    cl_rmsnorm(h, h, w, n, dim, eps);
+    for (size_t i = 0; i < (size_t)n * dim; i++) x[i] += h[i];
 }
 
 /* Copy the rows of x that are requested outputs (batch rows t0..t0+n-1) into dst [n_out, dim]. */
@@ -124,6 +155,8 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
                    dim * sizeof(float));
     else
         memcpy(w->x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
+    if (b->ids && c->embd_scale > 0)   /* Gemma: ids' embeddings scaled (given embeddings are not) */
+        for (size_t i = 0; i < (size_t)n * dim; i++) w->x[i] *= c->embd_scale;
     if (b->out_layers) save_rows(b, t0, n, w->x, dim, b->out_layers);
 
     if (kv)
@@ -131,10 +164,14 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
     else
         for (int s = 0, r = 0; s < ns; s++)
             for (int i = 0; i < seq_len[s]; i++) w->pos[r++] = i;
-    cl_rope_table(w->cos_t, w->sin_t, w->pos, n, hd, c->rope_theta);
+    cl_rope_table_freq(w->cos_t, w->sin_t, w->pos, n, hd, w->inv[0], w->mscale[0]);
+    if (w->cos_l) cl_rope_table_freq(w->cos_l, w->sin_l, w->pos, n, hd, w->inv[1], w->mscale[1]);
+    float scale = c->attn_scale > 0 ? c->attn_scale : 1.0f / sqrtf((float)hd);
 
     for (int l = 0; l < c->n_layers; l++) {
         const cl_layer *L = &m->layers[l];
+        int local = cl_config_layer_local(c, l), win = local ? c->sliding_window : 0;
+        const float *ct = local && w->cos_l ? w->cos_l : w->cos_t, *st = local && w->cos_l ? w->sin_l : w->sin_t;
         float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : w->k;
         float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : w->v;
 
@@ -150,31 +187,44 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         lora_add(lo, l, CL_LORA_V, vd, w->h, n, dim, kvd, w->tmp);
         if (L->q_norm) cl_rmsnorm(w->q, w->q, L->q_norm, n * H, hd, c->rms_eps);
         if (L->k_norm) cl_rmsnorm(kd, kd, L->k_norm, n * KV, hd, c->rms_eps);
-        cl_rope_apply(w->q, n, H, hd, w->cos_t, w->sin_t, c->rope_interleaved);
-        cl_rope_apply(kd, n, KV, hd, w->cos_t, w->sin_t, c->rope_interleaved);
+        cl_rope_apply(w->q, n, H, hd, ct, st, c->rope_interleaved);
+        cl_rope_apply(kd, n, KV, hd, ct, st, c->rope_interleaved);
 
         if (kv) {
             const float *kc = kv->k + (size_t)l * kv->max_pos * kvd;
             const float *vc = kv->v + (size_t)l * kv->max_pos * kvd;
-            cl_attention(w->att, qd, w->q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base);
+            cl_attention_win(w->att, qd, w->q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base, win, scale);
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
-                cl_attention(w->att + o * qd, qd, w->q + o * qd, qd, seq_len[s], w->k + o * kvd,
-                             w->v + o * kvd, kvd, seq_len[s], H, KV, hd, 0);
+                cl_attention_win(w->att + o * qd, qd, w->q + o * qd, qd, seq_len[s], w->k + o * kvd,
+                                 w->v + o * kvd, kvd, seq_len[s], H, KV, hd, 0, win, scale);
             }
         }
-        cl_linear(w->x, w->att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
-        lora_add(lo, l, CL_LORA_O, w->x, w->att, n, qd, dim, w->tmp);
+        if (L->attn_post_norm) {   /* Gemma: x += norm(att Wo^T) */
+            cl_linear(w->h, w->att, L->wo, n, qd, dim, 0);
+            lora_add(lo, l, CL_LORA_O, w->h, w->att, n, qd, dim, w->tmp);
+            post_norm_add(w->x, w->h, L->attn_post_norm, n, dim, c->rms_eps);
+        } else {
+            cl_linear(w->x, w->att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
+            lora_add(lo, l, CL_LORA_O, w->x, w->att, n, qd, dim, w->tmp);
+        }
 
         cl_rmsnorm(w->h, w->x, L->ffn_norm, n, dim, c->rms_eps);
         cl_linear(w->gate, w->h, L->w_gate, n, dim, ffn, 0);
         cl_linear(w->up, w->h, L->w_up, n, dim, ffn, 0);
         lora_add(lo, l, CL_LORA_GATE, w->gate, w->h, n, dim, ffn, w->tmp);
         lora_add(lo, l, CL_LORA_UP, w->up, w->h, n, dim, ffn, w->tmp);
-        cl_swiglu(w->gate, w->gate, w->up, (long)n * ffn);
-        cl_linear(w->x, w->gate, L->w_down, n, ffn, dim, 1);
-        lora_add(lo, l, CL_LORA_DOWN, w->x, w->gate, n, ffn, dim, w->tmp);
+        if (c->act == CL_ACT_GELU_TANH) cl_geglu(w->gate, w->gate, w->up, (long)n * ffn);
+        else cl_swiglu(w->gate, w->gate, w->up, (long)n * ffn);
+        if (L->ffn_post_norm) {
+            cl_linear(w->h, w->gate, L->w_down, n, ffn, dim, 0);
+            lora_add(lo, l, CL_LORA_DOWN, w->h, w->gate, n, ffn, dim, w->tmp);
+            post_norm_add(w->x, w->h, L->ffn_post_norm, n, dim, c->rms_eps);
+        } else {
+            cl_linear(w->x, w->gate, L->w_down, n, ffn, dim, 1);
+            lora_add(lo, l, CL_LORA_DOWN, w->x, w->gate, n, ffn, dim, w->tmp);
+        }
 
         if (b->out_layers)
             save_rows(b, t0, n, w->x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
@@ -248,6 +298,7 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
     if (cap > b->n_tokens) cap = b->n_tokens;
     work w;
     work_alloc(&w, &m->cfg, cap, b->lora ? b->lora->rank : 0);
+    work_rope(&w, m);
     if (kv) {
         for (int t0 = 0; t0 < b->n_tokens; t0 += cap) {
             int n = b->n_tokens - t0 < cap ? b->n_tokens - t0 : cap;
@@ -262,6 +313,8 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
             t0 += n;
         }
     }
+    for (int k = 0; k < 2; k++)
+        if (w.inv[k] != m->rope_inv[k]) free(w.inv[k]);
     work_free(&w);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "rope.h"
 #include "sample.h"
 #include "util.h"
 
@@ -26,9 +27,10 @@ static void fill_random(loader *L, float *dst, const char *name, int64_t nelem) 
     int64_t fan_in = strstr(name, "ffn_down") ? nelem / L->dim : L->dim;
     if (strstr(name, "attn_output")) fan_in = nelem / L->dim;
     float a = norm ? 0.1f : 1.0f / sqrtf((float)(fan_in > 0 ? fan_in : 1));
+    int freqs = !strcmp(name, "rope_freqs.weight");   /* frequency divisors: in [1, 4] */
     for (int64_t i = 0; i < nelem; i++) {
         float u = (float)cl_rng_uniform(&L->rng) * 2.0f - 1.0f;
-        dst[i] = norm ? 1.0f + a * u : a * u;
+        dst[i] = freqs ? 1.0f + 3.0f * u * u : norm ? 1.0f + a * u : a * u;
     }
 }
 
@@ -57,6 +59,9 @@ static int take(loader *L, float **dst, const char *name, int64_t nelem, int opt
     if (!L->count_only) {
         *dst = L->arena + L->used;
         if (cl_tensor_to_f32(t, *dst) < 0) return -1;
+        size_t ln = strlen(name);
+        if (cl_model_file_config(L->mf)->norm_plus_one && ln >= 11 && !strcmp(name + ln - 11, "norm.weight"))
+            for (int64_t i = 0; i < nelem; i++) (*dst)[i] += 1.0f;
     }
     L->used += (size_t)nelem;
     return 0;
@@ -71,6 +76,8 @@ static int load_all(loader *L, cl_model *m) {
     if (take(L, &m->out_norm, "output_norm.weight", dim, 0) < 0) return -1;
     if (take(L, &m->output, "output.weight", V * dim, c->tied_embeddings) < 0) return -1;
     if (!m->output) m->output = m->tok_embd;
+    if (take(L, &m->rope_freqs, "rope_freqs.weight", hd / 2, !c->rope_freqs) < 0) return -1;
+    if (!c->rope_freqs) m->rope_freqs = NULL;
     for (int l = 0; l < c->n_layers; l++) {
         cl_layer *y = &m->layers[l];
         struct { float **p; const char *n; int64_t ne; int opt; } w[] = {
@@ -88,6 +95,8 @@ static int load_all(loader *L, cl_model *m) {
             {&y->w_gate, "ffn_gate.weight", ffn * dim, 0},
             {&y->w_up, "ffn_up.weight", ffn * dim, 0},
             {&y->w_down, "ffn_down.weight", dim * ffn, 0},
+            {&y->attn_post_norm, "post_attention_norm.weight", dim, !c->post_norms},
+            {&y->ffn_post_norm, "post_ffw_norm.weight", dim, !c->post_norms},
         };
         for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
             snprintf(nm, sizeof nm, "blk.%d.%s", l, w[i].n);
@@ -96,6 +105,7 @@ static int load_all(loader *L, cl_model *m) {
         /* Flags and tensors must agree: a bias the config does not announce would be ignored. */
         if (!c->attn_bias) y->bq = y->bk = y->bv = NULL;
         if (!c->qk_norm) y->q_norm = y->k_norm = NULL;
+        if (!c->post_norms) y->attn_post_norm = y->ffn_post_norm = NULL;
     }
     return 0;
 }
@@ -134,6 +144,10 @@ static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t see
         cl_sha256_update(&h, &seed, sizeof seed);
         cl_sha256_final(&h, m->fingerprint);
     }
+    for (int k = 0; k < 2; k++) {
+        m->rope_inv[k] = cl_malloc((size_t)(c->head_dim / 2) * sizeof(double));
+        cl_rope_inv_freq(m->rope_inv[k], &m->rope_mscale[k], c, k, k ? NULL : m->rope_freqs);
+    }
     cl_gemm_const(m->arena, bytes);   /* the weights stay put: a GPU offload may keep copies */
     return m;
 fail:
@@ -151,6 +165,8 @@ void cl_model_free(cl_model *m) {
     if (!m) return;
     cl_gemm_forget(m->arena);
     free(m->arena);
+    free(m->rope_inv[0]);
+    free(m->rope_inv[1]);
     free(m->layers);
     free(m);
 }

@@ -17,6 +17,7 @@
 typedef struct {
     float *attn_norm, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *q_norm, *k_norm;  /* bq.. NULL if absent */
     float *ffn_norm, *w_gate, *w_up, *w_down;
+    float *attn_post_norm, *ffn_post_norm;  /* Gemma 3 (cfg.post_norms), else NULL */
 } cl_layer;
 
 typedef struct {
@@ -25,11 +26,17 @@ typedef struct {
     float *out_norm;    /* [dim] */
     float *output;      /* [vocab, dim]; == tok_embd when tied */
     cl_layer *layers;
+    float *rope_freqs;  /* [head_dim/2] GGUF rope_freqs.weight (cfg.rope_freqs), else NULL */
+    /* RoPE inverse frequencies [head_dim/2] of the global (0) and local (1) layers and their cos/sin
+     * multipliers (rope.h), computed at load; NULL in models built elsewhere (computed per call). */
+    double *rope_inv[2];
+    float rope_mscale[2];
     uint8_t fingerprint[32];
     void *arena;        /* owner of all weight memory */
 } cl_model;
 
-cl_model *cl_model_load(const cl_model_file *mf);   /* converts every weight to f32 */
+cl_model *cl_model_load(const cl_model_file *mf);   /* converts every weight to f32 (norm gains
+                                                       stored as w - 1 get their 1 back) */
 void cl_model_free(cl_model *m);
 /* A model of config c's shape with random weights (seeded; norm gains ~1, other weights uniform
  * with variance 1/(3 fan_in)): for speed measurements and tests that need no real weights. */

@@ -86,8 +86,11 @@ static int check_shapes(const cl_model_file *mf) {
         if (!rc && c->attn_bias)
             rc = E("attn_q.bias", 1, q, 0, 1) || E("attn_k.bias", 1, kv, 0, 1) || E("attn_v.bias", 1, kv, 0, 1);
         if (!rc && c->qk_norm) rc = E("attn_q_norm.weight", 1, c->head_dim, 0, 1) || E("attn_k_norm.weight", 1, c->head_dim, 0, 1);
+        if (!rc && c->post_norms)
+            rc = E("post_attention_norm.weight", 1, c->dim, 0, 1) || E("post_ffw_norm.weight", 1, c->dim, 0, 1);
 #undef E
     }
+    if (!rc) rc = expect(mf, seen, "rope_freqs.weight", 1, c->head_dim / 2, 0, c->rope_freqs);
     for (int i = 0; !rc && i < mf->n_t; i++)
         if (!seen[i]) rc = cl_fail("%s: unexpected tensor %s (not part of a %s model with this config)", mf->path,
                                    mf->t[i].name, cl_arch_name(c->arch));
@@ -197,6 +200,11 @@ void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]) {
                      c->ffn_dim, c->max_ctx, (double)c->rope_theta, (double)c->rms_eps, c->tied_embeddings,
                      c->attn_bias, c->qk_norm, c->rope_interleaved, c->bos_id, c->eos_id);
     cl_sha256_update(&s, cfg, (size_t)n);
+    char extra[2048];   /* empty for plain configs: their fingerprints stay what they were */
+    cl_config maths = *c;
+    maths.n_stop = 0;   /* stop ids do not change the model's outputs */
+    cl_config_describe_extra(&maths, extra, sizeof extra);
+    cl_sha256_update(&s, extra, strlen(extra));
     const size_t big = 1 << 20, sample = 64 << 10;
     for (int i = 0; i < mf->n_t; i++) {
         const cl_tensor *t = &mf->t[mf->sorted[i]];

@@ -1,12 +1,14 @@
 /* model_file.h — one interface over the model layouts users have:
  *   a Hugging Face directory (config.json + model.safetensors or sharded + index, tokenizer.json),
- *   a GGUF file (llama / qwen2 / qwen3),
+ *   a GGUF file (llama — Mistral too —, qwen2, qwen3, gemma3),
  *   a llama2.c checkpoint (.bin, with tokenizer.bin or tok*.bin beside it).
  * Tensors are exposed under llama.cpp's GGUF names, whatever the layout:
  *   token_embd.weight [vocab,dim]   output_norm.weight [dim]   output.weight [vocab,dim] (absent if tied)
  *   blk.N.attn_norm.weight  blk.N.attn_q.weight [H*hd,dim]  blk.N.attn_k.weight [KV*hd,dim]
  *   blk.N.attn_v.weight  blk.N.attn_output.weight [dim,H*hd]  blk.N.attn_{q,k,v}.bias (Qwen2)
- *   blk.N.attn_q_norm.weight blk.N.attn_k_norm.weight [hd] (Qwen3)  blk.N.ffn_norm.weight
+ *   blk.N.attn_q_norm.weight blk.N.attn_k_norm.weight [hd] (Qwen3, Gemma 3)  blk.N.ffn_norm.weight
+ *   blk.N.post_attention_norm.weight blk.N.post_ffw_norm.weight [dim] (Gemma 3)
+ *   rope_freqs.weight [hd/2] (llama.cpp's llama3 RoPE scaling)
  *   blk.N.ffn_gate.weight [ffn,dim]  blk.N.ffn_up.weight [ffn,dim]  blk.N.ffn_down.weight [dim,ffn]
  * Shapes are checked against the config at open time. */
 #ifndef CL_MODEL_FILE_H
@@ -43,8 +45,11 @@ int cl_model_file_n_tensors(const cl_model_file *mf);
 const cl_tensor *cl_model_file_tensor_at(const cl_model_file *mf, int i);
 const char *cl_format_name(cl_format f);   /* "hf", "gguf", "llama2c" */
 
-/* Parse a Hugging Face config.json (Llama/Qwen2/Qwen3) into c (rope_interleaved = 0). */
+/* Parse a Hugging Face config.json (Llama, Mistral, Qwen2, Qwen3, Gemma 3) into c
+ * (rope_interleaved = 0); keys that change the maths and are not implemented are errors. */
 int cl_hf_config_load(const char *path, cl_config *c);
+/* generation_config.json: its eos_token_id (an id or a list) joins c's stop ids. */
+int cl_hf_generation_config_load(const char *path, cl_config *c);
 /* Write the config as GGUF metadata (general.architecture, <arch>.*, tokenizer.ggml.bos/eos ids). */
 void cl_gguf_set_config(cl_gguf_writer *w, const cl_config *c);
 

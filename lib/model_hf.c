@@ -6,115 +6,41 @@
 #include <string.h>
 #include "model_file_int.h"
 
-static int get_int(json_t *root, const char *path, const char *key, int *out, int dflt, int required) {
-    json_t *v = json_object_get(root, key);
-    if (!v || json_is_null(v)) {
-        if (required) return cl_fail("%s: %s missing", path, key);
-        *out = dflt;
-        return 0;
-    }
-    if (json_is_array(v) && json_array_size(v) > 0) v = json_array_get(v, 0); /* eos lists: the first */
-    if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 1 << 30)
-        return cl_fail("%s: %s is not a valid integer", path, key);
-    *out = (int)json_integer_value(v);
-    return 0;
-}
-
-static int get_num(json_t *root, const char *path, const char *key, float *out, float dflt) {
-    json_t *v = json_object_get(root, key);
-    if (!v || json_is_null(v)) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_number(v)) return cl_fail("%s: %s is not a number", path, key);
-    *out = (float)json_number_value(v);
-    return 0;
-}
-
-static int get_bool(json_t *root, const char *path, const char *key, int *out, int dflt) {
-    json_t *v = json_object_get(root, key);
-    if (!v || json_is_null(v)) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_boolean(v)) return cl_fail("%s: %s is not a boolean", path, key);
-    *out = json_is_true(v);
-    return 0;
-}
-
-int cl_hf_config_load(const char *path, cl_config *c) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) return cl_fail("%s: line %d: %s", path, je.line, je.text);
-    memset(c, 0, sizeof *c);
-    int rc = -1, arch = -1;
-    json_t *archs = json_object_get(root, "architectures");
-    const char *a0 = json_string_value(json_array_get(archs, 0));
-    const char *mt = json_string_value(json_object_get(root, "model_type"));
-    static const char *const cls[] = {"LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM"};
-    for (int i = 0; i < 3; i++)
-        if (a0 && !strcmp(a0, cls[i])) arch = i;
-    if (arch < 0 && mt) arch = cl_arch_from_name(mt);
-    if (!json_is_object(root)) {
-        cl_fail("%s: not a JSON object", path);
-        goto out;
-    }
-    if (arch < 0) {
-        cl_fail("%s: architecture %s (model_type %s) unsupported: llama, qwen2, qwen3 are", path, a0 ? a0 : "?",
-                mt ? mt : "?");
-        goto out;
-    }
-    c->arch = (cl_arch)arch;
-    json_t *rs = json_object_get(root, "rope_scaling");
-    if (rs && !json_is_null(rs)) {
-        cl_fail("%s: rope_scaling is set: unsupported", path);
-        goto out;
-    }
-    if (get_int(root, path, "hidden_size", &c->dim, 0, 1) || get_int(root, path, "num_hidden_layers", &c->n_layers, 0, 1) ||
-        get_int(root, path, "num_attention_heads", &c->n_heads, 0, 1) ||
-        get_int(root, path, "intermediate_size", &c->ffn_dim, 0, 1) || get_int(root, path, "vocab_size", &c->n_vocab, 0, 1) ||
-        get_int(root, path, "num_key_value_heads", &c->n_kv_heads, c->n_heads, 0) ||
-        get_int(root, path, "max_position_embeddings", &c->max_ctx, 2048, 0) ||
-        get_int(root, path, "bos_token_id", &c->bos_id, -1, 0) || get_int(root, path, "eos_token_id", &c->eos_id, -1, 0) ||
-        get_num(root, path, "rope_theta", &c->rope_theta, 10000.0f) ||
-        get_num(root, path, "rms_norm_eps", &c->rms_eps, 1e-6f) ||
-        get_bool(root, path, "tie_word_embeddings", &c->tied_embeddings, 0) ||
-        get_bool(root, path, "attention_bias", &c->attn_bias, 0))
-        goto out;
-    if (c->n_heads <= 0 || c->dim <= 0) {
-        cl_fail("%s: hidden_size and num_attention_heads must be positive", path);
-        goto out;
-    }
-    json_t *hd = json_object_get(root, "head_dim");
-    if (hd && !json_is_null(hd)) {
-        if (get_int(root, path, "head_dim", &c->head_dim, 0, 1)) goto out;
-    } else {
-        if (c->dim % c->n_heads) {
-            cl_fail("%s: hidden_size %d is not a multiple of num_attention_heads %d", path, c->dim, c->n_heads);
-            goto out;
-        }
-        c->head_dim = c->dim / c->n_heads;
-    }
-    if (c->arch == CL_ARCH_QWEN2) c->attn_bias = 1;
-    c->qk_norm = c->arch == CL_ARCH_QWEN3;
-    c->rope_interleaved = 0;
-    rc = cl_config_validate(c) ? cl_fail_prefix("%s", path) : 0;
-out:
-    json_decref(root);
-    return rc;
-}
-
-/* HF name -> GGUF name; 0 = mapped, 1 = ignore, -1 = unknown. */
-static int map_name(const char *hf, char *out, size_t cap) {
+/* HF name -> GGUF name; 0 = mapped, 1 = ignore, -1 = unknown.  Gemma 3's multimodal checkpoints
+ * put the text model under model.language_model.* (or language_model.model.*); its vision tower
+ * and projector are skipped.  Gemma's post_attention_layernorm is llama.cpp's post_attention_norm
+ * (its pre_feedforward_layernorm is ffn_norm); Llama's is ffn_norm. */
+static int map_name(const char *hf, int gemma, char *out, size_t cap) {
     static const char *const layer_map[][2] = {
         {"input_layernorm.weight", "attn_norm.weight"},     {"self_attn.q_proj.weight", "attn_q.weight"},
         {"self_attn.k_proj.weight", "attn_k.weight"},       {"self_attn.v_proj.weight", "attn_v.weight"},
         {"self_attn.o_proj.weight", "attn_output.weight"},  {"self_attn.q_proj.bias", "attn_q.bias"},
         {"self_attn.k_proj.bias", "attn_k.bias"},           {"self_attn.v_proj.bias", "attn_v.bias"},
         {"self_attn.q_norm.weight", "attn_q_norm.weight"},  {"self_attn.k_norm.weight", "attn_k_norm.weight"},
-        {"post_attention_layernorm.weight", "ffn_norm.weight"}, {"mlp.gate_proj.weight", "ffn_gate.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},
         {"mlp.up_proj.weight", "ffn_up.weight"},            {"mlp.down_proj.weight", "ffn_down.weight"},
     };
+    static const char *const gemma_map[][2] = {
+        {"post_attention_layernorm.weight", "post_attention_norm.weight"},
+        {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
+        {"post_feedforward_layernorm.weight", "post_ffw_norm.weight"},
+    };
+    static const char *const skip[] = {"vision_tower.", "multi_modal_projector.", "model.vision_tower.",
+                                       "model.multi_modal_projector."};
+    char buf[256];
+    if (gemma) {
+        for (size_t i = 0; i < sizeof skip / sizeof *skip; i++)
+            if (!strncmp(hf, skip[i], strlen(skip[i]))) return 1;
+        if (!strncmp(hf, "model.language_model.", 21)) hf += 21;
+        else if (!strncmp(hf, "language_model.model.", 21)) hf += 21;
+        else if (!strncmp(hf, "language_model.", 15)) hf += 15;   /* language_model.lm_head.weight */
+        else if (!strncmp(hf, "model.", 6)) hf += 6;
+        else if (strcmp(hf, "lm_head.weight")) return -1;
+        if (strcmp(hf, "lm_head.weight")) {
+            snprintf(buf, sizeof buf, "model.%s", hf);
+            hf = buf;
+        }
+    }
     if (!strcmp(hf, "model.embed_tokens.weight")) return snprintf(out, cap, "token_embd.weight"), 0;
     if (!strcmp(hf, "model.norm.weight")) return snprintf(out, cap, "output_norm.weight"), 0;
     if (!strcmp(hf, "lm_head.weight")) return snprintf(out, cap, "output.weight"), 0;
@@ -124,6 +50,10 @@ static int map_name(const char *hf, char *out, size_t cap) {
     char *end;
     long l = strtol(hf + 13, &end, 10);
     if (end == hf + 13 || *end != '.' || l < 0 || l > 100000) return -1;
+    for (size_t i = 0; gemma && i < sizeof gemma_map / sizeof *gemma_map; i++)
+        if (!strcmp(end + 1, gemma_map[i][0])) return snprintf(out, cap, "blk.%ld.%s", l, gemma_map[i][1]), 0;
+    if (!gemma && !strcmp(end + 1, "post_attention_layernorm.weight"))
+        return snprintf(out, cap, "blk.%ld.ffn_norm.weight", l), 0;
     for (size_t i = 0; i < sizeof layer_map / sizeof *layer_map; i++)
         if (!strcmp(end + 1, layer_map[i][0])) return snprintf(out, cap, "blk.%ld.%s", l, layer_map[i][1]), 0;
     return -1;
@@ -131,8 +61,8 @@ static int map_name(const char *hf, char *out, size_t cap) {
 
 static int add_hf_tensor(cl_model_file *mf, const char *where, const cl_tensor *t) {
     char name[128];
-    int m = map_name(t->name, name, sizeof name);
-    if (m < 0) return cl_fail("%s: tensor %s unsupported (not a llama/qwen2/qwen3 weight)", where, t->name);
+    int m = map_name(t->name, mf->cfg.arch == CL_ARCH_GEMMA3, name, sizeof name);
+    if (m < 0) return cl_fail("%s: tensor %s unsupported (not a %s weight we know)", where, t->name, cl_arch_name(mf->cfg.arch));
     if (m == 0) cl_mf_add(mf, name, t);
     return 0;
 }
@@ -215,7 +145,7 @@ static void load_chat_template(cl_model_file *mf, const char *dir) {
 }
 
 int cl_mf_open_hf(cl_model_file *mf, const char *dir) {
-    char *cfg = cl_path_join(dir, "config.json"), *single = cl_path_join(dir, "model.safetensors"),
+    char *cfg = cl_path_join(dir, "config.json"), *gen = cl_path_join(dir, "generation_config.json"), *single = cl_path_join(dir, "model.safetensors"),
          *index = cl_path_join(dir, "model.safetensors.index.json"), *tok = cl_path_join(dir, "tokenizer.json");
     int rc = -1;
     if (!cl_path_exists(cfg)) {
@@ -223,6 +153,7 @@ int cl_mf_open_hf(cl_model_file *mf, const char *dir) {
         goto out;
     }
     if (cl_hf_config_load(cfg, &mf->cfg)) goto out;
+    if (cl_path_exists(gen) && cl_hf_generation_config_load(gen, &mf->cfg)) goto out;
     if (cl_path_exists(single)) {
         if (open_shard(mf, single)) goto out;
         const cl_safetensors *st = mf->shards[0];
@@ -253,11 +184,19 @@ int cl_mf_open_hf(cl_model_file *mf, const char *dir) {
         cl_fail("%s: lm_head.weight missing and tie_word_embeddings is false", dir);
         goto out;
     }
+    if (mf->cfg.embd_scale > 0) {   /* HF Gemma: sqrt(hidden) rounded to the embedding's dtype */
+        const cl_tensor *e = NULL;
+        for (int i = 0; i < mf->n_t && !e; i++)
+            if (!strcmp(mf->t[i].name, "token_embd.weight")) e = &mf->t[i];
+        if (e && e->dtype == CL_BF16) mf->cfg.embd_scale = cl_bf16_to_f32(cl_f32_to_bf16(mf->cfg.embd_scale));
+        if (e && e->dtype == CL_F16) mf->cfg.embd_scale = cl_f16_to_f32(cl_f32_to_f16(mf->cfg.embd_scale));
+    }
     if (cl_path_exists(tok)) mf->tok_json = cl_strdup(tok);
     load_chat_template(mf, dir);
     rc = 0;
 out:
     free(cfg);
+    free(gen);
     free(single);
     free(index);
     free(tok);

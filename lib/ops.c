@@ -77,6 +77,17 @@ void cl_rope_table(float *cos_t, float *sin_t, const int *pos, int n, int head_d
         }
 }
 
+void cl_rope_table_freq(float *cos_t, float *sin_t, const int *pos, int n, int head_dim, const double *inv,
+                        float mscale) {
+    int half = head_dim / 2;
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < half; i++) {
+            double a = pos[r] * inv[i];
+            cos_t[(size_t)r * half + i] = (float)(cos(a) * mscale);
+            sin_t[(size_t)r * half + i] = (float)(sin(a) * mscale);
+        }
+}
+
 void cl_rope_apply(float *x, int n, int n_heads, int head_dim, const float *cos_t,
                    const float *sin_t, int interleaved) {
     int half = head_dim / 2;
@@ -165,6 +176,15 @@ void cl_swiglu(float *out, const float *gate, const float *up, long n) {
     }
 }
 
+/* gelu_tanh(g) = g * sigmoid(2 sqrt(2/pi) (g + 0.044715 g^3)), the same function written with exp. */
+CL_VECTOR_CLONES
+void cl_geglu(float *out, const float *gate, const float *up, long n) {
+    for (long i = 0; i < n; i++) {
+        float g = gate[i], u = 1.5957691216057308f * (g + 0.044715f * g * g * g);
+        out[i] = g / (1.0f + exp_approx(-u)) * up[i];
+    }
+}
+
 void cl_softmax(float *x, int n, int len) {
     for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
 }
@@ -175,23 +195,33 @@ enum { ATT_ROWS = 256 };
 void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset) {
+    cl_attention_win(out, out_stride, q, q_stride, n_q, k, v, kv_stride, n_k, n_heads, n_kv_heads, head_dim,
+                     q_offset, 0, 1.0f / sqrtf((float)head_dim));
+}
+
+void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, int n_q,
+                      const float *k, const float *v, int kv_stride, int n_k,
+                      int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale) {
     if (n_q <= 0) return;
     int group = n_heads / n_kv_heads;
     int nb_max = ATT_ROWS / group > 0 ? ATT_ROWS / group : 1;
     if (nb_max > n_q) nb_max = n_q;
     int rows_max = nb_max * group;
-    float scale = 1.0f / sqrtf((float)head_dim);
     /* The heads of one kv group share K and V: gather their query rows into one matrix so
      * K and V are read once per group (decode is bound by reading the cache). */
     float *qg = cl_malloc((size_t)rows_max * head_dim * sizeof *qg);
     float *og = cl_malloc((size_t)rows_max * head_dim * sizeof *og);
-    float *sc = cl_malloc((size_t)rows_max * n_k * sizeof *sc);
+    /* a block's rows see at most window + nb_max - 1 keys */
+    size_t span = window > 0 && window + nb_max - 1 < n_k ? (size_t)(window + nb_max - 1) : (size_t)n_k;
+    float *sc = cl_malloc((size_t)rows_max * span * sizeof *sc);
     for (int g = 0; g < n_kv_heads; g++) {
         const float *kh = k + (size_t)g * head_dim, *vh = v + (size_t)g * head_dim;
         for (int i0 = 0; i0 < n_q; i0 += nb_max) {
             int nb = n_q - i0 < nb_max ? n_q - i0 : nb_max;
-            int nk = q_offset + i0 + nb;   /* keys visible to the block's last row */
-            if (nk > n_k) nk = n_k;
+            int k1 = q_offset + i0 + nb;   /* keys visible to the block's last row: < k1 */
+            if (k1 > n_k) k1 = n_k;
+            int k0 = window > 0 && q_offset + i0 - window + 1 > 0 ? q_offset + i0 - window + 1 : 0;
+            int nk = k1 - k0;              /* score columns: keys k0 .. k1-1 */
             int rows = nb * group;
             /* row gi*nb + r of qg = head (g*group + gi), query i0 + r */
             for (int gi = 0; gi < group; gi++)
@@ -199,16 +229,18 @@ void cl_attention(float *out, int out_stride, const float *q, int q_stride, int 
                     memcpy(qg + ((size_t)gi * nb + r) * head_dim,
                            q + (size_t)(i0 + r) * q_stride + (size_t)(g * group + gi) * head_dim,
                            head_dim * sizeof *qg);
-            cl_gemm(0, 1, rows, nk, head_dim, scale, qg, head_dim, kh, kv_stride, 0.0f, sc, nk);
+            cl_gemm(0, 1, rows, nk, head_dim, scale, qg, head_dim, kh + (size_t)k0 * kv_stride, kv_stride, 0.0f, sc, nk);
             for (int gi = 0; gi < group; gi++)
                 for (int r = 0; r < nb; r++) {
                     float *row = sc + ((size_t)gi * nb + r) * nk;
-                    int vis = q_offset + i0 + r + 1;
-                    if (vis > nk) vis = nk;
-                    cl_softmax(row, 1, vis);
-                    memset(row + vis, 0, (size_t)(nk - vis) * sizeof *row);
+                    int p = q_offset + i0 + r;   /* this query's key position */
+                    int lo = window > 0 && p - window + 1 > k0 ? p - window + 1 - k0 : 0;
+                    int hi = p + 1 - k0 < nk ? p + 1 - k0 : nk;   /* columns lo .. hi-1 visible */
+                    memset(row, 0, (size_t)lo * sizeof *row);
+                    cl_softmax(row + lo, 1, hi - lo);
+                    memset(row + hi, 0, (size_t)(nk - hi) * sizeof *row);
                 }
-            cl_gemm(0, 0, rows, head_dim, nk, 1.0f, sc, nk, vh, kv_stride, 0.0f, og, head_dim);
+            cl_gemm(0, 0, rows, head_dim, nk, 1.0f, sc, nk, vh + (size_t)k0 * kv_stride, kv_stride, 0.0f, og, head_dim);
             for (int gi = 0; gi < group; gi++)
                 for (int r = 0; r < nb; r++)
                     memcpy(out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim,

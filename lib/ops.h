@@ -35,6 +35,9 @@ void cl_rmsnorm(float *y, const float *x, const float *w, int n, int dim, float 
  * interleaved: pairs are (2i, 2i+1) (llama2.c, GGUF llama); otherwise (i, i+head_dim/2)
  * (Hugging Face "rotate half").  cl_rope does both in one call. */
 void cl_rope_table(float *cos_t, float *sin_t, const int *pos, int n, int head_dim, float theta);
+/* Same from precomputed inverse frequencies inv [head_dim/2] (rope.h), cos and sin times mscale. */
+void cl_rope_table_freq(float *cos_t, float *sin_t, const int *pos, int n, int head_dim, const double *inv,
+                        float mscale);
 void cl_rope_apply(float *x, int n, int n_heads, int head_dim, const float *cos_t,
                    const float *sin_t, int interleaved);
 void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float theta,
@@ -50,12 +53,21 @@ void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float t
 void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset);
+/* Same with a sliding window and an explicit scale: query at key position p sees keys
+ * max(0, p - window + 1) .. p (window <= 0: all from 0); scores are q.k * scale. */
+void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, int n_q,
+                      const float *k, const float *v, int kv_stride, int n_k,
+                      int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale);
 
 /* Row-wise softmax in place on n rows of len floats (max-subtracted). */
 void cl_softmax(float *x, int n, int len);
 
 /* out = silu(gate) * up, elementwise over n floats; out may equal gate or up. */
 void cl_swiglu(float *out, const float *gate, const float *up, long n);
+
+/* out = gelu_tanh(gate) * up (GeGLU, HF "gelu_pytorch_tanh":
+ * 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))), elementwise over n floats; out may alias. */
+void cl_geglu(float *out, const float *gate, const float *up, long n);
 
 /* Index of the largest of n floats (first one on ties). */
 int cl_argmax(const float *x, int n);

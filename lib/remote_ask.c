@@ -85,7 +85,7 @@ static char *request(const cl_remote_ask_opts *o, const char *model, const cl_pr
     json_object_set_new(j, "top_p", json_real(o->top_p));
     json_object_set_new(j, "seed", json_integer((json_int_t)(o->seed & 0x7fffffffffffffffULL)));
     json_t *stop = json_array();
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < CL_STOP_MAX; i++)
         if (o->stop_ids[i] >= 0) json_array_append_new(stop, json_integer(o->stop_ids[i]));
     json_object_set_new(j, "stop_token_ids", stop);   /* vLLM's; the model's EOS ends it anyway */
     json_object_set_new(j, "stream", json_true());

@@ -17,6 +17,7 @@
 #include "model_file.h"
 #include "prompt.h"
 #include "remote.h"
+#include "stop.h"
 #include "tensor.h"
 
 typedef struct {
@@ -26,7 +27,7 @@ typedef struct {
     int max_tokens;
     double temperature, top_p;
     unsigned long long seed;
-    int stop_ids[2];          /* token ids that end the answer, as locally (-1: none) */
+    int stop_ids[CL_STOP_MAX]; /* token ids that end the answer, as locally (-1: none) */
 } cl_remote_ask_opts;
 
 typedef struct {

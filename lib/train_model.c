@@ -78,6 +78,7 @@ int tr_forward(tr_tape *t, const cl_model *m, const cl_lora *lora, const float *
                const int *seq_len) {
     const cl_config *c = &m->cfg;
     if (c->qk_norm) return cl_fail("train: qwen3 q/k norm is not supported by the trainer");
+    if (cl_config_require_plain(c, "train") < 0) return -1;
     if (n_seq < 1) return cl_fail("train: empty batch");
     int T = 0;
     for (int s = 0; s < n_seq; s++) {

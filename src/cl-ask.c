@@ -13,6 +13,7 @@
 #include "ce.h"
 #include "cli.h"
 #include "chat.h"
+#include "stop.h"
 #include "model.h"
 #include "model_file.h"
 #include "prompt.h"
@@ -60,7 +61,8 @@ static int prefill(const cl_model *m, cl_kv *kv, const cl_prompt *pr, float *log
 
 typedef struct {
     int max_tokens;
-    int stop[2];           /* EOS and end-of-turn ids (-1: none) */
+    int stop[CL_STOP_MAX]; /* EOS, the model's other stop ids, end-of-turn (stop.h) */
+    int n_stop;
     const char *stop_text; /* the EOS marker written out as text (some models do), or NULL */
     int gen_tokens;
     double first_token_t;  /* cl_now() when the first token was written */
@@ -122,7 +124,7 @@ static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sa
     int rc = 0;
     for (int i = 0; i < g->max_tokens; i++) {
         int32_t id = cl_sample(smp, logits, m->cfg.n_vocab);
-        if (id == g->stop[0] || id == g->stop[1]) break;
+        if (cl_is_stop(g->stop, g->n_stop, id)) break;
         size_t len = cl_tokenizer_token_bytes(tok, id, piece, cap);
         if (len > cap) {
             piece = cl_realloc(piece, cap = len);
@@ -292,21 +294,18 @@ int main(int argc, char **argv) {
     if (n_prompt == 0) cl_die("empty prompt");
     const char *dump = getenv("CL_ASK_DUMP_EMBEDDINGS");
     if (dump && *dump && dump_embeddings(dump, &pr, mf) < 0) cl_die("%s", cl_error());
-    gen_state g = {.max_tokens = max_tokens, .stop = {cl_tokenizer_eos(tok), -1}};
-    if (g.stop[0] < 0) g.stop[0] = cfg->eos_id;
-    const char *eot = cl_chat_end_of_turn(&chat);
-    if (eot) g.stop[1] = cl_tokenizer_find(tok, eot);
+    gen_state g = {.max_tokens = max_tokens};
+    g.n_stop = cl_stop_ids(cfg, tok, &chat, g.stop);
     /* TinyStories models learned to spell their end marker "<|end_story|>" out in text pieces
      * before the EOS token itself: treat that spelling as the end too. */
-    if (g.stop[0] >= 0 && cl_tokenizer_piece(tok, g.stop[0]) && cl_tokenizer_piece(tok, g.stop[0])[0] == '<')
+    if (g.n_stop > 0 && cl_tokenizer_piece(tok, g.stop[0]) && cl_tokenizer_piece(tok, g.stop[0])[0] == '<')
         g.stop_text = cl_tokenizer_piece(tok, g.stop[0]);
     if (ro.server.url) {
         ro.max_tokens = max_tokens;
         ro.temperature = temperature;
         ro.top_p = top_p;
         ro.seed = seed;
-        ro.stop_ids[0] = g.stop[0];
-        ro.stop_ids[1] = g.stop[1];
+        for (int i = 0; i < CL_STOP_MAX; i++) ro.stop_ids[i] = i < g.n_stop ? g.stop[i] : -1;
         int rc = ask_server(&ro, &pr, mf, &g, stats);
         cl_prompt_free(&pr);
         cl_chat_free(&chat);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "stop.h"
 #include "cli.h"
 #include "compressor.h"
 #include "eval_data.h"
@@ -171,8 +172,8 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
         a = encode(x->tok, it->answers[0], &n_a);
     } else {
         a = cl_malloc((size_t)n_answer * sizeof *a);
-        int stop = m->cfg.eos_id;
-        n_a = cl_greedy(m, pre[F_TEXT], 3, n_answer, &stop, 1, a, NULL);
+        int stop[CL_STOP_MAX], n_stop = cl_stop_ids(&m->cfg, NULL, NULL, stop);
+        n_a = cl_greedy(m, pre[F_TEXT], 3, n_answer, stop, n_stop, a, NULL);
         if (n_a < 0) cl_die("%s", cl_error());
     }
     if (n_a == 0) {
@@ -269,7 +270,7 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
 
 typedef struct {
     const cl_chat *chat;
-    int max_tokens, stop[2];
+    int max_tokens, stop[CL_STOP_MAX], n_stop;
     const char *stop_text;
     FILE *answers;
 } qa_opts;
@@ -319,7 +320,7 @@ static void qa_one(const ctx_t *x, const qa_opts *o, const cl_qa_item *it, const
     const char *const *gold = (const char *const *)it->answers;
     for (int k = 0; k < 2; k++) {
         cl_gen_stats st = {0};
-        int n = cl_greedy(x->m, p[k], 3, o->max_tokens, o->stop, 2, gen, &st);
+        int n = cl_greedy(x->m, p[k], 3, o->max_tokens, o->stop, o->n_stop, gen, &st);
         if (n < 0) cl_die("%s", cl_error());
         ans[k] = answer_text(x, o, gen, n);
         em[k] = cl_squad_exact_max(ans[k], gold, it->n_answers);
@@ -550,13 +551,10 @@ int main(int argc, char **argv) {
     } else {
         cl_chat chat;
         cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
-        qa_opts o = {.chat = &chat, .max_tokens = max_tokens, .stop = {cl_tokenizer_eos(x.tok), -1},
-                     .answers = answers};
-        if (o.stop[0] < 0) o.stop[0] = x.m->cfg.eos_id;
-        const char *eot = cl_chat_end_of_turn(&chat);
-        if (eot) o.stop[1] = cl_tokenizer_find(x.tok, eot);
+        qa_opts o = {.chat = &chat, .max_tokens = max_tokens, .answers = answers};
+        o.n_stop = cl_stop_ids(&x.m->cfg, x.tok, &chat, o.stop);
         /* story models spell their end marker out in text pieces */
-        const char *eos_piece = o.stop[0] >= 0 ? cl_tokenizer_piece(x.tok, o.stop[0]) : NULL;
+        const char *eos_piece = o.n_stop > 0 ? cl_tokenizer_piece(x.tok, o.stop[0]) : NULL;
         if (eos_piece && eos_piece[0] == '<') o.stop_text = eos_piece;
         printf("chat format: %s\n", cl_chat_name(chat.kind));
         int *para_tokens = NULL;

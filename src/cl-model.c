@@ -9,6 +9,7 @@
 #include "config.h"
 #include "gguf.h"
 #include "model_file.h"
+#include "rope.h"
 #include "tensor.h"
 #include "tokenizer.h"
 #include "util.h"
@@ -46,6 +47,42 @@ static cl_dtype storage_dtype(cl_dtype want, int ndim, int64_t cols) {
     return want;
 }
 
+/* The config as llama.cpp's GGUF conventions express it; -1 (cl_fail) when they cannot. */
+static int gguf_config(cl_config *c, const char *path) {
+    if (c->arch == CL_ARCH_GEMMA3) {
+        float want = 1.0f / sqrtf((float)(c->n_layers == 62 ? c->dim / c->n_heads : c->head_dim));
+        if (fabsf(c->attn_scale - want) > 1e-6f * want)
+            return cl_fail("%s: query_pre_attn_scalar %g is not what llama.cpp's gemma3 assumes (%d): GGUF cannot express it",
+                           path, 1.0 / ((double)c->attn_scale * c->attn_scale), c->n_layers == 62 ? c->dim / c->n_heads : c->head_dim);
+        if (c->rope_theta_local != 10000.0f)
+            return cl_fail("%s: rope_local_base_freq %g: llama.cpp's gemma3 assumes 10000", path, (double)c->rope_theta_local);
+        int std_pattern = 1;
+        for (int l = 0; l < c->n_layers; l++) std_pattern &= c->layer_window[l] == ((l + 1) % 6 != 0);
+        if (!std_pattern || c->sliding_window <= 0)
+            fprintf(stderr, "%s: note: non-standard gemma3 sliding-window layers written as %s.attention.sliding_window_pattern "
+                            "(read by compllm; llama.cpp's gemma3 assumes every 6th layer global)\n", cl_progname(), cl_arch_name(c->arch));
+        c->norm_plus_one = 0;
+        c->embd_scale = sqrtf((float)c->dim);   /* llama.cpp: sqrtf(n_embd) in f32 */
+    }
+    return 0;
+}
+
+/* llama3 RoPE scaling travels as llama.cpp's rope_freqs.weight (frequency divisors): returns
+ * them (malloc'd) and turns c's scaling into rope_freqs; NULL for other configs. */
+static float *llama3_freqs(cl_config *c) {
+    if (c->rope_scaling.type != CL_ROPE_LLAMA3) return NULL;
+    float *f = cl_malloc((size_t)(c->head_dim / 2) * sizeof *f);
+    cl_rope_llama3_factors(f, c);
+    memset(&c->rope_scaling, 0, sizeof c->rope_scaling);
+    c->rope_freqs = 1;
+    return f;
+}
+
+static void add_freqs(cl_gguf_writer *w, const cl_config *c, const float *freqs) {
+    int64_t shape = c->head_dim / 2;
+    if (freqs) cl_gguf_add_tensor(w, "rope_freqs.weight", CL_F32, 1, &shape, freqs);
+}
+
 static int cmd_info(const char *path) {
     cl_model_file *mf = cl_model_file_open(path);
     if (!mf) cl_die("%s", cl_error());
@@ -57,6 +94,9 @@ static int cmd_info(const char *path) {
            "bos_id: %d\neos_id: %d\n",
            (double)c->rope_theta, (double)c->rms_eps, c->tied_embeddings, c->attn_bias, c->qk_norm,
            c->rope_interleaved, c->bos_id, c->eos_id);
+    char extra[2048];
+    cl_config_describe_extra(c, extra, sizeof extra);
+    fputs(extra, stdout);
     if (cl_model_file_gguf(mf)) printf("tokenizer: gguf metadata\n");
     else if (cl_model_file_tokenizer_json(mf)) printf("tokenizer: %s\n", cl_model_file_tokenizer_json(mf));
     else if (cl_model_file_tokenizer_bin(mf)) printf("tokenizer: %s\n", cl_model_file_tokenizer_bin(mf));
@@ -141,9 +181,15 @@ static int cmd_random(const char *config, const char *out, uint64_t seed, cl_dty
         c.n_vocab = vocab;
         if (c.bos_id >= vocab) c.bos_id = -1;
         if (c.eos_id >= vocab) c.eos_id = -1;
+        int k = 0;
+        for (int i = 0; i < c.n_stop; i++)
+            if (c.stop_ids[i] < vocab) c.stop_ids[k++] = c.stop_ids[i];
+        c.n_stop = k;
     }
     c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
     if (cl_config_validate(&c)) cl_die("%s: %s", config, cl_error());
+    if (gguf_config(&c, config)) cl_die("%s", cl_error());
+    float *freqs = llama3_freqs(&c);
     rand_model m = {cl_gguf_writer_new(), cl_calloc((size_t)c.n_layers * 16 + 8, sizeof(rand_ctx)), 0, seed, dtype};
     cl_gguf_set_config(m.w, &c);
     cl_gguf_set_str(m.w, "general.name", "random weights (cl-model random)");
@@ -173,10 +219,16 @@ static int cmd_random(const char *config, const char *out, uint64_t seed, cl_dty
         R("ffn_gate.weight", c.ffn_dim, c.dim, 0);
         R("ffn_up.weight", c.ffn_dim, c.dim, 0);
         R("ffn_down.weight", c.dim, c.ffn_dim, 0);
+        if (c.post_norms) {
+            R("post_attention_norm.weight", c.dim, 0, 1);
+            R("post_ffw_norm.weight", c.dim, 0, 1);
+        }
 #undef R
     }
+    add_freqs(m.w, &c, freqs);
     int rc = cl_gguf_writer_save(m.w, out);
     cl_gguf_writer_free(m.w);
+    free(freqs);
     free(m.ctx);
     if (rc) cl_die("%s", cl_error());
     return 0;
@@ -187,13 +239,14 @@ typedef struct {
     const cl_tensor *src;
     cl_dtype dtype;
     int permute_heads; /* > 0: reorder rows of each head from halves to interleaved pairs */
+    int add_one;       /* HF Gemma norm gains (stored as w - 1): llama.cpp stores w */
 } conv_ctx;
 
 static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) {
     const conv_ctx *c = vctx;
     const cl_tensor *t = c->src;
     int64_t n = cl_tensor_nelem(t), cols = t->shape[t->ndim - 1], rows = n / cols;
-    if (c->dtype == t->dtype && !c->permute_heads) {
+    if (c->dtype == t->dtype && !c->permute_heads && !c->add_one) {
         memcpy(out, t->data, nbytes);
         return 0;
     }
@@ -214,6 +267,8 @@ static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) 
         free(x);
         x = y;
     }
+    if (c->add_one)
+        for (int64_t i = 0; i < n; i++) x[i] += 1.0f;
     encode(x, n, c->dtype, out);
     free(x);
     return 0;
@@ -231,6 +286,9 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
     /* GGUF llama means interleaved RoPE: halves-layout (HF) Q/K rows get llama.cpp's permutation */
     int permute = c.arch == CL_ARCH_LLAMA && !c.rope_interleaved;
     c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
+    int add_one = c.norm_plus_one;
+    if (gguf_config(&c, dir)) cl_die("%s", cl_error());
+    float *freqs = llama3_freqs(&c);
     cl_gguf_writer *w = cl_gguf_writer_new();
     cl_gguf_set_config(w, &c);
     if (cl_model_file_chat_template(mf)) cl_gguf_set_str(w, "tokenizer.chat_template", cl_model_file_chat_template(mf));
@@ -254,10 +312,13 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
         ctx[i].dtype = have_dtype ? want : t->dtype;
         if (have_dtype || t->ndim < 2) ctx[i].dtype = storage_dtype(want, t->ndim, t->shape[t->ndim - 1]);
         if (permute) ctx[i].permute_heads = is_q ? c.n_heads : is_k ? c.n_kv_heads : 0;
+        ctx[i].add_one = add_one && ends_with(t->name, "norm.weight");
         cl_gguf_add_tensor_fill(w, t->name, ctx[i].dtype, t->ndim, t->shape, fill_convert, &ctx[i]);
     }
+    add_freqs(w, &c, freqs);
     int rc = cl_gguf_writer_save(w, out);
     cl_gguf_writer_free(w);
+    free(freqs);
     free(ctx);
     cl_model_file_close(mf);
     if (rc) cl_die("%s", cl_error());

@@ -244,6 +244,7 @@ int main(int argc, char **argv) {
     if (!model_path) cl_die("no model: use --model PATH or set CL_MODEL");
     cl_model_file *mf = cl_model_file_open(model_path);
     if (!mf) cl_die("%s", cl_error());
+    if (cl_config_require_plain(cl_model_file_config(mf), model_path) < 0) cl_die("%s", cl_error());
     cl_model *m = cl_model_load(mf);
     if (!m) cl_die("%s", cl_error());
     if (bench_k) {

@@ -262,5 +262,5 @@ open(p, "wb").write(b)
 PY
   run cl-model info "$TMP/m.gguf"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"llama.rope.dimension_count = 8, but only RoPE over the whole head (16) is supported" ]]
+  [[ "$output" == *"llama.rope.dimension_count 8 != head dim 16 (partial RoPE) unsupported" ]]
 }

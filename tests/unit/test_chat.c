@@ -77,10 +77,37 @@ int main(void) {
     free(r);
     cl_chat_free(&c);
 
-    cl_chat_detect(&c, "{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}");
+    cl_chat_detect(&c, "{% if system %}{{ '<<SYS>>\\n' + system + '\\n<</SYS>>\\n\\n' }}{% endif %}"
+                       "{{ bos_token + '[INST] ' + message['content'] + ' [/INST]' }}");
     r = cl_chat_render(&c, "hi");
     OK(c.kind == CL_CHAT_LLAMA2 && !strcmp(r, "[INST] hi [/INST]") && !cl_chat_end_of_turn(&c),
        "Llama 2 format");
+    free(r);
+    cl_chat_free(&c);
+
+    /* Mistral-7B-Instruct v0.1 and v0.3 (their templates' [INST] parts) */
+    cl_chat_detect(&c, "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+                       "{{ '[INST] ' + message['content'] + ' [/INST]' }}{% endif %}{% endfor %}");
+    r = cl_chat_render(&c, "hi");
+    OK(c.kind == CL_CHAT_MISTRAL && !strcmp(r, "[INST] hi [/INST]") && cl_chat_wants_bos(&c) && !cl_chat_end_of_turn(&c),
+       "Mistral v0.1 format: %s", r);
+    free(r);
+    cl_chat_detect(&c, "{{- bos_token }}{%- for message in loop_messages %}{%- if message['role'] == 'user' %}"
+                       "{{- '[INST] ' + message['content'] + '[/INST]' }}{%- endif %}{%- endfor %}");
+    r = cl_chat_render(&c, "hi");
+    OK(c.kind == CL_CHAT_MISTRAL && !strcmp(r, "[INST] hi[/INST]"), "Mistral v0.3 format (no space before [/INST]): %s", r);
+    free(r);
+    cl_chat_free(&c);
+
+    /* Gemma 3's template: the system turn folds into the first user turn */
+    cl_chat_detect(&c, "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- set first_user_prefix = "
+                       "messages[0]['content'] + '\\n\\n' -%}{%- endif -%}{{ '<start_of_turn>' + role + '\\n' + "
+                       "first_user_prefix }}{{ '<end_of_turn>\\n' }}{%- if add_generation_prompt -%}"
+                       "{{'<start_of_turn>model\\n'}}{%- endif -%}");
+    r = cl_chat_render(&c, "hi");
+    OK(c.kind == CL_CHAT_GEMMA && !strcmp(r, "<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n") &&
+           cl_chat_wants_bos(&c) && !strcmp(cl_chat_end_of_turn(&c), "<end_of_turn>"),
+       "Gemma format");
     free(r);
     cl_chat_free(&c);
 

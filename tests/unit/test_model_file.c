@@ -254,7 +254,8 @@ static int write_gguf(const char *path, const cl_config *c, int ffn_shape) {
 }
 
 static void test_gguf_model(void) {
-    cl_config c = {CL_ARCH_QWEN2, 60, 32, 2, 4, 2, 8, 48, 128, 1e6f, 1e-6f, 0, 1, 0, 0, 5, 7};
+    cl_config c = {.arch = CL_ARCH_QWEN2, .n_vocab = 60, .dim = 32, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .head_dim = 8,
+                   .ffn_dim = 48, .max_ctx = 128, .rope_theta = 1e6f, .rms_eps = 1e-6f, .attn_bias = 1, .bos_id = 5, .eos_id = 7};
     const char *p = t_tmp("tiny-qwen2.gguf");
     OK(write_gguf(p, &c, c.ffn_dim) == 0, "write tiny qwen2 GGUF");
     cl_model_file *mf = cl_model_file_open(p);

@@ -38,7 +38,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
 MAN     := $(wildcard man/*.1 man/*.5)
 
-.PHONY: all tools unit test check-asan fuzz bench install deps clean
+.PHONY: all tools unit test check-asan fuzz bench install uninstall deps clean
 
 all: tools unit
 
@@ -97,10 +97,22 @@ fuzz:
 bench: tools $(BENCH_BIN)
 	tests/bench/run
 
+# `make install PREFIX=P`: tools in P/bin, man pages in P/share/man, the shipped compressors and
+# their README in P/share/compllm (where the tools look first, lib/datadir.h).  `make uninstall
+# PREFIX=P` removes exactly those files.
+DATA    := $(wildcard models/*.gguf) models/README.md
 install: tools
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	  $(DESTDIR)$(PREFIX)/share/compllm
 	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 	for m in $(MAN); do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	install -m 644 $(DATA) $(DESTDIR)$(PREFIX)/share/compllm/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(notdir $(TOOLS)))
+	for m in $(MAN); do s=$${m##*.}; rm -f $(DESTDIR)$(PREFIX)/share/man/man$$s/$${m##*/}; done
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/compllm/,$(notdir $(DATA)))
+	-rmdir $(DESTDIR)$(PREFIX)/share/compllm 2>/dev/null
 
 deps:
 	.ci/deps

@@ -544,16 +544,19 @@ int cl_compress_naive(const cl_model *m, int C, int n_seg, const int32_t *const 
     if (C < 1) return cl_fail("compression rate C=%d must be >= 1", C);
     if (check_segments(m, C, 1 << 30, n_seg, n_ids, ids, &n_tok, &n_out) < 0) return -1;
     int D = m->cfg.dim;
+    float *rows = cl_malloc((size_t)C * D * sizeof *rows);
     for (int i = 0; i < n_seg; i++)
         for (int j = 0; j < n_ids[i]; j += C) {
             int e = j + C < n_ids[i] ? j + C : n_ids[i];
+            for (int t = j; t < e; t++) cl_mat_row(&m->tok_embd, ids[i][t], rows + (size_t)(t - j) * D);
             for (int d = 0; d < D; d++) {
                 float s = 0;
-                for (int t = j; t < e; t++) s += m->tok_embd[(size_t)ids[i][t] * D + d];
+                for (int t = j; t < e; t++) s += rows[(size_t)(t - j) * D + d];
                 out[d] = s / (float)(e - j) * (m->cfg.embd_scale > 0 ? m->cfg.embd_scale : 1.0f);
             }
             out += D;
         }
+    free(rows);
     return 0;
 }
 

@@ -4,6 +4,7 @@
  * positions of the one sequence (chunked prefill: identical maths, bounded memory); without,
  * runs of whole independent sequences of about SPAN_ROWS rows.  Within a span every projection
  * is one cl_gemm over all its rows. */
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +18,30 @@ enum { SPAN_ROWS = 512 };
 
 struct cl_kv {
     int n_layers, kv_dim, max_pos, len;
-    float *k, *v;   /* [n_layers][max_pos][kv_dim]; pages of unused positions are never touched */
+    cl_dtype dtype;   /* f32, f16 or bf16 */
+    size_t esz;       /* bytes per element */
+    uint8_t *k, *v;   /* [n_layers][max_pos][kv_dim]; pages of unused positions are never touched */
 };
 
-cl_kv *cl_kv_new(const cl_model *m, int max_pos) {
+cl_kv *cl_kv_new(const cl_model *m, int max_pos) { return cl_kv_new_type(m, max_pos, CL_F32); }
+
+cl_kv *cl_kv_new_type(const cl_model *m, int max_pos, cl_dtype dtype) {
     if (max_pos <= 0) {
         cl_fail("kv cache: max_pos %d must be positive", max_pos);
+        return NULL;
+    }
+    if (dtype != CL_F32 && dtype != CL_F16 && dtype != CL_BF16) {
+        cl_fail("kv cache: type %s unsupported (f32, f16, bf16 are)", cl_dtype_name(dtype));
         return NULL;
     }
     cl_kv *kv = cl_calloc(1, sizeof *kv);
     kv->n_layers = m->cfg.n_layers;
     kv->kv_dim = m->cfg.n_kv_heads * m->cfg.head_dim;
     kv->max_pos = max_pos;
+    kv->dtype = dtype;
+    kv->esz = dtype == CL_F32 ? 4 : 2;
     size_t n;
-    if (cl_mul_overflow((size_t)kv->n_layers * kv->kv_dim, (size_t)max_pos * sizeof(float), &n) < 0) {
+    if (cl_mul_overflow((size_t)kv->n_layers * kv->kv_dim, (size_t)max_pos * kv->esz, &n) < 0) {
         free(kv);
         return NULL;
     }
@@ -58,7 +69,20 @@ void cl_kv_truncate(cl_kv *kv, int n) {
 }
 
 size_t cl_kv_bytes(const cl_kv *kv) {
-    return (size_t)2 * kv->n_layers * kv->len * kv->kv_dim * sizeof(float);
+    return (size_t)2 * kv->n_layers * kv->len * kv->kv_dim * kv->esz;
+}
+
+cl_dtype cl_kv_type(const cl_kv *kv) { return kv->dtype; }
+
+/* Layer l, position p of a cache. */
+static uint8_t *kv_at(const cl_kv *kv, uint8_t *base, int l, int p) {
+    return base + ((size_t)l * kv->max_pos + (size_t)p) * kv->kv_dim * kv->esz;
+}
+
+/* n rows of kv_dim f32 into a 16-bit cache at dst (round to nearest even). */
+static void kv_store(const cl_kv *kv, uint8_t *dst, const float *x, int n) {
+    uint16_t *h = (uint16_t *)dst;
+    for (size_t i = 0; i < (size_t)n * kv->kv_dim; i++) h[i] = kv->dtype == CL_F16 ? cl_f32_to_f16(x[i]) : cl_f32_to_bf16(x[i]);
 }
 
 /* Scratch for one span of n rows. */
@@ -151,8 +175,7 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
 
     if (b->ids)
         for (int r = 0; r < n; r++)
-            memcpy(w->x + (size_t)r * dim, m->tok_embd + (size_t)b->ids[t0 + r] * dim,
-                   dim * sizeof(float));
+            cl_mat_row(&m->tok_embd, b->ids[t0 + r], w->x + (size_t)r * dim);
     else
         memcpy(w->x, b->embd + (size_t)t0 * dim, (size_t)n * dim * sizeof(float));
     if (b->ids && c->embd_scale > 0)   /* Gemma: ids' embeddings scaled (given embeddings are not) */
@@ -168,17 +191,20 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
     if (w->cos_l) cl_rope_table_freq(w->cos_l, w->sin_l, w->pos, n, hd, w->inv[1], w->mscale[1]);
     float scale = c->attn_scale > 0 ? c->attn_scale : 1.0f / sqrtf((float)hd);
 
+    float *kvf = kv && kv->dtype != CL_F32 ? cl_malloc((size_t)2 * (base + n) * kvd * sizeof *kvf) : NULL;
     for (int l = 0; l < c->n_layers; l++) {
         const cl_layer *L = &m->layers[l];
         int local = cl_config_layer_local(c, l), win = local ? c->sliding_window : 0;
         const float *ct = local && w->cos_l ? w->cos_l : w->cos_t, *st = local && w->cos_l ? w->sin_l : w->sin_t;
-        float *kd = kv ? kv->k + ((size_t)l * kv->max_pos + base) * kvd : w->k;
-        float *vd = kv ? kv->v + ((size_t)l * kv->max_pos + base) * kvd : w->v;
+        /* an f32 cache takes the new rows in place; a 16-bit one gets them after RoPE */
+        int direct = kv && kv->dtype == CL_F32;
+        float *kd = direct ? (float *)kv_at(kv, kv->k, l, base) : w->k;
+        float *vd = direct ? (float *)kv_at(kv, kv->v, l, base) : w->v;
 
         cl_rmsnorm(w->h, w->x, L->attn_norm, n, dim, c->rms_eps);
-        cl_linear(w->q, w->h, L->wq, n, dim, qd, 0);
-        cl_linear(kd, w->h, L->wk, n, dim, kvd, 0);
-        cl_linear(vd, w->h, L->wv, n, dim, kvd, 0);
+        cl_mat_linear(w->q, w->h, &L->wq, n, 0);
+        cl_mat_linear(kd, w->h, &L->wk, n, 0);
+        cl_mat_linear(vd, w->h, &L->wv, n, 0);
         add_bias(w->q, L->bq, n, qd);
         add_bias(kd, L->bk, n, kvd);
         add_bias(vd, L->bv, n, kvd);
@@ -190,10 +216,24 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         cl_rope_apply(w->q, n, H, hd, ct, st, c->rope_interleaved);
         cl_rope_apply(kd, n, KV, hd, ct, st, c->rope_interleaved);
 
-        if (kv) {
-            const float *kc = kv->k + (size_t)l * kv->max_pos * kvd;
-            const float *vc = kv->v + (size_t)l * kv->max_pos * kvd;
+        if (kv && !direct) {
+            kv_store(kv, kv_at(kv, kv->k, l, base), kd, n);
+            kv_store(kv, kv_at(kv, kv->v, l, base), vd, n);
+        }
+        /* decode from a 16-bit cache reads it in place (full attention, default scale only) */
+        int few = kv && !direct && n <= 4 && !win && scale == 1.0f / sqrtf((float)hd);
+        if (kv && !few) {
+            const float *kc = (const float *)kv_at(kv, kv->k, l, 0), *vc = (const float *)kv_at(kv, kv->v, l, 0);
+            if (!direct) {   /* prefill from a 16-bit cache: the visible rows in f32, then BLAS */
+                size_t ne = (size_t)(base + n) * kvd;
+                cl_convert_to_f32(kv->dtype, kc, 0, (int64_t)ne, kvf);
+                cl_convert_to_f32(kv->dtype, vc, 0, (int64_t)ne, kvf + ne);
+                kc = kvf, vc = kvf + ne;
+            }
             cl_attention_win(w->att, qd, w->q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base, win, scale);
+        } else if (kv) {
+            cl_attention_few(w->att, qd, w->q, qd, n, kv_at(kv, kv->k, l, 0), kv_at(kv, kv->v, l, 0), kv->dtype, kvd,
+                             base + n, H, KV, hd, base);
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
@@ -202,42 +242,43 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
             }
         }
         if (L->attn_post_norm) {   /* Gemma: x += norm(att Wo^T) */
-            cl_linear(w->h, w->att, L->wo, n, qd, dim, 0);
+            cl_mat_linear(w->h, w->att, &L->wo, n, 0);
             lora_add(lo, l, CL_LORA_O, w->h, w->att, n, qd, dim, w->tmp);
             post_norm_add(w->x, w->h, L->attn_post_norm, n, dim, c->rms_eps);
         } else {
-            cl_linear(w->x, w->att, L->wo, n, qd, dim, 1);   /* residual: x += att Wo^T */
+            cl_mat_linear(w->x, w->att, &L->wo, n, 1);   /* residual: x += att Wo^T */
             lora_add(lo, l, CL_LORA_O, w->x, w->att, n, qd, dim, w->tmp);
         }
 
         cl_rmsnorm(w->h, w->x, L->ffn_norm, n, dim, c->rms_eps);
-        cl_linear(w->gate, w->h, L->w_gate, n, dim, ffn, 0);
-        cl_linear(w->up, w->h, L->w_up, n, dim, ffn, 0);
+        cl_mat_linear(w->gate, w->h, &L->w_gate, n, 0);
+        cl_mat_linear(w->up, w->h, &L->w_up, n, 0);
         lora_add(lo, l, CL_LORA_GATE, w->gate, w->h, n, dim, ffn, w->tmp);
         lora_add(lo, l, CL_LORA_UP, w->up, w->h, n, dim, ffn, w->tmp);
         if (c->act == CL_ACT_GELU_TANH) cl_geglu(w->gate, w->gate, w->up, (long)n * ffn);
         else cl_swiglu(w->gate, w->gate, w->up, (long)n * ffn);
         if (L->ffn_post_norm) {
-            cl_linear(w->h, w->gate, L->w_down, n, ffn, dim, 0);
+            cl_mat_linear(w->h, w->gate, &L->w_down, n, 0);
             lora_add(lo, l, CL_LORA_DOWN, w->h, w->gate, n, ffn, dim, w->tmp);
             post_norm_add(w->x, w->h, L->ffn_post_norm, n, dim, c->rms_eps);
         } else {
-            cl_linear(w->x, w->gate, L->w_down, n, ffn, dim, 1);
+            cl_mat_linear(w->x, w->gate, &L->w_down, n, 1);
             lora_add(lo, l, CL_LORA_DOWN, w->x, w->gate, n, ffn, dim, w->tmp);
         }
 
         if (b->out_layers)
             save_rows(b, t0, n, w->x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
     }
+    free(kvf);
     if (kv) kv->len += n;
 
     /* Final norm: all rows when every logit row is wanted, else only the rows needed. */
     if (b->logits && b->logits_all) {
         cl_rmsnorm(w->h, w->x, m->out_norm, n, dim, c->rms_eps);
-        cl_linear(b->logits + (size_t)t0 * c->n_vocab, w->h, m->output, n, dim, c->n_vocab, 0);
+        cl_mat_linear(b->logits + (size_t)t0 * c->n_vocab, w->h, &m->output, n, 0);
     } else if (b->logits && t0 + n == b->n_tokens) {
         cl_rmsnorm(w->h, w->x + (size_t)(n - 1) * dim, m->out_norm, 1, dim, c->rms_eps);
-        cl_linear(b->logits, w->h, m->output, 1, dim, c->n_vocab, 0);
+        cl_mat_linear(b->logits, w->h, &m->output, 1, 0);
     }
     if (b->out_final)
         for (int j = 0; j < b->n_out; j++) {

@@ -3,6 +3,7 @@
  * Metadata values are copied out (strings NUL-terminated, arrays aligned); tensor data stays in
  * the mapping.  See gguf.h. */
 #include "gguf.h"
+#include "quant.h"
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
@@ -284,13 +285,13 @@ static int parse(cl_gguf *g) {
         size_t tat = r.pos;
         if (rd_u32(&r, &type, "tensor type")) goto out;
         if (!cl_dtype_valid((int)type)) {
-            cl_fail("%s: offset %zu: tensor %s: type %u unsupported (f32, f16, bf16, q8_0 are)", g->name, tat, t->name, type);
+            cl_fail("%s: offset %zu: tensor %s: type %u unsupported (f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K are)", g->name, tat, t->name, type);
             goto out;
         }
         t->dtype = (cl_dtype)type;
-        if (t->dtype == CL_Q8_0 && t->shape[nd - 1] % 32) {
-            cl_fail("%s: offset %zu: tensor %s: q8_0 row length %lld is not a multiple of 32", g->name, dat, t->name,
-                    (long long)t->shape[nd - 1]);
+        if (t->shape[nd - 1] % cl_dtype_block(t->dtype)) {
+            cl_fail("%s: offset %zu: tensor %s: %s row length %lld is not a multiple of %d", g->name, dat, t->name,
+                    cl_dtype_name(t->dtype), (long long)t->shape[nd - 1], cl_dtype_block(t->dtype));
             goto out;
         }
         int64_t nb = cl_dtype_bytes(t->dtype, nelem);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gguf.h"
+#include "quant.h"
 #include "util.h"
 
 #define ALIGN 32
@@ -151,7 +152,7 @@ static wt_t *new_tensor(cl_gguf_writer *w, const char *name, cl_dtype dtype, int
     int bad = ndim < 1 || ndim > 4 || !cl_dtype_valid((int)dtype);
     for (int d = 0; !bad && d < ndim; d++)
         bad = shape[d] < 1 || __builtin_mul_overflow(n, shape[d], &n);
-    if (!bad && dtype == CL_Q8_0 && shape[ndim - 1] % 32) bad = 1;
+    if (!bad && shape[ndim - 1] % cl_dtype_block(dtype)) bad = 1;
     int64_t nb = bad ? -1 : cl_dtype_bytes(dtype, n);
     if (nb < 0) {
         snprintf(msg, sizeof msg, "tensor %s: invalid dtype or shape for %s", name, cl_dtype_name(dtype));

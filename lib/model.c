@@ -1,7 +1,9 @@
-/* model.c — load a model file's weights into one f32 arena (see model.h). */
+/* model.c — a model's weights: matrices viewed in the file's dtype, small vectors in an f32
+ * arena (see model.h). */
 #include "model.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +36,8 @@ static void fill_random(loader *L, float *dst, const char *name, int64_t nelem) 
     }
 }
 
-/* Next weight from the file: checks its element count, converts it into the arena.
- * Optional tensors that are absent give NULL (and count nothing).  In random mode the
+/* Next f32 weight: checks its element count, converts it into the arena (random mode: fills
+ * it).  Optional tensors that are absent give NULL (and count nothing).  In random mode the
  * optional tensors exist exactly when the config asks for them. */
 static int take(loader *L, float **dst, const char *name, int64_t nelem, int optional) {
     *dst = NULL;
@@ -67,40 +69,59 @@ static int take(loader *L, float **dst, const char *name, int64_t nelem, int opt
     return 0;
 }
 
+/* Next matrix [rows, cols]: a view of the file's data in its dtype; f32 data that is not 4-byte
+ * aligned, and every matrix of a random model, go through take() into the arena. */
+static int take_mat(loader *L, cl_mat *dst, const char *name, int64_t rows, int64_t cols, int optional) {
+    memset(dst, 0, sizeof *dst);
+    const cl_tensor *t = L->mf ? cl_model_file_tensor(L->mf, name) : NULL;
+    if (t && cl_tensor_nelem(t) == rows * cols && (t->dtype != CL_F32 || (uintptr_t)t->data % 4 == 0)) {
+        if (cl_dtype_bytes(t->dtype, cols) < 0 || (uint64_t)cl_dtype_bytes(t->dtype, rows * cols) > t->nbytes)
+            return cl_fail_prefix("%s: tensor %s", cl_model_file_path(L->mf), name);
+        return cl_mat_view(dst, t->dtype, t->data, (int)rows, (int)cols);
+    }
+    float *p;
+    if (take(L, &p, name, rows * cols, optional) < 0) return -1;
+    if (p || (L->count_only && !optional)) *dst = cl_mat_f32(p, (int)rows, (int)cols);
+    return 0;
+}
+
 static int load_all(loader *L, cl_model *m) {
     const cl_config *c = &m->cfg;
     int64_t dim = c->dim, hd = c->head_dim, qd = (int64_t)c->n_heads * hd,
             kvd = (int64_t)c->n_kv_heads * hd, ffn = c->ffn_dim, V = c->n_vocab;
     char nm[96];
-    if (take(L, &m->tok_embd, "token_embd.weight", V * dim, 0) < 0) return -1;
+    if (take_mat(L, &m->tok_embd, "token_embd.weight", V, dim, 0) < 0) return -1;
     if (take(L, &m->out_norm, "output_norm.weight", dim, 0) < 0) return -1;
-    if (take(L, &m->output, "output.weight", V * dim, c->tied_embeddings) < 0) return -1;
-    if (!m->output) m->output = m->tok_embd;
+    if (take_mat(L, &m->output, "output.weight", V, dim, c->tied_embeddings) < 0) return -1;
+    if (!m->output.data && !m->output.rows) m->output = m->tok_embd;
     if (take(L, &m->rope_freqs, "rope_freqs.weight", hd / 2, !c->rope_freqs) < 0) return -1;
     if (!c->rope_freqs) m->rope_freqs = NULL;
     for (int l = 0; l < c->n_layers; l++) {
         cl_layer *y = &m->layers[l];
-        struct { float **p; const char *n; int64_t ne; int opt; } w[] = {
-            {&y->attn_norm, "attn_norm.weight", dim, 0},
-            {&y->wq, "attn_q.weight", qd * dim, 0},
-            {&y->wk, "attn_k.weight", kvd * dim, 0},
-            {&y->wv, "attn_v.weight", kvd * dim, 0},
-            {&y->wo, "attn_output.weight", dim * qd, 0},
-            {&y->bq, "attn_q.bias", qd, !c->attn_bias},
-            {&y->bk, "attn_k.bias", kvd, !c->attn_bias},
-            {&y->bv, "attn_v.bias", kvd, !c->attn_bias},
-            {&y->q_norm, "attn_q_norm.weight", hd, !c->qk_norm},
-            {&y->k_norm, "attn_k_norm.weight", hd, !c->qk_norm},
-            {&y->ffn_norm, "ffn_norm.weight", dim, 0},
-            {&y->w_gate, "ffn_gate.weight", ffn * dim, 0},
-            {&y->w_up, "ffn_up.weight", ffn * dim, 0},
-            {&y->w_down, "ffn_down.weight", dim * ffn, 0},
-            {&y->attn_post_norm, "post_attention_norm.weight", dim, !c->post_norms},
-            {&y->ffn_post_norm, "post_ffw_norm.weight", dim, !c->post_norms},
+        /* in file order (random weights are drawn in this order); a vector or a matrix */
+        struct { float **p; cl_mat *w; const char *n; int64_t rows, cols; int opt; } w[] = {
+            {&y->attn_norm, NULL, "attn_norm.weight", 1, dim, 0},
+            {NULL, &y->wq, "attn_q.weight", qd, dim, 0},
+            {NULL, &y->wk, "attn_k.weight", kvd, dim, 0},
+            {NULL, &y->wv, "attn_v.weight", kvd, dim, 0},
+            {NULL, &y->wo, "attn_output.weight", dim, qd, 0},
+            {&y->bq, NULL, "attn_q.bias", 1, qd, !c->attn_bias},
+            {&y->bk, NULL, "attn_k.bias", 1, kvd, !c->attn_bias},
+            {&y->bv, NULL, "attn_v.bias", 1, kvd, !c->attn_bias},
+            {&y->q_norm, NULL, "attn_q_norm.weight", 1, hd, !c->qk_norm},
+            {&y->k_norm, NULL, "attn_k_norm.weight", 1, hd, !c->qk_norm},
+            {&y->ffn_norm, NULL, "ffn_norm.weight", 1, dim, 0},
+            {NULL, &y->w_gate, "ffn_gate.weight", ffn, dim, 0},
+            {NULL, &y->w_up, "ffn_up.weight", ffn, dim, 0},
+            {NULL, &y->w_down, "ffn_down.weight", dim, ffn, 0},
+            {&y->attn_post_norm, NULL, "post_attention_norm.weight", 1, dim, !c->post_norms},
+            {&y->ffn_post_norm, NULL, "post_ffw_norm.weight", 1, dim, !c->post_norms},
         };
         for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) {
             snprintf(nm, sizeof nm, "blk.%d.%s", l, w[i].n);
-            if (take(L, w[i].p, nm, w[i].ne, w[i].opt) < 0) return -1;
+            int rc = w[i].p ? take(L, w[i].p, nm, w[i].rows * w[i].cols, w[i].opt)
+                            : take_mat(L, w[i].w, nm, w[i].rows, w[i].cols, w[i].opt);
+            if (rc < 0) return -1;
         }
         /* Flags and tensors must agree: a bias the config does not announce would be ignored. */
         if (!c->attn_bias) y->bq = y->bk = y->bv = NULL;
@@ -108,6 +129,25 @@ static int load_all(loader *L, cl_model *m) {
         if (!c->post_norms) y->attn_post_norm = y->ffn_post_norm = NULL;
     }
     return 0;
+}
+
+/* Each f32 matrix's extent (cl_gemm_const/forget: the GPU offload keeps copies of them). */
+static void for_each_f32_mat(const cl_model *m, void (*f)(const void *, size_t)) {
+    if (!m->layers) return;
+    if (m->tok_embd.dtype == CL_F32 && m->tok_embd.data) f(m->tok_embd.data, cl_mat_bytes(&m->tok_embd));
+    if (m->output.dtype == CL_F32 && m->output.data && m->output.data != m->tok_embd.data)
+        f(m->output.data, cl_mat_bytes(&m->output));
+    for (int l = 0; l < m->cfg.n_layers; l++) {
+        const cl_layer *y = &m->layers[l];
+        const cl_mat *w[] = {&y->wq, &y->wk, &y->wv, &y->wo, &y->w_gate, &y->w_up, &y->w_down};
+        for (int i = 0; i < 7; i++)
+            if (w[i]->dtype == CL_F32 && w[i]->data) f(w[i]->data, cl_mat_bytes(w[i]));
+    }
+}
+
+static void forget(const void *p, size_t bytes) {
+    (void)bytes;
+    cl_gemm_forget(p);
 }
 
 /* Shared by cl_model_load (mf set) and cl_model_random (mf NULL). */
@@ -144,11 +184,15 @@ static cl_model *build(const cl_config *c, const cl_model_file *mf, uint64_t see
         cl_sha256_update(&h, &seed, sizeof seed);
         cl_sha256_final(&h, m->fingerprint);
     }
+    if (mf) {
+        cl_model_file_retain(mf);
+        m->mf = mf;
+    }
     for (int k = 0; k < 2; k++) {
         m->rope_inv[k] = cl_malloc((size_t)(c->head_dim / 2) * sizeof(double));
         cl_rope_inv_freq(m->rope_inv[k], &m->rope_mscale[k], c, k, k ? NULL : m->rope_freqs);
     }
-    cl_gemm_const(m->arena, bytes);   /* the weights stay put: a GPU offload may keep copies */
+    for_each_f32_mat(m, cl_gemm_const);   /* the weights stay put: a GPU offload may keep copies */
     return m;
 fail:
     cl_model_free(m);
@@ -163,8 +207,9 @@ cl_model *cl_model_random(const cl_config *c, uint64_t seed) { return build(c, N
 
 void cl_model_free(cl_model *m) {
     if (!m) return;
-    cl_gemm_forget(m->arena);
+    for_each_f32_mat(m, forget);
     free(m->arena);
+    cl_model_file_close((cl_model_file *)m->mf);
     free(m->rope_inv[0]);
     free(m->rope_inv[1]);
     free(m->layers);

@@ -1,4 +1,6 @@
-/* model.h — the Llama-family decoder (llama / qwen2 / qwen3) in f32 on OpenBLAS.
+/* model.h — the Llama-family decoder (llama / qwen2 / qwen3) on OpenBLAS and our own kernels.
+ * Weight matrices stay in the file's dtype, mapped, never copied (mat.h); norms and biases are
+ * small f32 copies; activations are f32.
  *
  * One forward entry point serves every tool:
  *  - cl-ask:      one sequence, continuing a KV cache, input ids or embeddings (CEs), logits of
@@ -12,19 +14,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "mat.h"
 #include "model_file.h"
 
 typedef struct {
-    float *attn_norm, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *q_norm, *k_norm;  /* bq.. NULL if absent */
-    float *ffn_norm, *w_gate, *w_up, *w_down;
+    float *attn_norm, *bq, *bk, *bv, *q_norm, *k_norm, *ffn_norm;   /* f32; bq.. NULL if absent */
+    cl_mat wq, wk, wv, wo, w_gate, w_up, w_down;                     /* stored dtype */
     float *attn_post_norm, *ffn_post_norm;  /* Gemma 3 (cfg.post_norms), else NULL */
 } cl_layer;
 
 typedef struct {
     cl_config cfg;
-    float *tok_embd;    /* [vocab, dim] */
+    cl_mat tok_embd;    /* [vocab, dim] */
     float *out_norm;    /* [dim] */
-    float *output;      /* [vocab, dim]; == tok_embd when tied */
+    cl_mat output;      /* [vocab, dim]; the same data as tok_embd when tied */
     cl_layer *layers;
     float *rope_freqs;  /* [head_dim/2] GGUF rope_freqs.weight (cfg.rope_freqs), else NULL */
     /* RoPE inverse frequencies [head_dim/2] of the global (0) and local (1) layers and their cos/sin
@@ -32,15 +35,19 @@ typedef struct {
     double *rope_inv[2];
     float rope_mscale[2];
     uint8_t fingerprint[32];
-    void *arena;        /* owner of all weight memory */
+    void *arena;        /* owner of the f32 copies (norms, biases; every weight of a random model) */
+    const cl_model_file *mf;   /* retained while the model lives: the matrices point into it */
 } cl_model;
 
-cl_model *cl_model_load(const cl_model_file *mf);   /* converts every weight to f32 (norm gains
-                                                       stored as w - 1 get their 1 back) */
+/* Matrices are views of the file's data in its dtype (an f32 tensor not 4-byte aligned in the
+ * file is copied); the model holds the file open (cl_model_file_retain) until cl_model_free, so
+ * the caller may close mf at once.  Vectors are f32 copies (norm gains stored as w - 1 get their
+ * 1 back). */
+cl_model *cl_model_load(const cl_model_file *mf);
 void cl_model_free(cl_model *m);
 /* A model of config c's shape with random weights (seeded; norm gains ~1, other weights uniform
  * with variance 1/(3 fan_in)): for speed measurements and tests that need no real weights. */
-cl_model *cl_model_random(const cl_config *c, uint64_t seed);
+cl_model *cl_model_random(const cl_config *c, uint64_t seed);   /* all f32 */
 
 /* LoRA adapter: W x  ->  W x + scale * B (A x) on the targeted projections.
  * Per layer, per target t (CL_LORA_Q..CL_LORA_DOWN): A [r, in], B [out, r]; NULL = not adapted. */
@@ -54,7 +61,12 @@ typedef struct {
 
 /* KV cache for one sequence. */
 typedef struct cl_kv cl_kv;
-cl_kv *cl_kv_new(const cl_model *m, int max_pos);
+cl_kv *cl_kv_new(const cl_model *m, int max_pos);   /* f32: exact */
+/* A cache holding K and V as dtype: CL_F32, CL_F16 or CL_BF16 (half the memory; each cached
+ * value rounded once, to nearest even, when stored; prefill and decode read the same rounded
+ * values).  NULL + cl_error() for other types. */
+cl_kv *cl_kv_new_type(const cl_model *m, int max_pos, cl_dtype dtype);
+cl_dtype cl_kv_type(const cl_kv *kv);
 void cl_kv_free(cl_kv *kv);
 int cl_kv_len(const cl_kv *kv);
 void cl_kv_truncate(cl_kv *kv, int n);     /* forget positions >= n (reuse a prefilled prefix) */

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "hub.h"
 #include "model_file_int.h"
+#include "quant.h"
 
 int cl_path_exists(const char *path) {
     struct stat st;
@@ -61,8 +63,9 @@ static int expect(const cl_model_file *mf, char *seen, const char *name, int ndi
         else snprintf(exp, sizeof exp, "%lld,%lld", (long long)d0, (long long)d1);
         return cl_fail("%s: tensor %s has shape [%s], the config needs [%s]", mf->path, name, got, exp);
     }
-    if (t->dtype == CL_Q8_0 && t->shape[t->ndim - 1] % 32)
-        return cl_fail("%s: tensor %s: q8_0 rows of %lld elements", mf->path, name, (long long)t->shape[t->ndim - 1]);
+    if (t->shape[t->ndim - 1] % cl_dtype_block(t->dtype))
+        return cl_fail("%s: tensor %s: %s rows of %lld elements", mf->path, name, cl_dtype_name(t->dtype),
+                       (long long)t->shape[t->ndim - 1]);
     return 0;
 }
 
@@ -99,9 +102,16 @@ static int check_shapes(const cl_model_file *mf) {
 }
 
 cl_model_file *cl_model_file_open(const char *path) {
+    struct stat st;
+    char *hub = NULL;   /* ORG/NAME[@REV][:QUANT] not on disk: the Hugging Face cache's copy (hub.h) */
+    if (stat(path, &st) != 0 && cl_hub_is_ref(path)) {
+        if (!(hub = cl_hub_model_path(path))) return NULL;
+        path = hub;
+    }
     cl_model_file *mf = cl_calloc(1, sizeof *mf);
     mf->path = cl_strdup(path);
-    struct stat st;
+    free(hub);
+    path = mf->path;
     int rc;
     if (stat(path, &st) != 0) {
         rc = cl_fail("%s: no such file or directory", path);
@@ -151,8 +161,14 @@ cl_model_file *cl_model_file_open(const char *path) {
     return mf;
 }
 
+void cl_model_file_retain(const cl_model_file *mf) { ((cl_model_file *)mf)->refs++; }
+
 void cl_model_file_close(cl_model_file *mf) {
     if (!mf) return;
+    if (mf->refs > 0) {
+        mf->refs--;
+        return;
+    }
     for (int i = 0; i < mf->n_t; i++) free((char *)mf->t[i].name);
     free(mf->t);
     free(mf->sorted);
@@ -224,10 +240,8 @@ void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]) {
     cl_sha256_final(&s, out);
 }
 
-const char *cl_default_model_path(void) {
+const char *cl_shared_file(const char *rel) {
     static char buf[PATH_MAX + 64];
-    const char *env = getenv("CL_MODEL");
-    if (env && *env) return env;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0) return NULL;
@@ -238,11 +252,17 @@ const char *cl_default_model_path(void) {
         if (!slash) break;
         *slash = 0;
         char cand[PATH_MAX + 64];
-        snprintf(cand, sizeof cand, "%s/../shared/models/tinystories-656k", exe);
+        if (snprintf(cand, sizeof cand, "%.*s/../shared/%s", (int)(PATH_MAX / 2), exe, rel) >= (int)sizeof cand) continue;
         if (cl_path_exists(cand)) {
             if (!realpath(cand, buf)) snprintf(buf, sizeof buf, "%s", cand);
             return buf;
         }
     }
     return NULL;
+}
+
+const char *cl_default_model_path(void) {
+    const char *env = getenv("CL_MODEL");
+    if (env && *env) return env;
+    return cl_shared_file("models/tinystories-656k");
 }

@@ -22,7 +22,10 @@ typedef enum { CL_FMT_HF = 0, CL_FMT_GGUF = 1, CL_FMT_LLAMA2C = 2 } cl_format;
 typedef struct cl_model_file cl_model_file;
 
 cl_model_file *cl_model_file_open(const char *path);   /* NULL + cl_error() */
+/* Close releases one holder: the opener, or one cl_model_file_retain (a model whose weights stay
+ * mapped from the file, cl_model_load).  Memory and mappings go with the last.  Not thread-safe. */
 void cl_model_file_close(cl_model_file *mf);
+void cl_model_file_retain(const cl_model_file *mf);
 cl_format cl_model_file_format(const cl_model_file *mf);
 const char *cl_model_file_path(const cl_model_file *mf);
 const cl_config *cl_model_file_config(const cl_model_file *mf);
@@ -56,5 +59,7 @@ void cl_gguf_set_config(cl_gguf_writer *w, const cl_config *c);
 /* Default model when --model is not given: $CL_MODEL, else ../shared/models/tinystories-656k
  * relative to the executable's repo, else NULL. */
 const char *cl_default_model_path(void);
+/* ../shared/REL next to the executable's repo (tried from each of its ancestors), or NULL. */
+const char *cl_shared_file(const char *rel);
 
 #endif

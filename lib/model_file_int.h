@@ -18,6 +18,7 @@ struct cl_model_file {
     int n_shards;
     cl_map map;     /* llama2.c checkpoint */
     char *tok_json, *tok_bin, *chat_template;
+    int refs;       /* holders besides the opener (cl_model_file_retain) */
 };
 
 /* Add a tensor under a canonical name (the name is copied; data stays where src points). */

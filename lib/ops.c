@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mat_kern.h"
+#include "tensor.h"
 #include "util.h"
 
 #ifdef CL_CUDA
@@ -185,6 +187,75 @@ void cl_geglu(float *out, const float *gate, const float *up, long n) {
     }
 }
 
+CL_VECTOR_CLONES
+float cl_dot_f32(const float *x, const float *y, int n) {
+    float acc[16] = {0};
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += x[i + j] * y[i + j];
+    for (int j = 0; i < n; i++, j++) acc[j] += x[i] * y[i];
+    float s = 0;
+    for (int j = 0; j < 16; j++) s += acc[j];
+    return s;
+}
+
+/* out[0..hd) = sum_j p_j v_j over n rows of v (stride kv_stride): the vectorised axpy of the
+ * few-query path. */
+CL_VECTOR_CLONES
+static void weighted_rows(float *out, const float *p, const float *v, int n, int kv_stride, int hd) {
+    for (int i = 0; i < hd; i++) out[i] = 0;
+    for (int j = 0; j < n; j++) {
+        const float *vj = v + (size_t)j * kv_stride, pj = p[j];
+        for (int i = 0; i < hd; i++) out[i] += pj * vj[i];
+    }
+}
+
+/* Few queries (decode): per query row and head, scores by dot products, softmax, weighted sum
+ * of values; no BLAS call, so a decode step that streams the weights on our own threads (mat.c)
+ * does not wake OpenBLAS's.  K and V rows are f32, f16 or bf16 (kv_stride in elements); the
+ * 16-bit ones are read through the row kernels of mat_kern.c, or converted a row at a time. */
+void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
+                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
+                      int head_dim, int q_offset) {
+    int group = n_heads / n_kv_heads;
+    size_t esz = kv_dtype == CL_F32 ? 4 : 2;
+    float scale = 1.0f / sqrtf((float)head_dim);
+    cl_row_dot dot = kv_dtype == CL_F32 ? NULL : cl_row_dot_for((cl_dtype)kv_dtype);
+    float *sc = cl_malloc((size_t)n_k * sizeof *sc + 1), *row = cl_malloc((size_t)head_dim * sizeof *row);
+    float *vf = kv_dtype == CL_F32 ? NULL : cl_malloc((size_t)n_k * head_dim * sizeof *vf + 1);
+    for (int i = 0; i < n_q; i++) {
+        int vis = q_offset + i + 1 < n_k ? q_offset + i + 1 : n_k;
+        for (int h = 0; h < n_heads; h++) {
+            const float *qh = q + (size_t)i * q_stride + (size_t)h * head_dim;
+            const uint8_t *kh = (const uint8_t *)k + (size_t)(h / group) * head_dim * esz;
+            const uint8_t *vh = (const uint8_t *)v + (size_t)(h / group) * head_dim * esz;
+            for (int j = 0; j < vis; j++) {
+                const void *kj = kh + (size_t)j * kv_stride * esz;
+                if (kv_dtype == CL_F32) {
+                    sc[j] = cl_dot_f32(qh, kj, head_dim) * scale;
+                } else if (dot) {
+                    sc[j] = dot(kj, qh, head_dim) * scale;
+                } else {
+                    cl_convert_to_f32((cl_dtype)kv_dtype, kj, 0, head_dim, row);
+                    sc[j] = cl_dot_f32(qh, row, head_dim) * scale;
+                }
+            }
+            cl_softmax(sc, 1, vis);
+            float *o = out + (size_t)i * out_stride + (size_t)h * head_dim;
+            if (kv_dtype == CL_F32) {
+                weighted_rows(o, sc, (const float *)vh, vis, kv_stride, head_dim);
+            } else {   /* this head's value rows in f32, then the same weighted sum */
+                for (int j = 0; j < vis; j++)
+                    cl_convert_to_f32((cl_dtype)kv_dtype, vh + (size_t)j * kv_stride * esz, 0, head_dim, vf + (size_t)j * head_dim);
+                weighted_rows(o, sc, vf, vis, head_dim, head_dim);
+            }
+        }
+    }
+    free(sc);
+    free(row);
+    free(vf);
+}
+
 void cl_softmax(float *x, int n, int len) {
     for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
 }
@@ -203,6 +274,11 @@ void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, 
                       const float *k, const float *v, int kv_stride, int n_k,
                       int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale) {
     if (n_q <= 0) return;
+    if (n_q <= 4 && window <= 0 && scale == 1.0f / sqrtf((float)head_dim)) {   /* decode: no BLAS call */
+        cl_attention_few(out, out_stride, q, q_stride, n_q, k, v, CL_F32, kv_stride, n_k, n_heads, n_kv_heads,
+                         head_dim, q_offset);
+        return;
+    }
     int group = n_heads / n_kv_heads;
     int nb_max = ATT_ROWS / group > 0 ? ATT_ROWS / group : 1;
     if (nb_max > n_q) nb_max = n_q;

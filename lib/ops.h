@@ -59,11 +59,22 @@ void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, 
                       const float *k, const float *v, int kv_stride, int n_k,
                       int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale);
 
+/* The same for few query rows (decode; cl_attention takes it for n_q <= 4) with K and V stored
+ * as kv_dtype (a cl_dtype: f32, f16 or bf16; kv_stride counts elements): dot products per key,
+ * no BLAS call. */
+void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
+                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
+                      int head_dim, int q_offset);
+
 /* Row-wise softmax in place on n rows of len floats (max-subtracted). */
 void cl_softmax(float *x, int n, int len);
 
 /* out = silu(gate) * up, elementwise over n floats; out may equal gate or up. */
 void cl_swiglu(float *out, const float *gate, const float *up, long n);
+
+/* Sum of x[i] y[i] over n, accumulated in 16 interleaved lanes then added: the same bits on
+ * every CPU (the lanes are the code's, not the vectoriser's). */
+float cl_dot_f32(const float *x, const float *y, int n);
 
 /* out = gelu_tanh(gate) * up (GeGLU, HF "gelu_pytorch_tanh":
  * 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3)))), elementwise over n floats; out may alias. */

@@ -3,37 +3,32 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include "quant.h"
 #include "util.h"
-
-enum { Q8_0_BLOCK = 32, Q8_0_BYTES = 34 };  /* ggml block_q8_0: f16 scale d, then 32 int8 */
 
 const char *cl_dtype_name(cl_dtype t) {
     switch (t) {
     case CL_F32: return "f32";
     case CL_F16: return "f16";
     case CL_BF16: return "bf16";
+    case CL_Q4_0: return "q4_0";
     case CL_Q8_0: return "q8_0";
+    case CL_Q4_K: return "q4_K";
+    case CL_Q5_K: return "q5_K";
+    case CL_Q6_K: return "q6_K";
     }
     return "unknown";
 }
 
-int cl_dtype_valid(int t) { return t == CL_F32 || t == CL_F16 || t == CL_BF16 || t == CL_Q8_0; }
+int cl_dtype_valid(int t) { return t >= 0 && cl_dtype_block((cl_dtype)t) > 0; }
 
 int64_t cl_dtype_bytes(cl_dtype t, int64_t n) {
     if (n < 0) return cl_fail("negative element count %lld", (long long)n);
-    switch (t) {
-    case CL_F32:
-        if (n > INT64_MAX / 4) return cl_fail("tensor too large");
-        return n * 4;
-    case CL_F16:
-    case CL_BF16:
-        if (n > INT64_MAX / 2) return cl_fail("tensor too large");
-        return n * 2;
-    case CL_Q8_0:
-        if (n % Q8_0_BLOCK) return cl_fail("q8_0: %lld elements is not a multiple of 32", (long long)n);
-        return n / Q8_0_BLOCK * Q8_0_BYTES;
-    }
-    return cl_fail("unknown dtype %d", (int)t);
+    const int be = cl_dtype_block(t), bs = cl_dtype_block_bytes(t);
+    if (!be) return cl_fail("unknown dtype %d", (int)t);
+    if (n % be) return cl_fail("%s: %lld elements is not a multiple of %d", cl_dtype_name(t), (long long)n, be);
+    if (n / be > INT64_MAX / bs) return cl_fail("tensor too large");
+    return n / be * bs;
 }
 
 int64_t cl_tensor_nelem(const cl_tensor *t) {
@@ -91,19 +86,7 @@ uint16_t cl_f32_to_bf16(float f) {
 
 static inline uint16_t load_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-void cl_quantize_q8_0(const float *x, int64_t n, void *out) {
-    uint8_t *o = out;
-    for (int64_t b = 0; b < n / Q8_0_BLOCK; b++, x += Q8_0_BLOCK, o += Q8_0_BYTES) {
-        float amax = 0;
-        for (int i = 0; i < Q8_0_BLOCK; i++) amax = fmaxf(amax, fabsf(x[i]));
-        const float d = amax / 127.0f;
-        const float id = d != 0 ? 1.0f / d : 0.0f;
-        const uint16_t dh = cl_f32_to_f16(d);
-        o[0] = (uint8_t)(dh & 0xFF);
-        o[1] = (uint8_t)(dh >> 8);
-        for (int i = 0; i < Q8_0_BLOCK; i++) o[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
-    }
-}
+void cl_quantize_q8_0(const float *x, int64_t n, void *out) { cl_quantize(CL_Q8_0, x, n, out); }
 
 /* Bulk f16 -> f32 by table (256 KiB, built once): several times the arithmetic conversion. */
 static float f16_table[65536];
@@ -127,15 +110,23 @@ void cl_convert_to_f32(cl_dtype t, const void *src, int64_t first, int64_t n, fl
         s += first * 2;
         for (int64_t i = 0; i < n; i++) out[i] = cl_bf16_to_f32(load_u16(s + 2 * i));
         return;
-    case CL_Q8_0:
+    default: {   /* block formats: whole blocks straight into out, partial ones via a buffer */
+        const int be = cl_dtype_block(t), bs = cl_dtype_block_bytes(t);
+        float tmp[256];
         for (int64_t i = 0; i < n;) {
-            int64_t e = first + i, blk = e / Q8_0_BLOCK;
-            int j = (int)(e % Q8_0_BLOCK);
-            const uint8_t *b = s + blk * Q8_0_BYTES;
-            const float d = cl_f16_to_f32(load_u16(b));
-            for (; j < Q8_0_BLOCK && i < n; j++, i++) out[i] = d * (float)(int8_t)b[2 + j];
+            int64_t e = first + i, blk = e / be;
+            int j = (int)(e % be);
+            if (j == 0 && n - i >= be) {
+                int64_t nb = (n - i) / be;
+                cl_dequant_blocks(t, s + blk * bs, nb, out + i);
+                i += nb * be;
+                continue;
+            }
+            cl_dequant_blocks(t, s + blk * bs, 1, tmp);
+            for (; j < be && i < n; j++, i++) out[i] = tmp[j];
         }
         return;
+    }
     }
 }
 

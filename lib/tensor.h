@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 /* Values are ggml_type numbers, so GGUF files map 1:1. */
-typedef enum { CL_F32 = 0, CL_F16 = 1, CL_Q8_0 = 8, CL_BF16 = 30 } cl_dtype;
+typedef enum {
+    CL_F32 = 0, CL_F16 = 1, CL_Q4_0 = 2, CL_Q8_0 = 8, CL_Q4_K = 12, CL_Q5_K = 13, CL_Q6_K = 14, CL_BF16 = 30
+} cl_dtype;   /* block layouts: quant.h */
 
 typedef struct {
     const char *name;
@@ -18,12 +20,14 @@ typedef struct {
 
 const char *cl_dtype_name(cl_dtype t);
 int cl_dtype_valid(int t);
-/* Bytes of n consecutive elements; -1 (cl_fail) if n is not a multiple of the block (Q8_0: 32). */
+/* Bytes of n consecutive elements; -1 (cl_fail) if n is not a multiple of the block (q4_0, q8_0:
+ * 32; q4_K, q5_K, q6_K: 256). */
 int64_t cl_dtype_bytes(cl_dtype t, int64_t n);
 int64_t cl_tensor_nelem(const cl_tensor *t);
 /* Convert/dequantize all elements to f32 (out holds nelem floats). */
 int cl_tensor_to_f32(const cl_tensor *t, float *out);
-/* Row-wise conversion of n elements starting at element offset `first` (multiple of the block). */
+/* Conversion of n elements starting at element offset `first` (any offset: blocks are decoded
+ * whole and the wanted part copied). */
 void cl_convert_to_f32(cl_dtype t, const void *src, int64_t first, int64_t n, float *out);
 
 float cl_f16_to_f32(uint16_t h);

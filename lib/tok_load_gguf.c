@@ -9,6 +9,7 @@
  * Keys under tokenizer.compllm.* carry what llama.cpp's keys cannot say (HF added-token flags,
  * fuse_unk, pre-tokenizer regexes that have no llama.cpp name); a reader that ignores them still
  * gets a working tokenizer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tok_internal.h"
@@ -151,7 +152,9 @@ static int cmp_rank(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) {
+int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) { return cl_tokenizer_to_gguf_padded(t, w, 0); }
+
+int cl_tokenizer_to_gguf_padded(const cl_tokenizer *t, cl_gguf_writer *w, int n_vocab) {
     static const char meta[] = "\xe2\x96\x81";
     int spm = t->dec == TOK_DEC_SPM;
     /* what the normalizer must be for each model kind */
@@ -169,13 +172,28 @@ int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) {
         if (!t->byte_level || t->n_norm > 1 || (t->n_norm == 1 && t->norm[0].kind != NORM_NFC))
             return cl_fail("to GGUF: byte-level tokenizers with a normalizer other than NFC can't be written");
     }
-    int n = t->n_vocab;
+    int n = t->n_vocab, N = n_vocab > n ? n_vocab : n;
+    if (n_vocab > 0 && n_vocab < n)
+        return cl_fail("to GGUF: a vocabulary of %d is smaller than the tokenizer's %d tokens", n_vocab, n);
     for (int i = 0; i < n; i++)
         if (!t->piece[i] || strlen(t->piece[i]) != t->piece_len[i])
             return cl_fail("to GGUF: token %d is missing or holds a NUL byte", i);
     cl_gguf_set_str(w, "tokenizer.ggml.model", spm ? "llama" : "gpt2");
-    cl_gguf_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)t->piece, (uint64_t)n);
-    int32_t *types = cl_malloc((size_t)n * sizeof *types), *flags = cl_calloc((size_t)n, sizeof *flags);
+    /* padding: unused tokens "<|compllm_pad_K|>" after the tokenizer's own */
+    char **pieces = cl_malloc((size_t)N * sizeof *pieces);
+    for (int i = 0; i < N; i++) {
+        if (i < n) {
+            pieces[i] = t->piece[i];
+        } else {
+            pieces[i] = cl_malloc(32);
+            snprintf(pieces[i], 32, "<|compllm_pad_%d|>", i - n);
+        }
+    }
+    cl_gguf_set_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)pieces, (uint64_t)N);
+    for (int i = n; i < N; i++) free(pieces[i]);
+    free(pieces);
+    int32_t *types = cl_malloc((size_t)N * sizeof *types), *flags = cl_calloc((size_t)N, sizeof *flags);
+    for (int i = n; i < N; i++) types[i] = TT_UNUSED;
     for (int i = 0; i < n; i++) {
         uint8_t a = t->attr[i];
         types[i] = i == t->unk_id ? TT_UNKNOWN : (a & TOK_ATTR_SPECIAL) ? TT_CONTROL : (a & TOK_ATTR_ADDED) ? TT_USER
@@ -186,11 +204,11 @@ int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) {
         flags[ad->id] = TF_ADDED | (ad->special ? TF_SPECIAL : 0) | (ad->normalized ? TF_NORMALIZED : 0) |
                         (ad->lstrip ? TF_LSTRIP : 0) | (ad->rstrip ? TF_RSTRIP : 0) | (ad->single_word ? TF_SINGLE_WORD : 0);
     }
-    cl_gguf_set_arr_i32(w, "tokenizer.ggml.token_type", types, (uint64_t)n);
-    cl_gguf_set_arr_i32(w, "tokenizer.compllm.token_flags", flags, (uint64_t)n);
+    cl_gguf_set_arr_i32(w, "tokenizer.ggml.token_type", types, (uint64_t)N);
+    cl_gguf_set_arr_i32(w, "tokenizer.compllm.token_flags", flags, (uint64_t)N);
     free(types);
     free(flags);
-    float *scores = cl_calloc((size_t)n, sizeof *scores);
+    float *scores = cl_calloc((size_t)N, sizeof *scores);
     if (t->algo == TOK_ALGO_SPM) memcpy(scores, t->score, (size_t)n * sizeof *scores);
     if (t->algo == TOK_ALGO_BPE && t->merges.key) {
         /* merges in rank order: (rank, left, right, result) */
@@ -220,7 +238,7 @@ int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w) {
         free(ms);
         free(m);
     }
-    if (spm) cl_gguf_set_arr_f32(w, "tokenizer.ggml.scores", scores, (uint64_t)n);
+    if (spm) cl_gguf_set_arr_f32(w, "tokenizer.ggml.scores", scores, (uint64_t)N);
     free(scores);
     if (t->bos_id >= 0) cl_gguf_set_u32(w, "tokenizer.ggml.bos_token_id", (uint32_t)t->bos_id);
     if (t->eos_id >= 0) cl_gguf_set_u32(w, "tokenizer.ggml.eos_token_id", (uint32_t)t->eos_id);

@@ -25,6 +25,9 @@ void cl_tokenizer_free(cl_tokenizer *t);
  * tokenizer.compllm.* for what those can't say); cl_tokenizer_from_gguf reads it back to a
  * tokenizer that encodes identically.  Returns 0, or -1 for tokenizers GGUF can't express. */
 int cl_tokenizer_to_gguf(const cl_tokenizer *t, cl_gguf_writer *w);
+/* The same for a model whose vocabulary is n_vocab (>= the tokenizer's): ids past the
+ * tokenizer's are written as unused tokens "<|compllm_pad_K|>".  -1 if n_vocab is smaller. */
+int cl_tokenizer_to_gguf_padded(const cl_tokenizer *t, cl_gguf_writer *w, int n_vocab);
 
 enum {
     CL_TOK_BOS = 1,        /* prepend BOS (when the model has one) */

@@ -89,7 +89,7 @@ static float *scratch(tr_workspace *w, size_t n) {
 
 static void embed(const cl_model *m, const int32_t *ids, int n, float *out) {
     int D = m->cfg.dim;
-    for (int i = 0; i < n; i++) memcpy(out + (long)i * D, m->tok_embd + (long)ids[i] * D, D * sizeof(float));
+    for (int i = 0; i < n; i++) cl_mat_row(&m->tok_embd, ids[i], out + (long)i * D);
 }
 
 static int check_ids(const cl_model *m, const int32_t *ids, int n) {
@@ -121,7 +121,7 @@ static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *
         embed(m, e->ctx + c0, n, x + (long)t * D);
         t += n; c0 += n;
         for (int j = 0; j < np; j++, t++, k++) {
-            memcpy(x + (long)t * D, m->tok_embd + (long)eos * D, D * sizeof(float));
+            cl_mat_row(&m->tok_embd, eos, x + (long)t * D);
             pp[k] = t;
         }
         sl[s] = n + np;

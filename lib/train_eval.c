@@ -15,10 +15,12 @@ int tr_naive_ces(const cl_model *m, int C, const tr_example *e, float **out) {
     for (int s = 0; s < e->n_seg; s++) {
         for (int j = 0; j < e->seg_len[s]; j += C, k++) {
             int cnt = e->seg_len[s] - j < C ? e->seg_len[s] - j : C;
+            float *v = cl_malloc((size_t)D * sizeof *v);
             for (int i = 0; i < cnt; i++) {
-                const float *v = m->tok_embd + (long)e->ctx[c0 + j + i] * D;
+                cl_mat_row(&m->tok_embd, e->ctx[c0 + j + i], v);
                 for (int d = 0; d < D; d++) o[(long)k * D + d] += v[d] / cnt;
             }
+            free(v);
         }
         c0 += e->seg_len[s];
     }
@@ -34,11 +36,12 @@ static int answer_nll(tr_tape *t, const cl_model *m, const tr_objective *o, cons
     int T = bos + n_pre + e->n_q + e->n_a, a0 = bos + n_pre + e->n_q;
     float *x = cl_malloc((size_t)T * D * sizeof(float));
     int k = 0;
-    if (bos) memcpy(x, m->tok_embd + (long)m->cfg.bos_id * D, D * sizeof(float)), k = 1;
+    if (bos) cl_mat_row(&m->tok_embd, m->cfg.bos_id, x), k = 1;
     for (int i = 0; i < n_pre; i++, k++)
-        memcpy(x + (long)k * D, pre ? pre + (long)i * D : m->tok_embd + (long)pre_ids[i] * D, D * sizeof(float));
-    for (int i = 0; i < e->n_q; i++, k++) memcpy(x + (long)k * D, m->tok_embd + (long)e->q[i] * D, D * sizeof(float));
-    for (int i = 0; i < e->n_a; i++, k++) memcpy(x + (long)k * D, m->tok_embd + (long)e->a[i] * D, D * sizeof(float));
+        if (pre) memcpy(x + (long)k * D, pre + (long)i * D, D * sizeof(float));
+        else cl_mat_row(&m->tok_embd, pre_ids[i], x + (long)k * D);
+    for (int i = 0; i < e->n_q; i++, k++) cl_mat_row(&m->tok_embd, e->q[i], x + (long)k * D);
+    for (int i = 0; i < e->n_a; i++, k++) cl_mat_row(&m->tok_embd, e->a[i], x + (long)k * D);
     int rc = tr_forward(t, m, NULL, x, 1, &T);
     free(x);
     if (rc) return -1;
@@ -46,8 +49,7 @@ static int answer_nll(tr_tape *t, const cl_model *m, const tr_objective *o, cons
     int np = e->n_a - first;
     float *lg = cl_malloc((size_t)(np > 0 ? np : 1) * V * sizeof(float));
     if (np > 0)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, V, D, 1.0f,
-                    t->xf + (long)(a0 - 1 + first) * D, D, m->output, D, 0.0f, lg, V);
+        cl_mat_gemm(0, 1, np, V, D, 1.0f, t->xf + (long)(a0 - 1 + first) * D, D, &m->output, 0.0f, lg, V);
     double s = 0;
     *top1 = 0;
     for (int i = 0; i < np; i++) {
@@ -74,10 +76,10 @@ static int greedy_agree(const cl_model *m, const tr_objective *o, const tr_examp
     *agree = 0;
     if (np < 1) return 0;
     float *x = cl_malloc((size_t)np * D * sizeof(float));
-    if (bos) memcpy(x, m->tok_embd + (long)m->cfg.bos_id * D, D * sizeof(float));
+    if (bos) cl_mat_row(&m->tok_embd, m->cfg.bos_id, x);
     if (n_pre) memcpy(x + (long)bos * D, pre, (size_t)n_pre * D * sizeof(float));
     for (int j = 0; j < e->n_q; j++)
-        memcpy(x + (long)(bos + n_pre + j) * D, m->tok_embd + (long)e->q[j] * D, D * sizeof(float));
+        cl_mat_row(&m->tok_embd, e->q[j], x + (long)(bos + n_pre + j) * D);
     int32_t *g = cl_malloc((size_t)e->n_a * sizeof(int32_t));
     int ng = tr_generate(m, NULL, x, np, e->n_a, NULL, 0, g);
     for (int j = 0; j < ng; j++) *agree += g[j] == e->a[j];

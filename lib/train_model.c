@@ -122,26 +122,26 @@ int tr_forward(tr_tape *t, const cl_model *m, const cl_lora *lora, const float *
 #define LORA(k, xx, yy, in, out) \
         if (lora && A[k]) tr_lora_fwd(xx, A[k], B[k], r, lora->scale, T, in, out, a->lu[k], yy)
         tr_rmsnorm_fwd(xin, w->attn_norm, T, D, c->rms_eps, a->xn1, a->rstd1);
-        tr_linear_fwd(a->xn1, w->wq, w->bq, T, D, Q, a->q);
+        tr_linear_fwd_w(a->xn1, &w->wq, w->bq, T, a->q);
         LORA(CL_LORA_Q, a->xn1, a->q, D, Q);
-        tr_linear_fwd(a->xn1, w->wk, w->bk, T, D, KV, a->k);
+        tr_linear_fwd_w(a->xn1, &w->wk, w->bk, T, a->k);
         LORA(CL_LORA_K, a->xn1, a->k, D, KV);
-        tr_linear_fwd(a->xn1, w->wv, w->bv, T, D, KV, a->v);
+        tr_linear_fwd_w(a->xn1, &w->wv, w->bv, T, a->v);
         LORA(CL_LORA_V, a->xn1, a->v, D, KV);
         tr_rope(a->q, T, t->pos, H, hd, c->rope_theta, c->rope_interleaved, 0);
         tr_rope(a->k, T, t->pos, KVH, hd, c->rope_theta, c->rope_interleaved, 0);
         tr_attn_fwd(a->q, a->k, a->v, n_seq, seq_len, H, KVH, hd, a->P, a->att);
-        tr_linear_fwd(a->att, w->wo, NULL, T, Q, D, a->xmid);
+        tr_linear_fwd_w(a->att, &w->wo, NULL, T, a->xmid);
         LORA(CL_LORA_O, a->att, a->xmid, Q, D);
         for (long i = 0; i < (long)T * D; i++) a->xmid[i] += xin[i];
         tr_rmsnorm_fwd(a->xmid, w->ffn_norm, T, D, c->rms_eps, a->xn2, a->rstd2);
-        tr_linear_fwd(a->xn2, w->w_gate, NULL, T, D, F, a->g);
+        tr_linear_fwd_w(a->xn2, &w->w_gate, NULL, T, a->g);
         LORA(CL_LORA_GATE, a->xn2, a->g, D, F);
-        tr_linear_fwd(a->xn2, w->w_up, NULL, T, D, F, a->u);
+        tr_linear_fwd_w(a->xn2, &w->w_up, NULL, T, a->u);
         LORA(CL_LORA_UP, a->xn2, a->u, D, F);
         tr_swiglu_fwd(a->g, a->u, (long)T * F, a->h);
         float *xo = t->x[l + 1];
-        tr_linear_fwd(a->h, w->w_down, NULL, T, F, D, xo);
+        tr_linear_fwd_w(a->h, &w->w_down, NULL, T, xo);
         LORA(CL_LORA_DOWN, a->h, xo, F, D);
         for (long i = 0; i < (long)T * D; i++) xo[i] += a->xmid[i];
 #undef LORA
@@ -174,20 +174,20 @@ int tr_backward(tr_tape *t, const float *d_final, float *const *d_layer, float *
         /* MLP: x_out = xmid + down(swiglu(gate xn2, up xn2)) */
         memcpy(dxm, dx, TD * sizeof(float));
         memset(t->dh, 0, (size_t)T * F * sizeof(float));
-        tr_linear_bwd_x(dx, w->w_down, T, F, D, t->dh);
+        tr_linear_bwd_x_w(dx, &w->w_down, T, t->dh);
         LORA_B(CL_LORA_DOWN, a->h, dx, t->dh, F, D);
         memset(t->dg, 0, (size_t)T * F * sizeof(float));
         memset(t->du, 0, (size_t)T * F * sizeof(float));
         tr_swiglu_bwd(a->g, a->u, t->dh, (long)T * F, t->dg, t->du);
         memset(t->dxn, 0, TD * sizeof(float));
-        tr_linear_bwd_x(t->dg, w->w_gate, T, D, F, t->dxn);
+        tr_linear_bwd_x_w(t->dg, &w->w_gate, T, t->dxn);
         LORA_B(CL_LORA_GATE, a->xn2, t->dg, t->dxn, D, F);
-        tr_linear_bwd_x(t->du, w->w_up, T, D, F, t->dxn);
+        tr_linear_bwd_x_w(t->du, &w->w_up, T, t->dxn);
         LORA_B(CL_LORA_UP, a->xn2, t->du, t->dxn, D, F);
         tr_rmsnorm_bwd(a->xmid, w->ffn_norm, a->rstd2, t->dxn, T, D, dxm);
         /* attention: xmid = xin + o(attn(rope(q), rope(k), v)) */
         memset(t->datt, 0, (size_t)T * Q * sizeof(float));
-        tr_linear_bwd_x(dxm, w->wo, T, Q, D, t->datt);
+        tr_linear_bwd_x_w(dxm, &w->wo, T, t->datt);
         LORA_B(CL_LORA_O, a->att, dxm, t->datt, Q, D);
         memset(t->dq, 0, (size_t)T * Q * sizeof(float));
         memset(t->dk, 0, (size_t)T * KV * sizeof(float));
@@ -199,9 +199,9 @@ int tr_backward(tr_tape *t, const float *d_final, float *const *d_layer, float *
         float *dxn = need_dx ? t->dxn : NULL;
         if (need_dx) {
             memset(t->dxn, 0, TD * sizeof(float));
-            tr_linear_bwd_x(t->dq, w->wq, T, D, Q, t->dxn);
-            tr_linear_bwd_x(t->dk, w->wk, T, D, KV, t->dxn);
-            tr_linear_bwd_x(t->dv, w->wv, T, D, KV, t->dxn);
+            tr_linear_bwd_x_w(t->dq, &w->wq, T, t->dxn);
+            tr_linear_bwd_x_w(t->dk, &w->wk, T, t->dxn);
+            tr_linear_bwd_x_w(t->dv, &w->wv, T, t->dxn);
         }
         LORA_B(CL_LORA_Q, a->xn1, t->dq, dxn, D, Q);
         LORA_B(CL_LORA_K, a->xn1, t->dk, dxn, D, KV);

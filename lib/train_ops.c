@@ -64,6 +64,24 @@ void tr_linear_bwd_x(const float *dy, const float *W, int T, int in, int out, fl
                 dx, in);
 }
 
+void tr_linear_fwd_w(const float *x, const cl_mat *W, const float *b, int T, float *y) {
+    const float *f = cl_mat_f32_data(W);
+    if (f) {
+        tr_linear_fwd(x, f, b, T, W->cols, W->rows, y);
+        return;
+    }
+    cl_mat_gemm(0, 1, T, W->rows, W->cols, 1.0f, x, W->cols, W, 0.0f, y, W->rows);
+    if (b)
+        for (int t = 0; t < T; t++)
+            for (int o = 0; o < W->rows; o++) y[(long)t * W->rows + o] += b[o];
+}
+
+void tr_linear_bwd_x_w(const float *dy, const cl_mat *W, int T, float *dx) {
+    const float *f = cl_mat_f32_data(W);
+    if (f) tr_linear_bwd_x(dy, f, T, W->cols, W->rows, dx);
+    else cl_mat_gemm(0, 0, T, W->cols, W->rows, 1.0f, dy, W->rows, W, 1.0f, dx, W->cols);
+}
+
 void tr_linear_bwd_w(const float *dy, const float *x, int T, int in, int out, float *dW, float *db) {
     if (dW)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, T, 1.0f, dy, out, x, in, 1.0f,

@@ -3,6 +3,7 @@
  * Every *_bwd ACCUMULATES (+=) into its gradient outputs, so callers zero them first. */
 #ifndef CL_TRAIN_OPS_H
 #define CL_TRAIN_OPS_H
+#include "mat.h"
 
 /* y = x * w / sqrt(mean(x^2) + eps) per row; rstd[t] = 1/sqrt(mean(x_t^2) + eps) is saved. */
 void tr_rmsnorm_fwd(const float *x, const float *w, int T, int D, float eps, float *y, float *rstd);
@@ -19,6 +20,10 @@ void tr_rope(float *x, int T, const int *pos, int n_heads, int hd, float theta, 
 void tr_linear_fwd(const float *x, const float *W, const float *b, int T, int in, int out, float *y);
 void tr_linear_bwd_x(const float *dy, const float *W, int T, int in, int out, float *dx);
 void tr_linear_bwd_w(const float *dy, const float *x, int T, int in, int out, float *dW, float *db);
+/* The same two with a model weight in its stored dtype (in = W.cols, out = W.rows): f32 takes
+ * the functions above, other dtypes cl_mat_gemm (both orientations). */
+void tr_linear_fwd_w(const float *x, const cl_mat *W, const float *b, int T, float *y);
+void tr_linear_bwd_x_w(const float *dy, const cl_mat *W, int T, float *dx);
 
 /* LoRA: u = x A^T [T, r] (saved), y += scale * u B^T.  A [r, in], B [out, r].
  * bwd: dA += (scale dy B)^T x, dB += scale dy^T u, dx += (scale dy B) A (dx may be NULL);

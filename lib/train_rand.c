@@ -31,20 +31,22 @@ cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
     cl_rng_seed(&rng, seed);
 #define NORMW(p, n) do { p = w; w += (n); for (long i_ = 0; i_ < (n); i_++) p[i_] = 1.0f + 0.1f * tr_rng_normal(&rng); } while (0)
 #define RANDW(p, n) do { p = w; w += (n); tr_rng_fill_normal(&rng, p, (n), std); } while (0)
-    RANDW(m->tok_embd, V * D);
+#define RANDM(mat, r, k) do { float *p_; RANDW(p_, (long)(r) * (k)); mat = cl_mat_f32(p_, (int)(r), (int)(k)); } while (0)
+    RANDM(m->tok_embd, V, D);
     if (c->tied_embeddings) m->output = m->tok_embd;
-    else RANDW(m->output, V * D);
+    else RANDM(m->output, V, D);
     NORMW(m->out_norm, D);
     for (int l = 0; l < c->n_layers; l++) {
         cl_layer *L = &m->layers[l];
         NORMW(L->attn_norm, D); NORMW(L->ffn_norm, D);
-        RANDW(L->wq, Q * D); RANDW(L->wk, KV * D); RANDW(L->wv, KV * D); RANDW(L->wo, D * Q);
-        RANDW(L->w_gate, F * D); RANDW(L->w_up, F * D); RANDW(L->w_down, D * F);
+        RANDM(L->wq, Q, D); RANDM(L->wk, KV, D); RANDM(L->wv, KV, D); RANDM(L->wo, D, Q);
+        RANDM(L->w_gate, F, D); RANDM(L->w_up, F, D); RANDM(L->w_down, D, F);
         if (c->attn_bias) { RANDW(L->bq, Q); RANDW(L->bk, KV); RANDW(L->bv, KV); }
         if (c->qk_norm) { NORMW(L->q_norm, c->head_dim); NORMW(L->k_norm, c->head_dim); }
     }
 #undef NORMW
 #undef RANDW
+#undef RANDM
     return m;
 }
 

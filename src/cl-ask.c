@@ -12,6 +12,7 @@
 
 #include "ce.h"
 #include "cli.h"
+#include "hub.h"
 #include "chat.h"
 #include "stop.h"
 #include "model.h"
@@ -30,12 +31,14 @@ static const char usage_text[] =
     "the CE files (from cl-compress; '-': stdin) in order, with the model, streaming the answer.\n"
     "  --model PATH        model (HF directory, .gguf, llama2.c .bin); default $CL_MODEL or\n"
     "                      ../shared/models/tinystories-656k\n"
+    "  --pull              --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --text FILE         the context text ('-' reads stdin); without it, no context\n"
     "  --max-tokens N      at most N answer tokens (default 128)\n"
     "  --temperature T     sampling temperature (default 0: greedy, reproducible)\n"
     "  --top-p P           nucleus sampling mass (default 1: off)\n"
     "  --seed S            sampling seed (default 0)\n"
     "  --threads N         BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
+    "  --kv-type T         KV cache element type: f16 (default), bf16 or f32 (exact)\n"
     "  --no-template       plain completion even if the model has a chat template\n"
     "  --stats             one JSON line of timings and sizes on stderr\n"
     "  --server URL        answer on an OpenAI-compatible server (vLLM with --enable-prompt-embeds):\n"
@@ -202,16 +205,17 @@ int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage("Try 'cl-ask --help'.\n");
     enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP,
-           O_SERVER, O_SMODEL, O_APIKEY, O_SDTYPE, O_TIMEOUT, O_RETRIES };
+           O_SERVER, O_SMODEL, O_APIKEY, O_SDTYPE, O_TIMEOUT, O_RETRIES, O_KVTYPE };
     static const struct option opts[] = {
         {"model", required_argument, 0, O_MODEL}, {"text", required_argument, 0, O_TEXT},
         {"max-tokens", required_argument, 0, O_MAX}, {"temperature", required_argument, 0, O_TEMP},
         {"top-p", required_argument, 0, O_TOPP}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"no-template", no_argument, 0, O_NOTMPL},
-        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP},
+        {"stats", no_argument, 0, O_STATS}, {"help", no_argument, 0, O_HELP}, {"kv-type", required_argument, 0, O_KVTYPE},
         {"server", required_argument, 0, O_SERVER}, {"server-model", required_argument, 0, O_SMODEL},
         {"api-key", required_argument, 0, O_APIKEY}, {"server-dtype", required_argument, 0, O_SDTYPE},
-        {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES}, {0, 0, 0, 0}};
+        {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES},
+        {"pull", 0, 0, CL_OPT_PULL}, {0, 0, 0, 0}};
     cl_remote_ask_opts ro = {.server = {.timeout_s = 120, .retries = 2, .api_key = getenv("CL_API_KEY")},
                              .dtype = CL_F32};
     int remote_opt = 0;   /* an option that needs --server was given */
@@ -219,11 +223,13 @@ int main(int argc, char **argv) {
     int max_tokens = 128, threads = 0, no_template = 0, stats = 0;
     double temperature = 0, top_p = 1;
     unsigned long long seed = 0;
+    cl_dtype kv_type = CL_F16;   /* half the cache memory; tests/bench/peer.sh measures it */
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_TEXT: text_path = optarg; break;
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
         case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;
@@ -232,6 +238,12 @@ int main(int argc, char **argv) {
         case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_NOTMPL: no_template = 1; break;
         case O_STATS: stats = 1; break;
+        case O_KVTYPE:
+            if (!strcmp(optarg, "f16")) kv_type = CL_F16;
+            else if (!strcmp(optarg, "bf16")) kv_type = CL_BF16;
+            else if (!strcmp(optarg, "f32")) kv_type = CL_F32;
+            else cl_usage_error("--kv-type must be f16, bf16 or f32, not '%s'", optarg);
+            break;
         case O_HELP: fputs(usage_text, stdout); return 0;
         case O_SERVER: ro.server.url = optarg; break;
         case O_SMODEL: ro.model = optarg; remote_opt = 1; break;
@@ -322,7 +334,7 @@ int main(int argc, char **argv) {
                 n_prompt < m->cfg.max_ctx ? "; the answer stops where the context is full" : "");
         kv_cap = n_prompt > m->cfg.max_ctx ? n_prompt : m->cfg.max_ctx;
     }
-    cl_kv *kv = cl_kv_new(m, kv_cap);
+    cl_kv *kv = cl_kv_new_type(m, kv_cap, kv_type);
     if (!kv) cl_die("%s", cl_error());
     cl_sampler smp;
     cl_sampler_init(&smp, (float)temperature, (float)top_p, seed);

@@ -7,6 +7,8 @@
 #include <unistd.h>
 #include "ce.h"
 #include "cli.h"
+#include "hub.h"
+#include "datadir.h"
 #include "ce_cache.h"
 #include "compressor.h"
 #include "model.h"
@@ -21,9 +23,11 @@ static const char usage[] =
     "                   [--rank R] [--alpha A] [--targets q,k,v,o] [--seed N]\n"
     "Reads cl-segment JSONL (FILEs or stdin) and writes one CE record per segment: each segment\n"
     "compressed alone into ceil(n/C) concept embeddings.\n"
-    "  --model M          base model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
-    "  --compressor K     compressor GGUF (default $CL_COMPRESSOR, else models/<model>-c<C>.gguf\n"
-    "                     beside the tools if present)\n"
+    "  --model M          base model: path or ORG/NAME[@REV] in the Hugging Face cache (default\n"
+    "                     $CL_MODEL or ../shared/models/tinystories-656k)\n"
+    "  --pull             --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
+    "  --compressor K     compressor GGUF (default $CL_COMPRESSOR, else <model>-c<C>.gguf in\n"
+    "                     PREFIX/share/compllm, then models/ beside the tools, if present)\n"
     "  --naive            naive baseline: mean of each C consecutive token embeddings (--rate C)\n"
     "  -o, --output FILE  write FILE atomically (default stdout)\n"
     "  --cache DIR        segment cache (default $CL_CACHE; none if unset)\n"
@@ -115,30 +119,26 @@ static int flush(job *j) {
     return rc;
 }
 
-/* $CL_COMPRESSOR, else <tools>/../models/<model name>-c<C>.gguf when it exists, else NULL. */
+/* $CL_COMPRESSOR, else <model name>-c<C>.gguf in the data directories (datadir.h:
+ * <tools>/../share/compllm, then <tools>/../models) when it exists, else NULL. */
 static char *default_compressor(const char *model_path, int rate) {
     const char *e = getenv("CL_COMPRESSOR");
     if (e && *e) return cl_strdup(e);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return NULL;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash) return NULL;
-    *slash = 0;   /* .../bin */
     char *stem = cl_strdup(model_path);
     size_t l = strlen(stem);
     while (l > 1 && stem[l - 1] == '/') stem[--l] = 0;
     char *base = strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem;
     char *dot = strrchr(base, '.');
     if (dot && (!strcmp(dot, ".gguf") || !strcmp(dot, ".bin"))) *dot = 0;
-    size_t len = strlen(exe) + strlen(base) + 64;
-    char *path = cl_malloc(len);
-    snprintf(path, len, "%s/../models/%s-c%d.gguf", exe, base, rate);
+    char *at = strchr(base, '@');   /* ORG/NAME@REV (hub.h): NAME */
+    if (at) *at = 0;
+    size_t len = strlen(base) + 32;
+    char *name = cl_malloc(len);
+    snprintf(name, len, "%s-c%d.gguf", base, rate);
+    char *path = cl_data_find(name);
+    free(name);
     free(stem);
-    if (access(path, R_OK) == 0) return path;
-    free(path);
-    return NULL;
+    return path;
 }
 
 int main(int argc, char **argv) {
@@ -160,12 +160,14 @@ int main(int argc, char **argv) {
         {"cache", 1, 0, O_CACHE}, {"dtype", 1, 0, O_DTYPE}, {"batch", 1, 0, O_BATCH}, {"threads", 1, 0, O_THREADS},
         {"stats", 0, 0, O_STATS}, {"init-compressor", 1, 0, O_INIT}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_MAXSEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
-        {"targets", 1, 0, O_TARGETS}, {"seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"targets", 1, 0, O_TARGETS}, {"seed", 1, 0, O_SEED}, {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
+        {0, 0, 0, 0}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_COMP: comp_path = optarg; break;
         case O_NAIVE: naive = 1; break;
         case 'o': out_path = optarg; break;

@@ -16,6 +16,7 @@
 #include "chat.h"
 #include "stop.h"
 #include "cli.h"
+#include "hub.h"
 #include "compressor.h"
 #include "eval_data.h"
 #include "eval_model.h"
@@ -33,6 +34,7 @@ static const char usage_text[] =
     "       cl-eval --mode qa --data QA-FILE [options]\n"
     "Measure what a compressor keeps of a context, and the time and memory it saves.\n"
     "  --model PATH          model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
+    "  --pull                --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K        compressor GGUF (cl-train), 'identity' (untrained: final hidden\n"
     "                        states as CEs) or 'naive' (mean of C embeddings); default identity\n"
     "  --mode M              fidelity (default) or qa\n"
@@ -448,7 +450,8 @@ int main(int argc, char **argv) {
         {"answer-tokens", 1, 0, O_ANS}, {"agree-tokens", 1, 0, O_AGREE}, {"max-tokens", 1, 0, O_MAX},
         {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"no-template", 0, 0, O_NOTMPL},
         {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
-        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
+        {0, 0, 0, 0}};
     const char *model_path = NULL, *comp_path = "identity", *data = NULL, *answers_path = NULL, *json_path = NULL;
     int qa = 0, limit = -1, n_answer = 32, n_agree = 32, max_tokens = 32, threads = 0, no_template = 0;
     int lengths[64], n_lengths = 0;
@@ -459,6 +462,7 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_COMP: comp_path = optarg; break;
         case O_MODE:
             if (!strcmp(optarg, "qa")) qa = 1;

@@ -1,14 +1,20 @@
 /* cl-model — inspect model files, make random-weight GGUF models of a real config (benchmarks,
- * tests), convert any model (HF directory, GGUF, llama2.c) to GGUF.  See man/cl-model.1. */
+ * tests), convert any model (HF directory, GGUF, llama2.c) to GGUF, pull models from the Hugging
+ * Face Hub into its cache and list what is there.  See man/cl-model.1. */
+#include <dirent.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cli.h"
 #include "config.h"
+#include "datadir.h"
 #include "gguf.h"
+#include "hub.h"
 #include "model_file.h"
+#include "quant.h"
 #include "rope.h"
 #include "tensor.h"
 #include "tokenizer.h"
@@ -16,15 +22,33 @@
 
 static const char usage_text[] =
     "usage: cl-model info [PATH]\n"
-    "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype f32|f16|bf16|q8_0] [--vocab N]\n"
-    "       cl-model convert PATH --out FILE.gguf [--dtype f32|f16|bf16|q8_0]\n"
-    "PATH: a Hugging Face directory, a GGUF file or a llama2.c checkpoint (default $CL_MODEL,\n"
-    "then ../shared/models/tinystories-656k).\n";
+    "       cl-model random --config CONFIG.json --out FILE.gguf [--seed N] [--dtype DTYPE] [--vocab N]\n"
+    "                [--tokenizer FILE|none]\n"
+    "       cl-model convert PATH --out FILE.gguf [--dtype DTYPE]\n"
+    "       cl-model pull ORG/NAME[@REV][:QUANT] [--include GLOB]... [--gguf QUANT]\n"
+    "       cl-model list\n"
+    "PATH: a Hugging Face directory, a GGUF file, a llama2.c checkpoint or ORG/NAME[@REV][:QUANT]\n"
+    "in the Hugging Face cache (default $CL_MODEL, then ../shared/models/tinystories-656k).\n"
+    "pull: download the model's config, tokenizer and weights (or the .gguf of QUANT) from the Hub\n"
+    "($HF_ENDPOINT, token $HF_TOKEN) into the cache ($HF_HUB_CACHE, $HF_HOME/hub or\n"
+    "~/.cache/huggingface/hub) and print its local path.  --include GLOB: these files instead.\n"
+    "list: the cached models and the installed compressors.\n"
+    "DTYPE: f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K, or q4_K_M (q4_K with q6_K for the output\n"
+    "and some attn_v/ffn_down layers, as llama.cpp mixes it).\n";
+
+/* The requested storage: one dtype, or llama.cpp's Q4_K_M mix (mix_q4_k_m, which needs the
+ * layer count and whether output.weight exists to place its q6_K tensors). */
+static struct {
+    cl_dtype want;
+    int mix_q4_k_m, n_layers, has_output;
+} plan = {CL_F32, 0, 0, 0};
 
 static int parse_dtype(const char *s, cl_dtype *out) {
-    static const struct { const char *n; cl_dtype t; } m[] = {{"f32", CL_F32}, {"f16", CL_F16}, {"bf16", CL_BF16}, {"q8_0", CL_Q8_0}};
+    static const struct { const char *n; cl_dtype t; } m[] = {
+        {"f32", CL_F32}, {"f16", CL_F16}, {"bf16", CL_BF16}, {"q4_0", CL_Q4_0}, {"q8_0", CL_Q8_0},
+        {"q4_K", CL_Q4_K}, {"q5_K", CL_Q5_K}, {"q6_K", CL_Q6_K}, {"q4_K_M", CL_Q4_K}};
     for (size_t i = 0; i < sizeof m / sizeof *m; i++)
-        if (!strcmp(s, m[i].n)) return *out = m[i].t, 0;
+        if (!strcasecmp(s, m[i].n)) return plan.mix_q4_k_m = !strcasecmp(s, "q4_K_M"), *out = m[i].t, 0;
     return -1;
 }
 
@@ -35,15 +59,29 @@ static void encode(const float *x, int64_t n, cl_dtype dt, void *out) {
     case CL_F32: memcpy(out, x, (size_t)n * 4); break;
     case CL_F16: for (int64_t i = 0; i < n; i++) h[i] = cl_f32_to_f16(x[i]); break;
     case CL_BF16: for (int64_t i = 0; i < n; i++) h[i] = cl_f32_to_bf16(x[i]); break;
-    case CL_Q8_0: cl_quantize_q8_0(x, n, out); break;
+    default: cl_quantize(dt, x, n, out); break;
     }
 }
 
-/* The dtype a 2-D weight is stored in: 1-D tensors (norms, biases) stay f32 as llama.cpp does,
- * and Q8_0 needs rows that are a multiple of 32 (f32 otherwise). */
-static cl_dtype storage_dtype(cl_dtype want, int ndim, int64_t cols) {
+/* Q4_K_M's choice for tensor `name`: q6_K for the output (the embeddings when tied) and for
+ * attn_v / ffn_down of the first and last eighth of the layers and every third between
+ * (llama.cpp's use_more_bits), q4_K elsewhere. */
+static cl_dtype q4_k_m_dtype(const char *name) {
+    int l;
+    if (!strcmp(name, "output.weight") || (!plan.has_output && !strcmp(name, "token_embd.weight"))) return CL_Q6_K;
+    if (sscanf(name, "blk.%d.", &l) == 1 && (strstr(name, ".attn_v.") || strstr(name, ".ffn_down."))) {
+        int n = plan.n_layers;
+        if (l < n / 8 || l >= 7 * n / 8 || (l - n / 8) % 3 == 2) return CL_Q6_K;
+    }
+    return CL_Q4_K;
+}
+
+/* The dtype a weight is stored in: 1-D tensors (norms, biases) stay f32 as llama.cpp does; a
+ * row that is not a whole number of blocks falls back to q8_0 (rows of 32) or f32. */
+static cl_dtype storage_dtype(const char *name, int ndim, int64_t cols) {
+    cl_dtype want = plan.mix_q4_k_m ? q4_k_m_dtype(name) : plan.want;
     if (ndim < 2) return CL_F32;
-    if (want == CL_Q8_0 && cols % 32) return CL_F32;
+    if (cols % cl_dtype_block(want)) return cols % 32 || want == CL_F16 || want == CL_BF16 ? CL_F32 : CL_Q8_0;
     return want;
 }
 
@@ -169,12 +207,29 @@ static void add_random(rand_model *m, const char *name, int64_t rows, int64_t co
     rand_ctx *c = &m->ctx[m->n++];
     int ndim = cols ? 2 : 1;
     if (!cols) cols = rows, rows = 1;
-    *c = (rand_ctx){m->seed, storage_dtype(m->want, ndim, cols), rows, cols, mean, std};
+    *c = (rand_ctx){m->seed, storage_dtype(name, ndim, cols), rows, cols, mean, std};
     int64_t shape[2] = {ndim == 2 ? rows : cols, cols};
     cl_gguf_add_tensor_fill(m->w, name, c->dtype, ndim, shape, fill_random, c);
 }
 
-static int cmd_random(const char *config, const char *out, uint64_t seed, cl_dtype dtype, int vocab) {
+/* The tokenizer a random model gets: FILE (tokenizer.json), none, or by default the shared
+ * SmolLM2 tokenizer when it is found and fits the vocabulary (padded up to it); NULL for none. */
+static cl_tokenizer *random_tokenizer(const char *arg, int n_vocab) {
+    if (arg && !strcmp(arg, "none")) return NULL;
+    const char *path = arg ? arg : cl_shared_file("tokenizers/smollm2-135m-instruct/tokenizer.json");
+    if (!path) return NULL;
+    cl_tokenizer *t = cl_tokenizer_from_json(path);
+    if (!t) cl_die("%s", cl_error());
+    if (cl_tokenizer_n_vocab(t) > n_vocab) {
+        if (arg) cl_die("%s: %d tokens do not fit the vocabulary of %d", path, cl_tokenizer_n_vocab(t), n_vocab);
+        cl_tokenizer_free(t);   /* the default does not fit (e.g. --vocab 256): no tokenizer */
+        return NULL;
+    }
+    return t;
+}
+
+static int cmd_random(const char *config, const char *out, uint64_t seed, cl_dtype dtype, int vocab,
+                      const char *tokenizer) {
     cl_config c;
     if (cl_hf_config_load(config, &c)) cl_die("%s", cl_error());
     if (vocab > 0) {
@@ -188,11 +243,18 @@ static int cmd_random(const char *config, const char *out, uint64_t seed, cl_dty
     }
     c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
     if (cl_config_validate(&c)) cl_die("%s: %s", config, cl_error());
+    plan.want = dtype, plan.n_layers = c.n_layers, plan.has_output = !c.tied_embeddings;
     if (gguf_config(&c, config)) cl_die("%s", cl_error());
     float *freqs = llama3_freqs(&c);
     rand_model m = {cl_gguf_writer_new(), cl_calloc((size_t)c.n_layers * 16 + 8, sizeof(rand_ctx)), 0, seed, dtype};
     cl_gguf_set_config(m.w, &c);
     cl_gguf_set_str(m.w, "general.name", "random weights (cl-model random)");
+    cl_tokenizer *tok = random_tokenizer(tokenizer, c.n_vocab);
+    if (tok) {
+        if (cl_tokenizer_to_gguf_padded(tok, m.w, c.n_vocab)) cl_die("%s", cl_error());
+        cl_tokenizer_free(tok);
+        cl_gguf_set_config(m.w, &c);   /* the config's BOS/EOS win */
+    }
     cl_gguf_set_u64(m.w, "general.seed", seed);
     int64_t q = (int64_t)c.n_heads * c.head_dim, kv = (int64_t)c.n_kv_heads * c.head_dim;
     add_random(&m, "token_embd.weight", c.n_vocab, c.dim, 0, 0.02f);
@@ -283,6 +345,7 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
     cl_model_file *mf = cl_model_file_open(dir);
     if (!mf) cl_die("%s", cl_error());
     cl_config c = *cl_model_file_config(mf);
+    plan.want = want, plan.n_layers = c.n_layers, plan.has_output = cl_model_file_tensor(mf, "output.weight") != NULL;
     /* GGUF llama means interleaved RoPE: halves-layout (HF) Q/K rows get llama.cpp's permutation */
     int permute = c.arch == CL_ARCH_LLAMA && !c.rope_interleaved;
     c.rope_interleaved = c.arch == CL_ARCH_LLAMA;
@@ -310,7 +373,7 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
         int is_k = ends_with(t->name, ".attn_k.weight") || ends_with(t->name, ".attn_k.bias");
         ctx[i].src = t;
         ctx[i].dtype = have_dtype ? want : t->dtype;
-        if (have_dtype || t->ndim < 2) ctx[i].dtype = storage_dtype(want, t->ndim, t->shape[t->ndim - 1]);
+        if (have_dtype || t->ndim < 2) ctx[i].dtype = storage_dtype(t->name, t->ndim, t->shape[t->ndim - 1]);
         if (permute) ctx[i].permute_heads = is_q ? c.n_heads : is_k ? c.n_kv_heads : 0;
         ctx[i].add_one = add_one && ends_with(t->name, "norm.weight");
         cl_gguf_add_tensor_fill(w, t->name, ctx[i].dtype, t->ndim, t->shape, fill_convert, &ctx[i]);
@@ -325,14 +388,73 @@ static int cmd_convert(const char *dir, const char *out, int have_dtype, cl_dtyp
     return 0;
 }
 
+/* ---- pull, list ---- */
+static int cmd_pull(const char *ref, const char *const *include, int n_include, const char *gguf) {
+    if (!cl_hub_is_ref(ref)) cl_usage_error("%s: not a model reference ORG/NAME[@REV][:QUANT]", ref);
+    cl_hub_pull_opts o = {include, n_include, gguf, cl_isatty_stderr()};
+    char *path = cl_hub_pull(ref, &o);
+    if (!path) cl_die("%s", cl_error());
+    printf("%s\n", path);
+    free(path);
+    return 0;
+}
+
+/* The compressors (*.gguf of general.architecture compllm-compressor) in the data directories,
+ * each with its rate and base model: the name before -cC, and the base fingerprint it checks. */
+static void list_compressors(void) {
+    char *dirs[2];
+    int nd = cl_data_dirs(dirs), found = 0;
+    printf("Compressors:\n");
+    for (int i = 0; i < nd; i++) {
+        DIR *d = opendir(dirs[i]);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (!ends_with(e->d_name, ".gguf")) continue;
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dirs[i], e->d_name);
+            cl_gguf *g = cl_gguf_open(path);
+            const char *arch = g ? cl_gguf_get_str(g, "general.architecture") : NULL;
+            if (arch && !strcmp(arch, "compllm-compressor")) {
+                int64_t rate = 0;
+                cl_gguf_get_i64(g, "compllm.rate", &rate);
+                const char *fp = cl_gguf_get_str(g, "compllm.base_fingerprint");
+                char base[256];
+                snprintf(base, sizeof base, "%s", e->d_name);
+                char *cut = strstr(base, "-c");
+                char *last = cut;
+                while (cut && (cut = strstr(cut + 2, "-c"))) last = cut;
+                if (last) *last = 0;
+                printf("  %s  C=%lld  base model %s (fingerprint %.16s)\n", path, (long long)rate, base, fp ? fp : "?");
+                found++;
+            }
+            if (g) cl_gguf_close(g);
+        }
+        if (d) closedir(d);
+        free(dirs[i]);
+    }
+    if (!found) printf("  (none installed)\n");
+}
+
+static int cmd_list(void) {
+    if (cl_hub_list(stdout)) cl_die("%s", cl_error());
+    list_compressors();
+    return 0;
+}
+
 int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage(usage_text);
     static const struct option opts[] = {{"help", no_argument, 0, 'h'},   {"config", required_argument, 0, 'c'},
                                          {"seed", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
                                          {"vocab", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
+                                         {"include", required_argument, 0, 'i'}, {"gguf", required_argument, 0, 'g'},
+                                         {"tokenizer", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
-    const char *config = NULL, *out = NULL;
+    enum { MAX_INCLUDE = 64 };
+    static const char *include[MAX_INCLUDE];
+    const char *gguf = NULL;
+    int n_include = 0;
+    const char *config = NULL, *out = NULL, *tokenizer = NULL;
     unsigned long long seed = 0;
     cl_dtype dtype = CL_F32;
     int have_dtype = 0, vocab = 0, o;
@@ -341,17 +463,32 @@ int main(int argc, char **argv) {
         case 'h': fputs(usage_text, stdout); return 0;
         case 'c': config = optarg; break;
         case 'o': out = optarg; break;
+        case 't': tokenizer = optarg; break;
+        case 'i':
+            if (n_include == MAX_INCLUDE) cl_usage_error("at most %d --include", MAX_INCLUDE);
+            include[n_include++] = optarg;
+            break;
+        case 'g': gguf = optarg; break;
         case 's': seed = cl_arg_u64(optarg, "--seed"); break;
         case 'v': vocab = (int)cl_arg_long(optarg, "--vocab", 1, 1 << 30); break;
         case 'd':
-            if (parse_dtype(optarg, &dtype)) cl_usage_error("--dtype must be f32, f16, bf16 or q8_0");
+            if (parse_dtype(optarg, &dtype)) cl_usage_error("--dtype must be f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K or q4_K_M");
             have_dtype = 1;
             break;
         default: fputs(usage_text, stderr); return 2;
         }
     }
-    if (optind >= argc) cl_usage_error("missing command (info, random, convert)");
+    if (optind >= argc) cl_usage_error("missing command (info, random, convert, pull, list)");
     const char *cmd = argv[optind++];
+    if ((n_include || gguf) && strcmp(cmd, "pull")) cl_usage_error("--include and --gguf go with pull");
+    if (!strcmp(cmd, "pull")) {
+        if (optind + 1 != argc) cl_usage_error("pull needs one ORG/NAME[@REV][:QUANT]");
+        return cmd_pull(argv[optind], include, n_include, gguf);
+    }
+    if (!strcmp(cmd, "list")) {
+        if (optind != argc) cl_usage_error("too many arguments");
+        return cmd_list();
+    }
     if (!strcmp(cmd, "info")) {
         const char *path = optind < argc ? argv[optind++] : cl_default_model_path();
         if (!path) cl_die("no model given and no default model found (set CL_MODEL)");
@@ -361,7 +498,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "random")) {
         if (!config || !out) cl_usage_error("random needs --config and --out");
         if (optind < argc) cl_usage_error("too many arguments");
-        return cmd_random(config, out, seed, dtype, vocab);
+        return cmd_random(config, out, seed, dtype, vocab, tokenizer);
     }
     if (!strcmp(cmd, "convert")) {
         if (optind >= argc || !out) cl_usage_error("convert needs PATH and --out");

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "hub.h"
 #include "model_file.h"
 #include "segment_jsonl.h"
 #include "segment_text.h"
@@ -30,6 +31,7 @@ static const char usage_text[] =
     "                       tokenizer.json is needed), .gguf, or llama2.c checkpoint (default\n"
     "                       $CL_MODEL, then ../shared/models/tinystories-656k)\n"
     "  -t, --tokenizer FILE the tokenizer alone: a tokenizer.json or a GGUF file\n"
+    "  --pull               --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
     "                       LANG, else \"en\")\n"
     "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv) {
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
         {"lossy", no_argument, 0, 'L'},            {"output", required_argument, 0, 'o'},
         {"tokenizer", required_argument, 0, 't'},  {"help", no_argument, 0, 'h'},
+        {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
     int max_tokens = 20, lossy = 0, c;
     const char *model = NULL, *tokenizer = NULL, *locale = NULL, *name = NULL, *output = "-";
@@ -115,6 +118,7 @@ int main(int argc, char **argv) {
         }
         case 'm': model = optarg; break;
         case 't': tokenizer = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case 'l': locale = optarg; break;
         case 'n': name = optarg; break;
         case 'L': lossy = 1; break;

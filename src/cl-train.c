@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <limits.h>
 #include "cli.h"
+#include "hub.h"
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
@@ -24,6 +25,7 @@ static const char usage_text[] =
     "Examples are JSONL lines {\"context\":..., \"question\":... (optional), \"answer\":...\n"
     "(optional: the teacher generates it)}.\n"
     "  --model PATH          base model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
+    "  --pull                --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  -o, --out FILE        output: compressor GGUF (best dev loss), or JSONL for --gen-data\n"
     "                        (default compressor.gguf / stdout)\n"
     "  --dev FILE            held-out examples: dev loss and the final evaluation\n"
@@ -187,11 +189,13 @@ int main(int argc, char **argv) {
         {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED}, {"eval-every", 1, 0, O_EVERY},
         {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
         {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
-        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
         case O_MODEL: model_path = optarg; break;
+        case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case 'o': out = optarg; break;
         case O_DEV:
             if (!*optarg) cl_usage_error("--dev: empty file name");

@@ -96,3 +96,16 @@ need_model() {
   cl-ask --model "$TMP/chatml" --max-tokens 2 --stats --no-template "$q" 2> "$TMP/err" > /dev/null
   jq -e '.prompt_tokens == 13' "$TMP/err"
 }
+
+@test "cl-ask --kv-type: f16 (default), bf16, f32 answer; other types are usage errors" {
+  run cl-ask --kv-type q8_0 "q"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *kv-type* ]]
+  need_model
+  printf 'Once upon a time there was a little cat named Tom.\n' > "$TMP/story.txt"
+  for t in f16 bf16 f32; do
+    run cl-ask --model "$MODEL" --kv-type $t --max-tokens 12 --text "$TMP/story.txt" "Who was Tom?"
+    [ "$status" -eq 0 ]
+    [ -n "$output" ]
+  done
+}

@@ -29,6 +29,8 @@ import sys
 
 import numpy as np
 
+import ref_dequant
+
 
 class Reader:
     def __init__(self, data):
@@ -106,6 +108,9 @@ def dequant(data, p, typ, n):
         return (q * d[:, None]).reshape(n)
     if typ == 26:   # I32 (test inputs)
         return np.frombuffer(data, "<i4", n, p).astype(np.float64)
+    if typ in ref_dequant.BLOCK:   # q4_0, q4_K, q5_K, q6_K: the independent block decoder
+        be, bs = ref_dequant.BLOCK[typ]
+        return ref_dequant.dequant(data[p:p + n // be * bs], typ).astype(np.float64)
     raise ValueError("dtype %d not supported by the reference" % typ)
 
 

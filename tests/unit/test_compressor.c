@@ -98,9 +98,18 @@ int main(void) {
     cl_compressor_refresh_fp(lo);
     float *with = cl_malloc(nv * D * sizeof *with), *merged = cl_malloc(nv * D * sizeof *merged);
     int rc1 = cl_compress(m, lo, NSEG, ids, seg_n, with);
+    float *merged_w[256 * CL_LORA_NT];
+    int n_merged = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {
         cl_layer *L = &m->layers[l];
-        float *W[CL_LORA_NT] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
+        cl_mat *Wm[CL_LORA_NT] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+        float *W[CL_LORA_NT];
+        for (int t = 0; t < CL_LORA_NT; t++) {   /* writable f32 copies of the (mapped) weights */
+            W[t] = cl_malloc(cl_mat_bytes(Wm[t]));
+            cl_convert_to_f32(Wm[t]->dtype, Wm[t]->data, 0, (int64_t)Wm[t]->rows * Wm[t]->cols, W[t]);
+            *Wm[t] = cl_mat_f32(W[t], Wm[t]->rows, Wm[t]->cols);
+            merged_w[n_merged++] = W[t];
+        }
         for (int t = 0; t < CL_LORA_NT; t++) {
             int in = t == CL_LORA_O ? lo->q_dim : t == CL_LORA_DOWN ? lo->ffn_dim : D;
             int out = t == CL_LORA_Q ? lo->q_dim : t <= CL_LORA_V ? lo->kv_dim : t == CL_LORA_O || t == CL_LORA_DOWN ? D : lo->ffn_dim;
@@ -209,12 +218,14 @@ int main(void) {
     for (int i = 0, v = 0; i < NSEG && naive_ok; i++)
         for (int j = 0; j < seg_n[i]; j += 2, v++)
             for (int d = 0; d < D; d++) {
-                double e = m->tok_embd[(size_t)ids[i][j] * D + d];
-                if (j + 1 < seg_n[i]) e = (e + m->tok_embd[(size_t)ids[i][j + 1] * D + d]) / 2;
+                const float *te = cl_mat_f32_data(&m->tok_embd);   /* tinystories is f32 */
+                double e = te[(size_t)ids[i][j] * D + d];
+                if (j + 1 < seg_n[i]) e = (e + te[(size_t)ids[i][j + 1] * D + d]) / 2;
                 if (fabs(e - nav[(size_t)v * D + d]) > 1e-6 * (1 + fabs(e))) naive_ok = 0;
             }
     OK(naive_ok, "naive: mean of each 2 token embeddings (the last alone when n is odd)");
 
+    for (int i = 0; i < n_merged; i++) free(merged_w[i]);
     free(ce); free(ref); free(y); free(with); free(merged); free(batch_ce); free(big_ce); free(again); free(nav);
     cl_compressor_free(id); cl_compressor_free(lin); cl_compressor_free(lo); cl_compressor_free(plain);
     cl_compressor_free(back); cl_compressor_free(attn); cl_compressor_free(b2);

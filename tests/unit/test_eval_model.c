@@ -63,7 +63,7 @@ int main(void) {
 
     /* the same prefix as embeddings: rows of the token embedding table */
     float *e = cl_malloc((size_t)(n_pre - 1) * c.dim * sizeof *e);
-    for (int i = 1; i < n_pre; i++) memcpy(e + (size_t)(i - 1) * c.dim, m->tok_embd + (size_t)seq[i] * c.dim, c.dim * sizeof *e);
+    for (int i = 1; i < n_pre; i++) cl_mat_row(&m->tok_embd, seq[i], e + (size_t)(i - 1) * c.dim);
     cl_piece emb_pieces[2] = {{.ids = seq, .n = 1}, {.embd = e, .n = n_pre - 1}};
     double got_e;
     OK(cl_score_continuation(m, emb_pieces, 2, seq + n_pre, n_cont, &got_e, NULL) == 0, "score (embeddings)");

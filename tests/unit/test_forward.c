@@ -104,6 +104,44 @@ static void test_long(const cl_model *m) {
     cl_kv_free(kv);
 }
 
+/* 16-bit caches: a prefill of 600 (two spans, the second reading the cache through f32 copies),
+ * then 6 decode steps (read in place), against the f32 cache: rel err within the cache type's
+ * rounding (f16 2^-11, bf16 2^-8, times a margin for its propagation); prefill in one go and
+ * token by token read the same rounded values, so they agree to float rounding. */
+static void test_kv_types(const cl_model *m) {
+    int V = m->cfg.n_vocab, n = 606, np = 600;
+    int32_t *ids = rand_ids(n, V, 5);
+    float *ref = malloc((size_t)V * sizeof *ref), *got = malloc((size_t)V * sizeof *got), *alt = malloc((size_t)V * sizeof *alt);
+    static const struct { cl_dtype t; double tol; } T[] = {{CL_F16, 2e-3}, {CL_BF16, 2e-2}};
+    cl_kv *kf = cl_kv_new(m, n);
+    cl_batch b = {.n_tokens = n, .ids = ids, .logits = ref};
+    int okf = cl_forward(m, kf, &b) == 0;
+    for (int k = 0; k < 2; k++) {
+        cl_kv *kv = cl_kv_new_type(m, n, T[k].t), *kv2 = cl_kv_new_type(m, n, T[k].t);
+        cl_batch p = {.n_tokens = np, .ids = ids, .logits = got};
+        int ok = okf && kv && cl_kv_type(kv) == T[k].t && cl_forward(m, kv, &p) == 0;
+        for (int i = np; ok && i < n; i++) {
+            cl_batch d = {.n_tokens = 1, .ids = ids + i, .logits = got};
+            ok = cl_forward(m, kv, &d) == 0;
+        }
+        double e = ok ? rel(got, ref, (size_t)V) : 1;
+        OK(ok && e <= T[k].tol && cl_kv_bytes(kv) * 2 == cl_kv_bytes(kf),
+           "%s kv cache: 600 prefill + 6 decode vs f32 cache (rel err %.2g <= %.0e), half the bytes",
+           cl_dtype_name(T[k].t), e, T[k].tol);
+        cl_batch all = {.n_tokens = n, .ids = ids, .logits = alt};
+        int ok2 = kv2 && cl_forward(m, kv2, &all) == 0;
+        double e2 = ok && ok2 ? rel(alt, got, (size_t)V) : 1;
+        OK(ok2 && e2 <= 1e-5, "%s kv cache: one prefill of 606 == 600 + 6 decode steps (rel err %.2g)",
+           cl_dtype_name(T[k].t), e2);
+        cl_kv_free(kv);
+        cl_kv_free(kv2);
+    }
+    cl_kv *bad = cl_kv_new_type(m, 4, CL_Q8_0);
+    OK(bad == NULL && strstr(cl_error(), "q8_0"), "a q8_0 kv cache is refused: %s", cl_error());
+    cl_kv_free(kf);
+    free(ids); free(ref); free(got); free(alt);
+}
+
 static void test_batches(const cl_model *m) {
     int V = m->cfg.n_vocab, dim = m->cfg.dim, L = m->cfg.n_layers;
     /* 3 short sequences, then 45 of 20 (900 rows: split over spans at sequence boundaries) */
@@ -136,14 +174,14 @@ static void test_batches(const cl_model *m) {
     int ok = cl_forward(m, NULL, &b) == 0;
     int emb_ok = 1;
     for (int j = 0; j < 3; j++)
-        emb_ok &= !memcmp(lay + (size_t)j * dim, m->tok_embd + (size_t)ids[pos[j]] * dim, dim * sizeof(float));
+        emb_ok &= !memcmp(lay + (size_t)j * dim, cl_mat_f32_data(&m->tok_embd) + (size_t)ids[pos[j]] * dim, dim * sizeof(float));
     OK(ok && emb_ok, "out_layers[0] holds the input embeddings");
     /* logits = out_final . output rows (double dot products) */
     double e = 0;
     for (int j = 0; j < 3; j++)
         for (int v = 0; v < V; v++) {
             double d = 0;
-            for (int i = 0; i < dim; i++) d += (double)fin[j * dim + i] * m->output[(size_t)v * dim + i];
+            for (int i = 0; i < dim; i++) d += (double)fin[j * dim + i] * cl_mat_f32_data(&m->output)[(size_t)v * dim + i];
             e = fmax(e, fabs(d - lg[(size_t)pos[j] * V + v]));
         }
     OK(ok && e < 1e-4, "logits == out_final x output head (max abs err %.2g)", e);
@@ -159,7 +197,7 @@ static void test_batches(const cl_model *m) {
     OK(ok && ef < 1e-5, "out_final == RMSNorm(out_layers[n_layers]) (max abs err %.2g)", ef);
 
     float *embd = malloc((size_t)n * dim * sizeof *embd), *lg2 = malloc((size_t)n * V * sizeof *lg2);
-    for (int t = 0; t < n; t++) memcpy(embd + (size_t)t * dim, m->tok_embd + (size_t)ids[t] * dim, dim * sizeof(float));
+    for (int t = 0; t < n; t++) memcpy(embd + (size_t)t * dim, cl_mat_f32_data(&m->tok_embd) + (size_t)ids[t] * dim, dim * sizeof(float));
     cl_batch be = {.n_tokens = n, .embd = embd, .n_seq = 2, .seq_len = lens2, .logits = lg2, .logits_all = 1};
     ok = cl_forward(m, NULL, &be) == 0;
     OK(ok && !memcmp(lg, lg2, (size_t)n * V * sizeof *lg), "embeddings input == ids input (bitwise)");
@@ -177,7 +215,8 @@ static void test_lora(const cl_config *c) {
     unsigned seed = 1;
     for (int l = 0; l < c->n_layers; l++) {
         cl_layer *y = &mm->layers[l];
-        float *W[CL_LORA_NT] = {y->wq, y->wk, y->wv, y->wo, y->w_gate, y->w_up, y->w_down};
+        float *W[CL_LORA_NT] = {(float *)y->wq.data, (float *)y->wk.data, (float *)y->wv.data, (float *)y->wo.data,
+                                (float *)y->w_gate.data, (float *)y->w_up.data, (float *)y->w_down.data};   /* random: f32 arena */
         for (int t = 0; t < CL_LORA_NT; t++) {
             lo->A[l][t] = malloc((size_t)r * ind[t] * sizeof(float));
             lo->B[l][t] = malloc((size_t)outd[t] * r * sizeof(float));
@@ -262,6 +301,7 @@ int main(void) {
         test_cache(m, v[i].name);
         if (i == 0) {
             test_long(m);
+            test_kv_types(m);
             test_batches(m);
             test_errors(m);
         }

@@ -12,6 +12,7 @@
 #include "gguf.h"
 #include "model.h"
 #include "model_file.h"
+#include "quant.h"
 #include "t.h"
 #include "tensor.h"
 #include "util.h"
@@ -37,9 +38,9 @@ static void add_weight(cl_gguf_writer *w, const char *name, int64_t rows, int64_
         uint16_t *h = cl_malloc((size_t)n * 2);
         for (int64_t i = 0; i < n; i++) h[i] = dt == CL_F16 ? cl_f32_to_f16(f[i]) : cl_f32_to_bf16(f[i]);
         enc = h;
-    } else if (dt == CL_Q8_0) {
-        enc = cl_malloc((size_t)cl_dtype_bytes(CL_Q8_0, n));
-        cl_quantize_q8_0(f, n, enc);
+    } else if (dt != CL_F32) {   /* block formats */
+        enc = cl_malloc((size_t)cl_dtype_bytes(dt, n));
+        cl_quantize(dt, f, n, enc);
     }
     cl_gguf_add_tensor(w, name, dt, rows == 1 ? 1 : 2, rows == 1 ? shape + 1 : shape, enc);
     if (enc != f) free(enc);
@@ -203,7 +204,7 @@ int main(void) {
     cl_config base = {.arch = CL_ARCH_LLAMA, .n_vocab = 64, .dim = 64, .n_layers = 2, .n_heads = 4,
                       .n_kv_heads = 2, .head_dim = 16, .ffn_dim = 96, .max_ctx = 256, .rope_theta = 10000.0f,
                       .rms_eps = 1e-5f, .tied_embeddings = 1, .bos_id = 1, .eos_id = 2};
-    tcase cases[6];
+    tcase cases[12];
     int nc = 0;
     cases[nc] = (tcase){"llama GQA tied F32 interleaved rope, 3 sequences", base, CL_F32, 0, 0, 3, {7, 12, 5}};
     nc++;
@@ -225,6 +226,20 @@ int main(void) {
     cases[nc] = (tcase){"llama MHA F32, LoRA, embeddings input, 4 sequences", base, CL_F32, 1, 1, 4, {3, 8, 1, 6}};
     cases[nc].c.n_kv_heads = 4;
     nc++;
+    /* block formats, read in place (rows of 256 for the k-quants): qwen3 shape, tied and untied */
+    static const struct { cl_dtype dt; const char *name; } kq[] = {
+        {CL_Q4_K, "qwen3 Q4_K (mapped, streamed), untied"}, {CL_Q5_K, "qwen3 Q5_K"},
+        {CL_Q6_K, "qwen3 Q6_K, tied"}, {CL_Q4_0, "qwen3 Q4_0"}};
+    for (size_t i = 0; i < sizeof kq / sizeof *kq; i++) {
+        cases[nc] = (tcase){kq[i].name, base, kq[i].dt, 0, (int)i == 1, 2, {9, 4}};
+        cases[nc].c.arch = CL_ARCH_QWEN3;
+        cases[nc].c.qk_norm = 1;
+        cases[nc].c.dim = 256;
+        cases[nc].c.head_dim = 64;
+        cases[nc].c.ffn_dim = 512;
+        cases[nc].c.tied_embeddings = kq[i].dt == CL_Q6_K;
+        nc++;
+    }
     for (int i = 0; i < nc; i++) run_case(&cases[i]);
     return t_done();
 }

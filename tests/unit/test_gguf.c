@@ -219,7 +219,7 @@ static void test_malformed(void) {
     /* tensor infos: name, n_dims, dims, type, offset */
     struct { const char *what, *expect; uint32_t nd; uint64_t d0; uint32_t type; uint64_t off; } tc[] = {
         {"n_dims 5", "n_dims", 5, 32, CL_F32, 0},         {"dimension 0", "dimension", 2, 0, CL_F32, 0},
-        {"dtype 2 (q4_1)", "type 2", 1, 32, 2, 0},         {"dtype 99", "type 99", 1, 32, 99, 0},
+        {"dtype 3 (q4_1)", "type 3", 1, 32, 3, 0},         {"dtype 99", "type 99", 1, 32, 99, 0},
         {"offset past EOF", "past the end", 1, 32, CL_F32, 1 << 20},
         {"offset not aligned", "alignment", 1, 32, CL_F32, 4},
         {"q8_0 row of 33", "multiple of 32", 1, 33, CL_Q8_0, 0},

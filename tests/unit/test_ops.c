@@ -161,6 +161,8 @@ static void test_attention(void) {
         {3, 10, 8, 4, 16, 7},      /* chunk continuing a cache */
         {300, 300, 4, 1, 8, 0},    /* more rows than one block (MQA: 256/4 = 64 per block) */
         {600, 600, 2, 2, 4, 0},    /* several blocks of 256 */
+        {40, 700, 4, 2, 16, 660},  /* a chunk after 660 cached: key tiles of 256, the last partly masked */
+        {300, 1000, 6, 2, 8, 700}, /* blocks x tiles, GQA */
     };
     for (size_t t = 0; t < sizeof c / sizeof c[0]; t++) {
         int qd = c[t].H * c[t].hd, kvd = c[t].KV * c[t].hd;

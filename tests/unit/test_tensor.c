@@ -152,7 +152,7 @@ static void test_tensor_to_f32(void) {
     t.nbytes = 8;
     OK(cl_tensor_to_f32(&t, out) == 0 && out[0] == cl_bf16_to_f32(0x3C00), "bf16 tensor to f32");
     OK(!strcmp(cl_dtype_name(CL_Q8_0), "q8_0") && !strcmp(cl_dtype_name(CL_BF16), "bf16") && cl_dtype_valid(30) &&
-           !cl_dtype_valid(2),
+           cl_dtype_valid(2) && cl_dtype_valid(14) && !cl_dtype_valid(3) && !cl_dtype_valid(15),
        "dtype names and validity");
 }
 

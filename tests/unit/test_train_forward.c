@@ -33,7 +33,7 @@ static void compare(const cl_model *m, const char *what, uint64_t seed) {
     int32_t ids[27];
     for (int i = 0; i < T; i++) ids[i] = (int32_t)(cl_rng_uniform(&r) * c->n_vocab);
     float *embd = cl_malloc((size_t)T * D * 4);
-    for (int i = 0; i < T; i++) memcpy(embd + (long)i * D, m->tok_embd + (long)ids[i] * D, D * 4);
+    for (int i = 0; i < T; i++) cl_mat_row(&m->tok_embd, ids[i], embd + (long)i * D);
     int *pos = cl_malloc(T * sizeof(int));
     for (int i = 0; i < T; i++) pos[i] = i;
     float *layers = cl_malloc((size_t)(L + 1) * T * D * 4), *fin = cl_malloc((size_t)T * D * 4);

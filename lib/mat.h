@@ -1,0 +1,45 @@
+/* mat.h — a weight matrix in its stored dtype (f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K),
+ * usually mapped straight from the model file, and the products that read it.
+ *
+ * A product of one to four rows with W transposed (decode: y = x W^T) streams the stored rows
+ * through a dot-product kernel chosen at run time for the CPU (mat_kern.h: AVX-512, else portable
+ * code with AVX2/AVX-512 clones) on our thread pool (pool.h), f32 included (except under
+ * `make CUDA=1`, where f32 products stay with cl_gemm and its offload).  Larger products: f32 goes
+ * to cl_gemm unchanged; other dtypes dequantise panels of rows to f32 and hand them to cl_gemm.
+ * Either way the result equals the product with the dequantised f32 matrix up to float summation
+ * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).  The few-row and panel paths sum in
+ * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
+ * batch (as sgemv and sgemm did before). */
+#ifndef CL_MAT_H
+#define CL_MAT_H
+#include <stddef.h>
+#include "tensor.h"
+
+typedef struct {
+    cl_dtype dtype;
+    int rows, cols;        /* [rows, cols], row-major: a Linear weight is [out, in] */
+    size_t row_bytes;      /* bytes of one stored row */
+    const void *data;      /* rows * row_bytes bytes, not owned */
+} cl_mat;
+
+/* A view of rows x cols floats at p. */
+cl_mat cl_mat_f32(const float *p, int rows, int cols);
+/* A view of stored data; 0, or -1 (cl_fail) if cols is not a whole number of blocks. */
+int cl_mat_view(cl_mat *w, cl_dtype dtype, const void *data, int rows, int cols);
+/* The f32 data of an f32 matrix, NULL for any other dtype. */
+const float *cl_mat_f32_data(const cl_mat *w);
+size_t cl_mat_bytes(const cl_mat *w);
+
+/* out[0 .. cols-1] = row r as f32 (exact dequantisation). */
+void cl_mat_row(const cl_mat *w, int r, float *out);
+
+/* C[M,N] = alpha op(A) op(W) + beta C, row-major, A with row stride lda (op(A) = A^T when
+ * trans_a).  trans_w: op(W) = W^T, W is [N,K] (the Linear orientation, y = x W^T); else
+ * op(W) = W, W is [K,N] (the backward's dx = dy W).  beta == 0 ignores C's old contents. */
+void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                 const cl_mat *W, float beta, float *C, int ldc);
+
+/* y[n, W.rows] = x[n, W.cols] W^T (+ y when accumulate). */
+void cl_mat_linear(float *y, const float *x, const cl_mat *W, int n, int accumulate);
+
+#endif

@@ -1,0 +1,92 @@
+/* pool.c — persistent worker threads for cl_parallel_for (see pool.h). */
+#include "pool.h"
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+enum { MAX_WORKERS = 63, SPIN = 200 };   /* pause loops (a few us) before sleeping: on a shared, oversubscribed machine longer spins cost more than they save */
+
+static struct {
+    pthread_mutex_t busy;            /* held by the caller of a parallel region */
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    int n_workers;
+    atomic_uint gen;                 /* bumped once per region */
+    atomic_int pending;              /* chunks not finished */
+    int n_chunks, n;
+    cl_range_fn fn;
+    void *ctx;
+} P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+       PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0};
+
+static void chunk(int n, int n_chunks, int c, int *lo, int *hi) {
+    *lo = (int)((long)n * c / n_chunks);
+    *hi = (int)((long)n * (c + 1) / n_chunks);
+}
+
+static unsigned start_gen[MAX_WORKERS];
+
+static void *worker(void *arg) {
+    int id = (int)(long)arg;   /* runs chunk id + 1 */
+    unsigned seen = start_gen[id];   /* the generation before the region that created it */
+    for (;;) {
+        int spins = 0;
+        while (atomic_load_explicit(&P.gen, memory_order_acquire) == seen && ++spins < SPIN)
+            __builtin_ia32_pause();
+        /* the region's generation and job are read together under the lock */
+        pthread_mutex_lock(&P.mu);
+        while (atomic_load(&P.gen) == seen) pthread_cond_wait(&P.wake, &P.mu);
+        seen = atomic_load(&P.gen);
+        int n = P.n, n_chunks = P.n_chunks;
+        cl_range_fn fn = P.fn;
+        void *ctx = P.ctx;
+        pthread_mutex_unlock(&P.mu);
+        if (id + 1 < n_chunks) {
+            int lo, hi;
+            chunk(n, n_chunks, id + 1, &lo, &hi);
+            fn(ctx, lo, hi);
+            if (atomic_fetch_sub_explicit(&P.pending, 1, memory_order_acq_rel) == 1) {
+                pthread_mutex_lock(&P.mu);
+                pthread_cond_signal(&P.done);
+                pthread_mutex_unlock(&P.mu);
+            }
+        }
+    }
+    return NULL;
+}
+
+void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx) {
+    int t = openblas_get_num_threads();
+    if (grain < 1) grain = 1;
+    if (t > n / grain) t = n / grain;
+    if (t > MAX_WORKERS + 1) t = MAX_WORKERS + 1;
+    if (t <= 1 || pthread_mutex_trylock(&P.busy) != 0) {
+        if (n > 0) fn(ctx, 0, n);
+        return;
+    }
+    while (P.n_workers < t - 1) {   /* grow on demand; workers live for the process */
+        pthread_t th;
+        start_gen[P.n_workers] = atomic_load(&P.gen);
+        if (pthread_create(&th, NULL, worker, (void *)(long)P.n_workers) != 0) break;
+        pthread_detach(th);
+        P.n_workers++;
+    }
+    if (t > P.n_workers + 1) t = P.n_workers + 1;
+    pthread_mutex_lock(&P.mu);
+    P.n = n, P.n_chunks = t, P.fn = fn, P.ctx = ctx;
+    atomic_store(&P.pending, t - 1);
+    atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
+    pthread_cond_broadcast(&P.wake);
+    pthread_mutex_unlock(&P.mu);
+    int lo, hi;
+    chunk(n, t, 0, &lo, &hi);
+    fn(ctx, lo, hi);
+    int spins = 0;
+    while (atomic_load_explicit(&P.pending, memory_order_acquire) > 0 && ++spins < SPIN) __builtin_ia32_pause();
+    if (atomic_load(&P.pending) > 0) {
+        pthread_mutex_lock(&P.mu);
+        while (atomic_load(&P.pending) > 0) pthread_cond_wait(&P.done, &P.mu);
+        pthread_mutex_unlock(&P.mu);
+    }
+    pthread_mutex_unlock(&P.busy);
+}

@@ -1,0 +1,33 @@
+/* quant.h — GGML block formats beyond f32/f16/bf16: their layouts, dequantisation and
+ * (simple, round-to-nearest) quantisation.
+ *
+ * Layouts are byte for byte those of GGUF files (ggml-common.h); little-endian f16 scales:
+ *   q4_0  32 elements, 18 bytes: f16 d; 16 bytes: element j in the low nibble of byte j,
+ *         element j+16 in the high nibble.  x = (q - 8) * d.
+ *   q8_0  32 elements, 34 bytes: f16 d; 32 int8.  x = d * q.
+ *   q4_K  256 elements, 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) pairs for
+ *         8 sub-blocks of 32, 128 bytes of nibbles (64-element chunk c: byte 32c+l holds element
+ *         64c+l low, 64c+32+l high).  x = (d*sc) * q - (dmin*m).
+ *   q5_K  256 elements, 176 bytes: as q4_K plus 32 bytes qh between scales and nibbles: bit 2c of
+ *         qh[l] is bit 4 of element 64c+l, bit 2c+1 that of element 64c+32+l.
+ *   q6_K  256 elements, 210 bytes: 128 bytes low nibbles, 64 bytes high 2-bit pairs, 16 int8
+ *         scales (one per 16 elements), f16 d.  x = (d*sc) * (q - 32).
+ * Dequantisation rounds exactly as those formulas read in f32 arithmetic, no fused multiply-add
+ * (tests/ref/ref_dequant.py is the independent reference). */
+#ifndef CL_QUANT_H
+#define CL_QUANT_H
+#include <stdint.h>
+#include "tensor.h"
+
+/* Elements and bytes of one block of t (1 and the element size for f32/f16/bf16); 0 if unknown. */
+int cl_dtype_block(cl_dtype t);
+int cl_dtype_block_bytes(cl_dtype t);
+
+/* Dequantise nb consecutive blocks of a block format (not f32/f16/bf16) into out. */
+void cl_dequant_blocks(cl_dtype t, const void *src, int64_t nb, float *out);
+
+/* Quantise n floats (a multiple of the block) into t's blocks: per block, nearest values on a
+ * min/max grid (not llama.cpp's error-minimising search; the layout is what matters to readers). */
+void cl_quantize(cl_dtype t, const float *x, int64_t n, void *out);
+
+#endif

@@ -370,92 +370,43 @@ static int check_segments(const cl_model *m, int C, int S, int n_seg, const int 
     return 0;
 }
 
-/* Bit-exact batching.  OpenBLAS's sgemm does not give a row the same bits whatever the other
- * rows: rows in the last, partial group of its kernel's row blocking, and rows split between
- * threads, take other code paths.  What holds (checked below, at run time) is that with one BLAS
- * thread, rows in complete aligned groups of U rows get identical results in any M that is a
- * multiple of U.  So each segment's sequence is padded with EOS tokens after its placeholders
- * (causal attention: the placeholders never see them) to a multiple of U rows, BLAS runs with one
- * thread during compression, and the cores are used by compressing sub-batches in parallel
- * threads instead.  A segment's CEs then do not depend on the batch, its position in it, or the
- * thread count. */
-static int row_unit = 0;
-static pthread_once_t row_unit_once = PTHREAD_ONCE_INIT;
-
-/* Do U-row blocks of A B^T (K, N) come out identical for several M (multiples of U)? */
-static int blocks_exact(int U, int K, int N) {
-    int maxM = 13 * U;
-    float *A = cl_malloc((size_t)maxM * K * sizeof *A), *B = cl_malloc((size_t)N * K * sizeof *B);
-    float *R = cl_malloc((size_t)maxM * N * sizeof *R), *C = cl_malloc((size_t)maxM * N * sizeof *C);
-    uint64_t st = 42;
-    for (int i = 0; i < maxM * K; i++) A[i] = (float)((double)(splitmix(&st) >> 11) / 9007199254740992.0 - 0.5);
-    for (int i = 0; i < N * K; i++) B[i] = (float)((double)(splitmix(&st) >> 11) / 9007199254740992.0 - 0.5);
-    for (int b = 0; b < 13; b++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, U, N, K, 1.0f, A + (size_t)b * U * K, K, B, K, 0.0f,
-                    R + (size_t)b * U * N, N);
-    int ok = 1;
-    static const int mult[] = {2, 3, 5, 7, 13};
-    for (size_t i = 0; i < sizeof mult / sizeof mult[0] && ok; i++) {
-        int M = mult[i] * U;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, A, K, B, K, 0.0f, C, N);
-        ok = !memcmp(C, R, (size_t)M * N * sizeof *C);
-    }
-    free(A); free(B); free(R); free(C);
-    return ok;
-}
-
-static void probe_row_unit(void) {
-    static const int cand[] = {1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128};
-    row_unit = 128;
-    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++)
-        if (blocks_exact(cand[i], 72, 100) && blocks_exact(cand[i], 8, 136) && blocks_exact(cand[i], 136, 8)) {
-            row_unit = cand[i];
-            break;
-        }
-}
-
-int cl_compress_row_unit(void) {
-    int nt = openblas_get_num_threads();
-    if (nt != 1) openblas_set_num_threads(1);
-    pthread_once(&row_unit_once, probe_row_unit);
-    if (nt != 1) openblas_set_num_threads(nt);
-    return row_unit;
-}
-
-static int round_up(int n, int u) { return (n + u - 1) / u * u; }
-
+/* Bit-exact batching, by construction.  Every product of the forward pass and the linear layer
+ * runs through cl_gemm_fixed (cl_gemm_fixed_order on the worker threads): each output element is
+ * one FMA chain over k in a fixed order, so a row's result depends on that row alone.  Everything
+ * else in the forward pass works row by row (norms, RoPE, SwiGLU) or sequence by sequence
+ * (attention, whose blocking depends only on the sequence's own length).  A segment's CEs are
+ * therefore the same bits whatever the batch, its place in it, the thread count, the BLAS
+ * library or its kernel.  The batch is split into contiguous sub-batches, one per thread. */
 typedef struct {
     const cl_model *m;
     const cl_compressor *c;
-    int unit, n_seg, rc;
+    int n_seg, rc;
     const int32_t *const *ids;
     const int *n_ids;
     float *out;
     char err[256];
 } chunk;
 
-/* Compress one sub-batch (BLAS single-threaded), see above. */
+/* Compress one sub-batch on the calling thread, see above. */
 static void *compress_chunk(void *arg) {
     chunk *k = arg;
     const cl_compressor *c = k->c;
-    int U = k->unit, D = c->dim, eos = k->m->cfg.eos_id;
-    size_t total = 0, n_out = 0, slots = 0;
+    int D = c->dim, eos = k->m->cfg.eos_id, was = cl_gemm_fixed_order(1);
+    size_t total = 0, n_out = 0;
     for (int i = 0; i < k->n_seg; i++) {
         int p = cl_compress_n_out(k->n_ids[i], c->rate);
-        total += (size_t)round_up(k->n_ids[i] + p, U);
+        total += (size_t)(k->n_ids[i] + p);
         n_out += (size_t)p;
-        slots += (size_t)round_up(p, U);
     }
     int32_t *all = cl_malloc(total * sizeof *all);
     int *seq_len = cl_malloc((size_t)k->n_seg * sizeof *seq_len), *pos = cl_malloc(n_out * sizeof *pos);
     size_t t = 0, o = 0;
     for (int i = 0; i < k->n_seg; i++) {
-        int n = k->n_ids[i], p = cl_compress_n_out(n, c->rate), len = round_up(n + p, U);
+        int n = k->n_ids[i], p = cl_compress_n_out(n, c->rate);
         memcpy(all + t, k->ids[i], (size_t)n * sizeof *all);
-        for (int j = n; j < len; j++) all[t + j] = eos;
-        for (int j = 0; j < p; j++) pos[o++] = (int)t + n + j;
-        seq_len[i] = len;
-        t += (size_t)len;
+        for (int j = 0; j < p; j++) all[t + n + j] = eos, pos[o++] = (int)t + n + j;
+        seq_len[i] = n + p;
+        t += (size_t)(n + p);
     }
     float *h = cl_malloc(n_out * D * sizeof *h);
     cl_batch b = {.n_tokens = (int)total, .ids = all, .n_seq = k->n_seg, .seq_len = seq_len, .lora = c->lora,
@@ -463,26 +414,11 @@ static void *compress_chunk(void *arg) {
     k->rc = cl_forward(k->m, NULL, &b);
     if (k->rc < 0) {
         snprintf(k->err, sizeof k->err, "%s", cl_error());
-    } else {
-        /* y = W h + b, each segment's rows in their own U-aligned slot */
-        float *hs = cl_calloc(slots * D, sizeof *hs), *ys = cl_malloc(slots * D * sizeof *ys);
-        for (size_t r = 0; r < slots; r++) memcpy(ys + r * D, c->proj_b, (size_t)D * sizeof(float));
-        for (int i = 0, src = 0, dst = 0; i < k->n_seg; i++) {
-            int p = cl_compress_n_out(k->n_ids[i], c->rate);
-            memcpy(hs + (size_t)dst * D, h + (size_t)src * D, (size_t)p * D * sizeof *h);
-            src += p;
-            dst += round_up(p, U);
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)slots, D, D, 1.0f, hs, D, c->proj_w, D, 1.0f, ys, D);
-        for (int i = 0, src = 0, dst = 0; i < k->n_seg; i++) {
-            int p = cl_compress_n_out(k->n_ids[i], c->rate);
-            memcpy(k->out + (size_t)dst * D, ys + (size_t)src * D, (size_t)p * D * sizeof *ys);
-            src += round_up(p, U);
-            dst += p;
-        }
-        free(hs);
-        free(ys);
+    } else {   /* y = W h + b */
+        for (size_t r = 0; r < n_out; r++) memcpy(k->out + r * D, c->proj_b, (size_t)D * sizeof(float));
+        cl_gemm(0, 1, (int)n_out, D, D, 1.0f, h, D, c->proj_w, D, 1.0f, k->out, D);
     }
+    cl_gemm_fixed_order(was);
     free(h);
     free(all);
     free(seq_len);
@@ -500,13 +436,11 @@ int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int3
     size_t n_tok, n_out;
     if (check_segments(m, c->rate, c->max_seg, n_seg, n_ids, ids, &n_tok, &n_out) < 0) return -1;
     if (n_seg == 0) return 0;
-    if (n_tok + 2 * n_out > (size_t)1 << 28) return cl_fail("batch too large");
+    if (n_tok + n_out > (size_t)1 << 28) return cl_fail("batch too large");
 
-    int nt = openblas_get_num_threads(), U = cl_compress_row_unit();
-    int T = nt < n_seg ? nt : n_seg;
+    int T = openblas_get_num_threads();
+    if (T > n_seg) T = n_seg;
     if (T < 1) T = 1;
-    openblas_set_num_threads(1);
-    int dev = cl_gemm_device(0);   /* the row-unit guarantee is the CPU BLAS's: no GPU offload here */
     /* contiguous sub-batches of about equal token counts */
     chunk *k = cl_calloc((size_t)T, sizeof *k);
     pthread_t *th = cl_calloc((size_t)T, sizeof *th);
@@ -517,7 +451,7 @@ int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int3
         size_t want = n_tok * (size_t)(i + 1) / (size_t)T, acc = done_tok;
         while (e < n_seg && (e == s || acc < want) && n_seg - e > T - i - 1) acc += (size_t)n_ids[e++];
         if (i == T - 1) e = n_seg;
-        k[i] = (chunk){.m = m, .c = c, .unit = U, .n_seg = e - s, .ids = ids + s, .n_ids = n_ids + s,
+        k[i] = (chunk){.m = m, .c = c, .n_seg = e - s, .ids = ids + s, .n_ids = n_ids + s,
                        .out = out + done_out * (size_t)c->dim};
         for (int j = s; j < e; j++) done_tok += (size_t)n_ids[j], done_out += (size_t)cl_compress_n_out(n_ids[j], c->rate);
         s = e;
@@ -528,8 +462,6 @@ int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int3
     compress_chunk(&k[0]);
     for (int i = 1; i < T; i++)
         if (started[i]) pthread_join(th[i], NULL);
-    openblas_set_num_threads(nt);
-    cl_gemm_device(dev);
     int rc = 0;
     for (int i = 0; i < T && rc == 0; i++)
         if (k[i].rc < 0) rc = cl_fail("%s", k[i].err);

@@ -65,18 +65,13 @@ static inline int cl_compress_n_out(int n, int C) { return (n + C - 1) / C; }
 
 /* Compress n_seg segments in batched forward passes.  out receives, segment after segment,
  * cl_compress_n_out(n_ids[i], C) vectors of dim floats each.  Every segment must have
- * 1..S tokens.  A segment's result does not depend, bit for bit, on the other segments in the
- * batch, its place among them, or the thread count: each sequence (tokens, placeholders) is
- * padded with EOS tokens after the placeholders to a multiple of cl_compress_row_unit() rows, and
- * BLAS runs single-threaded inside (openblas_set_num_threads(1), restored on return) while the
- * batch is split over that many threads of our own.  Not to be called from several threads at
- * once (the BLAS thread setting is process-wide). */
+ * 1..S tokens.  A segment's result is a pure function of (model, compressor, its ids) on a given
+ * build and CPU, bit for bit: it does not depend on the other segments in the batch, its place
+ * among them, the thread count, or which BLAS kernel the machine has, because every product runs
+ * in cl_gemm_fixed's fixed order (gemm_fixed.h).  The batch is split over
+ * openblas_get_num_threads() threads of our own.  Reentrant. */
 int cl_compress(const cl_model *m, const cl_compressor *c, int n_seg, const int32_t *const *ids,
                 const int *n_ids, float *out);
-
-/* Rows per group of OpenBLAS's sgemm kernel, found by a probe at first use: rows in complete,
- * aligned groups get the same bits in any batch (single-threaded). */
-int cl_compress_row_unit(void);
 
 /* The naive baseline: vector j of a segment is the mean of token embeddings jC .. jC+C-1 (fewer
  * for the last one).  Its fingerprint (for CE files and the cache) is SHA-256 of

@@ -67,8 +67,10 @@ static float dot_f32_row(const void *row, const float *x, int K) { return cl_dot
 
 void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
                  const cl_mat *W, float beta, float *C, int ldc) {
+    /* with cl_gemm_fixed_order on, every product goes to cl_gemm (its fixed order, whatever M) */
+    int small = trans_w && M <= FEW_ROWS && K > 0 && !cl_gemm_fixed_order_on();
 #ifndef CL_CUDA   /* f32 decode: our threads too (OpenBLAS's spin between calls; see pool.h) */
-    int few = trans_w && M <= FEW_ROWS && K > 0;
+    int few = small;
 #else
     int few = 0;  /* the GPU offload takes f32 products */
 #endif
@@ -77,7 +79,7 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
         return;
     }
     if (M <= 0 || N <= 0) return;
-    if (few || (trans_w && M <= FEW_ROWS && K > 0)) {
+    if (small) {
         /* decode: stream W once; op(A) rows gathered contiguous */
         float *a = cl_malloc((size_t)M * K * sizeof *a);
         for (int i = 0; i < M; i++)

@@ -9,7 +9,8 @@
  * Either way the result equals the product with the dequantised f32 matrix up to float summation
  * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).  The few-row and panel paths sum in
  * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
- * batch (as sgemv and sgemm did before). */
+ * batch (as sgemv and sgemm did before), except on a thread with cl_gemm_fixed_order on (ops.h):
+ * there every product, of any M, goes through cl_gemm's fixed-order path (cl_compress). */
 #ifndef CL_MAT_H
 #define CL_MAT_H
 #include <stddef.h>

@@ -101,6 +101,68 @@ static int check_shapes(const cl_model_file *mf) {
     return rc ? -1 : 0;
 }
 
+void cl_rope_rows_permute(void *dst, const void *src, int64_t rows, int heads, size_t row_bytes, int to_interleaved) {
+    int64_t hd = rows / heads;
+    for (int64_t h = 0; h < heads; h++)
+        for (int64_t i = 0; i < hd / 2; i++)
+            for (int64_t j = 0; j < 2; j++) {
+                int64_t pair = h * hd + 2 * i + j, half = h * hd + j * (hd / 2) + i;
+                memcpy((char *)dst + (size_t)(to_interleaved ? pair : half) * row_bytes,
+                       (const char *)src + (size_t)(to_interleaved ? half : pair) * row_bytes, row_bytes);
+            }
+}
+
+/* A layout with interleaved RoPE (GGUF llama, llama2.c) stores each head's Q and K rows (weights,
+ * biases, and the q/k norm gains of a head) in the pairs order: present them in the rotate-half
+ * order of Hugging Face checkpoints, so that every layout of one model gives the same tensors,
+ * the same fingerprint and the same computation.  Copies the few tensors concerned. */
+static int to_rotate_half(cl_model_file *mf) {
+    const cl_config *c = &mf->cfg;
+    static const char *const which[] = {"attn_q.weight", "attn_q.bias", "attn_q_norm.weight",
+                                        "attn_k.weight", "attn_k.bias", "attn_k_norm.weight"};
+    for (int l = 0; l < c->n_layers; l++)
+        for (int w = 0; w < 6; w++) {
+            char n[64];
+            snprintf(n, sizeof n, "blk.%d.%s", l, which[w]);
+            cl_tensor *t = (cl_tensor *)cl_model_file_tensor(mf, n);
+            if (!t) continue;
+            int heads = w % 3 == 2 ? 1 : w < 3 ? c->n_heads : c->n_kv_heads;
+            int64_t rows = t->shape[0];
+            if (rows != (int64_t)heads * c->head_dim || c->head_dim % 2 || t->nbytes % (size_t)rows)
+                return cl_fail("%s: tensor %s: rows do not split into %d heads of %d", mf->path, n, heads, c->head_dim);
+            void *copy = cl_malloc(t->nbytes + 1);
+            cl_rope_rows_permute(copy, t->data, rows, heads, t->nbytes / (size_t)rows, 0);
+            mf->owned = cl_realloc(mf->owned, (size_t)(mf->n_owned + 1) * sizeof *mf->owned);
+            mf->owned[mf->n_owned++] = copy;
+            t->data = copy;
+        }
+    mf->cfg.rope_interleaved = 0;
+    mf->stored_interleaved = 1;
+    return 0;
+}
+
+/* HF Gemma stores RMSNorm gains as w - 1 (config norm_plus_one): present them as f32 w, the +1
+ * added in f32 as llama.cpp's converter (and cl-model convert) stores them, so both layouts give
+ * the same tensors and fingerprint.  Copies the norm gains. */
+static int fold_norm_plus_one(cl_model_file *mf) {
+    for (int i = 0; i < mf->n_t; i++) {
+        cl_tensor *t = &mf->t[i];
+        size_t ln = strlen(t->name);
+        if (ln < 11 || strcmp(t->name + ln - 11, "norm.weight")) continue;
+        int64_t n = cl_tensor_nelem(t);
+        float *w = cl_malloc((size_t)n * sizeof *w + 1);
+        mf->owned = cl_realloc(mf->owned, (size_t)(mf->n_owned + 1) * sizeof *mf->owned);
+        mf->owned[mf->n_owned++] = w;
+        if (cl_tensor_to_f32(t, w) < 0) return -1;
+        for (int64_t k = 0; k < n; k++) w[k] += 1.0f;
+        t->data = w;
+        t->dtype = CL_F32;
+        t->nbytes = (size_t)n * sizeof *w;
+    }
+    mf->cfg.norm_plus_one = 0;
+    return 0;
+}
+
 cl_model_file *cl_model_file_open(const char *path) {
     struct stat st;
     char *hub = NULL;   /* ORG/NAME[@REV][:QUANT] not on disk: the Hugging Face cache's copy (hub.h) */
@@ -154,6 +216,8 @@ cl_model_file *cl_model_file_open(const char *path) {
     }
     if (rc == 0 && cl_config_validate(&mf->cfg)) rc = cl_fail_prefix("%s", path);
     if (rc == 0) rc = check_shapes(mf);
+    if (rc == 0 && mf->cfg.rope_interleaved) rc = to_rotate_half(mf);
+    if (rc == 0 && mf->cfg.norm_plus_one) rc = fold_norm_plus_one(mf);
     if (rc) {
         cl_model_file_close(mf);
         return NULL;
@@ -179,6 +243,8 @@ void cl_model_file_close(cl_model_file *mf) {
     free(mf->tok_json);
     free(mf->tok_bin);
     free(mf->chat_template);
+    for (int i = 0; i < mf->n_owned; i++) free(mf->owned[i]);
+    free(mf->owned);
     free(mf->path);
     free(mf);
 }
@@ -190,6 +256,7 @@ const cl_gguf *cl_model_file_gguf(const cl_model_file *mf) { return mf->gguf; }
 const char *cl_model_file_tokenizer_json(const cl_model_file *mf) { return mf->tok_json; }
 const char *cl_model_file_tokenizer_bin(const cl_model_file *mf) { return mf->tok_bin; }
 const char *cl_model_file_chat_template(const cl_model_file *mf) { return mf->chat_template; }
+int cl_model_file_rope_stored_interleaved(const cl_model_file *mf) { return mf->stored_interleaved; }
 int cl_model_file_n_tensors(const cl_model_file *mf) { return mf->n_t; }
 const cl_tensor *cl_model_file_tensor_at(const cl_model_file *mf, int i) {
     return i >= 0 && i < mf->n_t ? &mf->t[mf->sorted[i]] : NULL;
@@ -219,6 +286,8 @@ void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]) {
     char extra[2048];   /* empty for plain configs: their fingerprints stay what they were */
     cl_config maths = *c;
     maths.n_stop = 0;   /* stop ids do not change the model's outputs */
+    if (maths.rope_scaling.type == CL_ROPE_LINEAR)   /* unused by linear scaling; GGUF does not keep it */
+        maths.rope_scaling.orig_ctx = 0;
     cl_config_describe_extra(&maths, extra, sizeof extra);
     cl_sha256_update(&s, extra, strlen(extra));
     const size_t big = 1 << 20, sample = 64 << 10;

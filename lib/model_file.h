@@ -10,7 +10,13 @@
  *   blk.N.post_attention_norm.weight blk.N.post_ffw_norm.weight [dim] (Gemma 3)
  *   rope_freqs.weight [hd/2] (llama.cpp's llama3 RoPE scaling)
  *   blk.N.ffn_gate.weight [ffn,dim]  blk.N.ffn_up.weight [ffn,dim]  blk.N.ffn_down.weight [dim,ffn]
- * Shapes are checked against the config at open time. */
+ * Shapes are checked against the config at open time.  Q and K rows are always in the rotate-half
+ * RoPE order of Hugging Face checkpoints: layouts that store them for interleaved RoPE (GGUF llama,
+ * llama2.c) are reordered at open time (cl_rope_rows_permute), so the config's rope_interleaved is
+ * always 0 here.  Likewise HF Gemma's RMSNorm gains (stored as w - 1, config norm_plus_one) are
+ * presented as f32 w (norm_plus_one 0), as GGUF stores them.  So one model gives the same tensors
+ * (and fingerprint, and results, bit for bit) in every layout that stores its weights in the same
+ * dtype; not Llama 3 RoPE scaling (config values in HF, a rope_freqs.weight tensor in GGUF). */
 #ifndef CL_MODEL_FILE_H
 #define CL_MODEL_FILE_H
 #include <stdint.h>
@@ -39,9 +45,20 @@ const char *cl_model_file_tokenizer_json(const cl_model_file *mf);       /* HF t
 const char *cl_model_file_tokenizer_bin(const cl_model_file *mf);        /* llama2.c tokenizer path */
 /* The chat template (tokenizer_config.json's or GGUF tokenizer.chat_template), or NULL. */
 const char *cl_model_file_chat_template(const cl_model_file *mf);
-/* SHA-256 over the config and every tensor's name, dtype, shape and data (data of tensors over
- * 1 MiB sampled: first, middle and last 64 KiB) — identifies "the same base model" cheaply. */
+/* SHA-256 over the config and every tensor's name, dtype, shape and data as presented above
+ * (canonical names, rotate-half Q/K rows; data of tensors over 1 MiB sampled: first, middle and
+ * last 64 KiB) — identifies "the same base model" cheaply, whatever the file layout.  A
+ * conversion to another dtype (f16, bf16, q8_0) is another model and gets another fingerprint. */
 void cl_model_file_fingerprint(const cl_model_file *mf, uint8_t out[32]);
+
+/* Reorder the rows of a Q or K tensor ([heads * hd] rows of row_bytes bytes each: a projection's
+ * weight, a bias, a q/k norm gain with heads 1), head by head, between RoPE's two layouts:
+ * to_interleaved: rotate-half (row j*hd/2 + i of a head) -> pairs (row 2i + j), as llama.cpp's
+ * converter does for GGUF llama; else the way back.  dst and src do not overlap. */
+void cl_rope_rows_permute(void *dst, const void *src, int64_t rows, int heads, size_t row_bytes, int to_interleaved);
+
+/* 1 when the file stores Q/K rows for interleaved RoPE (reordered at open time, see above). */
+int cl_model_file_rope_stored_interleaved(const cl_model_file *mf);
 
 /* Every tensor, sorted by name (i in 0..n-1). */
 int cl_model_file_n_tensors(const cl_model_file *mf);

@@ -18,6 +18,9 @@ struct cl_model_file {
     int n_shards;
     cl_map map;     /* llama2.c checkpoint */
     char *tok_json, *tok_bin, *chat_template;
+    int stored_interleaved;   /* the file's Q/K rows are for interleaved RoPE (see to_rotate_half) */
+    void **owned;   /* tensor data copied out of the file (Q/K rows in the rotate-half order) */
+    int n_owned;
     int refs;       /* holders besides the opener (cl_model_file_retain) */
 };
 

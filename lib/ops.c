@@ -8,9 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm_fixed.h"
 #include "mat_kern.h"
 #include "tensor.h"
 #include "util.h"
+
+static _Thread_local int fixed_order;
+
+int cl_gemm_fixed_order(int on) {
+    int was = fixed_order;
+    fixed_order = on != 0;
+    return was;
+}
+
+int cl_gemm_fixed_order_on(void) { return fixed_order; }
 
 #ifdef CL_CUDA
 #include <stdatomic.h>
@@ -33,6 +44,10 @@ void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
     if (K <= 0) {   /* BLAS leaves C alone for K == 0 only when beta == 1: make it explicit */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
+        return;
+    }
+    if (fixed_order) {
+        cl_gemm_fixed(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
 #ifdef CL_CUDA

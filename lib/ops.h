@@ -13,12 +13,19 @@
 void cl_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
              const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc);
 
+/* cl_gemm_fixed_order(1): from now on, on the calling thread only, cl_gemm is cl_gemm_fixed
+ * (gemm_fixed.h): every element's bits depend only on its own row of op(A) and column of op(B),
+ * never on the matrix sizes, the BLAS library or its kernel, or a GPU (cl_compress's bit-exact
+ * batching).  cl_gemm_fixed_order(0) goes back to BLAS (and the offload).  Returns the previous
+ * setting. */
+int cl_gemm_fixed_order(int on);
+int cl_gemm_fixed_order_on(void);   /* the calling thread's setting; cl_mat_gemm (mat.h) reads it */
+
 /* The optional GPU offload of cl_gemm (`make CUDA=1`, lib/cuda/gemm.h; no-ops without it).
  * cl_gemm_const: [p, p + bytes) holds matrices (the model's weights) that do not change once a
  * product has read them, until cl_gemm_forget(p): the offload keeps device copies of them.
- * cl_gemm_device(0) keeps every product on the CPU (cl_compress: bit-exact batching needs the CPU
- * BLAS), cl_gemm_device(1) allows the offload again; returns the previous setting.  The setting
- * is process-wide. */
+ * cl_gemm_device(0) keeps every product on the CPU, cl_gemm_device(1) allows the offload again;
+ * returns the previous setting.  The setting is process-wide. */
 void cl_gemm_const(const void *p, size_t bytes);
 void cl_gemm_forget(const void *p);
 int cl_gemm_device(int on);

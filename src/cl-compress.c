@@ -33,7 +33,7 @@ static const char usage[] =
     "  --cache DIR        segment cache (default $CL_CACHE; none if unset)\n"
     "  --dtype T          element type of the output vectors (default f32)\n"
     "  --batch N          segments per forward pass (default 64)\n"
-    "  --threads N        BLAS threads\n"
+    "  --threads N        threads (sub-batches compressed in parallel; never changes the output)\n"
     "  --stats            one JSON line on stderr: segments, hits, misses, segments/s\n"
     "  --init-compressor OUT.gguf  create an untrained compressor: zero LoRA B, identity linear\n"
     "                     (--rate 2 --max-segment 20 --rank 8 --alpha 16 --targets q,k,v,o --seed 1)\n";

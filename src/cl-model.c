@@ -131,7 +131,7 @@ static int cmd_info(const char *path) {
     printf("rope_theta: %g\nrms_eps: %g\ntied_embeddings: %d\nattn_bias: %d\nqk_norm: %d\nrope_interleaved: %d\n"
            "bos_id: %d\neos_id: %d\n",
            (double)c->rope_theta, (double)c->rms_eps, c->tied_embeddings, c->attn_bias, c->qk_norm,
-           c->rope_interleaved, c->bos_id, c->eos_id);
+           cl_model_file_rope_stored_interleaved(mf), c->bos_id, c->eos_id);
     char extra[2048];
     cl_config_describe_extra(c, extra, sizeof extra);
     fputs(extra, stdout);
@@ -307,7 +307,7 @@ typedef struct {
 static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) {
     const conv_ctx *c = vctx;
     const cl_tensor *t = c->src;
-    int64_t n = cl_tensor_nelem(t), cols = t->shape[t->ndim - 1], rows = n / cols;
+    int64_t n = cl_tensor_nelem(t);
     if (c->dtype == t->dtype && !c->permute_heads && !c->add_one) {
         memcpy(out, t->data, nbytes);
         return 0;
@@ -317,15 +317,9 @@ static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) 
         free(x);
         return -1;
     }
-    if (c->permute_heads) {
-        /* llama.cpp convert_hf_to_gguf.py LlamaModel.permute: w.reshape(H, 2, hd/2, ...).swapaxes(1, 2):
-         * new row h*hd + 2i + j = old row h*hd + j*hd/2 + i. */
-        int64_t hd = rows / c->permute_heads;
+    if (c->permute_heads) {   /* llama.cpp's LlamaModel.permute (weights and biases) */
         float *y = cl_malloc((size_t)n * sizeof *y);
-        for (int64_t h = 0; h < c->permute_heads; h++)
-            for (int64_t i = 0; i < hd / 2; i++)
-                for (int j = 0; j < 2; j++)
-                    memcpy(y + (h * hd + 2 * i + j) * cols, x + (h * hd + j * hd / 2 + i) * cols, (size_t)cols * sizeof *y);
+        cl_rope_rows_permute(y, x, t->shape[0], c->permute_heads, (size_t)(n / t->shape[0]) * sizeof *y, 1);
         free(x);
         x = y;
     }

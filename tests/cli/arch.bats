@@ -72,3 +72,15 @@ teardown() { rm -rf "$TMP"; }
   [ "$status" -eq 1 ]
   [[ "$output" == *"RoPE scaling is not supported by the trainer"* ]]
 }
+
+@test "cl-model convert of the Gemma 3 model keeps its fingerprint (norm gains read with the +1 folded in)" {
+  cl-model convert "$TMP/gemma" --out "$TMP/gemma.gguf"
+  a=$(cl-model info "$TMP/gemma" | sed -n 's/^fingerprint: //p')
+  b=$(cl-model info "$TMP/gemma.gguf" | sed -n 's/^fingerprint: //p')
+  [ "${#a}" -eq 64 ]
+  [ "$a" = "$b" ]
+  cl-compress --model "$TMP/gemma" --init-compressor "$TMP/k.gguf"
+  cl-compress --model "$TMP/gemma" --compressor "$TMP/k.gguf" -o "$TMP/hf.ce" tests/data/demo-story.jsonl
+  cl-compress --model "$TMP/gemma.gguf" --compressor "$TMP/k.gguf" -o "$TMP/gg.ce" tests/data/demo-story.jsonl
+  cmp "$TMP/hf.ce" "$TMP/gg.ce"
+}

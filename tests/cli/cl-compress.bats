@@ -57,6 +57,29 @@ teardown() { rm -rf "$TMP"; }
   cmp "$TMP/b64.ce" "$TMP/b7.ce"
 }
 
+@test "cl-compress: the shipped compressor's CEs are the same bits for any batch, threads, cache" {
+  # A trained adapter (nonzero LoRA B) and ~170 segments, so batches hold many segments of
+  # assorted lengths; the kernel is whatever OpenBLAS picks on this machine.
+  for i in 1 2 3 4 5 6 7 8 9 10; do sed "s/Lily/Lily $i/g; s/Max/Max $((i * 7))/g" tests/data/demo-story.txt; done |
+    cl-segment > "$TMP/many.jsonl"
+  [ "$(wc -l < "$TMP/many.jsonl")" -gt 150 ]
+  C=models/tinystories-656k-c2.gguf
+  cl-compress --compressor "$C" --batch 64 --threads 1 -o "$TMP/b64.ce" "$TMP/many.jsonl"
+  cl-compress --compressor "$C" --batch 1 --threads 1 -o "$TMP/b1.ce" "$TMP/many.jsonl"
+  cl-compress --compressor "$C" --batch 64 --threads 2 -o "$TMP/t2.ce" "$TMP/many.jsonl"
+  cl-compress --compressor "$C" --batch 13 --threads 3 -o "$TMP/b13.ce" "$TMP/many.jsonl"
+  cmp "$TMP/b64.ce" "$TMP/b1.ce"
+  cmp "$TMP/b64.ce" "$TMP/t2.ce"
+  cmp "$TMP/b64.ce" "$TMP/b13.ce"
+  # the cache filled by a batch-1 run, read back by a batch-64 run: the same bytes again
+  cl-compress --compressor "$C" --batch 1 --cache "$TMP/cache" -o "$TMP/cold.ce" "$TMP/many.jsonl"
+  run cl-compress --compressor "$C" --batch 64 --cache "$TMP/cache" --stats -o "$TMP/warm.ce" "$TMP/many.jsonl"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"computed":0,'* ]]
+  cmp "$TMP/b64.ce" "$TMP/cold.ce"
+  cmp "$TMP/b64.ce" "$TMP/warm.ce"
+}
+
 @test "cl-compress: compressing the parts and concatenating = compressing the whole" {
   head -n 6 "$DOC" > "$TMP/a.jsonl"
   tail -n +7 "$DOC" > "$TMP/b.jsonl"

@@ -175,3 +175,28 @@ need_model() {
   [ "$status" -eq 1 ]
   [ ! -e "$TMP/no/such/dir/x.gguf" ]
 }
+
+@test "cl-model convert to GGUF f32 keeps the fingerprint: the shipped compressor and CE files work with it" {
+  need_model
+  cl-model convert "$MODEL" --out "$TMP/ts.gguf"
+  fp_hf=$(cl-model info "$MODEL" | sed -n 's/^fingerprint: //p')
+  fp_gg=$(cl-model info "$TMP/ts.gguf" | sed -n 's/^fingerprint: //p')
+  [ "${#fp_hf}" -eq 64 ]
+  [ "$fp_hf" = "$fp_gg" ]
+  # same compressor, same CEs, bit for bit (the loader presents GGUF llama's Q/K rows in HF's order)
+  C=models/tinystories-656k-c2.gguf
+  cl-compress --model "$MODEL" --compressor "$C" -o "$TMP/hf.ce" tests/data/demo-story.jsonl
+  cl-compress --model "$TMP/ts.gguf" --compressor "$C" -o "$TMP/gg.ce" tests/data/demo-story.jsonl
+  cmp "$TMP/hf.ce" "$TMP/gg.ce"
+  # a CE file made with the HF directory answers the same with the GGUF
+  a=$(cl-ask --model "$MODEL" --max-tokens 20 "$TMP/hf.ce" "One day, Lily")
+  b=$(cl-ask --model "$TMP/ts.gguf" --max-tokens 20 "$TMP/hf.ce" "One day, Lily")
+  [ -n "$a" ]
+  [ "$a" = "$b" ]
+  # another dtype is another model: refused, naming the compressor
+  cl-model convert "$MODEL" --out "$TMP/ts16.gguf" --dtype f16
+  [ "$(cl-model info "$TMP/ts16.gguf" | sed -n 's/^fingerprint: //p')" != "$fp_hf" ]
+  run cl-compress --model "$TMP/ts16.gguf" --compressor "$C" tests/data/demo-story.jsonl
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"$C"*"another base model"* ]]
+}

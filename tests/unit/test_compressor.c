@@ -7,6 +7,8 @@
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
+#include "gemm_fixed.h"
+#include "ops.h"
 #include "t.h"
 #include "util.h"
 
@@ -43,34 +45,32 @@ int main(void) {
     OK(id && id->rank == 8 && id->lora && id->targets == 0x7F, "new_init: rank 8 on all projections");
     float *ce = cl_malloc(nv * D * sizeof *ce), *ref = cl_malloc(nv * D * sizeof *ref);
     OK(cl_compress(m, id, NSEG, ids, seg_n, ce) == 0, "compress %d segments in one batch", NSEG);
-    /* the compressor pads each sequence with EOS after the placeholders to a multiple of the BLAS
-     * row unit (bit-exact batching, see compressor.c); the placeholders cannot see the padding */
-    int U = cl_compress_row_unit(), exact = 1, nt0 = openblas_get_num_threads();
-    double unpadded_err = 0;
-    openblas_set_num_threads(1);   /* as cl_compress runs BLAS */
+    /* Reference: each segment alone through cl_forward, its products in the fixed order
+     * (bit for bit what cl_compress must give), and through BLAS (within rounding). */
+    int exact = 1;
+    double blas_err = 0;
     for (int i = 0, v = 0; i < NSEG; i++) {
-        int p = cl_compress_n_out(seg_n[i], 2), n = seg_n[i] + p, np = (n + U - 1) / U * U;
-        int32_t *in = cl_malloc((size_t)np * sizeof *in);
+        int p = cl_compress_n_out(seg_n[i], 2), n = seg_n[i] + p;
+        int32_t in[30];
         int pos[20];
         memcpy(in, ids[i], seg_n[i] * sizeof *in);
-        for (int k = seg_n[i]; k < np; k++) in[k] = eos;
-        for (int k = 0; k < p; k++) pos[k] = seg_n[i] + k;
+        for (int k = 0; k < p; k++) in[seg_n[i] + k] = eos, pos[k] = seg_n[i] + k;
         float *h = cl_malloc((size_t)p * D * sizeof *h), *h2 = cl_malloc((size_t)p * D * sizeof *h);
-        cl_batch b = {.n_tokens = np, .ids = in, .n_out = p, .out_pos = pos, .out_final = h};
+        cl_batch b = {.n_tokens = n, .ids = in, .n_out = p, .out_pos = pos, .out_final = h};
+        int was = cl_gemm_fixed_order(1);
         if (cl_forward(m, NULL, &b) < 0 || memcmp(h, ce + (size_t)v * D, (size_t)p * D * sizeof *h)) exact = 0;
+        cl_gemm_fixed_order(was);
         cl_batch b2 = {.n_tokens = n, .ids = in, .n_out = p, .out_pos = pos, .out_final = h2};
-        if (cl_forward(m, NULL, &b2) < 0) unpadded_err = INFINITY;
-        for (int k = 0; k < p * D; k++) unpadded_err = fmax(unpadded_err, fabs(h2[k] - h[k]) / (1 + fabs(h[k])));
+        if (cl_forward(m, NULL, &b2) < 0) blas_err = INFINITY;
+        for (int k = 0; k < p * D; k++) blas_err = fmax(blas_err, fabs(h2[k] - h[k]) / (1 + fabs(h[k])));
         memcpy(ref + (size_t)v * D, h, (size_t)p * D * sizeof *h);
         v += p;
         free(h);
         free(h2);
-        free(in);
     }
-    openblas_set_num_threads(nt0);
     OK(exact, "identity compressor (B = 0, W = I, b = 0) gives cl_forward's out_final at the placeholders, bit for bit "
-              "(row unit %d)", U);
-    OK(unpadded_err < 1e-5, "... and within %.2g (< 1e-5) of a forward pass without the padding", unpadded_err);
+              "(fixed-order products, %s)", cl_gemm_fixed_isa());
+    OK(blas_err < 1e-5, "... and within %.2g (< 1e-5) of the same forward pass through BLAS", blas_err);
 
     /* ---- linear layer: y = W h + b, checked in double ---- */
     cl_compressor *lin = cl_compressor_new_init(m, 2, 20, 0, 1, 0, 1);
@@ -165,16 +165,30 @@ int main(void) {
 
     /* BLAS thread count (1 or 2 sub-batches in parallel) does not change a bit */
     float *t1 = cl_malloc(nv * D * sizeof *t1), *t2 = cl_malloc(nv * D * sizeof *t2);
+    int nt0 = openblas_get_num_threads();
     openblas_set_num_threads(1);
     int r1 = cl_compress(m, lo, NSEG, ids, seg_n, t1);
     openblas_set_num_threads(2);
     int r2 = cl_compress(m, lo, NSEG, ids, seg_n, t2);
     OK(r1 == 0 && r2 == 0 && !memcmp(t1, t2, nv * D * sizeof *t1) && !memcmp(t1, batch_ce, nv * D * sizeof *t1) &&
            openblas_get_num_threads() == 2,
-       "1 or 2 threads: identical CEs (and the thread setting is restored)");
+       "1 or 2 threads: identical CEs (and the thread setting is left alone)");
     openblas_set_num_threads(nt0);
     free(t1);
     free(t2);
+
+    /* every variant of the fixed-order product (AVX-512, AVX2, scalar) the CPU has: the same bits */
+    float *iv = cl_malloc(nv * D * sizeof *iv);
+    static const char *isa[] = {"avx512f", "avx2", "scalar"};
+    int n_isa = 0, isa_same = 1;
+    for (int v = 0; v < 3; v++) {
+        if (cl_gemm_fixed_use(isa[v]) < 0) continue;
+        n_isa++;
+        if (cl_compress(m, lo, NSEG, ids, seg_n, iv) < 0 || memcmp(iv, batch_ce, nv * D * sizeof *iv)) isa_same = 0;
+    }
+    cl_gemm_fixed_use(NULL);
+    OK(n_isa >= 1 && isa_same, "the %d product variants this CPU has give identical CEs", n_isa);
+    free(iv);
 
     /* ---- file round trip ---- */
     const char *path = t_tmp("comp.gguf");

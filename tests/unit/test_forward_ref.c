@@ -162,6 +162,19 @@ static void run_case(const tcase *t) {
     }
     int saved = cl_gguf_writer_save(w, cpath);
     cl_gguf_writer_free(w);
+    /* A GGUF llama stores Q/K rows for interleaved RoPE; the reference reads them so, with the
+     * adapter's B rows in the same order.  The loader presents Q/K in rotate-half order
+     * (model_file.h): an adapter for the loaded model has its Q/K B rows in that order too. */
+    if (lo && c->arch == CL_ARCH_LLAMA)
+        for (int l = 0; l < L; l++)
+            for (int k = CL_LORA_Q; k <= CL_LORA_K; k++) {
+                if (!lo->B[l][k]) continue;
+                int heads = k == CL_LORA_Q ? c->n_heads : c->n_kv_heads, rows = heads * c->head_dim;
+                float *b2 = cl_malloc((size_t)rows * r * sizeof *b2);
+                cl_rope_rows_permute(b2, lo->B[l][k], rows, heads, (size_t)r * sizeof *b2, 0);
+                free(lo->B[l][k]);
+                lo->B[l][k] = b2;
+            }
 
     int *pos = cl_malloc((size_t)n * sizeof *pos);
     for (int i = 0; i < n; i++) pos[i] = i;

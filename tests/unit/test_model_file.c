@@ -14,6 +14,18 @@ static int shape_is(const cl_tensor *t, int ndim, int64_t a, int64_t b) {
     return t && t->ndim == ndim && t->shape[0] == a && (ndim == 1 || t->shape[1] == b);
 }
 
+/* t's row h*hd + j*hd/2 + i (rotate-half order) is row h*hd + 2i + j (pairs order) of file. */
+static int rows_unpaired(const cl_tensor *t, const void *file, int heads, int hd) {
+    size_t rb = t->nbytes / (size_t)t->shape[0];
+    for (int h = 0; h < heads; h++)
+        for (int i = 0; i < hd / 2; i++)
+            for (int j = 0; j < 2; j++)
+                if (memcmp((const uint8_t *)t->data + (size_t)(h * hd + j * hd / 2 + i) * rb,
+                           (const uint8_t *)file + (size_t)(h * hd + 2 * i + j) * rb, rb))
+                    return 0;
+    return 1;
+}
+
 static void test_tinystories(void) {
     const char *dir = t_shared("models/tinystories-656k/model.safetensors");
     if (!dir) {
@@ -76,7 +88,8 @@ static void test_stories260k(void) {
     OK(c->dim == 64 && c->ffn_dim == 172 && c->n_layers == 5 && c->n_heads == 8 && c->n_kv_heads == 4 &&
            c->n_vocab == 512 && c->max_ctx == 512 && c->head_dim == 8,
        "header values");
-    OK(c->rope_interleaved == 1 && c->bos_id == 1 && c->eos_id == 2 && c->tied_embeddings == 1, "llama2.c conventions");
+    OK(c->rope_interleaved == 0 && c->bos_id == 1 && c->eos_id == 2 && c->tied_embeddings == 1,
+       "llama2.c conventions (its interleaved RoPE presented as rotate-half)");
     const char *tb = cl_model_file_tokenizer_bin(mf);
     OK(tb && strstr(tb, "tok512.bin"), "tokenizer tok512.bin found");
     /* blk.2.attn_k.weight starts after emb (512*64), rms_att (5*64), wq (5*64*64), wk of layers 0-1 */
@@ -84,7 +97,8 @@ static void test_stories260k(void) {
     if (cl_map_file(p, &m) == 0) {
         size_t off = 28 + 4 * (size_t)(512 * 64 + 5 * 64 + 5 * 64 * 64 + 2 * 64 * 32);
         const cl_tensor *k = cl_model_file_tensor(mf, "blk.2.attn_k.weight");
-        OK(shape_is(k, 2, 32, 64) && !memcmp(k->data, (const uint8_t *)m.data + off, k->nbytes), "blk.2.attn_k view");
+        OK(shape_is(k, 2, 32, 64) && rows_unpaired(k, (const uint8_t *)m.data + off, 4, 8),
+           "blk.2.attn_k = the file's rows, each head's pairs (2i, 2i+1) back to halves (i, i+4)");
         const cl_tensor *fn = cl_model_file_tensor(mf, "output_norm.weight");
         size_t fo = 28 + 4 * (size_t)(512 * 64 + 5 * 64 + 2 * 5 * 64 * 64 + 2 * 5 * 64 * 32 + 5 * 64 + 3 * 5 * 64 * 172);
         OK(shape_is(fn, 1, 64, 0) && !memcmp(fn->data, (const uint8_t *)m.data + fo, 256), "output_norm view");
@@ -279,8 +293,14 @@ static void test_gguf_model(void) {
     p = t_tmp("tiny-llama.gguf");
     write_gguf(p, &c, c.ffn_dim);
     mf = cl_model_file_open(p);
-    OK(mf && cl_model_file_config(mf)->rope_interleaved == 1 && cl_model_file_config(mf)->tied_embeddings,
-       "llama GGUF: interleaved rope, tied when output.weight absent");
+    cl_gguf *raw = cl_gguf_open(p);
+    const cl_tensor *rq = raw ? cl_gguf_find_tensor(raw, "blk.1.attn_q.weight") : NULL;
+    const cl_tensor *rk = raw ? cl_gguf_find_tensor(raw, "blk.1.attn_k.weight") : NULL;
+    OK(mf && cl_model_file_config(mf)->rope_interleaved == 0 && cl_model_file_config(mf)->tied_embeddings && rq && rk &&
+           rows_unpaired(cl_model_file_tensor(mf, "blk.1.attn_q.weight"), rq->data, c.n_heads, c.head_dim) &&
+           rows_unpaired(cl_model_file_tensor(mf, "blk.1.attn_k.weight"), rk->data, c.n_kv_heads, c.head_dim),
+       "llama GGUF: interleaved RoPE's Q/K rows presented in rotate-half order; tied when output.weight absent");
+    cl_gguf_close(raw);
     cl_model_file_close(mf);
     p = t_tmp("tiny-bad.gguf");
     write_gguf(p, &c, c.ffn_dim + 1);
@@ -310,19 +330,14 @@ static void matvec(const cl_tensor *w, int row0, int rows, const float *x, float
     }
     free(r);
 }
-static float score(const cl_model_file *mf, int layer, int h, const float *x, int p1, int p2) {
-    const cl_config *c = cl_model_file_config(mf);
-    char n[64];
-    snprintf(n, sizeof n, "blk.%d.attn_q.weight", layer);
-    const cl_tensor *wq = cl_model_file_tensor(mf, n);
-    snprintf(n, sizeof n, "blk.%d.attn_k.weight", layer);
-    const cl_tensor *wk = cl_model_file_tensor(mf, n);
+static float score(const cl_tensor *wq, const cl_tensor *wk, const cl_config *c, int interleaved, int h,
+                   const float *x, int p1, int p2) {
     int hd = c->head_dim, kvh = h / (c->n_heads / c->n_kv_heads);
     float q[256], k[256];
     matvec(wq, h * hd, hd, x, q);
     matvec(wk, kvh * hd, hd, x, k);
-    rope(q, hd, p1, c->rope_theta, c->rope_interleaved);
-    rope(k, hd, p2, c->rope_theta, c->rope_interleaved);
+    rope(q, hd, p1, c->rope_theta, interleaved);
+    rope(k, hd, p2, c->rope_theta, interleaved);
     double s = 0;
     for (int i = 0; i < hd; i++) s += (double)q[i] * k[i];
     return (float)s;
@@ -343,18 +358,38 @@ static void test_convert(void) {
         cl_model_file_close(gg);
         return;
     }
-    OK(cl_model_file_config(gg)->rope_interleaved == 1 && cl_model_file_config(hf)->rope_interleaved == 0,
-       "HF halves, GGUF llama interleaved");
+    const cl_config *c = cl_model_file_config(hf);
+    OK(cl_model_file_config(gg)->rope_interleaved == 0 && c->rope_interleaved == 0, "both read as rotate-half RoPE");
+    /* the GGUF file itself holds llama.cpp's layout: interleaved RoPE over permuted Q/K rows */
+    cl_gguf *raw = cl_gguf_open(out);
+    const cl_tensor *rq = raw ? cl_gguf_find_tensor(raw, "blk.1.attn_q.weight") : NULL;
+    const cl_tensor *rk = raw ? cl_gguf_find_tensor(raw, "blk.1.attn_k.weight") : NULL;
+    const cl_tensor *hq = cl_model_file_tensor(hf, "blk.1.attn_q.weight"), *hk = cl_model_file_tensor(hf, "blk.1.attn_k.weight");
     float *x = st_rand(32, 99);
-    int ok = 1;
-    for (int h = 0; h < 4; h++)
+    int ok = rq && rk && hq && hk;
+    for (int h = 0; h < 4 && ok; h++)
         for (int p = 0; p < 3; p++) {
-            float a = score(hf, 1, h, x, 5 + p, p), b = score(gg, 1, h, x, 5 + p, p);
+            float a = score(hq, hk, c, 0, h, x, 5 + p, p), b = score(rq, rk, c, 1, h, x, 5 + p, p);
             if (fabsf(a - b) > 1e-5f * (1 + fabsf(a))) ok = 0, printf("# head %d: %g vs %g\n", h, a, b);
         }
-    OK(ok, "attention scores equal: Q/K permuted for interleaved RoPE as llama.cpp does");
-    const cl_tensor *a = cl_model_file_tensor(hf, "blk.0.ffn_up.weight"), *b = cl_model_file_tensor(gg, "blk.0.ffn_up.weight");
-    OK(a && b && a->nbytes == b->nbytes && !memcmp(a->data, b->data, a->nbytes), "other tensors copied exactly");
+    OK(ok, "attention scores equal: the file's Q/K permuted for interleaved RoPE as llama.cpp does");
+    cl_gguf_close(raw);
+    int same = 1;
+    for (int i = 0; i < cl_model_file_n_tensors(hf) && same; i++) {
+        const cl_tensor *t = cl_model_file_tensor_at(hf, i), *u = cl_model_file_tensor(gg, t->name);
+        same = u && u->dtype == t->dtype && u->nbytes == t->nbytes && !memcmp(u->data, t->data, t->nbytes);
+    }
+    OK(same && cl_model_file_n_tensors(hf) == cl_model_file_n_tensors(gg), "every tensor read back identical");
+    uint8_t f1[32], f2[32], f3[32];
+    cl_model_file_fingerprint(hf, f1);
+    cl_model_file_fingerprint(gg, f2);
+    OK(!memcmp(f1, f2, 32), "the fingerprint does not depend on the layout (HF directory vs GGUF f32)");
+    const char *o16 = t_tmp("converted-f16.gguf");
+    snprintf(cmd, sizeof cmd, "%s/cl-model convert %s --out %s --dtype f16", bin ? bin : "bin", dir, o16);
+    cl_model_file *g16 = system(cmd) == 0 ? cl_model_file_open(o16) : NULL;
+    if (g16) cl_model_file_fingerprint(g16, f3);
+    OK(g16 && memcmp(f1, f3, 32), "an f16 conversion is another model: another fingerprint");
+    cl_model_file_close(g16);
     free(x);
     cl_model_file_close(hf);
     cl_model_file_close(gg);

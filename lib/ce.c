@@ -1,9 +1,13 @@
 /* ce.c — CE records: encode, stream-decode with validation, read whole files.  See ce.h. */
 #include "ce.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "utf8.h"
 #include "util.h"
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
@@ -56,8 +60,8 @@ size_t cl_ce_encode(const cl_ce_meta *m, const float *embd, uint8_t **out) {
         cl_fail("CE: dim %u / count %u out of range", m->dim, m->count);
         return 0;
     }
-    size_t name_len = m->source ? strlen(m->source) : 0;
-    if (name_len > 65535) name_len = 65535;
+    /* a longer name is cut at a character boundary: a valid UTF-8 name stays valid */
+    size_t name_len = m->source ? cl_utf8_floor(m->source, strlen(m->source), CL_CE_MAX_NAME) : 0;
     size_t nel = (size_t)m->count * m->dim, payload = nel * (size_t)es;
     size_t total = CL_CE_HEADER + name_len + payload;
     uint8_t *p = cl_calloc(1, total);
@@ -131,11 +135,8 @@ static cl_ce_reader *reader_new(const char *name) {
 cl_ce_reader *cl_ce_open(const char *path) {
     FILE *f = stdin;
     if (strcmp(path, "-")) {
-        f = fopen(path, "rb");
-        if (!f) {
-            cl_fail("%s: %s", path, strerror(errno));
-            return NULL;
-        }
+        f = cl_open_read(path);
+        if (!f) return NULL;
     }
     cl_ce_reader *r = reader_new(strcmp(path, "-") ? path : "<stdin>");
     r->f = f;
@@ -319,4 +320,14 @@ int cl_ce_read_all(const char *const *paths, int n_paths, const uint8_t *model_f
 fail:
     free(out);
     return -1;
+}
+
+int cl_ce_is_file(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return 0;
+    struct stat st;
+    char magic[4];
+    int yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 && !memcmp(magic, CL_CE_MAGIC, 4);
+    close(fd);
+    return yes;
 }

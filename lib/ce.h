@@ -37,6 +37,7 @@
 #define CL_CE_HEADER 160
 #define CL_CE_MAX_DIM (1u << 20)
 #define CL_CE_MAX_COUNT (1u << 20)
+#define CL_CE_MAX_NAME 65535u   /* longest source name; a longer one is cut at a character boundary */
 
 typedef struct {
     uint32_t dim, count, n_tokens;
@@ -58,6 +59,8 @@ int cl_ce_write(FILE *f, const cl_ce_meta *meta, const float *embd);
 /* Streaming reader: one record at a time, from a file, stdin ("-") or memory. */
 typedef struct cl_ce_reader cl_ce_reader;
 cl_ce_reader *cl_ce_open(const char *path);
+/* 1 when path is a regular file that starts with the CE magic (checked without blocking). */
+int cl_ce_is_file(const char *path);
 cl_ce_reader *cl_ce_open_mem(const void *data, size_t size, const char *name);
 /* Next record: 1 (meta and embd filled, valid until the next call), 0 at a clean end of input,
  * -1 (cl_fail: "NAME: record N at byte offset O: what", N counted from 1, O where the record

@@ -11,9 +11,14 @@
 struct cl_ce_cache {
     char *dir;
     cl_ce_cache_stats st;
-    unsigned tmp_seq;
+    int writes_off;      /* a put failed (or the directory could not be made): no more tries */
+    char *write_err;     /* why, until the first put reports it */
 };
 
+/* errno values that mean "this cache cannot be written", not "this path is wrong" */
+static int unwritable(int e) { return e == EROFS || e == EACCES || e == EPERM || e == ENOSPC || e == EDQUOT; }
+
+/* 0, or 1 when the directory cannot be made for want of permission or space, or -1. */
 static int mkdir_p(const char *path) {
     char *p = cl_strdup(path);
     for (char *s = p + 1;; s++) {
@@ -23,7 +28,8 @@ static int mkdir_p(const char *path) {
             if (mkdir(p, 0777) < 0 && errno != EEXIST) {
                 int e = errno;
                 free(p);
-                return cl_fail("cache %s: %s", path, strerror(e));
+                cl_fail("cache: %s: %s", path, strerror(e));
+                return unwritable(e) ? 1 : -1;
             }
             *s = c;
             if (!c) break;
@@ -31,7 +37,7 @@ static int mkdir_p(const char *path) {
     }
     free(p);
     struct stat st;
-    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) return cl_fail("cache %s: not a directory", path);
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) return cl_fail("cache: %s: not a directory", path);
     return 0;
 }
 
@@ -40,15 +46,21 @@ cl_ce_cache *cl_ce_cache_open(const char *dir) {
         cl_fail("cache: empty directory name");
         return NULL;
     }
-    if (mkdir_p(dir) < 0) return NULL;
+    int rc = mkdir_p(dir);
+    if (rc < 0) return NULL;
     cl_ce_cache *c = cl_calloc(1, sizeof *c);
     c->dir = cl_strdup(dir);
+    if (rc > 0) {   /* e.g. a read-only file system: every get misses, the first put says why */
+        c->writes_off = 1;
+        c->write_err = cl_strdup(cl_error());
+    }
     return c;
 }
 
 void cl_ce_cache_close(cl_ce_cache *c) {
     if (!c) return;
     free(c->dir);
+    free(c->write_err);
     free(c);
 }
 
@@ -101,6 +113,16 @@ int cl_ce_cache_get(cl_ce_cache *c, const uint8_t comp_fp[32], const uint8_t con
 }
 
 int cl_ce_cache_put(cl_ce_cache *c, const cl_ce_meta *m, const float *embd) {
+    if (c->writes_off) {
+        if (!c->write_err) {
+            c->st.skipped++;
+            return 0;
+        }
+        cl_fail("%s; not writing to the cache for the rest of this run", c->write_err);
+        free(c->write_err);
+        c->write_err = NULL;
+        return -1;
+    }
     cl_ce_meta e = *m;
     e.dtype = CL_F32;            /* exact: a hit gives the very floats a recomputation would */
     e.source = NULL;             /* where a segment came from is the caller's, not the entry's */
@@ -110,26 +132,27 @@ int cl_ce_cache_put(cl_ce_cache *c, const cl_ce_meta *m, const float *embd) {
     if (!n) return -1;
     char *path, *sub;
     entry_path(c, m->comp_fp, m->content_hash, &path, &sub);
-    size_t tn = strlen(path) + 64;
-    char *tmp = cl_malloc(tn);
-    snprintf(tmp, tn, "%s/.tmp.%ld.%u", sub, (long)getpid(), c->tmp_seq++);
     int rc = -1;
-    FILE *f = NULL;
-    if (mkdir(sub, 0777) < 0 && errno != EEXIST) cl_fail("cache %s: %s", sub, strerror(errno));
-    else if (!(f = fopen(tmp, "wb"))) cl_fail("cache %s: %s", tmp, strerror(errno));
-    else if ((fwrite(buf, 1, n, f) != n) | (fclose(f) != 0)) {  /* both always run */
-        cl_fail("cache %s: write error: %s", tmp, strerror(errno));
-        unlink(tmp);
-    } else if (rename(tmp, path) < 0) {
-        cl_fail("cache %s: rename: %s", path, strerror(errno));
-        unlink(tmp);
+    cl_atomic a;
+    if (mkdir(sub, 0777) < 0 && errno != EEXIST) cl_fail("cache: %s: %s", sub, strerror(errno));
+    else if (cl_atomic_open_replace(&a, path) < 0) cl_fail_prefix("cache");
+    else if (cl_atomic_write(&a, buf, n) < 0) {
+        cl_fail_prefix("cache");
+        cl_atomic_abort(&a);
+    } else if (cl_atomic_commit(&a) < 0) {
+        cl_fail_prefix("cache");
     } else {
         rc = 0;
         c->st.puts++;
     }
+    if (rc < 0) {   /* read-only, full, or broken: warn once (the caller prints this), then skip */
+        c->writes_off = 1;
+        char *why = cl_strdup(cl_error());
+        cl_fail("%s; not writing to the cache for the rest of this run", why);
+        free(why);
+    }
     free(buf);
     free(path);
     free(sub);
-    free(tmp);
     return rc;
 }

@@ -217,7 +217,7 @@ int cl_gguf_writer_save(cl_gguf_writer *w, const char *path) {
         free(h.p);
         return -1;
     }
-    int rc = fwrite(h.p, 1, h.n, a.f) == h.n ? 0 : cl_fail("%s: write error", path);
+    int rc = cl_atomic_write(&a, h.p, h.n);
     free(h.p);
     for (int i = 0; rc == 0 && i < w->n_t; i++) {
         wt_t *t = &w->t[i];
@@ -226,9 +226,8 @@ int cl_gguf_writer_save(cl_gguf_writer *w, const char *path) {
             data = cl_malloc(t->nbytes ? t->nbytes : 1);
             if (t->fill(t->ctx, t->name, data, t->nbytes)) rc = cl_fail_prefix("%s: tensor %s", path, t->name);
         }
-        if (rc == 0 && fwrite(data, 1, t->nbytes, a.f) != t->nbytes) rc = cl_fail("%s: write error", path);
-        if (rc == 0 && fwrite(zeros, 1, pad_to(t->nbytes) - t->nbytes, a.f) != pad_to(t->nbytes) - t->nbytes)
-            rc = cl_fail("%s: write error", path);
+        if (rc == 0) rc = cl_atomic_write(&a, data, t->nbytes);
+        if (rc == 0) rc = cl_atomic_write(&a, zeros, pad_to(t->nbytes) - t->nbytes);
         if (t->fill) free(data);
     }
     if (rc) {

@@ -1,5 +1,6 @@
 /* model_file.c — open any supported layout, then check every tensor against the config (see
  * model_file.h).  The loaders live in model_hf.c, model_gguf.c and model_llama2c.c. */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,13 +180,15 @@ cl_model_file *cl_model_file_open(const char *path) {
     } else if (S_ISDIR(st.st_mode)) {
         mf->fmt = CL_FMT_HF;
         rc = cl_mf_open_hf(mf, path);
+    } else if (!S_ISREG(st.st_mode)) {   /* a FIFO would block the probe below */
+        rc = cl_fail("%s: not a regular file or directory", path);
     } else {
         char magic[4] = {0};
         FILE *f = fopen(path, "rb");
         size_t got = f ? fread(magic, 1, 4, f) : 0;
         if (f) fclose(f);
         size_t pl = strlen(path);
-        if (!f) rc = cl_fail("%s: cannot open", path);
+        if (!f) rc = cl_fail("%s: %s", path, strerror(errno));
         else if (got == 4 && !memcmp(magic, "GGUF", 4)) {
             mf->fmt = CL_FMT_GGUF;
             rc = cl_mf_open_gguf(mf, path);

@@ -145,11 +145,8 @@ struct cl_segment_reader {
 };
 
 cl_segment_reader *cl_segment_reader_open(const char *path) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) {
-        cl_fail("%s: %s", path, strerror(errno));
-        return NULL;
-    }
+    FILE *f = strcmp(path, "-") ? cl_open_read(path) : stdin;
+    if (!f) return NULL;
     cl_segment_reader *r = cl_calloc(1, sizeof *r);
     r->f = f;
     r->path = cl_strdup(path);
@@ -179,6 +176,8 @@ int cl_segment_reader_next(cl_segment_reader *r, cl_segment *seg) {
         return 1;
     }
 }
+
+uint64_t cl_segment_reader_line(const cl_segment_reader *r) { return r->lineno; }
 
 void cl_segment_reader_close(cl_segment_reader *r) {
     if (!r) return;

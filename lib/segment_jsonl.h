@@ -53,5 +53,7 @@ cl_segment_reader *cl_segment_reader_open(const char *path);   /* NULL + cl_erro
 /* 1: *seg filled (free it with cl_segment_free), 0: end of input, -1: error (cl_error()). */
 int cl_segment_reader_next(cl_segment_reader *r, cl_segment *seg);
 void cl_segment_reader_close(cl_segment_reader *r);
+/* 1-based line number of the segment last returned (for messages about its content). */
+uint64_t cl_segment_reader_line(const cl_segment_reader *r);
 
 #endif

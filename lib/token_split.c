@@ -27,10 +27,18 @@ static int after_separator(const char *t, size_t w) {
            (c[0] == 0xEF && c[1] == 0xBC && (c[2] == 0x8C || c[2] == 0x9A || c[2] == 0x9B));
 }
 
-/* Largest character boundary <= x (x > 0 assumed on a valid UTF-8 span, lo = floor). */
+/* Largest character boundary <= x that is not between CR and LF (x > 0 assumed on a valid
+ * UTF-8 span, lo = floor). */
 static size_t char_floor(const char *t, size_t x, size_t lo) {
-    while (x > lo && ((unsigned char)t[x] & 0xC0) == 0x80) x--;
+    while (x > lo && (((unsigned char)t[x] & 0xC0) == 0x80 || (t[x] == '\n' && t[x - 1] == '\r'))) x--;
     return x;
+}
+
+/* Most bytes in one piece: S tokens of 64 bytes on average (at least 4 KiB).  Only a run the
+ * tokenizer folds into few ids (a fused <unk> over a run of unknown characters) gets near it. */
+static size_t max_piece_bytes(int S) {
+    size_t b = (size_t)S * 64;
+    return b < 4096 ? 4096 : b;
 }
 
 typedef struct {
@@ -76,6 +84,35 @@ static size_t word_cut(const map *m, size_t p, size_t lo_w, size_t hi, size_t id
     return best;
 }
 
+/* Inside a run of whitespace (after a space, before a space, not between CR and LF), nearest to
+ * ideal in (p, hi], or 0: where a sentence trailed by many blank lines is cut, rather than
+ * inside its words. */
+static size_t space_cut(const map *m, size_t p, size_t hi, size_t ideal) {
+    const char *t = m->t;
+    size_t best = 0, best_d = (size_t)-1;
+    for (size_t w = p + 1; w <= hi && w < m->wlen; w++)
+        if (is_space((unsigned char)t[w - 1]) && is_space((unsigned char)t[w]) && !(t[w - 1] == '\r' && t[w] == '\n')) {
+            size_t d = w > ideal ? w - ideal : ideal - w;
+            if (d < best_d) best = w, best_d = d;
+        }
+    return best;
+}
+
+/* When the rest of the span is text followed by blank lines: the end of the text and its line
+ * break, if that is in (p, hi] and more line breaks follow; else 0.  A short sentence trailed by
+ * many blank lines stays whole, the blank lines go in pieces of their own. */
+static size_t tail_cut(const map *m, size_t p, size_t hi) {
+    const char *t = m->t;
+    size_t e = m->wlen;
+    while (e > p && is_space((unsigned char)t[e - 1])) e--;
+    if (e <= p) return 0;
+    if (e + 1 < m->wlen && t[e] == '\r' && t[e + 1] == '\n') e += 2;
+    else if (e < m->wlen && t[e] == '\n') e++;
+    else return 0;
+    if (e > hi || !memchr(t + e, '\n', m->wlen - e)) return 0;
+    return e;
+}
+
 /* The last token boundary at or before ideal (<= hi), else the last character boundary there,
  * else at hi; 0 when there is none after p. */
 static size_t token_cut(const map *m, size_t p, size_t k, size_t hi, size_t ideal) {
@@ -97,7 +134,7 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
                    cl_piece_fn emit, void *ctx, size_t *done) {
     if (S < 1) return cl_fail("token limit must be at least 1");
     map m = {.tok = tok};
-    size_t mcap = 0, window = WINDOW, pos = 0;
+    size_t mcap = 0, window = WINDOW, pos = 0, maxb = max_piece_bytes(S);
     int32_t *ids = NULL, *pids = NULL;
     size_t n = 0, pn = 0, extra = 0;   /* extra: ids a piece gets beyond its mapped tokens */
     int replan = 0;
@@ -111,7 +148,7 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
         ids = NULL;
         if (tok->encode(tok->ctx, m.t, m.wlen, &ids, &n)) goto out;
         int whole = m.wlen == rem;      /* the window reaches the end of the span */
-        if (whole && final && n <= (size_t)S) {
+        if (whole && final && n <= (size_t)S && rem <= maxb) {
             if (emit(ctx, pos, rem, ids, n, 1)) goto out;
             pos = len;
             break;
@@ -123,7 +160,7 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
             /* k: first map token starting at or after p */
             while (k < m.n && (k ? m.ends[k - 1] : 0) < p) k++;
             size_t left = m.n - k;
-            if (whole && final && left <= (size_t)S) {
+            if (whole && final && left <= (size_t)S && m.wlen - p <= maxb) {
                 /* the rest may fit: try it as the last piece */
                 free(pids);
                 pids = NULL;
@@ -137,6 +174,7 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
             /* room per piece: S minus what encoding a piece alone adds (SentencePiece's "▁") */
             size_t room = (size_t)S > extra ? (size_t)S - extra : 1;
             size_t hi = left > room ? m.ends[k + room - 1] : m.wlen - 1;
+            if (hi > p + maxb) hi = char_floor(m.t, p + maxb, p);   /* bytes bound a piece too */
             if (!whole && hi + margin > m.wlen) break;   /* refill the window from p */
             /* a piece holds at least one character and, when the span ends in this window,
              * leaves at least one for the next piece */
@@ -176,8 +214,10 @@ int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, i
             for (;;) {
                 if (ideal > hi) ideal = hi;
                 if (ideal2 > hi) ideal2 = hi;
-                cut = word_cut(&m, p, lo_w, hi, ideal);
+                cut = whole && final ? tail_cut(&m, p, hi) : 0;
+                if (!cut) cut = word_cut(&m, p, lo_w, hi, ideal);
                 if (!cut && whole) cut = word_cut(&m, p, lo_w2, hi, ideal2);
+                if (!cut) cut = space_cut(&m, p, hi, ideal);
                 if (!cut) cut = token_cut(&m, p, k, hi, ideal);
                 if (!cut) {
                     cl_fail("offset %zu: one character needs more than %d tokens", pos + p, S);

@@ -20,6 +20,9 @@ cl_tokenizer *cl_tokenizer_from_gguf(const cl_gguf *g);             /* tokenizer
 cl_tokenizer *cl_tokenizer_from_llama2c(const char *path, int n_vocab);
 cl_tokenizer *cl_tokenizer_from_spm(const char *path);              /* SentencePiece tokenizer.model (BPE) */
 cl_tokenizer *cl_tokenizer_for_model(const cl_model_file *mf);      /* whichever the model has */
+/* The tokenizer alone, no weights needed: a directory holding tokenizer.json, a tokenizer.json,
+ * a GGUF file (its tokenizer.ggml.* metadata), else whatever cl_model_file_open(path) opens. */
+cl_tokenizer *cl_tokenizer_for_path(const char *path);
 void cl_tokenizer_free(cl_tokenizer *t);
 /* Write the tokenizer as GGUF metadata (tokenizer.ggml.*, llama.cpp's keys, plus
  * tokenizer.compllm.* for what those can't say); cl_tokenizer_from_gguf reads it back to a

@@ -43,7 +43,8 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
     char *buf;
     size_t len;
     if (cl_read_file(path, &buf, &len)) return -1;
-    int cap = 0, cnt = 0, skip = 0, rc = 0, line = 0;
+    int cap = 0, cnt = 0, skip = 0, rc = 0, line = 0, first_skip = 0;
+    const char *skip_why = NULL;
     tr_example *out = NULL;
     double t0 = cl_now(), tp = t0;
     for (char *p = buf, *end = buf + len; p < end && rc == 0; line++) {
@@ -64,18 +65,35 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         else if (!ctx || !*ctx) rc = cl_fail("%s: line %d: \"context\" must be a non-empty string", path, line + 1);
         else if ((has_q && !q) || (has_a && !a)) rc = cl_fail("%s: line %d: \"question\" and \"answer\" must be strings", path, line + 1);
         tr_example e = {0};
+        /* the whole example's token count first: one too long for the model is refused by its
+         * line before segmenting it or running the teacher on it */
+        if (rc == 0 && encode(o->tok, ctx, &e.tctx, &e.n_tctx))
+            rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
+        if (rc == 0 && encode_question(o->tok, q ? q : "", &e.q, &e.n_q))
+            rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
+        if (rc == 0 && a && encode(o->tok, a, &e.a, &e.n_a))
+            rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());
+        if (rc == 0) {   /* the teacher reads [BOS] context question answer: all within the context */
+            int bos = o->bos && o->m->cfg.bos_id >= 0, n_ans = a ? e.n_a : o->n_answer;
+            long total = (long)bos + e.n_tctx + e.n_q + n_ans;
+            if (total > o->m->cfg.max_ctx && !o->allow_long)
+                rc = cl_fail("%s: line %d: %ld tokens (context %d, question %d, answer %s%d) exceed the model's "
+                             "context of %d (--allow-long keeps such examples)", path, line + 1, total, e.n_tctx,
+                             e.n_q, a ? "" : "up to ", n_ans, o->m->cfg.max_ctx);
+            else if (total > o->m->cfg.max_ctx && o->n_long)
+                ++*o->n_long;
+        }
         if (rc == 0 && cl_text_segments(o->tok, ctx, o->S, 0, &e.ctx, &e.seg_len, &e.n_seg))
             rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
-        if (rc == 0 && e.n_seg == 0) { skip++; tr_example_free(&e); json_decref(js); continue; }
-        if (rc == 0) {
-            for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
-            if (encode(o->tok, ctx, &e.tctx, &e.n_tctx))
-                rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
-            else if (encode_question(o->tok, q ? q : "", &e.q, &e.n_q)) rc = cl_fail("%s: line %d: question: %s", path, line + 1, cl_error());
+        if (rc == 0 && e.n_seg == 0) {
+            if (!skip++) first_skip = line + 1, skip_why = "the context has no tokens";
+            tr_example_free(&e);
+            json_decref(js);
+            continue;
         }
-        if (rc == 0 && a) {
-            if (encode(o->tok, a, &e.a, &e.n_a)) rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());
-        } else if (rc == 0) {
+        if (rc == 0)
+            for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
+        if (rc == 0 && !a) {
             int bos = o->bos && o->m->cfg.bos_id >= 0, eos = o->m->cfg.eos_id;
             cl_piece pre[3] = {{.ids = &o->m->cfg.bos_id, .n = bos}, {.ids = e.tctx, .n = e.n_tctx},
                                {.ids = e.q, .n = e.n_q}};
@@ -85,7 +103,11 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         }
         json_decref(js);
         if (rc) { tr_example_free(&e); break; }
-        if (e.n_a < 1) { skip++; tr_example_free(&e); continue; }
+        if (e.n_a < 1) {
+            if (!skip++) first_skip = line + 1, skip_why = a ? "the answer has no tokens" : "the teacher's answer is empty (EOS first)";
+            tr_example_free(&e);
+            continue;
+        }
         if (cnt == cap) { cap = 2 * cap + 64; out = cl_realloc(out, (size_t)cap * sizeof *out); }
         out[cnt++] = e;
         if (o->progress && cl_now() - tp > 2.0) {
@@ -94,6 +116,10 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         }
     }
     free(buf);
+    if (rc == 0 && cnt == 0) {
+        if (skip) rc = cl_fail("%s: no examples: all %d skipped (first: line %d, %s)", path, skip, first_skip, skip_why);
+        else rc = cl_fail("%s: no examples (no non-blank line)", path);
+    }
     if (rc) {
         for (int i = 0; i < cnt; i++) tr_example_free(&out[i]);
         free(out);

@@ -17,10 +17,15 @@ typedef struct {
     int n_answer;             /* teacher continuation length when "answer" is absent */
     int bos;                  /* BOS before the context when generating */
     int progress;
+    int allow_long;           /* 0: an example longer than the model's context is an error */
+    int *n_long;              /* allow_long: where to count such examples (may be NULL) */
 } tr_data_opts;
 
 /* Reads every example of path ("-" = stdin).  Lines that yield no answer tokens are skipped
- * (counted in *skipped).  Errors name the file and line.  Returns 0 or -1. */
+ * (counted in *skipped).  An example whose BOS + context + question + answer tokens exceed the
+ * model's context is an error naming its line (before it is segmented or given to the teacher), unless
+ * allow_long.  A file that gives no example at all is an error too ("no examples", with the first
+ * skipped line and why).  Errors name the file and line.  Returns 0 or -1. */
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped);
 
 #endif

@@ -67,11 +67,7 @@ int tr_checkpoint_save(const char *path, uint64_t tag, const tr_adamw *o, const 
     uint8_t d[32];
     cl_sha256_final(&h, d);
     fwrite(d, 1, 32, a.f);
-    if (ferror(a.f)) {
-        cl_atomic_abort(&a);
-        return cl_fail("%s: write error", path);
-    }
-    return cl_atomic_commit(&a);
+    return cl_atomic_commit(&a);   /* a failed write above: "PATH: write error: ERRNO", no file */
 }
 
 int tr_checkpoint_load(const char *path, uint64_t tag, tr_adamw *o, float *params) {

@@ -1,7 +1,9 @@
 /* utf8.c — strict UTF-8 per RFC 3629 / Unicode Table 3-7. */
 #include "utf8.h"
 
+#include <stdio.h>
 #include <string.h>
+#include "util.h"
 
 int cl_utf8_lead_len(unsigned char c) {
     if (c < 0x80) return 1;
@@ -109,4 +111,28 @@ int cl_utf8_encode(uint32_t cp, char out[4]) {
     out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
     out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
+}
+
+size_t cl_utf8_floor(const char *s, size_t n, size_t max) {
+    if (n <= max) return n;
+    size_t k = max;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+    return k;
+}
+
+char *cl_utf8_name(const char *s, size_t max) {
+    size_t n = strlen(s), cap = 4 * n + 1, k = 0;
+    char *out = cl_malloc(cap);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int len = cl_utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        size_t add = len ? (size_t)len : 4;
+        if (k + add > max) break;   /* whole characters and whole escapes only */
+        if (len) memcpy(out + k, s + i, (size_t)len);
+        else snprintf(out + k, 5, "\\x%02X", (unsigned char)s[i]);
+        k += add;
+        i += len ? (size_t)len : 1;
+    }
+    out[k] = 0;
+    return out;
 }

@@ -22,4 +22,12 @@ int cl_utf8_encode(uint32_t cp, char out[4]);
 /* Length of the UTF-8 sequence that lead byte c announces (1..4), or 0 if c can't lead. */
 int cl_utf8_lead_len(unsigned char c);
 
+/* Largest m <= max such that s[0..m) does not end inside a multi-byte character (n <= max: n). */
+size_t cl_utf8_floor(const char *s, size_t n, size_t max);
+/* A source name as the formats store it (always valid UTF-8, at most max bytes): a malloc'd copy
+ * of the NUL-terminated s in which every byte that is not part of a well-formed UTF-8 sequence
+ * is written as the four characters \xHH (hex, upper case), cut after the last whole character
+ * or escape that fits in max bytes.  Valid names short enough come back unchanged. */
+char *cl_utf8_name(const char *s, size_t max);
+
 #endif

@@ -85,7 +85,7 @@ int cl_mul_overflow(size_t a, size_t b, size_t *out) {
 int cl_map_file(const char *path, cl_map *m) {
     m->data = NULL;
     m->size = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not block us */
     if (fd < 0) return cl_fail("%s: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
@@ -94,7 +94,7 @@ int cl_map_file(const char *path, cl_map *m) {
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return cl_fail("%s: not a regular file", path);
+        return cl_fail("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
     }
     if (st.st_size > 0) {
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -115,9 +115,24 @@ void cl_unmap(cl_map *m) {
     m->size = 0;
 }
 
+FILE *cl_open_read(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cl_fail("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        cl_fail("%s: is a directory", path);
+        return NULL;
+    }
+    return f;
+}
+
 int cl_read_file(const char *path, char **buf, size_t *len) {
-    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-    if (!f) return cl_fail("%s: %s", path, strerror(errno));
+    FILE *f = strcmp(path, "-") ? cl_open_read(path) : stdin;
+    if (!f) return -1;
     size_t cap = 1 << 16, n = 0;
     char *p = cl_malloc(cap);
     for (;;) {
@@ -126,62 +141,16 @@ int cl_read_file(const char *path, char **buf, size_t *len) {
         n += r;
         if (r == 0) break;
     }
-    int err = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
     if (f != stdin) fclose(f);
     if (err) {
         free(p);
-        return cl_fail("%s: read error", path);
+        return cl_fail("%s: read error: %s", path, strerror(err));
     }
     p[n] = 0;
     *buf = p;
     if (len) *len = n;
     return 0;
-}
-
-int cl_atomic_open(cl_atomic *a, const char *path) {
-    memset(a, 0, sizeof *a);
-    if (!strcmp(path, "-")) {
-        a->f = stdout;
-        return 0;
-    }
-    a->path = cl_strdup(path);
-    size_t n = strlen(path) + 32;
-    a->tmp = cl_malloc(n);
-    snprintf(a->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    a->f = fopen(a->tmp, "wb");
-    if (!a->f) {
-        int e = errno;
-        free(a->path);
-        free(a->tmp);
-        a->path = a->tmp = NULL;
-        return cl_fail("%s: %s", path, strerror(e));
-    }
-    return 0;
-}
-
-int cl_atomic_commit(cl_atomic *a) {
-    int rc = 0;
-    if (fflush(a->f) != 0 || ferror(a->f)) rc = cl_fail("%s: write error: %s", a->path ? a->path : "stdout", strerror(errno));
-    if (!a->path) return rc; /* stdout: the caller's exit status tells */
-    if (rc == 0 && fsync(fileno(a->f)) != 0 && errno != EINVAL) rc = cl_fail("%s: fsync: %s", a->path, strerror(errno));
-    if (fclose(a->f) != 0 && rc == 0) rc = cl_fail("%s: close: %s", a->path, strerror(errno));
-    a->f = NULL;
-    if (rc == 0 && rename(a->tmp, a->path) != 0) rc = cl_fail("%s: rename: %s", a->path, strerror(errno));
-    if (rc != 0) unlink(a->tmp);
-    free(a->path);
-    free(a->tmp);
-    a->path = a->tmp = NULL;
-    return rc;
-}
-
-void cl_atomic_abort(cl_atomic *a) {
-    if (!a->path) return;
-    if (a->f) fclose(a->f);
-    unlink(a->tmp);
-    free(a->path);
-    free(a->tmp);
-    a->f = NULL;
-    a->path = a->tmp = NULL;
 }
 
 double cl_now(void) {

@@ -25,19 +25,40 @@ char *cl_strndup(const char *s, size_t n);
 /* n*size, or fails (returns -1) on overflow. */
 int cl_mul_overflow(size_t a, size_t b, size_t *out);
 
-/* Read-only memory map of a whole file (size 0 files give data=NULL, size=0). */
+/* Read-only memory map of a whole regular file (size 0 files give data=NULL, size=0); anything
+ * else fails without blocking: "PATH: is a directory", "PATH: not a regular file". */
 typedef struct { const void *data; size_t size; } cl_map;
 int cl_map_file(const char *path, cl_map *m);
 void cl_unmap(cl_map *m);
+/* fopen(path, "rb") for readers: NULL with "PATH: ERRNO", or "PATH: is a directory" (which
+ * fopen would open, to fail at the first read). */
+FILE *cl_open_read(const char *path);
 /* Read a whole file (or "-" for stdin) into a NUL-terminated malloc'd buffer. */
 int cl_read_file(const char *path, char **buf, size_t *len);
 
-/* Atomic output: write to "<path>.tmp.<pid>", then rename over path on commit.
- * Abort (or process death) leaves path untouched.  path "-" means stdout. */
-typedef struct { FILE *f; char *path; char *tmp; } cl_atomic;
+/* Atomic output (atomic_out.c), what every tool's -o and every file writer uses.
+ *   "-"                        stdout.
+ *   a regular file or nothing  "<path>.tmp.<pid>.<n>" beside it (mode of the old file kept), then
+ *                              fflush+fsync+rename on commit; abort, a failed commit, or death by
+ *                              SIGINT/SIGTERM/SIGHUP leaves path untouched and no temp file.
+ *   a symlink (chain)          the same for the file it finally names; the link stays a link.
+ *   a FIFO, character or block device   written directly (nothing renamed over it).
+ *   a directory                refused: "PATH: is a directory".
+ * Opening also makes SIGXFSZ ignored (if it was default), so a file-size limit is a write error
+ * (EFBIG) like a full disk.  Errors name the path and errno.  SIGINT/SIGTERM/SIGHUP handlers are
+ * installed only where the program left the default.  Open, commit and abort from one thread at
+ * a time (writing to a->f is the caller's business). */
+typedef struct { FILE *f; char *path; char *tmp; int slot; void *sink; } cl_atomic;
 int cl_atomic_open(cl_atomic *a, const char *path);
-int cl_atomic_commit(cl_atomic *a);   /* fflush+fsync+rename; -1 on any write error */
-void cl_atomic_abort(cl_atomic *a);   /* unlink the temp file */
+/* Same, for a cache entry or other re-computable file: whatever is at path (even a FIFO or device)
+ * is replaced by rename, and there is no fsync. */
+int cl_atomic_open_replace(cl_atomic *a, const char *path);
+/* -1 with "PATH: write error: ERRNO" once a write to a->f has failed (to stop a long run early). */
+int cl_atomic_check(cl_atomic *a);
+/* fwrite all n bytes, or -1 with that message. */
+int cl_atomic_write(cl_atomic *a, const void *p, size_t n);
+int cl_atomic_commit(cl_atomic *a);   /* flush (+fsync+rename); -1 on any write error */
+void cl_atomic_abort(cl_atomic *a);   /* remove the temp file; a direct write is closed as is */
 
 double cl_now(void);                  /* monotonic seconds */
 int cl_isatty_stderr(void);

@@ -114,7 +114,7 @@ static int out_push(outq *q, const char *p, size_t n, const char *stop_text) {
     out_write(q, q->buf, q->len - keep);
     memmove(q->buf, q->buf + q->len - keep, keep);
     q->len = keep;
-    fflush(stdout);
+    cl_cli_flush_stdout();
     return 0;
 }
 
@@ -160,11 +160,16 @@ static int dump_embeddings(const char *path, const cl_prompt *pr, const cl_model
     float *e = cl_prompt_embeddings(pr, table, c->n_vocab, c->dim);
     if (!e) return -1;
     size_t n = (size_t)cl_prompt_len(pr) * (size_t)c->dim;
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(e, sizeof *e, n, f) == n;
-    if (f && fclose(f) != 0) ok = 0;
+    cl_atomic a;
+    int rc = cl_atomic_open(&a, path);
+    if (rc == 0 && cl_atomic_write(&a, e, n * sizeof *e) < 0) {
+        cl_atomic_abort(&a);
+        rc = -1;
+    } else if (rc == 0) {
+        rc = cl_atomic_commit(&a);
+    }
     free(e);
-    return ok ? 0 : cl_fail("%s: cannot write the embeddings dump", path);
+    return rc;
 }
 
 static int server_text(void *ctx, const char *p, size_t n) {
@@ -182,7 +187,7 @@ static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const c
     if (q.len) out_write(&q, q.buf, q.len);
     free(q.buf);
     if (q.started || rc == 0) putchar('\n');
-    if (fflush(stdout) != 0 || ferror(stdout)) rc = cl_fail("write error on stdout");
+    cl_cli_flush_stdout();   /* the answer before --stats; a write error is reported at exit */
     if (stats)
         fprintf(stderr,
                 "{\"server\":\"%s\",\"server_model\":\"%s\",\"prompt_positions\":%d,\"context_tokens\":%d,"
@@ -229,7 +234,7 @@ int main(int argc, char **argv) {
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
         case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;
         case O_TOPP: top_p = cl_arg_double(optarg, "--top-p", 1e-6, 1); break;
-        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_NOTMPL: no_template = 1; break;
         case O_STATS: stats = 1; break;
@@ -256,6 +261,8 @@ int main(int argc, char **argv) {
         }
     }
     if (optind >= argc) cl_usage_error("%s", "missing QUESTION");
+    if (optind == argc - 1 && cl_ce_is_file(argv[optind]))
+        cl_usage_error("missing QUESTION after the CE file %s", argv[optind]);
     /* arguments before the question: CE files, their vectors in order are the context */
     const char *const *ce_paths = (const char *const *)argv + optind;
     int n_ce_paths = argc - optind - 1;
@@ -319,10 +326,14 @@ int main(int argc, char **argv) {
         free(context);
         return rc;
     }
+    /* the answer stops when the context is full (the prompt alone may overflow it: warned) */
     int kv_cap = n_prompt + max_tokens;
-    if (kv_cap > m->cfg.max_ctx)
-        fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d\n",
-                cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx);
+    if (kv_cap > m->cfg.max_ctx) {
+        fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d%s\n",
+                cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx,
+                n_prompt < m->cfg.max_ctx ? "; the answer stops where the context is full" : "");
+        kv_cap = n_prompt > m->cfg.max_ctx ? n_prompt : m->cfg.max_ctx;
+    }
     cl_kv *kv = cl_kv_new_type(m, kv_cap, kv_type);
     if (!kv) cl_die("%s", cl_error());
     cl_sampler smp;
@@ -334,7 +345,7 @@ int main(int argc, char **argv) {
     double prefill_s = cl_now() - t0;
     if (generate(m, kv, tok, &smp, logits, kv_cap, &g) < 0) cl_die("%s", cl_error());
     putchar('\n');
-    if (fflush(stdout) != 0 || ferror(stdout)) cl_die("write error on stdout");
+    cl_cli_flush_stdout();   /* the answer before --stats; a write error is reported at exit */
     if (stats)
         fprintf(stderr,
                 "{\"context_tokens\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.6f,\"ttft_s\":%.6f,"

@@ -1,7 +1,6 @@
 /* cl-compress — cl-segment JSONL in, CE records out (see man/cl-compress.1). */
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,15 +38,6 @@ static const char usage[] =
     "  --init-compressor OUT.gguf  create an untrained compressor: zero LoRA B, identity linear\n"
     "                     (--rate 2 --max-segment 20 --rank 8 --alpha 16 --targets q,k,v,o --seed 1)\n";
 
-/* The temp file of -o, removed if a signal ends the run. */
-static volatile sig_atomic_t have_tmp;
-static char tmp_path[PATH_MAX + 64];
-static void on_signal(int sig) {
-    if (have_tmp) unlink(tmp_path);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 typedef struct {
     const cl_model *model;
     const cl_compressor *comp;   /* NULL: naive */
@@ -55,7 +45,7 @@ typedef struct {
     uint8_t comp_fp[32];
     cl_ce_cache *cache;
     cl_dtype dtype;
-    FILE *out;
+    cl_atomic *out;
     /* the batch */
     int n, cap;
     cl_segment *segs;
@@ -63,13 +53,6 @@ typedef struct {
     float *embd;                 /* [cap * maxv, dim] */
     uint64_t segments, tokens, vectors, computed;
 } job;
-
-static int parse_int(const char *s, const char *what, long lo, long hi) {
-    long v;
-    if (cl_parse_long(s, lo, hi, &v) < 0)
-        cl_usage_error("%s: \"%s\" is not an integer in %ld..%ld", what, s, lo, hi);
-    return (int)v;
-}
 
 /* Compress the gathered segments (cache first), write their records, empty the batch. */
 static int flush(job *j) {
@@ -119,7 +102,10 @@ static int flush(job *j) {
             if (was_miss && cl_ce_cache_put(j->cache, &m, e) < 0)
                 fprintf(stderr, "cl-compress: warning: %s\n", cl_error());  /* the cache is an optimisation */
         }
-        if (cl_ce_write(j->out, &m, e) < 0) rc = -1;
+        if (cl_ce_write(j->out->f, &m, e) < 0) {
+            cl_atomic_check(j->out);   /* "PATH: write error: ERRNO" in place of the record's message */
+            rc = -1;
+        }
         j->segments++;
         j->tokens += s->n_ids;
         j->vectors += m.count;
@@ -159,10 +145,12 @@ int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage(usage);
     const char *model_path = NULL, *comp_path = NULL, *out_path = "-", *cache_dir = getenv("CL_CACHE"),
-               *init_path = NULL, *targets_s = "q,k,v,o";
+               *init_path = NULL;
     int naive = 0, stats = 0, batch = 64, threads = 0, rate = 2, max_seg = 20, rank = 8;
     int rate_given = 0;
     float alpha = 16;
+    unsigned targets;
+    cl_compressor_parse_targets("q,k,v,o", &targets);
     unsigned long long seed = 1;
     cl_dtype dtype = CL_F32;
     enum { O_MODEL = 256, O_COMP, O_NAIVE, O_CACHE, O_DTYPE, O_BATCH, O_THREADS, O_STATS, O_INIT, O_RATE, O_MAXSEG,
@@ -190,21 +178,18 @@ int main(int argc, char **argv) {
             else if (!strcmp(optarg, "bf16")) dtype = CL_BF16;
             else cl_usage_error("--dtype: f32, f16 or bf16");
             break;
-        case O_BATCH: batch = parse_int(optarg, "--batch", 1, 4096); break;
-        case O_THREADS: threads = parse_int(optarg, "--threads", 1, 1024); break;
+        case O_BATCH: batch = (int)cl_arg_long(optarg, "--batch", 1, 4096); break;
+        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_STATS: stats = 1; break;
         case O_INIT: init_path = optarg; break;
-        case O_RATE: rate = parse_int(optarg, "--rate", 1, 1024), rate_given = 1; break;
-        case O_MAXSEG: max_seg = parse_int(optarg, "--max-segment", 1, 65536); break;
-        case O_RANK: rank = parse_int(optarg, "--rank", 0, 4096); break;
-        case O_ALPHA: {
-            char *e;
-            alpha = strtof(optarg, &e);
-            if (!*optarg || *e) cl_usage_error("--alpha: not a number");
+        case O_RATE: rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), rate_given = 1; break;
+        case O_MAXSEG: max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536); break;
+        case O_RANK: rank = (int)cl_arg_long(optarg, "--rank", 0, 4096); break;
+        case O_ALPHA: alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
+        case O_TARGETS:
+            if (cl_compressor_parse_targets(optarg, &targets) < 0 || !targets) cl_usage_error("--targets: %s", cl_error());
             break;
-        }
-        case O_TARGETS: targets_s = optarg; break;
-        case O_SEED: seed = strtoull(optarg, NULL, 10); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_HELP: fputs(usage, stdout); return 0;
         default: cl_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
         }
@@ -220,8 +205,6 @@ int main(int argc, char **argv) {
     if (!model) cl_die("%s", cl_error());
 
     if (init_path) {
-        unsigned targets;
-        if (cl_compressor_parse_targets(targets_s, &targets) < 0) cl_die("%s", cl_error());
         cl_compressor *k = cl_compressor_new_init(model, rate, max_seg, rank, alpha, targets, seed);
         if (!k || cl_compressor_save(k, init_path) < 0) cl_die("%s", cl_error());
         cl_compressor_free(k);
@@ -252,18 +235,11 @@ int main(int argc, char **argv) {
 
     cl_atomic out;
     if (cl_atomic_open(&out, out_path) < 0) cl_die("%s", cl_error());
-    if (out.tmp) {
-        snprintf(tmp_path, sizeof tmp_path, "%s", out.tmp);
-        have_tmp = 1;
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
-    }
-    if (!out.tmp && isatty(1)) {
+    if (out.f == stdout && isatty(1)) {
         cl_atomic_abort(&out);
         cl_die("refusing to write binary CE data to a terminal (use -o FILE or a pipe)");
     }
-    j.out = out.f;
+    j.out = &out;
     j.cap = batch;
     j.segs = cl_calloc((size_t)batch, sizeof *j.segs);
     /* naive segments have no S: the slots grow with the longest segment seen */
@@ -284,13 +260,21 @@ int main(int argc, char **argv) {
         }
         cl_segment *s;
         int rc;
-        uint64_t line = 0;
+        const char *shown = strcmp(inputs[f], "-") ? inputs[f] : "<stdin>";
         while ((rc = cl_segment_reader_next(r, s = &j.segs[j.n])) == 1) {
-            line++;
+            unsigned long long line = (unsigned long long)cl_segment_reader_line(r);
             if ((int)s->n_ids > j.max_seg) {
-                fprintf(stderr, "cl-compress: %s: segment %llu (\"%s\" index %llu) has %zu tokens, the compressor takes at most %d\n",
-                        strcmp(inputs[f], "-") ? inputs[f] : "<stdin>", (unsigned long long)line, s->name,
-                        (unsigned long long)s->index, s->n_ids, j.max_seg);
+                fprintf(stderr, "cl-compress: %s: line %llu (\"%s\" index %llu) has %zu tokens, the compressor takes at most %d\n",
+                        shown, line, s->name, (unsigned long long)s->index, s->n_ids, j.max_seg);
+                cl_segment_free(s);
+                failed = 1;
+                break;
+            }
+            size_t bad = 0;
+            while (bad < s->n_ids && s->ids[bad] < model->cfg.n_vocab) bad++;
+            if (bad < s->n_ids) {
+                fprintf(stderr, "cl-compress: %s: line %llu: token id %d out of the model's vocabulary (%d ids): "
+                        "segmented for another tokenizer?\n", shown, line, (int)s->ids[bad], model->cfg.n_vocab);
                 cl_segment_free(s);
                 failed = 1;
                 break;
@@ -333,13 +317,10 @@ int main(int argc, char **argv) {
     if (progress && j.segments) fprintf(stderr, "\r\033[K");
     if (failed) {
         cl_atomic_abort(&out);
-        have_tmp = 0;
     } else if (cl_atomic_commit(&out) < 0) {
-        have_tmp = 0;
         fprintf(stderr, "cl-compress: %s\n", cl_error());
         failed = 1;
     }
-    have_tmp = 0;
     double dt = cl_now() - t0;
     if (stats) {
         cl_ce_cache_stats cs = j.cache ? cl_ce_cache_get_stats(j.cache) : (cl_ce_cache_stats){0};

@@ -56,20 +56,21 @@ static const char usage_text[] =
     "  --threads N           BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
     "  --help                this text\n";
 
-/* "1k,2048,32k" -> counts (k = 1024). */
+/* "1k,2048,32k" -> counts (k = 1024); each number through cli.h's strict parser. */
 static int parse_lengths(const char *s, int *out, int cap) {
     int n = 0;
-    for (const char *p = s; *p;) {
-        char *e;
-        long v = strtol(p, &e, 10);
-        if (e == p || v <= 0) cl_usage_error("bad length list for --context-tokens: %s", s);
-        if (*e == 'k' || *e == 'K') v *= 1024, e++;
-        if (v > (1 << 26) || n == cap) cl_usage_error("bad length list for --context-tokens: %s", s);
-        out[n++] = (int)v;
-        if (*e == ',') e++;
-        else if (*e) cl_usage_error("bad length list for --context-tokens: %s", s);
-        p = e;
+    char *list = cl_strdup(s), *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        size_t l = strlen(p);
+        long mul = l && (p[l - 1] == 'k' || p[l - 1] == 'K') ? 1024 : 1, v;
+        if (mul > 1) p[l - 1] = 0;
+        if (n == cap || cl_parse_long(p, 1, (1 << 26) / mul, &v) < 0)
+            cl_usage_error("bad length list for --context-tokens: %s", s);
+        out[n++] = (int)(v * mul);
     }
+    free(list);
+    if (n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
+        cl_usage_error("bad length list for --context-tokens: %s", s);
     return n;
 }
 
@@ -126,6 +127,13 @@ static double ratio(double a, double b) { return b != 0 ? a / b : NAN; }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
+/* What the model reads beyond its context is out of what it was trained on: say how often. */
+static void warn_over_ctx(const ctx_t *x, int over, int n) {
+    if (over)
+        fprintf(stderr, "%s: warning: %d of %d prompts (+ answer) exceed the model's context of %d tokens\n",
+                cl_progname(), over, n, x->m->cfg.max_ctx);
+}
+
 /* ---- fidelity ---------------------------------------------------------------------------- */
 
 enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_N };
@@ -135,7 +143,7 @@ typedef struct {
     double nll[F_N], agree[F_N], ttft[F_N], kv[F_N];
     long top1[F_N], tokens, agree_tokens;
     double compress_s, naive_s, context_tokens, ces;
-    int examples, skipped;
+    int examples, skipped, over_ctx;
 } fid_sums;
 
 static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, fid_sums *s) {
@@ -173,6 +181,7 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
     if (n_a == 0) {
         s->skipped++;
     } else {
+        if (1 + n_ctx + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
         int32_t *g[F_N];
         for (int k = 0; k < F_N; k++) {
             double nll;
@@ -213,6 +222,7 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
         progress(x, i + 1, n);
     }
     if (s.examples == 0) cl_die("no example gave a continuation to score");
+    warn_over_ctx(x, s.over_ctx, s.examples);
     double nll[F_N];
     for (int k = 0; k < F_N; k++) nll[k] = s.nll[k] / (double)s.tokens;
     double util = ratio(nll[F_NONE] - nll[F_CE], nll[F_NONE] - nll[F_TEXT]);
@@ -371,9 +381,7 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
         progress(x, i + 1, n);
     }
     double N = s.n;
-    if (s.over_ctx)
-        fprintf(stderr, "%s: warning: %d of %d prompts (+ answer) exceed the model's context of %d tokens\n",
-                cl_progname(), s.over_ctx, s.n, x->m->cfg.max_ctx);
+    warn_over_ctx(x, s.over_ctx, s.n);
     char tgt[32];
     snprintf(tgt, sizeof tgt, "%d", target);
     printf("%-8s %6d %9.1f %9.3f %9.3f %9.3f %8.3f %8.3f %8.2fms %8.2fms %12.0f %12.0f\n",
@@ -463,7 +471,7 @@ int main(int argc, char **argv) {
             break;
         case O_DATA: data = optarg; break;
         case O_LIMIT: limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
-        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, 0x7fffffffffffffffL); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 1 << 16); break;
         case O_AGREE: n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
         case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
@@ -586,7 +594,7 @@ int main(int argc, char **argv) {
     } else {
         printf("%s\n", js);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) cl_die("write error on stdout");
+    cl_cli_flush_stdout();   /* a write error on stdout is reported at exit (cli.h) */
     free(js);
     json_decref(summary);
     free(idx);

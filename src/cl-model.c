@@ -446,7 +446,6 @@ int main(int argc, char **argv) {
     unsigned long long seed = 0;
     cl_dtype dtype = CL_F32;
     int have_dtype = 0, vocab = 0, o;
-    char *end;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
         case 'h': fputs(usage_text, stdout); return 0;
@@ -458,14 +457,8 @@ int main(int argc, char **argv) {
             include[n_include++] = optarg;
             break;
         case 'g': gguf = optarg; break;
-        case 's':
-            seed = strtoull(optarg, &end, 10);
-            if (*end || !*optarg) cl_usage_error("--seed needs a non-negative integer");
-            break;
-        case 'v':
-            vocab = (int)strtol(optarg, &end, 10);
-            if (*end || vocab <= 0) cl_usage_error("--vocab needs a positive integer");
-            break;
+        case 's': seed = cl_arg_u64(optarg, "--seed"); break;
+        case 'v': vocab = (int)cl_arg_long(optarg, "--vocab", 1, 1 << 30); break;
         case 'd':
             if (parse_dtype(optarg, &dtype)) cl_usage_error("--dtype must be f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K or q4_K_M");
             have_dtype = 1;

@@ -6,14 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
 #include "hub.h"
 #include "model_file.h"
 #include "segment_jsonl.h"
 #include "segment_text.h"
+#include "ce.h"
 #include "segmenter.h"
 #include "tokenizer.h"
+#include "utf8.h"
 #include "util.h"
 
 #define BLOCK (1u << 20)
@@ -24,14 +27,16 @@ static const char usage_text[] =
     "Split UTF-8 text (FILEs in order, or stdin) into sentence segments of at most S tokens;\n"
     "write one JSON object per segment per line (format v1, see cl-segment(1)).\n"
     "  -S, --max-tokens S   at most S token ids per segment (default 20)\n"
-    "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory, .gguf,\n"
-    "                       or llama2.c checkpoint (default $CL_MODEL, then\n"
-    "                       ../shared/models/tinystories-656k)\n"
+    "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory (only\n"
+    "                       tokenizer.json is needed), .gguf, or llama2.c checkpoint (default\n"
+    "                       $CL_MODEL, then ../shared/models/tinystories-656k)\n"
+    "  -t, --tokenizer FILE the tokenizer alone: a tokenizer.json or a GGUF file\n"
     "  --pull               --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  -l, --locale LOC     ICU locale for sentence rules (default from LC_ALL, LC_MESSAGES,\n"
     "                       LANG, else \"en\")\n"
     "  -n, --name NAME      source name written in each segment (default the file name, \"-\"\n"
-    "                       for stdin; only with a single input)\n"
+    "                       for stdin; only with a single input).  Bytes of a name that are\n"
+    "                       not UTF-8 are written as \\xHH; names are cut to 65535 bytes\n"
     "      --lossy          replace invalid UTF-8 by U+FFFD (reported on stderr) instead of\n"
     "                       failing\n"
     "  -o, --output FILE    write to FILE, replaced atomically on success (default stdout)\n"
@@ -59,8 +64,10 @@ static void on_replaced(void *ctx, uint64_t off, size_t n) {
 /* Segment one input; 0 or -1 with the message printed. */
 static int segment_file(cl_segmenter *seg, run_ctx *r, const char *path, char *buf) {
     int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-    if (fd < 0) {
-        fprintf(stderr, "cl-segment: %s: %s\n", path, strerror(errno));
+    struct stat st;
+    if (fd < 0 || (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "cl-segment: %s: %s\n", path, fd < 0 ? strerror(errno) : "is a directory");
+        if (fd > 0) close(fd);
         return -1;
     }
     r->replaced = 0;
@@ -95,11 +102,12 @@ int main(int argc, char **argv) {
         {"max-tokens", required_argument, 0, 'S'}, {"model", required_argument, 0, 'm'},
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
         {"lossy", no_argument, 0, 'L'},            {"output", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},             {"pull", 0, 0, CL_OPT_PULL},
+        {"tokenizer", required_argument, 0, 't'},  {"help", no_argument, 0, 'h'},
+        {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
     int max_tokens = 20, lossy = 0, c;
-    const char *model = NULL, *locale = NULL, *name = NULL, *output = "-";
-    while ((c = getopt_long(argc, argv, "S:m:l:n:o:h", opts, NULL)) != -1) {
+    const char *model = NULL, *tokenizer = NULL, *locale = NULL, *name = NULL, *output = "-";
+    while ((c = getopt_long(argc, argv, "S:m:t:l:n:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'S': {
             long v;
@@ -109,6 +117,7 @@ int main(int argc, char **argv) {
             break;
         }
         case 'm': model = optarg; break;
+        case 't': tokenizer = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case 'l': locale = optarg; break;
         case 'n': name = optarg; break;
@@ -121,11 +130,10 @@ int main(int argc, char **argv) {
     int nfiles = argc - optind;
     if (name && nfiles > 1) cl_usage_error("--name applies to a single input, got several files");
 
-    if (!model) model = cl_default_model_path();
-    if (!model) cl_die("no model: give --model PATH or set CL_MODEL");
-    cl_model_file *mf = cl_model_file_open(model);
-    if (!mf) cl_die("%s", cl_error());
-    cl_tokenizer *tok = cl_tokenizer_for_model(mf);
+    if (model && tokenizer) cl_usage_error("give --model or --tokenizer, not both");
+    if (!tokenizer && !model) model = cl_default_model_path();
+    if (!tokenizer && !model) cl_die("no model: give --model PATH, --tokenizer FILE or set CL_MODEL");
+    cl_tokenizer *tok = cl_tokenizer_for_path(tokenizer ? tokenizer : model);
     if (!tok) cl_die("%s", cl_error());
 
     cl_atomic out;
@@ -144,17 +152,18 @@ int main(int argc, char **argv) {
     int rc = 0;
     for (int i = 0; i < (nfiles ? nfiles : 1) && rc == 0; i++) {
         const char *path = nfiles ? argv[optind + i] : "-";
-        r.name = name ? name : path;
+        char *shown = cl_utf8_name(name ? name : path, CL_CE_MAX_NAME);   /* valid UTF-8 for JSON */
+        r.name = shown;
         rc = segment_file(seg, &r, path, buf);
+        free(shown);
     }
     free(buf);
     cl_segmenter_free(seg);
     cl_tokenizer_free(tok);
-    cl_model_file_close(mf);
     if (rc) {
         cl_atomic_abort(&out);
         return 1;
     }
-    if (cl_atomic_commit(&out)) cl_die("%s: %s", output, cl_error());
+    if (cl_atomic_commit(&out)) cl_die("%s", cl_error());
     return 0;
 }

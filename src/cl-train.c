@@ -41,6 +41,8 @@ static const char usage_text[] =
     "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
     "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
     "  --answer-tokens N     teacher continuation length when \"answer\" is absent (32)\n"
+    "  --allow-long          keep examples longer than the model's context (with a warning);\n"
+    "                        without it such an example is an error naming its line\n"
     "  --no-bos              no BOS before the context / the CEs\n"
     "  --threads N           worker threads (1)           --seed N (1)\n"
     "  --eval-every N (100)  --checkpoint FILE (OUT.ckpt) --checkpoint-every N (100)\n"
@@ -162,16 +164,18 @@ int main(int argc, char **argv) {
     cl_set_progname(argv[0]);
     cl_cli_set_usage("Try 'cl-train --help'.\n");
     const char *model_path = NULL, *out = NULL, *dev_path = NULL, *init = NULL, *ckpt = NULL;
-    const char *targets_s = "all";
+    unsigned targets;
+    cl_compressor_parse_targets("all", &targets);
     int C = 2, S = 20, rank = 8, steps = 1000, batch = 16, warmup = 50, n_answer = 32, bos = 1;
     int bench_k = 0, bench_seg = 6;
     int threads = 1, eval_every = 100, ckpt_every = 100, resume = 0, gen = 0, evaluate = 0, progress = -1;
+    int allow_long = 0, n_long = 0;
     float alpha = 16, lr = 1e-3f, min_lr = 0.1f, clip = 1.0f, wd = 0, beta = 1.0f, temp = 0.8f;
     double max_minutes = 0;
     unsigned long long seed = 1;
     enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
            O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
-           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG };
+           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG, O_LONG };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"out", 1, 0, 'o'}, {"dev", 1, 0, O_DEV}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_SEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
@@ -182,7 +186,7 @@ int main(int argc, char **argv) {
         {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED}, {"eval-every", 1, 0, O_EVERY},
         {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
         {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
-        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
+        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -190,14 +194,20 @@ int main(int argc, char **argv) {
         case O_MODEL: model_path = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case 'o': out = optarg; break;
-        case O_DEV: dev_path = optarg; break;
+        case O_DEV:
+            if (!*optarg) cl_usage_error("--dev: empty file name");
+            dev_path = optarg;
+            break;
+        case O_LONG: allow_long = 1; break;
         case O_RATE: C = (int)cl_arg_long(optarg, "--rate", 1, 64); break;
         case O_SEG: S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096); break;
         case O_RANK: rank = (int)cl_arg_long(optarg, "--rank", 1, 4096); break;
         case O_ALPHA: alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
-        case O_TARGETS: targets_s = optarg; break;
+        case O_TARGETS:
+            if (cl_compressor_parse_targets(optarg, &targets) < 0 || !targets) cl_usage_error("--targets: %s", cl_error());
+            break;
         case O_INIT: init = optarg; break;
-        case O_STEPS: steps = (int)cl_arg_long(optarg, "--steps", 0, 1000000000); break;
+        case O_STEPS: steps = (int)cl_arg_long(optarg, "--steps", 1, 1000000000); break;
         case O_BATCH: batch = (int)cl_arg_long(optarg, "--batch", 1, 1000000); break;
         case O_LR: lr = (float)cl_arg_double(optarg, "--lr", 0, 1e3); break;
         case O_WARM: warmup = (int)cl_arg_long(optarg, "--warmup", 0, 1000000000); break;
@@ -208,7 +218,7 @@ int main(int argc, char **argv) {
         case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 100000); break;
         case O_NOBOS: bos = 0; break;
         case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
-        case O_SEED: seed = (unsigned long long)cl_arg_long(optarg, "--seed", 0, LONG_MAX); break;
+        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
         case O_EVERY: eval_every = (int)cl_arg_long(optarg, "--eval-every", 0, 1000000000); break;
         case O_CKPT: ckpt = optarg; break;
         case O_CKEVERY: ckpt_every = (int)cl_arg_long(optarg, "--checkpoint-every", 0, 1000000000); break;
@@ -229,8 +239,6 @@ int main(int argc, char **argv) {
         cl_die("bad numeric option (rate, max-segment, rank, batch, threads, answer-tokens >= 1; beta > 0)");
     if (!gen && !evaluate && !bench_k && optind != argc - 1) { fputs(usage_text, stderr); return 2; }
     if (evaluate && (!dev_path || !init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
-    unsigned targets;
-    if (cl_compressor_parse_targets(targets_s, &targets) || !targets) cl_die("--targets: %s", targets_s);
     cl_set_threads(1);   /* parallelism is over examples (--threads), each sgemm single-threaded */
 
     if (!model_path) model_path = cl_default_model_path();
@@ -272,7 +280,8 @@ int main(int argc, char **argv) {
     if (init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
     if (!comp->lora && !evaluate) cl_die("%s: no LoRA adapter to train", init);
     tr_objective ob = {.C = C, .bos = bos, .beta = beta};
-    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = n_answer, .bos = bos, .progress = progress};
+    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = n_answer, .bos = bos, .progress = progress,
+                         .allow_long = allow_long, .n_long = &n_long};
 
     tr_example *dev = NULL, *train = NULL;
     int n_dev = 0, n_train = 0, skipped = 0;
@@ -304,6 +313,9 @@ int main(int argc, char **argv) {
     const char *train_path = argv[optind];
     double t_data = cl_now();
     if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) cl_die("%s", cl_error());
+    if (n_long)
+        fprintf(stderr, "%s: warning: %d examples are longer than the model's context of %d tokens (--allow-long)\n",
+                cl_progname(), n_long, m->cfg.max_ctx);
     for (int i = 0; i < n_train; i++)
         if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
     tr_workspace_free(&w);

@@ -158,7 +158,7 @@ teardown() { rm -rf "$TMP"; }
   bad=$(/usr/bin/python3 "$DUMP" "$TMP/c4.ce" | awk '$6 != int(($5 + 3) / 4)' | wc -l)
   [ "$bad" -eq 0 ]
   run cl-compress --init-compressor "$TMP/bad.gguf" --targets q,nope
-  [ "$status" -eq 1 ]
+  [ "$status" -eq 2 ]   # a usage error (issue 12)
   cl-compress --naive < "$DOC" > "$TMP/naive.ce"
   cl-compress --compressor "$K" < "$DOC" > "$TMP/k.ce"
   [ "$(/usr/bin/python3 "$DUMP" "$TMP/naive.ce" | awk '{print $11}' | sort -u)" != "$(/usr/bin/python3 "$DUMP" "$TMP/k.ce" | awk '{print $11}' | sort -u)" ]

@@ -87,7 +87,8 @@ assert j["kv_ce_bytes"] < j["kv_text_bytes"], "C=2 keeps fewer positions than th
 JSONL
   # cl-train is the reference here; its own leaks at exit (under check-asan) are not this test's
   export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0"
-  cl-train --model "$MODEL" --steps 0 --rank 4 --seed 3 --dev "$TMP/dev.jsonl" -o "$TMP/c.gguf" "$TMP/dev.jsonl" 2>/dev/null
+  # an untrained compressor of cl-train's default shape (cl-train --steps 0 is refused)
+  cl-compress --model "$MODEL" --init-compressor "$TMP/c.gguf" --rank 4 --seed 3 --targets all
   run cl-train --model "$MODEL" --evaluate --init "$TMP/c.gguf" --dev "$TMP/dev.jsonl"
   [ "$status" -eq 0 ]
   echo "$output" | grep -E '^(nll_|top1_)' | sed 's/_full/_text/' | sort > "$TMP/train.txt"

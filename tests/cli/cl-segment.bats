@@ -183,3 +183,106 @@ print([json.loads(l)["text"] for l in open(sys.argv[1])])' "$T/out.jsonl"
   echo "$output"
   [ "$output" = "['One day, Mr. Brown came. ', 'Das ist z. B. gut. ', 'Am 3. Oktober kam Dr. Müller. ', 'See a.b?x=1 now. ', 'Dann ging er. ', 'Die Tür.\\n']" ]
 }
+
+@test "CR LF is never split, even by token cuts (-S 3, -S 5)" {
+  sed 's/$/\r/' tests/data/segment-en.txt > "$T/crlf.txt"
+  for s in 3 5; do
+    cl-segment -S $s "$T/crlf.txt" > "$T/out.jsonl"
+    run /usr/bin/python3 $CHECK $s "$T/crlf.txt" < "$T/out.jsonl"
+    echo "-S $s: $output"
+    [ "$status" -eq 0 ]
+    ! grep -q '"text":"\\n' "$T/out.jsonl"
+  done
+}
+
+@test "a short sentence followed by many blank lines stays whole" {
+  /usr/bin/python3 -c 'import sys; sys.stdout.write("Once upon a time there was a cat." + "\n" * 40 + "The end.\n")' > "$T/bl.txt"
+  cl-segment "$T/bl.txt" > "$T/out.jsonl"
+  run /usr/bin/python3 $CHECK 20 "$T/bl.txt" < "$T/out.jsonl"
+  [ "$status" -eq 0 ]
+  head -1 "$T/out.jsonl" | grep -q '"text":"Once upon a time there was a cat.\\n"'
+  # text without spaces (Chinese) is not cut inside the sentence either
+  /usr/bin/python3 -c 'import sys; sys.stdout.write("我们去公园。" + "\n" * 40)' > "$T/zh.txt"
+  cl-segment -m "$SHARED/tokenizers/smollm2-135m-instruct" "$T/zh.txt" > "$T/zh.jsonl"
+  run /usr/bin/python3 $CHECK 20 "$T/zh.txt" < "$T/zh.jsonl"
+  [ "$status" -eq 0 ]
+  head -1 "$T/zh.jsonl" | grep -q '"text":"我们去公园。\\n"'
+}
+
+@test "a 3 MB run of one character the tokenizer folds into one <unk> is still cut (bounded pieces)" {
+  /usr/bin/python3 -c 'import sys; sys.stdout.write("你" * 1000000)' > "$T/ni.txt"
+  cl-segment "$T/ni.txt" > "$T/out.jsonl"
+  run /usr/bin/python3 $CHECK 20 "$T/ni.txt" < "$T/out.jsonl"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # S=20: pieces hold at most 4096 bytes, so at least 3000000/4096 segments
+  [ "$(wc -l < "$T/out.jsonl")" -ge 733 ]
+  /usr/bin/python3 -c '
+import json, sys
+m = max(len(json.loads(l)["text"].encode()) for l in open(sys.argv[1]))
+sys.exit(0 if m <= 4096 else 1)' "$T/out.jsonl"
+}
+
+@test "a file name that is not UTF-8: valid JSON with \\xHH escapes, which cl-compress reads back" {
+  f="$T/bad-$(printf '\xff\xfe')name.txt"
+  printf 'Hello there. The end.\n' > "$f"
+  cl-segment "$f" > "$T/out.jsonl"
+  /usr/bin/python3 -c '
+import json, sys
+for l in open(sys.argv[1], "rb"):
+    n = json.loads(l.decode("utf-8"))["name"]
+    assert n.endswith("bad-\\xFF\\xFEname.txt"), n' "$T/out.jsonl"
+  cl-compress --naive -o "$T/out.ce" "$T/out.jsonl"
+  /usr/bin/python3 tests/cli/ce_dump.py "$T/out.ce" | grep -q 'bad-\\xFF\\xFEname.txt'
+}
+
+@test "a name over 65535 bytes is cut at a character boundary: valid UTF-8 in JSON and in CE" {
+  name=$(/usr/bin/python3 -c 'print("é" * 40000)')
+  printf 'Hello there.\n' | cl-segment --name "$name" > "$T/out.jsonl"
+  /usr/bin/python3 -c '
+import json, sys
+n = json.loads(open(sys.argv[1], "rb").readline().decode("utf-8"))["name"]
+assert n == "é" * 32767, len(n.encode())' "$T/out.jsonl"
+  cl-compress --naive -o "$T/out.ce" "$T/out.jsonl"
+  /usr/bin/python3 tests/cli/ce_dump.py "$T/out.ce" > "$T/dump.txt"
+}
+
+@test "the tokenizer alone: --model DIR with only tokenizer.json, --tokenizer tokenizer.json or GGUF" {
+  tok=$SHARED/tokenizers/smollm2-135m-instruct
+  [ ! -e "$tok/model.safetensors" ]
+  cl-segment --model "$tok" tests/data/segment-en.txt > "$T/a.jsonl"
+  cl-segment --tokenizer "$tok/tokenizer.json" tests/data/segment-en.txt > "$T/b.jsonl"
+  cmp "$T/a.jsonl" "$T/b.jsonl"
+  run /usr/bin/python3 $CHECK 20 tests/data/segment-en.txt < "$T/a.jsonl"
+  [ "$status" -eq 0 ]
+  cl-model convert "$MODEL" --out "$T/m.gguf"
+  cl-segment tests/data/segment-en.txt > "$T/c.jsonl"
+  cl-segment --tokenizer "$T/m.gguf" tests/data/segment-en.txt > "$T/d.jsonl"
+  cmp "$T/c.jsonl" "$T/d.jsonl"
+  run cl-segment --model "$MODEL" --tokenizer "$T/m.gguf" tests/data/segment-en.txt
+  [ "$status" -eq 2 ]
+}
+
+@test "reading a directory says so; -o a directory says so" {
+  run cl-segment "$T"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-segment: $T: is a directory" ]]
+  run cl-segment -o "$T" tests/data/segment-en.txt
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"$T: is a directory"* ]]
+}
+
+@test "-o a symlink writes its target and keeps the link; -o a FIFO writes into it" {
+  cl-segment tests/data/segment-en.txt > "$T/want.jsonl"
+  echo old > "$T/target.jsonl"
+  ln -s target.jsonl "$T/link.jsonl"
+  cl-segment -o "$T/link.jsonl" tests/data/segment-en.txt
+  [ -L "$T/link.jsonl" ]
+  cmp "$T/want.jsonl" "$T/target.jsonl"
+  mkfifo "$T/fifo"
+  timeout 60 cat "$T/fifo" > "$T/from-fifo.jsonl" &
+  timeout 30 cl-segment -o "$T/fifo" tests/data/segment-en.txt
+  wait
+  [ -p "$T/fifo" ]
+  cmp "$T/want.jsonl" "$T/from-fifo.jsonl"
+}

@@ -1,6 +1,11 @@
-/* test_ce_cache.c — segment cache: hits, misses, corrupt entries, concurrent writers. */
+/* test_ce_cache.c — segment cache: hits, misses, corrupt entries, concurrent writers, FIFOs in
+ * the cache, read-only and full caches (warn once, carry on). */
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ce_cache.h"
@@ -21,6 +26,56 @@ static void meta_for(int key, const uint8_t comp[32], cl_ce_meta *m) {
 
 static void values(int key, float *e) {
     for (int i = 0; i < D * COUNT; i++) e[i] = (float)key + (float)i / 3.0f + 1e-7f * (float)i;
+}
+
+/* The entry file of m in dir (the one entry there). */
+static void entry_file(const char *dir, char *out, size_t n) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "find %s -name '*.ce' | head -1", dir);
+    FILE *p = popen(cmd, "r");
+    out[0] = 0;
+    if (p && fgets(out, (int)n, p)) out[strcspn(out, "\n")] = 0;
+    if (p) pclose(p);
+}
+
+/* In a child that cannot write dir (nobody when we are root, else plain chmod): open the cache at
+ * path, get/put three keys.  Exit status: 0 when the first put fails with a message naming the
+ * cache, the next two are skipped (0), gets miss, and nothing hangs. */
+static int unwritable_run(const char *path, int fsize_limit) {
+    pid_t k = fork();
+    if (k == 0) {
+        alarm(20);
+        if (fsize_limit) {
+            struct rlimit rl = {64, 64};   /* a "full disk": writes past 64 bytes fail (EFBIG) */
+            setrlimit(RLIMIT_FSIZE, &rl);
+        } else if (geteuid() == 0 && (setgid(65534) || setuid(65534))) {
+            _exit(10);
+        }
+        cl_ce_cache *c = cl_ce_cache_open(path);
+        if (!c) _exit(11);
+        uint8_t comp[32];
+        memset(comp, 0x77, 32);
+        int fails = 0, skipped = 0, misses = 0;
+        for (int key = 100; key < 103; key++) {
+            cl_ce_meta m;
+            float e[D * COUNT], got[D * COUNT];
+            meta_for(key, comp, &m);
+            values(key, e);
+            misses += cl_ce_cache_get(c, m.comp_fp, m.content_hash, D, COUNT, got) == 0;
+            int rc = cl_ce_cache_put(c, &m, e);
+            if (rc < 0) {
+                fails++;
+                fprintf(stderr, "# warning: %s\n", cl_error());
+                if (!strstr(cl_error(), "cache")) _exit(12);
+            }
+        }
+        skipped = (int)cl_ce_cache_get_stats(c).skipped;
+        cl_ce_cache_close(c);
+        _exit(fails == 1 && skipped == 2 && misses == 3 ? 0 : 13);
+    }
+    int st;
+    if (k < 0 || waitpid(k, &st, 0) != k) return 99;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
 }
 
 int main(void) {
@@ -96,12 +151,58 @@ int main(void) {
         hits += cl_ce_cache_get(c, m.comp_fp, m.content_hash, D, COUNT, got) == 1 && !memcmp(got, e, sizeof e);
     }
     OK(hits == KEYS, "afterwards every key hits (%d/%d)", hits, KEYS);
-    snprintf(cmd, sizeof cmd, "test -z \"$(find %s -name '.tmp.*')\"", dir2);
+    snprintf(cmd, sizeof cmd, "test -z \"$(find %s -name '*.tmp.*')\"", dir2);
     OK(system(cmd) == 0, "no temporary files left behind");
     cl_ce_cache_stats st = cl_ce_cache_get_stats(c);
     OK(st.hits == KEYS && st.misses == 0, "stats count hits (%llu) and misses (%llu)", (unsigned long long)st.hits,
        (unsigned long long)st.misses);
     cl_ce_cache_close(c);
     OK(cl_ce_cache_open("/dev/null/x") == NULL && strstr(cl_error(), "/dev/null"), "unusable dir: %s", cl_error());
+
+    /* a FIFO where an entry belongs: a miss at once (no blocking open), and the next put replaces it */
+    {
+        const char *d3 = t_tmp("cache-fifo");
+        c = cl_ce_cache_open(d3);
+        meta_for(5, comp, &m);
+        values(5, e);
+        cl_ce_cache_put(c, &m, e);
+        char f[1024];
+        entry_file(d3, f, sizeof f);
+        OK(f[0] && unlink(f) == 0 && mkfifo(f, 0666) == 0, "replaced the entry with a FIFO");
+        alarm(20);   /* a blocking open would hang here: the alarm turns that into a failure */
+        OK(cl_ce_cache_get(c, m.comp_fp, m.content_hash, D, COUNT, got) == 0, "FIFO entry: a miss, no hang");
+        OK(cl_ce_cache_put(c, &m, e) == 0, "put over the FIFO");
+        struct stat sb;
+        OK(stat(f, &sb) == 0 && S_ISREG(sb.st_mode), "the FIFO is now a regular entry");
+        OK(cl_ce_cache_get(c, m.comp_fp, m.content_hash, D, COUNT, got) == 1 && !memcmp(got, e, sizeof e),
+           "and hits");
+        alarm(0);
+        cl_ce_cache_close(c);
+    }
+
+    /* read-only caches: an existing tree, a missing subdirectory, a missing cache directory */
+    {
+        const char *ro = t_tmp("cache-ro"), *ro_cache = t_tmp("cache-ro/cache"), *ro_missing = t_tmp("cache-ro/none/deeper");
+        snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s && chmod -R a-w %s", ro, ro_cache, ro);
+        OK(system(cmd) == 0, "made a read-only tree");
+        int r1 = unwritable_run(ro_cache, 0);
+        OK(r1 == 0, "read-only cache, subdirectory missing: one warning, later puts skipped, run carries on (%d)", r1);
+        snprintf(cmd, sizeof cmd, "chmod -R u+w %s && cd %s/cache && for a in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do "
+                 "for b in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do mkdir $a$b || exit 1; done; done && cd - >/dev/null && chmod -R a-w %s", ro, ro, ro);
+        if (system(cmd) == 0) {
+            int r2 = unwritable_run(ro_cache, 0);
+            OK(r2 == 0, "read-only cache with its subdirectories: the same (%d)", r2);
+        } else {
+            OK(0, "could not prepare subdirectories");
+        }
+        int r3 = unwritable_run(ro_missing, 0);
+        OK(r3 == 0, "cache directory missing under a read-only parent: the same (%d)", r3);
+        snprintf(cmd, sizeof cmd, "chmod -R u+w %s", ro);
+        system(cmd);
+        snprintf(cmd, sizeof cmd, "rm -rf %s", t_tmp("cache-full"));
+        system(cmd);
+        int r4 = unwritable_run(t_tmp("cache-full"), 1);
+        OK(r4 == 0, "full cache (file size limit, EFBIG): the same (%d)", r4);
+    }
     return t_done();
 }

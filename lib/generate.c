@@ -68,22 +68,20 @@ int cl_score_continuation(const cl_model *m, const cl_piece *p, int n_p, const i
     return rc;
 }
 
-int cl_generate(const cl_model *m, const cl_piece *p, int n_p, int max_new, cl_sampler *smp,
-                const int *stop, int n_stop, cl_token_fn on_token, void *ctx, int32_t *out,
-                cl_gen_stats *st) {
-    int V = m->cfg.n_vocab, n_pre = cl_pieces_len(p, n_p);
-    cl_kv *kv = cl_kv_new(m, n_pre + (max_new > 0 ? max_new : 1));
-    if (!kv) return -1;
+int cl_generate_kv(const cl_model *m, cl_kv *kv, const cl_piece *p, int n_p, int max_new,
+                   cl_sampler *smp, const int *stop, int n_stop, cl_token_fn on_token, void *ctx,
+                   int32_t *out, cl_gen_stats *st) {
+    int V = m->cfg.n_vocab;
     float *lg = cl_malloc((size_t)V * sizeof *lg);
     int n = 0, rc = 0;
     double t0 = cl_now();
+    if (st) *st = (cl_gen_stats){0};
     if (cl_prefill_pieces(m, kv, p, n_p, lg) < 0) {
-        rc = -1;
-        goto out;
+        free(lg);
+        return -1;
     }
-    double t1 = cl_now();
     if (st) {
-        st->prefill_s = t1 - t0;
+        st->prefill_s = cl_now() - t0;
         st->kv_bytes = cl_kv_bytes(kv);
     }
     for (; n < max_new; n++) {
@@ -93,20 +91,31 @@ int cl_generate(const cl_model *m, const cl_piece *p, int n_p, int max_new, cl_s
         for (int s = 0; s < n_stop; s++) is_stop |= stop[s] >= 0 && id == stop[s];
         if (is_stop) break;
         if (out) out[n] = id;
-        if (n + 1 == max_new || (on_token && on_token(ctx, id))) {
+        int quit = on_token && on_token(ctx, id);
+        if (quit || n + 1 == max_new) {
             n++;
             break;
         }
+        double t = cl_now();
         cl_batch b = {.n_tokens = 1, .ids = &id, .logits = lg};
         if (cl_forward(m, kv, &b) < 0) {
             rc = -1;
             break;
         }
+        if (st) st->decode_s += cl_now() - t, st->decode_steps++;
     }
-out:
     free(lg);
-    cl_kv_free(kv);
     return rc < 0 ? -1 : n;
+}
+
+int cl_generate(const cl_model *m, const cl_piece *p, int n_p, int max_new, cl_sampler *smp,
+                const int *stop, int n_stop, cl_token_fn on_token, void *ctx, int32_t *out,
+                cl_gen_stats *st) {
+    cl_kv *kv = cl_kv_new(m, cl_pieces_len(p, n_p) + (max_new > 0 ? max_new : 1));
+    if (!kv) return -1;
+    int n = cl_generate_kv(m, kv, p, n_p, max_new, smp, stop, n_stop, on_token, ctx, out, st);
+    cl_kv_free(kv);
+    return n;
 }
 
 int cl_greedy(const cl_model *m, const cl_piece *p, int n_p, int max_new, const int *stop, int n_stop,

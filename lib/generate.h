@@ -34,16 +34,24 @@ typedef struct {
     double prefill_s;   /* the prefix's forward pass */
     double ttft_s;      /* prefix forward + choosing the first token */
     size_t kv_bytes;    /* KV cache after the prefix */
+    double decode_s;    /* time in the one-token forwards after the first token */
+    int decode_steps;   /* how many of them */
 } cl_gen_stats;
 
 /* Continuation of up to max_new tokens into out (may be NULL): greedy when smp is NULL, else
  * drawn by smp; stops before any of the n_stop ids in stop (-1 entries ignored), or after a
- * token for which on_token (may be NULL) returns non-zero.  st may be NULL.  Returns the number
- * of tokens generated, or -1. */
+ * token for which on_token (may be NULL; called for every token kept, the last included)
+ * returns non-zero.  st may be NULL.  Returns the number of tokens generated, or -1.  The KV
+ * cache is exact (f32) and sized for the prefix + max_new. */
 typedef int (*cl_token_fn)(void *ctx, int32_t id);
 int cl_generate(const cl_model *m, const cl_piece *p, int n_p, int max_new, cl_sampler *smp,
                 const int *stop, int n_stop, cl_token_fn on_token, void *ctx, int32_t *out,
                 cl_gen_stats *st);
+/* cl_generate continuing the caller's cache kv (any element type), which must have room for
+ * the prefix + max_new - 1 more positions (the last token is not fed back). */
+int cl_generate_kv(const cl_model *m, cl_kv *kv, const cl_piece *p, int n_p, int max_new,
+                   cl_sampler *smp, const int *stop, int n_stop, cl_token_fn on_token, void *ctx,
+                   int32_t *out, cl_gen_stats *st);
 
 /* cl_generate, greedy, no callback. */
 int cl_greedy(const cl_model *m, const cl_piece *p, int n_p, int max_new, const int *stop, int n_stop,

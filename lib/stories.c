@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "generate.h"
+#include "stop.h"
 #include "util.h"
 
 /* the sentence end (after ". ", "! ", "? " or a newline) closest to target, or 0 */
@@ -26,12 +27,11 @@ int cl_sample_stories(const cl_model *m, const cl_tokenizer *tok, int n, float t
     cl_rng_seed(&r, seed ^ 0x5eed);
     int32_t *ids = cl_malloc((size_t)max_tokens * sizeof(int32_t)), bos = m->cfg.bos_id;
     if (bos < 0) { free(ids); cl_sampler_free(&s); return cl_fail("gen-data: the model has no BOS"); }
-    int done = 0, rc = 0;
+    int done = 0, rc = 0, stop[CL_STOP_MAX], n_stop = cl_stop_ids(&m->cfg, NULL, NULL, stop);
     double t0 = cl_now(), tp = t0;
     while (done < n) {
         cl_piece pre = {.ids = &bos, .n = 1};
-        int eos = m->cfg.eos_id;
-        int k = cl_generate(m, &pre, 1, max_tokens, &s, &eos, 1, NULL, NULL, ids, NULL);
+        int k = cl_generate(m, &pre, 1, max_tokens, &s, stop, n_stop, NULL, NULL, ids, NULL);
         if (k < 0) { rc = -1; break; }
         char *text;
         size_t len;

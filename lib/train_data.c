@@ -6,6 +6,7 @@
 #include "prompt.h"
 #include "segment_text.h"
 #include "generate.h"
+#include "stop.h"
 #include "util.h"
 
 void tr_example_free(tr_example *e) {
@@ -94,11 +95,12 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         if (rc == 0)
             for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
         if (rc == 0 && !a) {
-            int bos = o->bos && o->m->cfg.bos_id >= 0, eos = o->m->cfg.eos_id;
+            int bos = o->bos && o->m->cfg.bos_id >= 0, stop[CL_STOP_MAX];
+            int n_stop = cl_stop_ids(&o->m->cfg, NULL, NULL, stop);   /* as cl-eval's teacher */
             cl_piece pre[3] = {{.ids = &o->m->cfg.bos_id, .n = bos}, {.ids = e.tctx, .n = e.n_tctx},
                                {.ids = e.q, .n = e.n_q}};
             e.a = cl_malloc((size_t)(o->n_answer > 0 ? o->n_answer : 1) * sizeof(int32_t));
-            e.n_a = cl_greedy(o->m, pre, 3, o->n_answer, &eos, 1, e.a, NULL);
+            e.n_a = cl_greedy(o->m, pre, 3, o->n_answer, stop, n_stop, e.a, NULL);
             if (e.n_a < 0) rc = cl_fail("%s: line %d: teacher generation: %s", path, line + 1, cl_error());
         }
         json_decref(js);

@@ -3,7 +3,7 @@
  * The prompt is built from pieces, each given as token ids or as embeddings:
  *     [BOS] + chat prefix, CONTEXT, question (+ chat suffix)   (prompt.h)
  * CONTEXT is the text's tokens here; a compressed context (concept embeddings) is the same
- * piece given as embeddings, so both paths share prefill() and generate().  The prompt is
+ * piece given as embeddings, so both paths share generate() (generate.h).  The prompt is
  * built by cl_prompt_build (prompt.h) for the local model and for a remote server alike. */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "hub.h"
 #include "chat.h"
+#include "generate.h"
 #include "stop.h"
 #include "model.h"
 #include "model_file.h"
@@ -52,26 +53,14 @@ static const char usage_text[] =
     "  --help              this text\n"
     "Without a chat template the prompt is a continuation: BOS, the text, then the question.\n";
 
-/* Run every piece of the prompt through the model, continuing kv; logits of the last position. */
-static int prefill(const cl_model *m, cl_kv *kv, const cl_prompt *pr, float *logits) {
-    for (int i = 0; i < pr->n; i++) {
-        cl_batch b = {.n_tokens = pr->p[i].n, .ids = pr->p[i].ids, .embd = pr->p[i].embd,
-                      .logits = i == pr->n - 1 ? logits : NULL};
-        if (cl_forward(m, kv, &b) < 0) return -1;
-    }
-    return 0;
-}
-
 typedef struct {
-    int max_tokens;
     int stop[CL_STOP_MAX]; /* EOS, the model's other stop ids, end-of-turn (stop.h) */
     int n_stop;
     const char *stop_text; /* the EOS marker written out as text (some models do), or NULL */
-    int gen_tokens;
-    double first_token_t;  /* cl_now() when the first token was written */
-    double decode_s;       /* time in the decode forwards */
-    int decode_steps;
-    struct outq *out;      /* --server: where the answer's text goes */
+    struct outq *out;      /* where the answer's text goes */
+    const cl_tokenizer *tok;
+    char *piece;           /* one token's bytes */
+    size_t piece_cap;
 } gen_state;
 
 /* The answer's bytes on their way to stdout: leading whitespace is dropped, and bytes that may
@@ -118,37 +107,32 @@ static int out_push(outq *q, const char *p, size_t n, const char *stop_text) {
     return 0;
 }
 
-/* Sample, stream and feed back tokens until a stop token, max_tokens or a full cache. */
-static int generate(const cl_model *m, cl_kv *kv, const cl_tokenizer *tok, cl_sampler *smp,
-                    float *logits, int kv_cap, gen_state *g) {
-    char *piece = cl_malloc(64);
-    size_t cap = 64;
-    outq q = {0};
-    int rc = 0;
-    for (int i = 0; i < g->max_tokens; i++) {
-        int32_t id = cl_sample(smp, logits, m->cfg.n_vocab);
-        if (cl_is_stop(g->stop, g->n_stop, id)) break;
-        size_t len = cl_tokenizer_token_bytes(tok, id, piece, cap);
-        if (len > cap) {
-            piece = cl_realloc(piece, cap = len);
-            len = cl_tokenizer_token_bytes(tok, id, piece, cap);
-        }
-        if (g->gen_tokens++ == 0) g->first_token_t = cl_now();
-        if (out_push(&q, piece, len, g->stop_text)) break;
-        if (i + 1 == g->max_tokens || cl_kv_len(kv) >= kv_cap) break;
-        double t = cl_now();
-        cl_batch b = {.n_tokens = 1, .ids = &id, .logits = logits};
-        if (cl_forward(m, kv, &b) < 0) {
-            rc = -1;
-            break;
-        }
-        g->decode_s += cl_now() - t;
-        g->decode_steps++;
+/* cl_generate's per-token callback: the token's bytes into the output queue; 1 (stop) once
+ * stop_text has appeared. */
+static int on_token(void *ctx, int32_t id) {
+    gen_state *g = ctx;
+    size_t len = cl_tokenizer_token_bytes(g->tok, id, g->piece, g->piece_cap);
+    if (len > g->piece_cap) {
+        g->piece = cl_realloc(g->piece, g->piece_cap = len);
+        len = cl_tokenizer_token_bytes(g->tok, id, g->piece, g->piece_cap);
     }
+    return out_push(g->out, g->piece, len, g->stop_text);
+}
+
+/* Answer locally: the prompt's pieces, then tokens streamed until a stop token, stop_text,
+ * max_tokens or a full cache (kv_cap positions).  Returns the number of answer tokens or -1. */
+static int generate(const cl_model *m, cl_kv *kv, int kv_cap, const cl_prompt *pr, cl_sampler *smp,
+                    int max_tokens, gen_state *g, cl_gen_stats *st) {
+    cl_piece p[3];
+    for (int i = 0; i < pr->n; i++) p[i] = (cl_piece){.ids = pr->p[i].ids, .embd = pr->p[i].embd, .n = pr->p[i].n};
+    int room = kv_cap - cl_prompt_len(pr) + 1;   /* the last token is not fed back */
+    outq q = {0};
+    g->out = &q;
+    int n = cl_generate_kv(m, kv, p, pr->n, max_tokens < room ? max_tokens : room, smp, g->stop, g->n_stop,
+                           on_token, g, NULL, st);
     out_write(&q, q.buf, q.len);
     free(q.buf);
-    free(piece);
-    return rc;
+    return n;
 }
 
 /* CL_ASK_DUMP_EMBEDDINGS=FILE (a test hook): the prompt as the model's input embeddings,
@@ -306,7 +290,7 @@ int main(int argc, char **argv) {
     if (n_prompt == 0) cl_die("empty prompt");
     const char *dump = getenv("CL_ASK_DUMP_EMBEDDINGS");
     if (dump && *dump && dump_embeddings(dump, &pr, mf) < 0) cl_die("%s", cl_error());
-    gen_state g = {.max_tokens = max_tokens};
+    gen_state g = {.tok = tok};
     g.n_stop = cl_stop_ids(cfg, tok, &chat, g.stop);
     /* TinyStories models learned to spell their end marker "<|end_story|>" out in text pieces
      * before the EOS token itself: treat that spelling as the end too. */
@@ -338,22 +322,19 @@ int main(int argc, char **argv) {
     if (!kv) cl_die("%s", cl_error());
     cl_sampler smp;
     cl_sampler_init(&smp, (float)temperature, (float)top_p, seed);
-    float *logits = cl_malloc((size_t)m->cfg.n_vocab * sizeof *logits);
-
-    double t0 = cl_now();
-    if (prefill(m, kv, &pr, logits) < 0) cl_die("%s", cl_error());
-    double prefill_s = cl_now() - t0;
-    if (generate(m, kv, tok, &smp, logits, kv_cap, &g) < 0) cl_die("%s", cl_error());
+    cl_gen_stats st;
+    int n_gen = generate(m, kv, kv_cap, &pr, &smp, max_tokens, &g, &st);
+    if (n_gen < 0) cl_die("%s", cl_error());
     putchar('\n');
     cl_cli_flush_stdout();   /* the answer before --stats; a write error is reported at exit */
     if (stats)
         fprintf(stderr,
                 "{\"context_tokens\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.6f,\"ttft_s\":%.6f,"
                 "\"decode_tokens_per_s\":%.3f,\"kv_bytes\":%zu,\"gen_tokens\":%d}\n",
-                pr.context_tokens, n_prompt, prefill_s, g.gen_tokens ? g.first_token_t - t0 : 0.0,
-                g.decode_s > 0 ? g.decode_steps / g.decode_s : 0.0, cl_kv_bytes(kv), g.gen_tokens);
+                pr.context_tokens, n_prompt, st.prefill_s, n_gen ? st.ttft_s : 0.0,
+                st.decode_s > 0 ? st.decode_steps / st.decode_s : 0.0, cl_kv_bytes(kv), n_gen);
 
-    free(logits);
+    free(g.piece);
     cl_sampler_free(&smp);
     cl_kv_free(kv);
     cl_prompt_free(&pr);

@@ -26,6 +26,19 @@ static void last_logits(const cl_model *m, const int32_t *seq, int n, float *lg)
     }
 }
 
+/* on_token: records the ids it sees; asks to stop after quit_after of them (0: never). */
+typedef struct {
+    int32_t seen[64];
+    int n, quit_after;
+} token_log;
+
+static int log_token(void *ctx, int32_t id) {
+    token_log *l = ctx;
+    if (l->n < 64) l->seen[l->n] = id;
+    l->n++;
+    return l->quit_after && l->n == l->quit_after;
+}
+
 static double direct_log_prob(const float *lg, int V, int id) {
     long double mx = -INFINITY, z = 0;
     for (int v = 0; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
@@ -103,6 +116,29 @@ int main(void) {
     int stop[2] = {-1, first < n ? gen[first] : gen[0]};
     if (first >= n) first = 0;
     OK(cl_greedy(m, emb_pieces, 2, 40, stop, 2, gen, NULL) == first, "greedy stops before a stop id (%d)", first);
+
+    /* the per-token callback sees every token kept, the last (max_new) one included */
+    int32_t gen2[40];
+    token_log lg_all = {0};
+    n = cl_generate(m, emb_pieces, 2, 40, NULL, NULL, 0, log_token, &lg_all, gen2, NULL);
+    OK(n == 40 && lg_all.n == 40 && !memcmp(lg_all.seen, gen2, 40 * sizeof *gen2),
+       "callback called for all %d tokens (%d), in order", n, lg_all.n);
+    token_log lg_quit = {.quit_after = 7};
+    OK(cl_generate(m, emb_pieces, 2, 40, NULL, NULL, 0, log_token, &lg_quit, NULL, NULL) == 7 && lg_quit.n == 7,
+       "a non-zero callback return ends generation after that token");
+    /* a caller's cache (bf16 here) of exactly prefix + max_new - 1 positions is enough, and an
+     * f32 one of that size reproduces cl_generate */
+    cl_kv *kv = cl_kv_new(m, n_pre + 40 - 1);
+    int32_t gen3[40];
+    cl_gen_stats st3;
+    OK(kv && cl_generate_kv(m, kv, emb_pieces, 2, 40, NULL, NULL, 0, NULL, NULL, gen3, &st3) == 40 &&
+           !memcmp(gen3, gen2, sizeof gen3) && cl_kv_len(kv) == n_pre + 39 && st3.decode_steps == 39,
+       "cl_generate_kv on a caller's f32 cache: same tokens, cache filled to prefix + 39");
+    cl_kv_free(kv);
+    kv = cl_kv_new_type(m, n_pre + 40 - 1, CL_BF16);
+    OK(kv && cl_generate_kv(m, kv, emb_pieces, 2, 40, NULL, NULL, 0, NULL, NULL, gen3, NULL) == 40,
+       "cl_generate_kv on a bf16 cache makes 40 tokens");
+    cl_kv_free(kv);
     free(all);
     free(e);
     free(lg);

@@ -3,7 +3,7 @@
 #ifndef CL_SEGMENT_TEXT_H
 #define CL_SEGMENT_TEXT_H
 #include <stdint.h>
-#include "token_split.h"
+#include "segment_cut.h"
 #include "tokenizer.h"
 
 /* The tokenizer as the segmenter sees it (plain encoding, no BOS; token lengths in bytes). */

@@ -130,7 +130,7 @@ static int on_piece(void *ctx, size_t off, size_t len, const int32_t *ids, size_
 static int split(cl_segmenter *s, size_t a, size_t b, int final, size_t *done) {
     s->span_pos = a;
     s->span_final = final;
-    return cl_token_split(&s->o.tok, s->buf + a, b - a, s->o.max_tokens, final, on_piece, s, done);
+    return cl_segment_cut(&s->o.tok, s->buf + a, b - a, s->o.max_tokens, final, on_piece, s, done);
 }
 
 /* One break-iterator pass over buf[0..valid); emits what is settled and drops it from buf. */

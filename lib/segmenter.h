@@ -3,7 +3,7 @@
  * Sentences come from ICU's sentence BreakIterator (minus the breaks sentence_filter.h
  * rejects, e.g. after "Dr."); whitespace and newlines stay with the
  * sentence they follow, so the segments' texts concatenate to the input.  A sentence with more
- * than S tokens is cut into pieces of at most S tokens (token_split.h).  Input is fed in blocks
+ * than S tokens is cut into pieces of at most S tokens (segment_cut.h).  Input is fed in blocks
  * of any size and memory stays bounded: the break iterator runs over a window, all but the last
  * two (possibly unfinished) sentences are emitted and the rest is carried; a carry longer than
  * carry_cap (a "sentence" without breaks) is cut by token count. */
@@ -11,7 +11,7 @@
 #define CL_SEGMENTER_H
 #include <stddef.h>
 #include <stdint.h>
-#include "token_split.h"
+#include "segment_cut.h"
 
 typedef struct {
     const char *text;        /* valid UTF-8 (after --lossy repair), not NUL-terminated */

@@ -1,5 +1,5 @@
 /* fuzz_segment.c — libFuzzer target for the streaming segmenter (lib/segmenter.c,
- * lib/token_split.c, lib/utf8_valid.c, lib/sentence_filter.c) with --lossy on arbitrary bytes.
+ * lib/segment_cut.c, lib/utf8_valid.c, lib/sentence_filter.c) with --lossy on arbitrary bytes.
  * Byte 0 picks the token limit S, byte 1 the block size.  Checks: offsets/lengths tile the
  * input, every segment has <= S ids (or the run fails with "needs more than"), no empty segment,
  * texts are valid UTF-8, and feeding in small blocks with tiny windows gives the same segments

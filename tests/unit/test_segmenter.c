@@ -1,4 +1,4 @@
-/* test_segmenter.c — lib/segmenter.c + lib/token_split.c with a stand-in tokenizer:
+/* test_segmenter.c — lib/segmenter.c + lib/segment_cut.c with a stand-in tokenizer:
  * byte-exact reconstruction, offsets, the <= S ids invariant, ids == encoding of the text alone,
  * sentence ends == ICU's boundaries over the whole text (computed here independently, through
  * UTF-16), identical output whatever the block and window sizes, bounded carry on a giant line,

@@ -1,4 +1,4 @@
-/* token_split.h — cut a span of text that is too long into consecutive pieces of at most S
+/* segment_cut.h — cut a span of text that is too long into consecutive pieces of at most S
  * tokens each, where a piece's tokens are those of the piece encoded alone (what a downstream
  * tool that encodes each segment independently will see).
  *
@@ -9,8 +9,8 @@
  * piece at least half full.  Every candidate piece is re-encoded and checked, so the
  * "at most S ids" invariant holds whatever the tokenizer does at the cut (e.g. SentencePiece's
  * prepended "▁", or a trailing space becoming its own token). */
-#ifndef CL_TOKEN_SPLIT_H
-#define CL_TOKEN_SPLIT_H
+#ifndef CL_SEGMENT_CUT_H
+#define CL_SEGMENT_CUT_H
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +26,7 @@ typedef struct {
 
 /* A piece [off, off+len) of the span, its ids (valid only during the call) and whether it is the
  * span's last piece.  Returns 0, or -1 to stop. */
-typedef int (*cl_piece_fn)(void *ctx, size_t off, size_t len, const int32_t *ids, size_t n,
+typedef int (*cl_cut_fn)(void *ctx, size_t off, size_t len, const int32_t *ids, size_t n,
                            int last);
 
 /* Split text[0..len) (valid UTF-8) into pieces of at most max_tokens ids, in order.
@@ -35,7 +35,7 @@ typedef int (*cl_piece_fn)(void *ctx, size_t off, size_t len, const int32_t *ids
  *            remain after them, and *done is set to the number of bytes emitted.
  * Returns 0, or -1 (cl_fail: tokenizer error, or a single character needing more than
  * max_tokens ids). */
-int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int max_tokens, int final,
-                   cl_piece_fn emit, void *ctx, size_t *done);
+int cl_segment_cut(const cl_seg_tok *tok, const char *text, size_t len, int max_tokens, int final,
+                   cl_cut_fn emit, void *ctx, size_t *done);
 
 #endif

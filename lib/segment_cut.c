@@ -1,4 +1,4 @@
-/* token_split.c — see token_split.h.
+/* segment_cut.c — see segment_cut.h.
  *
  * The span is encoded a window (a few KiB) at a time; the window's token lengths give a map
  * from token index to byte offset, from which each piece's end is estimated (the end of its S-th
@@ -6,7 +6,7 @@
  * alone, and the cut moves back until the piece has at most S ids.  Tokens near the end of a
  * window are not trusted (BPE there would merge differently with more text), so a new window
  * is encoded from the last cut when the estimate gets close to the window's end. */
-#include "token_split.h"
+#include "segment_cut.h"
 #include "util.h"
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +130,8 @@ static size_t token_cut(const map *m, size_t p, size_t k, size_t hi, size_t idea
     return b > p ? b : 0;
 }
 
-int cl_token_split(const cl_seg_tok *tok, const char *text, size_t len, int S, int final,
-                   cl_piece_fn emit, void *ctx, size_t *done) {
+int cl_segment_cut(const cl_seg_tok *tok, const char *text, size_t len, int S, int final,
+                   cl_cut_fn emit, void *ctx, size_t *done) {
     if (S < 1) return cl_fail("token limit must be at least 1");
     map m = {.tok = tok};
     size_t mcap = 0, window = WINDOW, pos = 0, maxb = max_piece_bytes(S);

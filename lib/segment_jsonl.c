@@ -7,9 +7,9 @@
 #include <string.h>
 
 void cl_segment_free(cl_segment *seg) {
-    free(seg->name);
-    free(seg->text);
-    free(seg->ids);
+    free((char *)seg->name);
+    free((char *)seg->text);
+    free((int32_t *)seg->ids);
     memset(seg, 0, sizeof *seg);
 }
 
@@ -46,12 +46,13 @@ static int parse_object(json_t *root, cl_segment *seg) {
     json_t *ids = json_object_get(root, "ids");
     if (!json_is_array(ids)) return cl_fail("\"ids\" missing or not an array");
     size_t n = json_array_size(ids);
-    seg->ids = cl_malloc(n * sizeof *seg->ids);
+    int32_t *idv = cl_malloc(n * sizeof *idv);
+    seg->ids = idv;
     for (size_t i = 0; i < n; i++) {
         json_t *id = json_array_get(ids, i);
         if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) > INT32_MAX)
             return cl_fail("\"ids\"[%zu] is not a token id (integer 0..2^31-1)", i);
-        seg->ids[i] = (int32_t)json_integer_value(id);
+        idv[i] = (int32_t)json_integer_value(id);
     }
     seg->n_ids = n;
     seg->name = cl_strdup(json_string_value(name));

@@ -22,18 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "segment.h"
 
 #define CL_SEGMENT_VERSION 1
 
-typedef struct {
-    char *name;           /* NUL-terminated */
-    char *text;           /* NUL-terminated, but may also contain NULs: use text_len */
-    size_t text_len;
-    int32_t *ids;
-    size_t n_ids;
-    uint64_t offset, length, index;
-    int sentence_end;     /* 1: "end":"sentence", 0: "end":"tokens" */
-} cl_segment;
 
 /* Parse one line (without or with its trailing newline) into seg, which owns its memory afterwards
  * (cl_segment_free).  Returns 0, or -1 with cl_fail("what is wrong") and seg zeroed. */

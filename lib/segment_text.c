@@ -25,7 +25,7 @@ typedef struct {
     int n_ids, n_seg, cap_ids, cap_seg;
 } seg_acc;
 
-static int on_seg(void *ctx, const cl_seg *s) {
+static int on_seg(void *ctx, const cl_segment *s) {
     seg_acc *a = ctx;
     if (s->n_ids == 0) return 0;
     if (a->n_ids + (int)s->n_ids > a->cap_ids) {

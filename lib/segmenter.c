@@ -114,7 +114,7 @@ static int emit(cl_segmenter *s, size_t a, size_t len, const int32_t *ids, size_
         s->ev_n--;
     }
     uint64_t orig_end = end - s->passed_delta;
-    cl_seg seg = {.text = s->buf + a, .len = len, .index = s->index++, .offset = s->orig_pos,
+    cl_segment seg = {.text = s->buf + a, .text_len = len, .index = s->index++, .offset = s->orig_pos,
                   .length = orig_end - s->orig_pos, .ids = ids, .n_ids = n,
                   .sentence_end = sent_end};
     s->orig_pos = orig_end;

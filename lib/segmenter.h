@@ -11,24 +11,16 @@
 #define CL_SEGMENTER_H
 #include <stddef.h>
 #include <stdint.h>
+#include "segment.h"
 #include "segment_cut.h"
 
-typedef struct {
-    const char *text;        /* valid UTF-8 (after --lossy repair), not NUL-terminated */
-    size_t len;
-    uint64_t index;          /* 0-based within the source */
-    uint64_t offset, length; /* in the source's input bytes (before any lossy repair) */
-    const int32_t *ids;      /* text encoded alone, no BOS */
-    size_t n_ids;
-    int sentence_end;        /* 0: cut inside a sentence by the token limit */
-} cl_seg;
 
 typedef struct {
     const char *locale;      /* ICU locale id; NULL = "en" */
     int max_tokens;          /* S >= 1 */
     int lossy;               /* replace invalid UTF-8 by U+FFFD instead of failing */
     cl_seg_tok tok;
-    int (*emit)(void *ctx, const cl_seg *s);   /* 0, or -1 to stop (error set by it) */
+    int (*emit)(void *ctx, const cl_segment *s);   /* 0, or -1 to stop (error set by it) */
     void *ctx;
     /* lossy: called for each replaced ill-formed sequence (input offset, its byte count) */
     void (*replaced)(void *ctx, uint64_t offset, size_t nbytes);

@@ -48,10 +48,10 @@ typedef struct {
     uint64_t replaced;
 } run_ctx;
 
-static int emit(void *ctx, const cl_seg *s) {
+static int emit(void *ctx, const cl_segment *s) {
     run_ctx *r = ctx;
     return cl_segment_write(r->out, r->name, s->index, s->offset, s->length, s->sentence_end,
-                            s->text, s->len, s->ids, s->n_ids);
+                            s->text, s->text_len, s->ids, s->n_ids);
 }
 
 static void on_replaced(void *ctx, uint64_t off, size_t n) {

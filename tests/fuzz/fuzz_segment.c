@@ -1,11 +1,11 @@
 /* fuzz_segment.c — libFuzzer target for the streaming segmenter (lib/segmenter.c,
- * lib/segment_cut.c, lib/utf8_valid.c, lib/sentence_filter.c) with --lossy on arbitrary bytes.
+ * lib/segment_cut.c, lib/utf8.c, lib/sentence_filter.c) with --lossy on arbitrary bytes.
  * Byte 0 picks the token limit S, byte 1 the block size.  Checks: offsets/lengths tile the
  * input, every segment has <= S ids (or the run fails with "needs more than"), no empty segment,
  * texts are valid UTF-8, and feeding in small blocks with tiny windows gives the same segments
  * as feeding everything at once. */
 #include "segmenter.h"
-#include "utf8_valid.h"
+#include "utf8.h"
 #include "util.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,15 +35,15 @@ typedef struct {
     int S;
 } out_t;
 
-static int emit(void *ctx, const cl_seg *s) {
+static int emit(void *ctx, const cl_segment *s) {
     out_t *o = ctx;
     size_t bad;
-    if (s->len == 0 || s->n_ids > (size_t)o->S || s->offset != o->orig) abort();
-    if (cl_utf8_check(s->text, s->len, &bad) != s->len) abort();
+    if (s->text_len == 0 || s->n_ids > (size_t)o->S || s->offset != o->orig) abort();
+    if (cl_utf8_check(s->text, s->text_len, &bad) != s->text_len) abort();
     o->orig += s->length;
-    if (o->cat_len + s->len > o->cat_cap) o->cat = cl_realloc(o->cat, o->cat_cap = 2 * (o->cat_len + s->len));
-    memcpy(o->cat + o->cat_len, s->text, s->len);
-    o->cat_len += s->len;
+    if (o->cat_len + s->text_len > o->cat_cap) o->cat = cl_realloc(o->cat, o->cat_cap = 2 * (o->cat_len + s->text_len));
+    memcpy(o->cat + o->cat_len, s->text, s->text_len);
+    o->cat_len += s->text_len;
     if (o->n == o->cap) o->marks = cl_realloc(o->marks, (o->cap = 2 * o->cap + 16) * 4 * sizeof *o->marks);
     uint64_t *m = o->marks + 4 * o->n++;
     m[0] = o->cat_len, m[1] = s->offset, m[2] = s->length, m[3] = s->n_ids;

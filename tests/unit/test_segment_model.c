@@ -22,16 +22,16 @@ static size_t tlen(void *c, int32_t id) {
     return cl_tokenizer_token_bytes(c, id, b, sizeof b);
 }
 
-static int check_one(void *p, const cl_seg *s) {
+static int check_one(void *p, const cl_segment *s) {
     ctx *c = p;
     int32_t *ids;
     size_t n;
-    if (cl_tokenizer_encode(c->tok, s->text, s->len, 0, &ids, &n)) return -1;
+    if (cl_tokenizer_encode(c->tok, s->text, s->text_len, 0, &ids, &n)) return -1;
     if (n != s->n_ids || memcmp(ids, s->ids, n * sizeof *ids)) c->bad_ids++;
     free(ids);
     if (s->n_ids > (size_t)c->S) c->over++;
-    if (s->offset != c->pos || memcmp(c->input + c->pos, s->text, s->len)) c->recon_bad++;
-    c->pos += s->len;
+    if (s->offset != c->pos || memcmp(c->input + c->pos, s->text, s->text_len)) c->recon_bad++;
+    c->pos += s->text_len;
     c->n++;
     return 0;
 }

@@ -55,12 +55,12 @@ typedef struct {
     size_t n_replaced;
 } segs;
 
-static int collect(void *ctx, const cl_seg *s) {
+static int collect(void *ctx, const cl_segment *s) {
     segs *a = ctx;
     if (a->n == a->cap) a->v = cl_realloc(a->v, (a->cap = a->cap * 2 + 16) * sizeof *a->v);
     seg *d = &a->v[a->n++];
-    d->text = cl_strndup(s->text, s->len);
-    d->len = s->len;
+    d->text = cl_strndup(s->text, s->text_len);
+    d->len = s->text_len;
     d->index = s->index;
     d->offset = s->offset;
     d->length = s->length;

@@ -95,9 +95,16 @@ static int segment_file(cl_segmenter *seg, run_ctx *r, const char *path, char *b
     return rc;
 }
 
-int main(int argc, char **argv) {
-    cl_set_progname(argv[0]);
-    cl_cli_set_usage(usage_text);
+/* What the command line asks for. */
+typedef struct {
+    int max_tokens, lossy;
+    const char *model, *tokenizer, *locale, *name, *output;
+    char *const *files;   /* the inputs; none: stdin */
+    int n_files;
+} segment_opts;
+
+/* Parse argv into o (exits on a usage error or after --help). */
+static void parse_options(int argc, char **argv, segment_opts *o) {
     static const struct option opts[] = {
         {"max-tokens", required_argument, 0, 'S'}, {"model", required_argument, 0, 'm'},
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
@@ -105,44 +112,43 @@ int main(int argc, char **argv) {
         {"tokenizer", required_argument, 0, 't'},  {"help", no_argument, 0, 'h'},
         {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
-    int max_tokens = 20, lossy = 0, c;
-    const char *model = NULL, *tokenizer = NULL, *locale = NULL, *name = NULL, *output = "-";
+    *o = (segment_opts){.max_tokens = 20, .output = "-"};
+    int c;
     while ((c = getopt_long(argc, argv, "S:m:t:l:n:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': {
-            long v;
-            if (cl_parse_long(optarg, 1, 1000000, &v) < 0)
-                cl_usage_error("--max-tokens: expected an integer from 1 to 1000000, got \"%s\"", optarg);
-            max_tokens = (int)v;
-            break;
-        }
-        case 'm': model = optarg; break;
-        case 't': tokenizer = optarg; break;
+        case 'S': o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1000000); break;
+        case 'm': o->model = optarg; break;
+        case 't': o->tokenizer = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
-        case 'l': locale = optarg; break;
-        case 'n': name = optarg; break;
-        case 'L': lossy = 1; break;
-        case 'o': output = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case 'l': o->locale = optarg; break;
+        case 'n': o->name = optarg; break;
+        case 'L': o->lossy = 1; break;
+        case 'o': o->output = optarg; break;
+        case 'h': fputs(usage_text, stdout); exit(0);
+        default: fputs(usage_text, stderr); exit(2);
         }
     }
-    int nfiles = argc - optind;
-    if (name && nfiles > 1) cl_usage_error("--name applies to a single input, got several files");
+    o->files = argv + optind;
+    o->n_files = argc - optind;
+    if (o->name && o->n_files > 1) cl_usage_error("--name applies to a single input, got several files");
+    if (o->model && o->tokenizer) cl_usage_error("give --model or --tokenizer, not both");
+}
 
-    if (model && tokenizer) cl_usage_error("give --model or --tokenizer, not both");
-    if (!tokenizer && !model) model = cl_default_model_path();
-    if (!tokenizer && !model) cl_die("no model: give --model PATH, --tokenizer FILE or set CL_MODEL");
-    cl_tokenizer *tok = cl_tokenizer_for_path(tokenizer ? tokenizer : model);
+/* Segment every input into one output; the exit status. */
+static int run_segment(const segment_opts *opt) {
+    const char *model = opt->model;
+    if (!opt->tokenizer && !model) model = cl_default_model_path();
+    if (!opt->tokenizer && !model) cl_die("no model: give --model PATH, --tokenizer FILE or set CL_MODEL");
+    cl_tokenizer *tok = cl_tokenizer_for_path(opt->tokenizer ? opt->tokenizer : model);
     if (!tok) cl_die("%s", cl_error());
 
     cl_atomic out;
-    if (cl_atomic_open(&out, output)) cl_die("%s", cl_error());
+    if (cl_atomic_open(&out, opt->output)) cl_die("%s", cl_error());
     static char obuf[1 << 16];
     setvbuf(out.f, obuf, _IOFBF, sizeof obuf);
     run_ctx r = {.out = out.f};
-    cl_segmenter_opts o = {.locale = locale ? locale : cl_segmenter_env_locale(),
-                           .max_tokens = max_tokens, .lossy = lossy,
+    cl_segmenter_opts o = {.locale = opt->locale ? opt->locale : cl_segmenter_env_locale(),
+                           .max_tokens = opt->max_tokens, .lossy = opt->lossy,
                            .tok = cl_seg_tok_for(tok), .emit = emit, .ctx = &r,
                            .replaced = on_replaced};
     cl_segmenter *seg = cl_segmenter_new(&o);
@@ -150,9 +156,9 @@ int main(int argc, char **argv) {
 
     char *buf = cl_malloc(BLOCK);
     int rc = 0;
-    for (int i = 0; i < (nfiles ? nfiles : 1) && rc == 0; i++) {
-        const char *path = nfiles ? argv[optind + i] : "-";
-        char *shown = cl_utf8_name(name ? name : path, CL_CE_MAX_NAME);   /* valid UTF-8 for JSON */
+    for (int i = 0; i < (opt->n_files ? opt->n_files : 1) && rc == 0; i++) {
+        const char *path = opt->n_files ? opt->files[i] : "-";
+        char *shown = cl_utf8_name(opt->name ? opt->name : path, CL_CE_MAX_NAME);   /* valid UTF-8 for JSON */
         r.name = shown;
         rc = segment_file(seg, &r, path, buf);
         free(shown);
@@ -166,4 +172,12 @@ int main(int argc, char **argv) {
     }
     if (cl_atomic_commit(&out)) cl_die("%s", cl_error());
     return 0;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    cl_cli_set_usage(usage_text);
+    segment_opts o;
+    parse_options(argc, argv, &o);
+    return run_segment(&o);
 }

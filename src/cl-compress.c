@@ -141,18 +141,23 @@ static char *default_compressor(const char *model_path, int rate) {
     return path;
 }
 
-int main(int argc, char **argv) {
-    cl_set_progname(argv[0]);
-    cl_cli_set_usage(usage);
-    const char *model_path = NULL, *comp_path = NULL, *out_path = "-", *cache_dir = getenv("CL_CACHE"),
-               *init_path = NULL;
-    int naive = 0, stats = 0, batch = 64, threads = 0, rate = 2, max_seg = 20, rank = 8;
-    int rate_given = 0;
-    float alpha = 16;
+/* What the command line asks for. */
+typedef struct {
+    const char *model_path, *comp_path, *out_path, *cache_dir, *init_path;
+    int naive, stats, batch, threads, rate, rate_given, max_seg, rank;
+    float alpha;
     unsigned targets;
-    cl_compressor_parse_targets("q,k,v,o", &targets);
-    unsigned long long seed = 1;
-    cl_dtype dtype = CL_F32;
+    unsigned long long seed;
+    cl_dtype dtype;
+    const char *const *inputs;   /* segment streams, "-" for stdin */
+    int n_inputs;
+} compress_opts;
+
+/* Parse argv into o (exits on a usage error or after --help). */
+static void parse_options(int argc, char **argv, compress_opts *o) {
+    *o = (compress_opts){.out_path = "-", .cache_dir = getenv("CL_CACHE"), .batch = 64, .rate = 2,
+                         .max_seg = 20, .rank = 8, .alpha = 16, .seed = 1, .dtype = CL_F32};
+    cl_compressor_parse_targets("q,k,v,o", &o->targets);
     enum { O_MODEL = 256, O_COMP, O_NAIVE, O_CACHE, O_DTYPE, O_BATCH, O_THREADS, O_STATS, O_INIT, O_RATE, O_MAXSEG,
            O_RANK, O_ALPHA, O_TARGETS, O_SEED, O_HELP };
     static const struct option opts[] = {
@@ -166,37 +171,46 @@ int main(int argc, char **argv) {
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
-        case O_MODEL: model_path = optarg; break;
+        case O_MODEL: o->model_path = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
-        case O_COMP: comp_path = optarg; break;
-        case O_NAIVE: naive = 1; break;
-        case 'o': out_path = optarg; break;
-        case O_CACHE: cache_dir = optarg; break;
+        case O_COMP: o->comp_path = optarg; break;
+        case O_NAIVE: o->naive = 1; break;
+        case 'o': o->out_path = optarg; break;
+        case O_CACHE: o->cache_dir = optarg; break;
         case O_DTYPE:
-            if (!strcmp(optarg, "f32")) dtype = CL_F32;
-            else if (!strcmp(optarg, "f16")) dtype = CL_F16;
-            else if (!strcmp(optarg, "bf16")) dtype = CL_BF16;
+            if (!strcmp(optarg, "f32")) o->dtype = CL_F32;
+            else if (!strcmp(optarg, "f16")) o->dtype = CL_F16;
+            else if (!strcmp(optarg, "bf16")) o->dtype = CL_BF16;
             else cl_usage_error("--dtype: f32, f16 or bf16");
             break;
-        case O_BATCH: batch = (int)cl_arg_long(optarg, "--batch", 1, 4096); break;
-        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
-        case O_STATS: stats = 1; break;
-        case O_INIT: init_path = optarg; break;
-        case O_RATE: rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), rate_given = 1; break;
-        case O_MAXSEG: max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536); break;
-        case O_RANK: rank = (int)cl_arg_long(optarg, "--rank", 0, 4096); break;
-        case O_ALPHA: alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
+        case O_BATCH: o->batch = (int)cl_arg_long(optarg, "--batch", 1, 4096); break;
+        case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_STATS: o->stats = 1; break;
+        case O_INIT: o->init_path = optarg; break;
+        case O_RATE: o->rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), o->rate_given = 1; break;
+        case O_MAXSEG: o->max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536); break;
+        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 0, 4096); break;
+        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
         case O_TARGETS:
-            if (cl_compressor_parse_targets(optarg, &targets) < 0 || !targets) cl_usage_error("--targets: %s", cl_error());
+            if (cl_compressor_parse_targets(optarg, &o->targets) < 0 || !o->targets) cl_usage_error("--targets: %s", cl_error());
             break;
-        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
-        case O_HELP: fputs(usage, stdout); return 0;
+        case O_SEED: o->seed = cl_arg_u64(optarg, "--seed"); break;
+        case O_HELP: fputs(usage, stdout); exit(0);
         default: cl_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
         }
     }
-    if (naive && comp_path) cl_usage_error("--naive and --compressor exclude each other");
-    if (init_path && optind < argc) cl_usage_error("--init-compressor takes no input files");
-    cl_set_threads(threads);
+    static const char *const stdin_only[1] = {"-"};
+    o->inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
+    o->n_inputs = optind < argc ? argc - optind : 1;
+    if (o->naive && o->comp_path) cl_usage_error("--naive and --compressor exclude each other");
+    if (o->init_path && optind < argc) cl_usage_error("--init-compressor takes no input files");
+}
+
+/* Compress the inputs' segments to CE records (or write a fresh compressor with
+ * --init-compressor); the exit status. */
+static int run_compress(const compress_opts *o) {
+    const char *model_path = o->model_path, *comp_path = o->comp_path;
+    cl_set_threads(o->threads);
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model PATH or set CL_MODEL");
     cl_model_file *mf = cl_model_file_open(model_path);
@@ -204,51 +218,50 @@ int main(int argc, char **argv) {
     cl_model *model = cl_model_load(mf);
     if (!model) cl_die("%s", cl_error());
 
-    if (init_path) {
-        cl_compressor *k = cl_compressor_new_init(model, rate, max_seg, rank, alpha, targets, seed);
-        if (!k || cl_compressor_save(k, init_path) < 0) cl_die("%s", cl_error());
+    if (o->init_path) {
+        cl_compressor *k = cl_compressor_new_init(model, o->rate, o->max_seg, o->rank, o->alpha, o->targets, o->seed);
+        if (!k || cl_compressor_save(k, o->init_path) < 0) cl_die("%s", cl_error());
         cl_compressor_free(k);
         cl_model_free(model);
         cl_model_file_close(mf);
         return 0;
     }
 
-    job j = {.model = model, .dtype = dtype, .rate = rate, .max_seg = 1 << 20};
+    job j = {.model = model, .dtype = o->dtype, .rate = o->rate, .max_seg = 1 << 20};
     cl_compressor *comp = NULL;
     char *comp_default = NULL;
-    if (naive) {
-        cl_naive_fingerprint(model, rate, j.comp_fp);
+    if (o->naive) {
+        cl_naive_fingerprint(model, o->rate, j.comp_fp);
     } else {
-        if (!comp_path) comp_path = comp_default = default_compressor(model_path, rate);
+        if (!comp_path) comp_path = comp_default = default_compressor(model_path, o->rate);
         if (!comp_path)
             cl_die("no compressor: give --compressor K (make one with --init-compressor K), set CL_COMPRESSOR, or use --naive");
         comp = cl_compressor_load(comp_path, model);
         if (!comp) cl_die("%s", cl_error());
-        if (rate_given && rate != comp->rate)
-            cl_die("%s: compression rate is %d, --rate says %d", comp_path, comp->rate, rate);
+        if (o->rate_given && o->rate != comp->rate)
+            cl_die("%s: compression rate is %d, --rate says %d", comp_path, comp->rate, o->rate);
         j.comp = comp;
         j.rate = comp->rate;
         j.max_seg = comp->max_seg;
         memcpy(j.comp_fp, comp->fp, 32);
     }
-    if (cache_dir && *cache_dir && !(j.cache = cl_ce_cache_open(cache_dir))) cl_die("%s", cl_error());
+    if (o->cache_dir && *o->cache_dir && !(j.cache = cl_ce_cache_open(o->cache_dir))) cl_die("%s", cl_error());
 
     cl_atomic out;
-    if (cl_atomic_open(&out, out_path) < 0) cl_die("%s", cl_error());
+    if (cl_atomic_open(&out, o->out_path) < 0) cl_die("%s", cl_error());
     if (out.f == stdout && isatty(1)) {
         cl_atomic_abort(&out);
         cl_die("refusing to write binary CE data to a terminal (use -o FILE or a pipe)");
     }
     j.out = &out;
-    j.cap = batch;
-    j.segs = cl_calloc((size_t)batch, sizeof *j.segs);
+    j.cap = o->batch;
+    j.segs = cl_calloc((size_t)o->batch, sizeof *j.segs);
     /* naive segments have no S: the slots grow with the longest segment seen */
-    j.maxv = (size_t)cl_compress_n_out(naive ? 64 : j.max_seg, j.rate);
-    j.embd = cl_malloc((size_t)batch * j.maxv * (size_t)model->cfg.dim * sizeof(float));
+    j.maxv = (size_t)cl_compress_n_out(o->naive ? 64 : j.max_seg, j.rate);
+    j.embd = cl_malloc((size_t)o->batch * j.maxv * (size_t)model->cfg.dim * sizeof(float));
 
-    const char *stdin_only[1] = {"-"};
-    const char *const *inputs = optind < argc ? (const char *const *)argv + optind : stdin_only;
-    int n_inputs = optind < argc ? argc - optind : 1;
+    const char *const *inputs = o->inputs;
+    int n_inputs = o->n_inputs;
     double t0 = cl_now(), last_progress = t0;
     int progress = cl_isatty_stderr(), failed = 0;
     for (int f = 0; f < n_inputs && !failed; f++) {
@@ -290,7 +303,7 @@ int main(int argc, char **argv) {
                 j.segs[0] = keep;
                 while ((size_t)cl_compress_n_out((int)keep.n_ids, j.rate) > j.maxv) j.maxv *= 2;
                 free(j.embd);
-                j.embd = cl_malloc((size_t)batch * j.maxv * (size_t)model->cfg.dim * sizeof(float));
+                j.embd = cl_malloc((size_t)o->batch * j.maxv * (size_t)model->cfg.dim * sizeof(float));
             }
             if (++j.n == j.cap && flush(&j) < 0) {
                 fprintf(stderr, "cl-compress: %s\n", cl_error());
@@ -322,7 +335,7 @@ int main(int argc, char **argv) {
         failed = 1;
     }
     double dt = cl_now() - t0;
-    if (stats) {
+    if (o->stats) {
         cl_ce_cache_stats cs = j.cache ? cl_ce_cache_get_stats(j.cache) : (cl_ce_cache_stats){0};
         fprintf(stderr,
                 "{\"segments\":%llu,\"tokens\":%llu,\"vectors\":%llu,\"computed\":%llu,\"cache_hits\":%llu,"
@@ -341,4 +354,12 @@ int main(int argc, char **argv) {
     cl_model_free(model);
     cl_model_file_close(mf);
     return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    cl_cli_set_usage(usage);
+    compress_opts o;
+    parse_options(argc, argv, &o);
+    return run_compress(&o);
 }

@@ -439,9 +439,19 @@ static void load_texts(char **paths, int n, cl_qa_set *set) {
     free(mem);
 }
 
-int main(int argc, char **argv) {
-    cl_set_progname(argv[0]);
-    cl_cli_set_usage("Try 'cl-eval --help'.\n");
+/* What the command line asks for. */
+typedef struct {
+    const char *model_path, *comp_path, *data, *answers_path, *json_path;
+    int qa, limit, n_answer, n_agree, max_tokens, threads, no_template;
+    int lengths[64], n_lengths;   /* --context-tokens */
+    double depth;
+    unsigned long long seed;
+    char **texts;                 /* TEXT-FILEs */
+    int n_texts;
+} eval_opts;
+
+/* Parse argv into o (exits on a usage error or after --help). */
+static void parse_options(int argc, char **argv, eval_opts *o) {
     enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
            O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP };
     static const struct option opts[] = {
@@ -452,46 +462,49 @@ int main(int argc, char **argv) {
         {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
         {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
-    const char *model_path = NULL, *comp_path = "identity", *data = NULL, *answers_path = NULL, *json_path = NULL;
-    int qa = 0, limit = -1, n_answer = 32, n_agree = 32, max_tokens = 32, threads = 0, no_template = 0;
-    int lengths[64], n_lengths = 0;
-    double depth = 0.5;
-    unsigned long long seed = 20251125;
+    *o = (eval_opts){.comp_path = "identity", .limit = -1, .n_answer = 32, .n_agree = 32, .max_tokens = 32,
+                     .depth = 0.5, .seed = 20251125};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_MODEL: model_path = optarg; break;
+        case O_MODEL: o->model_path = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
-        case O_COMP: comp_path = optarg; break;
+        case O_COMP: o->comp_path = optarg; break;
         case O_MODE:
-            if (!strcmp(optarg, "qa")) qa = 1;
-            else if (!strcmp(optarg, "fidelity")) qa = 0;
+            if (!strcmp(optarg, "qa")) o->qa = 1;
+            else if (!strcmp(optarg, "fidelity")) o->qa = 0;
             else cl_usage_error("unknown mode '%s' (fidelity or qa)", optarg);
             break;
-        case O_DATA: data = optarg; break;
-        case O_LIMIT: limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
-        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
-        case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 1 << 16); break;
-        case O_AGREE: n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
-        case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
-        case O_CTX: n_lengths = parse_lengths(optarg, lengths, 64); break;
-        case O_DEPTH: depth = cl_arg_double(optarg, "--depth", 0, 1); break;
-        case O_NOTMPL: no_template = 1; break;
-        case O_ANSWERS: answers_path = optarg; break;
-        case O_JSON: json_path = optarg; break;
-        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
-        case O_HELP: fputs(usage_text, stdout); return 0;
+        case O_DATA: o->data = optarg; break;
+        case O_LIMIT: o->limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
+        case O_SEED: o->seed = cl_arg_u64(optarg, "--seed"); break;
+        case O_ANS: o->n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 1 << 16); break;
+        case O_AGREE: o->n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
+        case O_MAX: o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
+        case O_CTX: o->n_lengths = parse_lengths(optarg, o->lengths, 64); break;
+        case O_DEPTH: o->depth = cl_arg_double(optarg, "--depth", 0, 1); break;
+        case O_NOTMPL: o->no_template = 1; break;
+        case O_ANSWERS: o->answers_path = optarg; break;
+        case O_JSON: o->json_path = optarg; break;
+        case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_HELP: fputs(usage_text, stdout); exit(0);
         default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    int n_texts = argc - optind;
-    if (qa && !data) cl_usage_error("%s", "--mode qa needs --data FILE");
-    if (n_texts && (qa || data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
-    if (!qa && (n_lengths || answers_path)) cl_usage_error("%s", "--context-tokens and --answers are for --mode qa");
+    o->texts = argv + optind;
+    o->n_texts = argc - optind;
+    if (o->qa && !o->data) cl_usage_error("%s", "--mode qa needs --data FILE");
+    if (o->n_texts && (o->qa || o->data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
+    if (!o->qa && (o->n_lengths || o->answers_path)) cl_usage_error("%s", "--context-tokens and --answers are for --mode qa");
+}
+
+/* Evaluate (fidelity or QA) and print the table and the JSON summary; the exit status. */
+static int run_eval(const eval_opts *opt) {
+    const char *model_path = opt->model_path;
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model or set CL_MODEL");
-    cl_set_threads(threads);
+    cl_set_threads(opt->threads);
 
     ctx_t x = {.progress = cl_isatty_stderr()};
     cl_model_file *mf = cl_model_file_open(model_path);
@@ -500,69 +513,69 @@ int main(int argc, char **argv) {
     if (!(x.m = cl_model_load(mf))) cl_die("%s", cl_error());
     x.start_id = x.m->cfg.bos_id >= 0 ? x.m->cfg.bos_id : x.m->cfg.eos_id;
     if (x.start_id < 0) cl_die("%s: the model has neither BOS nor EOS to start a sequence", model_path);
-    if (!strcmp(comp_path, "naive")) {
+    if (!strcmp(opt->comp_path, "naive")) {
         x.naive = 1, x.C = 2, x.S = 20;
     } else {
-        x.comp = !strcmp(comp_path, "identity") ? cl_compressor_new_init(x.m, 2, 20, 0, 0, 0, 0)
-                                                : cl_compressor_load(comp_path, x.m);
+        x.comp = !strcmp(opt->comp_path, "identity") ? cl_compressor_new_init(x.m, 2, 20, 0, 0, 0, 0)
+                                                : cl_compressor_load(opt->comp_path, x.m);
         if (!x.comp) cl_die("%s", cl_error());
         x.C = x.comp->rate, x.S = x.comp->max_seg;
     }
     FILE *answers = NULL;
     cl_atomic aa;
-    if (answers_path) {
-        if (cl_atomic_open(&aa, answers_path) < 0) cl_die("%s", cl_error());
+    if (opt->answers_path) {
+        if (cl_atomic_open(&aa, opt->answers_path) < 0) cl_die("%s", cl_error());
         answers = aa.f;
     }
 
     cl_qa_set set;
     int default_limit = 16;
-    if (data) {
-        if (cl_qa_load(data, &set) < 0) cl_die("%s", cl_error());
+    if (opt->data) {
+        if (cl_qa_load(opt->data, &set) < 0) cl_die("%s", cl_error());
         default_limit = set.n;
-    } else if (n_texts) {
-        load_texts(argv + optind, n_texts, &set);
+    } else if (opt->n_texts) {
+        load_texts(opt->texts, opt->n_texts, &set);
         default_limit = set.n;
     } else {   /* held-out stories from the model itself */
-        int n = limit > 0 ? limit : default_limit;
+        int n = opt->limit > 0 ? opt->limit : default_limit;
         char *mem = NULL;
         size_t msz = 0;
         FILE *f = open_memstream(&mem, &msz);
         int max_tok = x.m->cfg.max_ctx < 512 ? x.m->cfg.max_ctx : 512;
-        if (cl_sample_stories(x.m, x.tok, n, 0.8f, max_tok, seed, f, x.progress) < 0) cl_die("%s", cl_error());
+        if (cl_sample_stories(x.m, x.tok, n, 0.8f, max_tok, opt->seed, f, x.progress) < 0) cl_die("%s", cl_error());
         fclose(f);
         if (cl_qa_load_mem("stories", mem, msz, &set) < 0) cl_die("%s", cl_error());
         free(mem);
     }
     int n;
-    int *idx = cl_qa_sample(&set, limit > 0 ? limit : default_limit, data ? seed : 0, &n);
+    int *idx = cl_qa_sample(&set, opt->limit > 0 ? opt->limit : default_limit, opt->data ? opt->seed : 0, &n);
 
     char comp_desc[512];
-    snprintf(comp_desc, sizeof comp_desc, "%s (C=%d, S=%d)", comp_path, x.C, x.S);
-    printf("cl-eval %s: model %s, compressor %s, %d examples, seed %llu\n", qa ? "qa" : "fidelity", model_path,
-           comp_desc, n, seed);
+    snprintf(comp_desc, sizeof comp_desc, "%s (C=%d, S=%d)", opt->comp_path, x.C, x.S);
+    printf("cl-eval %s: model %s, compressor %s, %d examples, seed %llu\n", opt->qa ? "qa" : "fidelity", model_path,
+           comp_desc, n, opt->seed);
     json_t *summary = json_object();
-    json_object_set_new(summary, "mode", json_string(qa ? "qa" : "fidelity"));
+    json_object_set_new(summary, "mode", json_string(opt->qa ? "qa" : "fidelity"));
     json_object_set_new(summary, "model", json_string(model_path));
-    json_object_set_new(summary, "compressor", json_string(comp_path));
+    json_object_set_new(summary, "compressor", json_string(opt->comp_path));
     json_object_set_new(summary, "rate", json_integer(x.C));
     json_object_set_new(summary, "max_segment", json_integer(x.S));
-    json_object_set_new(summary, "seed", json_integer((json_int_t)seed));
-    if (!qa) {
-        json_t *f = fidelity(&x, &set, idx, n, n_answer, n_agree);
+    json_object_set_new(summary, "seed", json_integer((json_int_t)opt->seed));
+    if (!opt->qa) {
+        json_t *f = fidelity(&x, &set, idx, n, opt->n_answer, opt->n_agree);
         json_object_update(summary, f);
         json_decref(f);
     } else {
         cl_chat chat;
-        cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
-        qa_opts o = {.chat = &chat, .max_tokens = max_tokens, .answers = answers};
+        cl_chat_detect(&chat, opt->no_template ? NULL : cl_model_file_chat_template(mf));
+        qa_opts o = {.chat = &chat, .max_tokens = opt->max_tokens, .answers = answers};
         o.n_stop = cl_stop_ids(&x.m->cfg, x.tok, &chat, o.stop);
         /* story models spell their end marker out in text pieces */
         const char *eos_piece = o.n_stop > 0 ? cl_tokenizer_piece(x.tok, o.stop[0]) : NULL;
         if (eos_piece && eos_piece[0] == '<') o.stop_text = eos_piece;
         printf("chat format: %s\n", cl_chat_name(chat.kind));
         int *para_tokens = NULL;
-        if (n_lengths) {   /* token count of every distinct paragraph, for long contexts */
+        if (opt->n_lengths) {   /* token count of every distinct paragraph, for long contexts */
             para_tokens = cl_calloc((size_t)set.n_paras, sizeof *para_tokens);
             char *done = cl_calloc((size_t)set.n_paras, 1);
             for (int i = 0; i < set.n; i++) {
@@ -577,18 +590,18 @@ int main(int argc, char **argv) {
         json_t *runs = json_array();
         printf("%-8s %6s %9s %9s %9s %9s %8s %8s %10s %10s %12s %12s\n", "target", "n", "ctx tok", "EM text",
                "F1 text", "EM comp", "F1 comp", "agree", "TTFT text", "TTFT comp", "KV text", "KV comp");
-        if (!n_lengths) json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, 0, depth, seed, NULL));
-        for (int l = 0; l < n_lengths; l++)
-            json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, lengths[l], depth, seed, para_tokens));
+        if (!opt->n_lengths) json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, 0, opt->depth, opt->seed, NULL));
+        for (int l = 0; l < opt->n_lengths; l++)
+            json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, opt->lengths[l], opt->depth, opt->seed, para_tokens));
         json_object_set_new(summary, "runs", runs);
         free(para_tokens);
         cl_chat_free(&chat);
     }
     if (answers && cl_atomic_commit(&aa) < 0) cl_die("%s", cl_error());
     char *js = json_dumps(summary, JSON_COMPACT | JSON_REAL_PRECISION(8));
-    if (json_path) {
+    if (opt->json_path) {
         cl_atomic a;
-        if (cl_atomic_open(&a, json_path) < 0) cl_die("%s", cl_error());
+        if (cl_atomic_open(&a, opt->json_path) < 0) cl_die("%s", cl_error());
         fprintf(a.f, "%s\n", js);
         if (cl_atomic_commit(&a) < 0) cl_die("%s", cl_error());
     } else {
@@ -604,4 +617,12 @@ int main(int argc, char **argv) {
     cl_tokenizer_free(x.tok);
     cl_model_file_close(mf);
     return 0;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    cl_cli_set_usage("Try 'cl-eval --help'.\n");
+    eval_opts o;
+    parse_options(argc, argv, &o);
+    return run_eval(&o);
 }

@@ -429,70 +429,92 @@ static int cmd_list(void) {
     return 0;
 }
 
-int main(int argc, char **argv) {
-    cl_set_progname(argv[0]);
-    cl_cli_set_usage(usage_text);
+enum { MAX_INCLUDE = 64 };
+
+/* What the command line asks for: the command, its arguments and the options. */
+typedef struct {
+    const char *cmd;
+    char *const *args;
+    int n_args;
+    const char *include[MAX_INCLUDE];
+    int n_include;
+    const char *gguf, *config, *out, *tokenizer;
+    unsigned long long seed;
+    cl_dtype dtype;
+    int have_dtype, vocab;
+} model_opts;
+
+/* Parse argv into o (exits on a usage error or after --help). */
+static void parse_options(int argc, char **argv, model_opts *o) {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'},   {"config", required_argument, 0, 'c'},
                                          {"seed", required_argument, 0, 's'}, {"dtype", required_argument, 0, 'd'},
                                          {"vocab", required_argument, 0, 'v'}, {"out", required_argument, 0, 'o'},
                                          {"include", required_argument, 0, 'i'}, {"gguf", required_argument, 0, 'g'},
                                          {"tokenizer", required_argument, 0, 't'},
                                          {0, 0, 0, 0}};
-    enum { MAX_INCLUDE = 64 };
-    static const char *include[MAX_INCLUDE];
-    const char *gguf = NULL;
-    int n_include = 0;
-    const char *config = NULL, *out = NULL, *tokenizer = NULL;
-    unsigned long long seed = 0;
-    cl_dtype dtype = CL_F32;
-    int have_dtype = 0, vocab = 0, o;
-    while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (o) {
-        case 'h': fputs(usage_text, stdout); return 0;
-        case 'c': config = optarg; break;
-        case 'o': out = optarg; break;
-        case 't': tokenizer = optarg; break;
+    *o = (model_opts){.dtype = CL_F32};
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_text, stdout); exit(0);
+        case 'c': o->config = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 't': o->tokenizer = optarg; break;
         case 'i':
-            if (n_include == MAX_INCLUDE) cl_usage_error("at most %d --include", MAX_INCLUDE);
-            include[n_include++] = optarg;
+            if (o->n_include == MAX_INCLUDE) cl_usage_error("at most %d --include", MAX_INCLUDE);
+            o->include[o->n_include++] = optarg;
             break;
-        case 'g': gguf = optarg; break;
-        case 's': seed = cl_arg_u64(optarg, "--seed"); break;
-        case 'v': vocab = (int)cl_arg_long(optarg, "--vocab", 1, 1 << 30); break;
+        case 'g': o->gguf = optarg; break;
+        case 's': o->seed = cl_arg_u64(optarg, "--seed"); break;
+        case 'v': o->vocab = (int)cl_arg_long(optarg, "--vocab", 1, 1 << 30); break;
         case 'd':
-            if (parse_dtype(optarg, &dtype)) cl_usage_error("--dtype must be f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K or q4_K_M");
-            have_dtype = 1;
+            if (parse_dtype(optarg, &o->dtype)) cl_usage_error("--dtype must be f32, f16, bf16, q4_0, q8_0, q4_K, q5_K, q6_K or q4_K_M");
+            o->have_dtype = 1;
             break;
-        default: fputs(usage_text, stderr); return 2;
+        default: fputs(usage_text, stderr); exit(2);
         }
     }
     if (optind >= argc) cl_usage_error("missing command (info, random, convert, pull, list)");
-    const char *cmd = argv[optind++];
-    if ((n_include || gguf) && strcmp(cmd, "pull")) cl_usage_error("--include and --gguf go with pull");
-    if (!strcmp(cmd, "pull")) {
-        if (optind + 1 != argc) cl_usage_error("pull needs one ORG/NAME[@REV][:QUANT]");
-        return cmd_pull(argv[optind], include, n_include, gguf);
+    o->cmd = argv[optind++];
+    o->args = argv + optind;
+    o->n_args = argc - optind;
+    if ((o->n_include || o->gguf) && strcmp(o->cmd, "pull")) cl_usage_error("--include and --gguf go with pull");
+}
+
+/* Run the command; the exit status. */
+static int run_model(const model_opts *o) {
+    int n = o->n_args;
+    if (!strcmp(o->cmd, "pull")) {
+        if (n != 1) cl_usage_error("pull needs one ORG/NAME[@REV][:QUANT]");
+        return cmd_pull(o->args[0], o->include, o->n_include, o->gguf);
     }
-    if (!strcmp(cmd, "list")) {
-        if (optind != argc) cl_usage_error("too many arguments");
+    if (!strcmp(o->cmd, "list")) {
+        if (n) cl_usage_error("too many arguments");
         return cmd_list();
     }
-    if (!strcmp(cmd, "info")) {
-        const char *path = optind < argc ? argv[optind++] : cl_default_model_path();
+    if (!strcmp(o->cmd, "info")) {
+        const char *path = n ? o->args[0] : cl_default_model_path();
         if (!path) cl_die("no model given and no default model found (set CL_MODEL)");
-        if (optind < argc) cl_usage_error("too many arguments");
+        if (n > 1) cl_usage_error("too many arguments");
         return cmd_info(path);
     }
-    if (!strcmp(cmd, "random")) {
-        if (!config || !out) cl_usage_error("random needs --config and --out");
-        if (optind < argc) cl_usage_error("too many arguments");
-        return cmd_random(config, out, seed, dtype, vocab, tokenizer);
+    if (!strcmp(o->cmd, "random")) {
+        if (!o->config || !o->out) cl_usage_error("random needs --config and --out");
+        if (n) cl_usage_error("too many arguments");
+        return cmd_random(o->config, o->out, o->seed, o->dtype, o->vocab, o->tokenizer);
     }
-    if (!strcmp(cmd, "convert")) {
-        if (optind >= argc || !out) cl_usage_error("convert needs PATH and --out");
-        const char *dir = argv[optind++];
-        if (optind < argc) cl_usage_error("too many arguments");
-        return cmd_convert(dir, out, have_dtype, dtype);
+    if (!strcmp(o->cmd, "convert")) {
+        if (!n || !o->out) cl_usage_error("convert needs PATH and --out");
+        if (n > 1) cl_usage_error("too many arguments");
+        return cmd_convert(o->args[0], o->out, o->have_dtype, o->dtype);
     }
     cl_usage_error("unknown command");
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    cl_cli_set_usage(usage_text);
+    model_opts o;
+    parse_options(argc, argv, &o);
+    return run_model(&o);
 }

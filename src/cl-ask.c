@@ -185,9 +185,20 @@ static int ask_server(const cl_remote_ask_opts *ro, const cl_prompt *pr, const c
     return rc < 0 ? 1 : 0;
 }
 
-int main(int argc, char **argv) {
-    cl_set_progname(argv[0]);
-    cl_cli_set_usage("Try 'cl-ask --help'.\n");
+/* What the command line asks for. */
+typedef struct {
+    const char *model_path, *text_path, *question;
+    const char *const *ce_paths;   /* CE files before the question */
+    int n_ce_paths;
+    int max_tokens, threads, no_template, stats;
+    double temperature, top_p;
+    unsigned long long seed;
+    cl_dtype kv_type;
+    cl_remote_ask_opts ro;         /* --server and its options (ro.server.url NULL: local) */
+} ask_opts;
+
+/* Parse argv into o (exits on a usage error or after --help). */
+static void parse_options(int argc, char **argv, ask_opts *o) {
     enum { O_MODEL = 256, O_TEXT, O_MAX, O_TEMP, O_TOPP, O_SEED, O_THREADS, O_NOTMPL, O_STATS, O_HELP,
            O_SERVER, O_SMODEL, O_APIKEY, O_SDTYPE, O_TIMEOUT, O_RETRIES, O_KVTYPE };
     static const struct option opts[] = {
@@ -200,47 +211,44 @@ int main(int argc, char **argv) {
         {"api-key", required_argument, 0, O_APIKEY}, {"server-dtype", required_argument, 0, O_SDTYPE},
         {"timeout", required_argument, 0, O_TIMEOUT}, {"retries", required_argument, 0, O_RETRIES},
         {"pull", 0, 0, CL_OPT_PULL}, {0, 0, 0, 0}};
-    cl_remote_ask_opts ro = {.server = {.timeout_s = 120, .retries = 2, .api_key = getenv("CL_API_KEY")},
-                             .dtype = CL_F32};
+    *o = (ask_opts){.ro = {.server = {.timeout_s = 120, .retries = 2, .api_key = getenv("CL_API_KEY")},
+                           .dtype = CL_F32},
+                    .max_tokens = 128, .top_p = 1,
+                    .kv_type = CL_F16};   /* half the cache memory; tests/bench/peer.sh measures it */
     int remote_opt = 0;   /* an option that needs --server was given */
-    const char *model_path = NULL, *text_path = NULL;
-    int max_tokens = 128, threads = 0, no_template = 0, stats = 0;
-    double temperature = 0, top_p = 1;
-    unsigned long long seed = 0;
-    cl_dtype kv_type = CL_F16;   /* half the cache memory; tests/bench/peer.sh measures it */
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_MODEL: model_path = optarg; break;
+        case O_MODEL: o->model_path = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
-        case O_TEXT: text_path = optarg; break;
-        case O_MAX: max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
-        case O_TEMP: temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;
-        case O_TOPP: top_p = cl_arg_double(optarg, "--top-p", 1e-6, 1); break;
-        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
-        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
-        case O_NOTMPL: no_template = 1; break;
-        case O_STATS: stats = 1; break;
+        case O_TEXT: o->text_path = optarg; break;
+        case O_MAX: o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 20); break;
+        case O_TEMP: o->temperature = cl_arg_double(optarg, "--temperature", 0, 100); break;
+        case O_TOPP: o->top_p = cl_arg_double(optarg, "--top-p", 1e-6, 1); break;
+        case O_SEED: o->seed = cl_arg_u64(optarg, "--seed"); break;
+        case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_NOTMPL: o->no_template = 1; break;
+        case O_STATS: o->stats = 1; break;
         case O_KVTYPE:
-            if (!strcmp(optarg, "f16")) kv_type = CL_F16;
-            else if (!strcmp(optarg, "bf16")) kv_type = CL_BF16;
-            else if (!strcmp(optarg, "f32")) kv_type = CL_F32;
+            if (!strcmp(optarg, "f16")) o->kv_type = CL_F16;
+            else if (!strcmp(optarg, "bf16")) o->kv_type = CL_BF16;
+            else if (!strcmp(optarg, "f32")) o->kv_type = CL_F32;
             else cl_usage_error("--kv-type must be f16, bf16 or f32, not '%s'", optarg);
             break;
-        case O_HELP: fputs(usage_text, stdout); return 0;
-        case O_SERVER: ro.server.url = optarg; break;
-        case O_SMODEL: ro.model = optarg; remote_opt = 1; break;
-        case O_APIKEY: ro.server.api_key = optarg; remote_opt = 1; break;
+        case O_HELP: fputs(usage_text, stdout); exit(0);
+        case O_SERVER: o->ro.server.url = optarg; break;
+        case O_SMODEL: o->ro.model = optarg; remote_opt = 1; break;
+        case O_APIKEY: o->ro.server.api_key = optarg; remote_opt = 1; break;
         case O_SDTYPE:
-            if (!strcmp(optarg, "f32")) ro.dtype = CL_F32;
-            else if (!strcmp(optarg, "bf16")) ro.dtype = CL_BF16;
-            else if (!strcmp(optarg, "f16")) ro.dtype = CL_F16;
+            if (!strcmp(optarg, "f32")) o->ro.dtype = CL_F32;
+            else if (!strcmp(optarg, "bf16")) o->ro.dtype = CL_BF16;
+            else if (!strcmp(optarg, "f16")) o->ro.dtype = CL_F16;
             else cl_usage_error("bad value for --server-dtype: '%s' (f32, bf16 or f16)", optarg);
             remote_opt = 1;
             break;
-        case O_TIMEOUT: ro.server.timeout_s = cl_arg_double(optarg, "--timeout", 0.001, 1e6); remote_opt = 1; break;
-        case O_RETRIES: ro.server.retries = (int)cl_arg_long(optarg, "--retries", 0, 10); remote_opt = 1; break;
+        case O_TIMEOUT: o->ro.server.timeout_s = cl_arg_double(optarg, "--timeout", 0.001, 1e6); remote_opt = 1; break;
+        case O_RETRIES: o->ro.server.retries = (int)cl_arg_long(optarg, "--retries", 0, 10); remote_opt = 1; break;
         default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
@@ -248,19 +256,26 @@ int main(int argc, char **argv) {
     if (optind == argc - 1 && cl_ce_is_file(argv[optind]))
         cl_usage_error("missing QUESTION after the CE file %s", argv[optind]);
     /* arguments before the question: CE files, their vectors in order are the context */
-    const char *const *ce_paths = (const char *const *)argv + optind;
-    int n_ce_paths = argc - optind - 1;
-    if (n_ce_paths > 0 && text_path) cl_usage_error("%s", "--text and CE files exclude each other");
-    const char *question = argv[argc - 1];
-    if (remote_opt && !ro.server.url) cl_usage_error("%s", "--server-model, --api-key, --server-dtype, --timeout and --retries need --server");
+    o->ce_paths = (const char *const *)argv + optind;
+    o->n_ce_paths = argc - optind - 1;
+    if (o->n_ce_paths > 0 && o->text_path) cl_usage_error("%s", "--text and CE files exclude each other");
+    o->question = argv[argc - 1];
+    if (remote_opt && !o->ro.server.url) cl_usage_error("%s", "--server-model, --api-key, --server-dtype, --timeout and --retries need --server");
+}
+
+/* Answer the question, locally or on --server; the exit status. */
+static int run_ask(const ask_opts *o) {
+    const char *model_path = o->model_path;
+    cl_remote_ask_opts ro = o->ro;
+
     if (!model_path) model_path = cl_default_model_path();
     if (!model_path) cl_die("no model: give --model or set CL_MODEL");
-    cl_set_threads(threads);
+    cl_set_threads(o->threads);
 
     char *context = NULL;
     size_t context_len = 0;
-    if (text_path && cl_read_file(text_path, &context, &context_len) < 0) cl_die("%s", cl_error());
-    if (context && strlen(context) != context_len) cl_die("%s: text contains a NUL byte", text_path);
+    if (o->text_path && cl_read_file(o->text_path, &context, &context_len) < 0) cl_die("%s", cl_error());
+    if (context && strlen(context) != context_len) cl_die("%s: text contains a NUL byte", o->text_path);
 
     cl_model_file *mf = cl_model_file_open(model_path);
     if (!mf) cl_die("%s", cl_error());
@@ -274,18 +289,18 @@ int main(int argc, char **argv) {
     cl_model_file_fingerprint(mf, fingerprint);
     float *ce = NULL;
     size_t n_ce = 0;
-    if (n_ce_paths > 0) {
+    if (o->n_ce_paths > 0) {
         uint32_t dim;
-        if (cl_ce_read_all(ce_paths, n_ce_paths, fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
+        if (cl_ce_read_all(o->ce_paths, o->n_ce_paths, fingerprint, &ce, &n_ce, &dim) < 0) cl_die("%s", cl_error());
         if (n_ce && dim != (uint32_t)cfg->dim)
-            cl_die("%s: vectors of dimension %u, the model's is %d", ce_paths[0], dim, cfg->dim);
+            cl_die("%s: vectors of dimension %u, the model's is %d", o->ce_paths[0], dim, cfg->dim);
         if (n_ce > (1u << 30)) cl_die("too many concept embeddings");
     }
     cl_chat chat;
-    cl_chat_detect(&chat, no_template ? NULL : cl_model_file_chat_template(mf));
+    cl_chat_detect(&chat, o->no_template ? NULL : cl_model_file_chat_template(mf));
 
     cl_prompt pr;
-    if (cl_prompt_build(&pr, tok, &chat, context, ce, (int)n_ce, question) < 0) cl_die("%s", cl_error());
+    if (cl_prompt_build(&pr, tok, &chat, context, ce, (int)n_ce, o->question) < 0) cl_die("%s", cl_error());
     int n_prompt = cl_prompt_len(&pr);
     if (n_prompt == 0) cl_die("empty prompt");
     const char *dump = getenv("CL_ASK_DUMP_EMBEDDINGS");
@@ -297,12 +312,12 @@ int main(int argc, char **argv) {
     if (g.n_stop > 0 && cl_tokenizer_piece(tok, g.stop[0]) && cl_tokenizer_piece(tok, g.stop[0])[0] == '<')
         g.stop_text = cl_tokenizer_piece(tok, g.stop[0]);
     if (ro.server.url) {
-        ro.max_tokens = max_tokens;
-        ro.temperature = temperature;
-        ro.top_p = top_p;
-        ro.seed = seed;
+        ro.max_tokens = o->max_tokens;
+        ro.temperature = o->temperature;
+        ro.top_p = o->top_p;
+        ro.seed = o->seed;
         for (int i = 0; i < CL_STOP_MAX; i++) ro.stop_ids[i] = i < g.n_stop ? g.stop[i] : -1;
-        int rc = ask_server(&ro, &pr, mf, &g, stats);
+        int rc = ask_server(&ro, &pr, mf, &g, o->stats);
         cl_prompt_free(&pr);
         cl_chat_free(&chat);
         cl_tokenizer_free(tok);
@@ -311,23 +326,23 @@ int main(int argc, char **argv) {
         return rc;
     }
     /* the answer stops when the context is full (the prompt alone may overflow it: warned) */
-    int kv_cap = n_prompt + max_tokens;
+    int kv_cap = n_prompt + o->max_tokens;
     if (kv_cap > m->cfg.max_ctx) {
         fprintf(stderr, "%s: warning: %d prompt + %d answer tokens exceed the model's context of %d%s\n",
-                cl_progname(), n_prompt, max_tokens, m->cfg.max_ctx,
+                cl_progname(), n_prompt, o->max_tokens, m->cfg.max_ctx,
                 n_prompt < m->cfg.max_ctx ? "; the answer stops where the context is full" : "");
         kv_cap = n_prompt > m->cfg.max_ctx ? n_prompt : m->cfg.max_ctx;
     }
-    cl_kv *kv = cl_kv_new_type(m, kv_cap, kv_type);
+    cl_kv *kv = cl_kv_new_type(m, kv_cap, o->kv_type);
     if (!kv) cl_die("%s", cl_error());
     cl_sampler smp;
-    cl_sampler_init(&smp, (float)temperature, (float)top_p, seed);
+    cl_sampler_init(&smp, (float)o->temperature, (float)o->top_p, o->seed);
     cl_gen_stats st;
-    int n_gen = generate(m, kv, kv_cap, &pr, &smp, max_tokens, &g, &st);
+    int n_gen = generate(m, kv, kv_cap, &pr, &smp, o->max_tokens, &g, &st);
     if (n_gen < 0) cl_die("%s", cl_error());
     putchar('\n');
     cl_cli_flush_stdout();   /* the answer before --stats; a write error is reported at exit */
-    if (stats)
+    if (o->stats)
         fprintf(stderr,
                 "{\"context_tokens\":%d,\"prompt_tokens\":%d,\"prefill_s\":%.6f,\"ttft_s\":%.6f,"
                 "\"decode_tokens_per_s\":%.3f,\"kv_bytes\":%zu,\"gen_tokens\":%d}\n",
@@ -344,4 +359,12 @@ int main(int argc, char **argv) {
     cl_model_file_close(mf);
     free(context);
     return 0;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    cl_cli_set_usage("Try 'cl-ask --help'.\n");
+    ask_opts o;
+    parse_options(argc, argv, &o);
+    return run_ask(&o);
 }

@@ -160,19 +160,24 @@ static void print_eval(const char *what, const tr_eval_result *r) {
             r->agreement, r->agreement_none, r->top1[0], r->top1[1], r->top1[2], r->top1[3]);
 }
 
-int main(int argc, char **argv) {
-    cl_set_progname(argv[0]);
-    cl_cli_set_usage("Try 'cl-train --help'.\n");
-    const char *model_path = NULL, *out = NULL, *dev_path = NULL, *init = NULL, *ckpt = NULL;
+/* What the command line asks for. */
+typedef struct {
+    const char *model_path, *out, *dev_path, *init, *ckpt, *train_path;
     unsigned targets;
-    cl_compressor_parse_targets("all", &targets);
-    int C = 2, S = 20, rank = 8, steps = 1000, batch = 16, warmup = 50, n_answer = 32, bos = 1;
-    int bench_k = 0, bench_seg = 6;
-    int threads = 1, eval_every = 100, ckpt_every = 100, resume = 0, gen = 0, evaluate = 0, progress = -1;
-    int allow_long = 0, n_long = 0;
-    float alpha = 16, lr = 1e-3f, min_lr = 0.1f, clip = 1.0f, wd = 0, beta = 1.0f, temp = 0.8f;
-    double max_minutes = 0;
-    unsigned long long seed = 1;
+    int C, S, rank, steps, batch, warmup, n_answer, bos, bench_k, bench_seg, threads, eval_every, ckpt_every;
+    int resume, gen, evaluate, progress, allow_long;
+    float alpha, lr, min_lr, clip, wd, beta, temp;
+    double max_minutes;
+    unsigned long long seed;
+} train_opts;
+
+/* Parse argv into o (exits on a usage error or after --help). */
+static void parse_options(int argc, char **argv, train_opts *o) {
+    *o = (train_opts){.C = 2, .S = 20, .rank = 8, .steps = 1000, .batch = 16, .warmup = 50, .n_answer = 32,
+                      .bos = 1, .bench_seg = 6, .threads = 1, .eval_every = 100, .ckpt_every = 100,
+                      .progress = -1, .alpha = 16, .lr = 1e-3f, .min_lr = 0.1f, .clip = 1.0f, .beta = 1.0f,
+                      .temp = 0.8f, .seed = 1};
+    cl_compressor_parse_targets("all", &o->targets);
     enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
            O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
            O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG, O_LONG };
@@ -191,54 +196,64 @@ int main(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
-        case O_MODEL: model_path = optarg; break;
+        case O_MODEL: o->model_path = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
-        case 'o': out = optarg; break;
+        case 'o': o->out = optarg; break;
         case O_DEV:
             if (!*optarg) cl_usage_error("--dev: empty file name");
-            dev_path = optarg;
+            o->dev_path = optarg;
             break;
-        case O_LONG: allow_long = 1; break;
-        case O_RATE: C = (int)cl_arg_long(optarg, "--rate", 1, 64); break;
-        case O_SEG: S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096); break;
-        case O_RANK: rank = (int)cl_arg_long(optarg, "--rank", 1, 4096); break;
-        case O_ALPHA: alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
+        case O_LONG: o->allow_long = 1; break;
+        case O_RATE: o->C = (int)cl_arg_long(optarg, "--rate", 1, 64); break;
+        case O_SEG: o->S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096); break;
+        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 1, 4096); break;
+        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
         case O_TARGETS:
-            if (cl_compressor_parse_targets(optarg, &targets) < 0 || !targets) cl_usage_error("--targets: %s", cl_error());
+            if (cl_compressor_parse_targets(optarg, &o->targets) < 0 || !o->targets) cl_usage_error("--targets: %s", cl_error());
             break;
-        case O_INIT: init = optarg; break;
-        case O_STEPS: steps = (int)cl_arg_long(optarg, "--steps", 1, 1000000000); break;
-        case O_BATCH: batch = (int)cl_arg_long(optarg, "--batch", 1, 1000000); break;
-        case O_LR: lr = (float)cl_arg_double(optarg, "--lr", 0, 1e3); break;
-        case O_WARM: warmup = (int)cl_arg_long(optarg, "--warmup", 0, 1000000000); break;
-        case O_MINLR: min_lr = (float)cl_arg_double(optarg, "--min-lr-ratio", 0, 1); break;
-        case O_CLIP: clip = (float)cl_arg_double(optarg, "--clip", 0, 1e9); break;
-        case O_WD: wd = (float)cl_arg_double(optarg, "--weight-decay", 0, 1e3); break;
-        case O_BETA: beta = (float)cl_arg_double(optarg, "--beta", 1e-9, 1e9); break;
-        case O_ANS: n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 100000); break;
-        case O_NOBOS: bos = 0; break;
-        case O_THREADS: threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
-        case O_SEED: seed = cl_arg_u64(optarg, "--seed"); break;
-        case O_EVERY: eval_every = (int)cl_arg_long(optarg, "--eval-every", 0, 1000000000); break;
-        case O_CKPT: ckpt = optarg; break;
-        case O_CKEVERY: ckpt_every = (int)cl_arg_long(optarg, "--checkpoint-every", 0, 1000000000); break;
-        case O_RESUME: resume = 1; break;
-        case O_MAXMIN: max_minutes = cl_arg_double(optarg, "--max-minutes", 0, 1e9); break;
-        case O_TEMP: temp = (float)cl_arg_double(optarg, "--temperature", 0, 100); break;
-        case O_PROG: progress = 1; break;
-        case O_GEN: gen = (int)cl_arg_long(optarg, "--gen-data", 1, 100000000); break;
-        case O_EVAL: evaluate = 1; break;
-        case O_BENCH: bench_k = (int)cl_arg_long(optarg, "--bench", 1, 1000000); break;
-        case O_BENCHSEG: bench_seg = (int)cl_arg_long(optarg, "--bench-segments", 1, 100000); break;
-        case 'h': fputs(usage_text, stdout); return 0;
-        default: fputs(usage_text, stderr); return 2;
+        case O_INIT: o->init = optarg; break;
+        case O_STEPS: o->steps = (int)cl_arg_long(optarg, "--steps", 1, 1000000000); break;
+        case O_BATCH: o->batch = (int)cl_arg_long(optarg, "--batch", 1, 1000000); break;
+        case O_LR: o->lr = (float)cl_arg_double(optarg, "--lr", 0, 1e3); break;
+        case O_WARM: o->warmup = (int)cl_arg_long(optarg, "--warmup", 0, 1000000000); break;
+        case O_MINLR: o->min_lr = (float)cl_arg_double(optarg, "--min-lr-ratio", 0, 1); break;
+        case O_CLIP: o->clip = (float)cl_arg_double(optarg, "--clip", 0, 1e9); break;
+        case O_WD: o->wd = (float)cl_arg_double(optarg, "--weight-decay", 0, 1e3); break;
+        case O_BETA: o->beta = (float)cl_arg_double(optarg, "--beta", 1e-9, 1e9); break;
+        case O_ANS: o->n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 100000); break;
+        case O_NOBOS: o->bos = 0; break;
+        case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_SEED: o->seed = cl_arg_u64(optarg, "--seed"); break;
+        case O_EVERY: o->eval_every = (int)cl_arg_long(optarg, "--eval-every", 0, 1000000000); break;
+        case O_CKPT: o->ckpt = optarg; break;
+        case O_CKEVERY: o->ckpt_every = (int)cl_arg_long(optarg, "--checkpoint-every", 0, 1000000000); break;
+        case O_RESUME: o->resume = 1; break;
+        case O_MAXMIN: o->max_minutes = cl_arg_double(optarg, "--max-minutes", 0, 1e9); break;
+        case O_TEMP: o->temp = (float)cl_arg_double(optarg, "--temperature", 0, 100); break;
+        case O_PROG: o->progress = 1; break;
+        case O_GEN: o->gen = (int)cl_arg_long(optarg, "--gen-data", 1, 100000000); break;
+        case O_EVAL: o->evaluate = 1; break;
+        case O_BENCH: o->bench_k = (int)cl_arg_long(optarg, "--bench", 1, 1000000); break;
+        case O_BENCHSEG: o->bench_seg = (int)cl_arg_long(optarg, "--bench-segments", 1, 100000); break;
+        case 'h': fputs(usage_text, stdout); exit(0);
+        default: fputs(usage_text, stderr); exit(2);
         }
     }
-    if (progress < 0) progress = cl_isatty_stderr();
-    if (C < 1 || S < 1 || rank < 1 || steps < 0 || batch < 1 || threads < 1 || n_answer < 1 || beta <= 0)
+    if (o->progress < 0) o->progress = cl_isatty_stderr();
+    if (o->C < 1 || o->S < 1 || o->rank < 1 || o->steps < 0 || o->batch < 1 || o->threads < 1 || o->n_answer < 1 || o->beta <= 0)
         cl_die("bad numeric option (rate, max-segment, rank, batch, threads, answer-tokens >= 1; beta > 0)");
-    if (!gen && !evaluate && !bench_k && optind != argc - 1) { fputs(usage_text, stderr); return 2; }
-    if (evaluate && (!dev_path || !init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
+    if (!o->gen && !o->evaluate && !o->bench_k && optind != argc - 1) { fputs(usage_text, stderr); exit(2); }
+    if (o->evaluate && (!o->dev_path || !o->init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
+    o->train_path = optind < argc ? argv[optind] : NULL;
+}
+
+/* Train (or --gen-data, --evaluate, --bench); the exit status. */
+static int run_train(const train_opts *opt) {
+    const char *model_path = opt->model_path;
+    int C = opt->C, S = opt->S, rank = opt->rank, n_long = 0;
+    float alpha = opt->alpha;
+    unsigned targets = opt->targets;
+    const char *out = opt->out, *ckpt = opt->ckpt;
     cl_set_threads(1);   /* parallelism is over examples (--threads), each sgemm single-threaded */
 
     if (!model_path) model_path = cl_default_model_path();
@@ -248,11 +263,11 @@ int main(int argc, char **argv) {
     if (cl_config_require_plain(cl_model_file_config(mf), model_path) < 0) cl_die("%s", cl_error());
     cl_model *m = cl_model_load(mf);
     if (!m) cl_die("%s", cl_error());
-    if (bench_k) {
-        cl_compressor *bc = cl_compressor_new_init(m, C, S, rank, alpha, targets, seed);
+    if (opt->bench_k) {
+        cl_compressor *bc = cl_compressor_new_init(m, C, S, rank, alpha, targets, opt->seed);
         if (!bc) cl_die("%s", cl_error());
-        tr_objective bo = {.C = C, .bos = bos, .beta = beta};
-        bench(m, &bo, bc, S, bench_seg, bench_k, threads);
+        tr_objective bo = {.C = C, .bos = opt->bos, .beta = opt->beta};
+        bench(m, &bo, bc, S, opt->bench_seg, opt->bench_k, opt->threads);
         cl_compressor_free(bc);
         cl_model_free(m);
         cl_model_file_close(mf);
@@ -261,10 +276,10 @@ int main(int argc, char **argv) {
     cl_tokenizer *tok = cl_tokenizer_for_model(mf);
     if (!tok) cl_die("%s", cl_error());
 
-    if (gen) {
+    if (opt->gen) {
         cl_atomic a;
         if (cl_atomic_open(&a, out ? out : "-")) cl_die("%s", cl_error());
-        if (cl_sample_stories(m, tok, gen, temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, seed, a.f, progress) ||
+        if (cl_sample_stories(m, tok, opt->gen, opt->temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, opt->seed, a.f, opt->progress) ||
             cl_atomic_commit(&a))
             cl_die("%s", cl_error());
         cl_tokenizer_free(tok);
@@ -274,26 +289,26 @@ int main(int argc, char **argv) {
     }
 
     /* the compressor, fresh or --init, is what training updates in place */
-    cl_compressor *comp = init ? cl_compressor_load(init, m)
-                               : cl_compressor_new_init(m, C, S, rank, alpha, targets, seed);
+    cl_compressor *comp = opt->init ? cl_compressor_load(opt->init, m)
+                               : cl_compressor_new_init(m, C, S, rank, alpha, targets, opt->seed);
     if (!comp) cl_die("%s", cl_error());
-    if (init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
-    if (!comp->lora && !evaluate) cl_die("%s: no LoRA adapter to train", init);
-    tr_objective ob = {.C = C, .bos = bos, .beta = beta};
-    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = n_answer, .bos = bos, .progress = progress,
-                         .allow_long = allow_long, .n_long = &n_long};
+    if (opt->init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
+    if (!comp->lora && !opt->evaluate) cl_die("%s: no LoRA adapter to train", opt->init);
+    tr_objective ob = {.C = C, .bos = opt->bos, .beta = opt->beta};
+    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = opt->n_answer, .bos = opt->bos, .progress = opt->progress,
+                         .allow_long = opt->allow_long, .n_long = &n_long};
 
     tr_example *dev = NULL, *train = NULL;
     int n_dev = 0, n_train = 0, skipped = 0;
-    if (dev_path && tr_data_load(dev_path, &dopt, &dev, &n_dev, &skipped)) cl_die("%s", cl_error());
+    if (opt->dev_path && tr_data_load(opt->dev_path, &dopt, &dev, &n_dev, &skipped)) cl_die("%s", cl_error());
     tr_workspace w;
     tr_workspace_init(&w);
     for (int i = 0; i < n_dev; i++)
-        if (tr_teacher(&w, m, &ob, &dev[i])) cl_die("%s: example %d: %s", dev_path, i + 1, cl_error());
-    if (evaluate) {
+        if (tr_teacher(&w, m, &ob, &dev[i])) cl_die("%s: example %d: %s", opt->dev_path, i + 1, cl_error());
+    if (opt->evaluate) {
         tr_eval_result r;
         if (tr_evaluate(m, &ob, comp, dev, n_dev, &r)) cl_die("%s", cl_error());
-        double dl = tr_mean_loss(m, &ob, comp, dev, n_dev, threads);
+        double dl = tr_mean_loss(m, &ob, comp, dev, n_dev, opt->threads);
         printf("examples %d\ntokens %ld\ndev_loss %.5f\nnll_full %.4f\nnll_ce %.4f\nnll_none %.4f\n"
                "nll_naive %.4f\nutility %.4f\nagreement %.4f\nagreement_none %.4f\ntop1_full %.4f\ntop1_ce %.4f\n"
                "top1_none %.4f\ntop1_naive %.4f\n", r.examples, r.tokens, dl, r.nll_full, r.nll_ce, r.nll_none,
@@ -310,7 +325,7 @@ int main(int argc, char **argv) {
     /* from here a signal stops training cleanly (with a checkpoint at the current step) */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    const char *train_path = argv[optind];
+    const char *train_path = opt->train_path;
     double t_data = cl_now();
     if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) cl_die("%s", cl_error());
     if (n_long)
@@ -319,7 +334,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_train; i++)
         if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
     tr_workspace_free(&w);
-    if (progress) {
+    if (opt->progress) {
         double nc = 0, ns = 0, na = 0;
         for (int i = 0; i < n_train; i++) nc += train[i].n_ctx, ns += train[i].n_seg, na += train[i].n_a;
         fprintf(stderr, "data: %d train examples (%d skipped), %d dev, teacher answers and states in %.1f s; "
@@ -336,44 +351,44 @@ int main(int argc, char **argv) {
     }
     char desc[512];
     snprintf(desc, sizeof desc, "C%d S%d r%d a%g t%u steps%d batch%d lr%g warm%d min%g clip%g wd%g beta%g ans%d bos%d seed%llu threads%d",
-             C, S, rank, alpha, targets, steps, batch, lr, warmup, min_lr, clip, wd, beta, n_answer, bos, seed, threads);
-    tr_adamw_cfg ac = {.lr = lr, .min_lr_ratio = min_lr, .warmup = warmup, .total_steps = steps,
-                       .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = wd, .clip = clip};
+             C, S, rank, alpha, targets, opt->steps, opt->batch, opt->lr, opt->warmup, opt->min_lr, opt->clip, opt->wd, opt->beta, opt->n_answer, opt->bos, opt->seed, opt->threads);
+    tr_adamw_cfg ac = {.lr = opt->lr, .min_lr_ratio = opt->min_lr, .warmup = opt->warmup, .total_steps = opt->steps,
+                       .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = opt->wd, .clip = opt->clip};
     tr_adamw o;
     tr_adamw_init(&o, (long)comp->n_params);
     uint64_t tag = settings_tag(train_path, desc, m);
-    if (resume) {
+    if (opt->resume) {
         if (tr_checkpoint_load(ckpt, tag, &o, comp->params)) cl_die("%s", cl_error());
-        if (progress) fprintf(stderr, "resumed from %s at step %ld\n", ckpt, o.step);
+        if (opt->progress) fprintf(stderr, "resumed from %s at step %ld\n", ckpt, o.step);
     }
     saver sv = {.out = out, .best = NAN};
-    if (resume && n_dev && access(out, R_OK) == 0) {   /* the best so far is in OUT already */
+    if (opt->resume && n_dev && access(out, R_OK) == 0) {   /* the best so far is in OUT already */
         cl_compressor *prev = cl_compressor_load(out, m);
         if (!prev) cl_die("%s", cl_error());
         if (prev->n_params != comp->n_params || prev->rate != comp->rate)
             cl_die("%s: other compressor settings than the checkpoint", out);
-        sv.best = tr_mean_loss(m, &ob, prev, dev, n_dev, threads);
+        sv.best = tr_mean_loss(m, &ob, prev, dev, n_dev, opt->threads);
         cl_compressor_free(prev);
     }
-    tr_loop_cfg lc = {.batch = batch, .threads = threads, .seed = seed, .eval_every = eval_every,
-                      .ckpt_every = ckpt_every, .progress = progress, .ckpt_path = ckpt, .tag = tag,
-                      .stop = &g_stop, .max_seconds = max_minutes * 60, .on_eval = n_dev ? on_eval : NULL,
+    tr_loop_cfg lc = {.batch = opt->batch, .threads = opt->threads, .seed = opt->seed, .eval_every = opt->eval_every,
+                      .ckpt_every = opt->ckpt_every, .progress = opt->progress, .ckpt_path = ckpt, .tag = tag,
+                      .stop = &g_stop, .max_seconds = opt->max_minutes * 60, .on_eval = n_dev ? on_eval : NULL,
                       .ctx = &sv};
     if (n_dev) {
-        double d0 = tr_mean_loss(m, &ob, comp, dev, n_dev, threads);
+        double d0 = tr_mean_loss(m, &ob, comp, dev, n_dev, opt->threads);
         fprintf(stderr, "step %ld dev loss %.5f (start)\n", o.step, d0);
     }
     tr_loop_stats st;
     if (tr_train(m, &ob, comp, &o, &ac, &lc, train, n_train, dev, n_dev, &st)) cl_die("%s", cl_error());
     if (!n_dev && save_params(comp, out)) cl_die("%s", cl_error());
     if (n_dev && isnan(sv.best)) {   /* no evaluation ran in this invocation: evaluate now */
-        double d = tr_mean_loss(m, &ob, comp, dev, n_dev, threads);
+        double d = tr_mean_loss(m, &ob, comp, dev, n_dev, opt->threads);
         if (on_eval(&sv, o.step, d, comp)) cl_die("%s", cl_error());
     }
     fprintf(stderr,
             "%s at step %ld/%d: %ld examples in %.1f s = %.2f examples/s, %.2f GFLOP/s (estimated); "
             "train loss %.5f -> %.5f\n",
-            st.interrupted ? "stopped" : "done", o.step, steps, st.examples, st.seconds,
+            st.interrupted ? "stopped" : "done", o.step, opt->steps, st.examples, st.seconds,
             st.examples / (st.seconds > 0 ? st.seconds : 1), st.flops / (st.seconds > 0 ? st.seconds : 1) * 1e-9,
             st.first_loss, st.last_loss);
     if (n_dev) {
@@ -400,4 +415,12 @@ int main(int argc, char **argv) {
     cl_model_free(m);
     cl_model_file_close(mf);
     return st.interrupted ? 130 : 0;
+}
+
+int main(int argc, char **argv) {
+    cl_set_progname(argv[0]);
+    cl_cli_set_usage("Try 'cl-train --help'.\n");
+    train_opts o;
+    parse_options(argc, argv, &o);
+    return run_train(&o);
 }

@@ -41,9 +41,12 @@ static float *scratch(tr_workspace *w, size_t n) {
     return w->buf;
 }
 
+/* Token embeddings as cl_forward looks them up from ids (Gemma: times embd_scale). */
 static void embed(const cl_model *m, const int32_t *ids, int n, float *out) {
     int D = m->cfg.dim;
     for (int i = 0; i < n; i++) cl_mat_row(&m->tok_embd, ids[i], out + (long)i * D);
+    if (m->cfg.embd_scale > 0)
+        for (long i = 0; i < (long)n * D; i++) out[i] *= m->cfg.embd_scale;
 }
 
 static int check_ids(const cl_model *m, const int32_t *ids, int n) {

@@ -107,6 +107,16 @@ int main(void) {
         c.embd_scale = sqrtf(24.0f); c.attn_scale = 0.25f;
         cl_model *m = tr_model_random(&c, 9, 0.2f);
         compare(m, "random gemma3-style, 2 local + 1 global layers", 3);
+        /* the student's token embeddings (tr_embed) are what the forward uses for ids */
+        int32_t ids[6] = {3, 4, 5, 17, 30, 49};
+        float e[6 * 24], y1[6 * 24], y2[6 * 24];
+        int pos[6] = {0, 1, 2, 3, 4, 5};
+        tr_embed(m, ids, 6, e);
+        cl_batch b1 = {.n_tokens = 6, .ids = ids, .n_out = 6, .out_pos = pos, .out_final = y1};
+        cl_batch b2 = {.n_tokens = 6, .embd = e, .n_out = 6, .out_pos = pos, .out_final = y2};
+        int rc = cl_forward(m, NULL, &b1) | cl_forward(m, NULL, &b2);
+        OK(rc == 0 && !memcmp(y1, y2, sizeof y1), "gemma3: tr_embed(ids) fed as embeddings == the ids (embd_scale %.3g)",
+           (double)c.embd_scale);
         tr_model_random_free(m);
     }
     return t_done();

@@ -341,20 +341,18 @@ static int fetch_file(cl_http *h, const cl_hub_ref *r, const char *repo_dir, con
     return rc;
 }
 
-/* refs/REV = commit (no newline, as huggingface_hub writes it), atomically. */
+/* refs/REV = commit (no newline, as huggingface_hub writes it), atomically: whatever is there is
+ * replaced by rename, as a cache entry (cl_atomic_open_replace). */
 static int write_ref(const char *repo_dir, const char *rev, const char *commit) {
-    char *ref = fmt("%s/refs/%s", repo_dir, rev), *tmp = fmt("%s.tmp.%ld", ref, (long)getpid());
+    char *ref = fmt("%s/refs/%s", repo_dir, rev);
+    cl_atomic a;
     int rc = mkdirs(ref, 0);
-    FILE *f = rc ? NULL : fopen(tmp, "w");
-    if (!rc && !f) rc = cl_fail("%s: %s", tmp, strerror(errno));
-    if (f) {
-        int bad = fputs(commit, f) < 0;
-        if (fclose(f) || bad) rc = cl_fail("%s: write failed: %s", tmp, strerror(errno));
-        if (!rc && rename(tmp, ref)) rc = cl_fail("%s: %s", ref, strerror(errno));
-        if (rc) unlink(tmp);
+    if (!rc && !(rc = cl_atomic_open_replace(&a, ref))) {
+        rc = cl_atomic_write(&a, commit, strlen(commit));
+        if (rc) cl_atomic_abort(&a);
+        else rc = cl_atomic_commit(&a);
     }
     free(ref);
-    free(tmp);
     return rc;
 }
 

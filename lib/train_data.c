@@ -42,7 +42,10 @@ static const char *str_field(json_t *o, const char *key, int *present) {
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped) {
     char *buf;
     size_t len;
-    if (cl_read_file(path, &buf, &len)) return -1;
+    cl_oom_context("%s: reading the file", path);
+    int rf = cl_read_file(path, &buf, &len);
+    cl_oom_context(NULL);
+    if (rf) return -1;
     int cap = 0, cnt = 0, skip = 0, rc = 0, line = 0, first_skip = 0;
     const char *skip_why = NULL;
     tr_example *out = NULL;
@@ -55,6 +58,7 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         int blank = 1;
         for (size_t i = 0; i < ll; i++) if (cur[i] != ' ' && cur[i] != '\t' && cur[i] != '\r') blank = 0;
         if (blank) continue;
+        cl_oom_context("%s: line %d (%zu bytes): parsing the example", path, line + 1, ll);
         json_error_t je;
         json_t *js = json_loadb(cur, ll, 0, &je);
         int has_c, has_q, has_a;
@@ -67,6 +71,7 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         tr_example e = {0};
         /* the whole example's token count first: one too long for the model is refused by its
          * line before segmenting it or running the teacher on it */
+        cl_oom_context("%s: line %d (%zu bytes): tokenizing the example", path, line + 1, ll);
         if (rc == 0 && encode(o->tok, ctx, &e.tctx, &e.n_tctx))
             rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
         if (rc == 0 && encode_question(o->tok, q ? q : "", &e.q, &e.n_q))
@@ -83,6 +88,7 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
             else if (total > o->m->cfg.max_ctx && o->n_long)
                 ++*o->n_long;
         }
+        cl_oom_context("%s: line %d (%zu bytes): segmenting the context", path, line + 1, ll);
         if (rc == 0 && cl_text_segments(o->tok, ctx, o->S, 0, &e.ctx, &e.seg_len, &e.n_seg))
             rc = cl_fail("%s: line %d: context: %s", path, line + 1, cl_error());
         if (rc == 0 && e.n_seg == 0) {
@@ -97,11 +103,13 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
             int bos = o->bos && o->m->cfg.bos_id >= 0, eos = o->m->cfg.eos_id;
             cl_piece pre[3] = {{.ids = &o->m->cfg.bos_id, .n = bos}, {.ids = e.tctx, .n = e.n_tctx},
                                {.ids = e.q, .n = e.n_q}};
+            cl_oom_context("%s: line %d (%zu bytes): teacher generation", path, line + 1, ll);
             e.a = cl_malloc((size_t)(o->n_answer > 0 ? o->n_answer : 1) * sizeof(int32_t));
             e.n_a = cl_greedy(o->m, pre, 3, o->n_answer, &eos, 1, e.a, NULL);
             if (e.n_a < 0) rc = cl_fail("%s: line %d: teacher generation: %s", path, line + 1, cl_error());
         }
         json_decref(js);
+        cl_oom_context("%s: line %d (%zu bytes): storing the example", path, line + 1, ll);
         if (rc) { tr_example_free(&e); break; }
         if (e.n_a < 1) {
             if (!skip++) first_skip = line + 1, skip_why = a ? "the answer has no tokens" : "the teacher's answer is empty (EOS first)";
@@ -115,6 +123,7 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
             fprintf(stderr, "%s: %d examples read (%.1f/s)\n", path, cnt, cnt / (tp - t0));
         }
     }
+    cl_oom_context(NULL);
     free(buf);
     if (rc == 0 && cnt == 0) {
         if (skip) rc = cl_fail("%s: no examples: all %d skipped (first: line %d, %s)", path, skip, first_skip, skip_why);

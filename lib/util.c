@@ -53,7 +53,21 @@ void cl_die(const char *fmt, ...) {
     exit(1);
 }
 
-static void oom(size_t n) { cl_die("out of memory (%zu bytes)", n); }
+static char oom_ctx[512];
+
+void cl_oom_context(const char *fmt, ...) {
+    oom_ctx[0] = 0;
+    if (!fmt) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(oom_ctx, sizeof oom_ctx, fmt, ap);
+    va_end(ap);
+}
+
+static void oom(size_t n) {
+    if (oom_ctx[0]) cl_die("%s: out of memory (%zu bytes)", oom_ctx, n);
+    cl_die("out of memory (%zu bytes)", n);
+}
 
 void *cl_malloc(size_t n) {
     void *p = malloc(n ? n : 1);

@@ -16,12 +16,17 @@ _Noreturn void cl_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 void cl_set_progname(const char *argv0);
 const char *cl_progname(void);
 
-/* Allocation that exits with a message on out-of-memory. */
+/* Allocation that exits with a message on out-of-memory: "prog: out of memory (N bytes)", or
+ * "prog: CONTEXT: out of memory (N bytes)" while an oom context is set. */
 void *cl_malloc(size_t n);
 void *cl_calloc(size_t n, size_t size);
 void *cl_realloc(void *p, size_t n);
 char *cl_strdup(const char *s);
 char *cl_strndup(const char *s, size_t n);
+/* Set (printf format) or clear (NULL) the oom context: what the process is doing, e.g.
+ * "data.jsonl: line 3: segmenting the context", named when an allocation above fails. One
+ * process-wide string: set it from one thread while no other thread is setting it. */
+void cl_oom_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* n*size, or fails (returns -1) on overflow. */
 int cl_mul_overflow(size_t a, size_t b, size_t *out);
 

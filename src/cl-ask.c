@@ -261,8 +261,8 @@ int main(int argc, char **argv) {
         }
     }
     if (optind >= argc) cl_usage_error("%s", "missing QUESTION");
-    if (optind == argc - 1 && cl_ce_is_file(argv[optind]))
-        cl_usage_error("missing QUESTION after the CE file %s", argv[optind]);
+    if (cl_ce_is_file(argv[argc - 1]))   /* `cl-ask a.ce b.ce`: b.ce is no question */
+        cl_usage_error("missing QUESTION after the CE file %s", argv[argc - 1]);
     /* arguments before the question: CE files, their vectors in order are the context */
     const char *const *ce_paths = (const char *const *)argv + optind;
     int n_ce_paths = argc - optind - 1;

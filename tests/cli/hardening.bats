@@ -228,7 +228,7 @@ story() {   # N sentences of 13 tokens
   [[ "$output" == *"warning: 1 of 1 prompts (+ answer) exceed the model's context of 512 tokens"* ]]
 }
 
-@test "cl-ask stops at the model's context; a lone CE file is not a question" {
+@test "cl-ask stops at the model's context; a CE file last is not a question" {
   story 35 > "$TMP/story.txt"   # a prompt of 464 tokens
   cl-ask --stats --max-tokens 200 --temperature 1 --seed 7 --text "$TMP/story.txt" "What did Max like?" \
     > "$TMP/answer.txt" 2> "$TMP/err"
@@ -246,6 +246,11 @@ story() {   # N sentences of 13 tokens
   run cl-ask "$TMP/story.ce"
   [ "$status" -eq 2 ]
   [[ "$output" == "cl-ask: missing QUESTION after the CE file $TMP/story.ce"* ]]
+  # several CE files and no question: the last one is no question either
+  cp "$TMP/story.ce" "$TMP/b.ce"
+  run cl-ask "$TMP/story.ce" "$TMP/b.ce"
+  [ "$status" -eq 2 ]
+  [[ "$output" == "cl-ask: missing QUESTION after the CE file $TMP/b.ce"* ]]
 }
 
 @test "GGUF: a rope.dimension_count other than the head size is refused with its key" {

@@ -107,13 +107,9 @@ int cl_config_add_stop(cl_config *c, int id) {
 }
 
 int cl_config_require_plain(const cl_config *c, const char *who) {
-    const char *f = NULL;
-    if (c->arch == CL_ARCH_GEMMA3) f = "architecture gemma3";
-    else if (c->sliding_window > 0) f = "sliding-window attention";
-    else if (c->act != CL_ACT_SILU) f = "a feed-forward activation other than SiLU";
-    else if (c->post_norms || c->embd_scale > 0 || c->attn_scale > 0 || c->rope_theta_local > 0)
-        f = "Gemma-style norms and scales";
-    return f ? cl_fail("%s: %s is not supported by the trainer", who, f) : 0;
+    /* the loader folds HF Gemma's w - 1 gains; a config still marked has raw gains */
+    if (c->norm_plus_one) return cl_fail("%s: unfolded norm_plus_one gains are not supported by the trainer", who);
+    return 0;
 }
 
 static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...) {

@@ -69,8 +69,9 @@ int cl_config_add_stop(cl_config *c, int id);
  * buf (truncated to cap); "" for a plain config.  Stop ids included when more than eos_id. */
 void cl_config_describe_extra(const cl_config *c, char *buf, size_t cap);
 /* 0 when c uses nothing beyond what the trainer's backward (train_backward.c) implements
- * (llama/qwen2/qwen3 maths with any RoPE scaling, full attention); else cl_fail naming the first
- * feature ("WHO: FEATURE is not supported by the trainer"). */
+ * (llama/qwen2/qwen3/gemma3 maths: any RoPE scaling, sliding windows, GeGLU, post norms, attention
+ * and embedding scales); else cl_fail naming the feature ("WHO: FEATURE is not supported by the
+ * trainer").  Features a config cannot express (softcapping...) are refused by the loaders. */
 int cl_config_require_plain(const cl_config *c, const char *who);
 
 #endif

@@ -149,10 +149,10 @@ static void add_bias(float *y, const float *b, int n, int d) {
         for (int i = 0; i < d; i++) y[(size_t)r * d + i] += b[i];
 }
 
-/* x += rmsnorm(h) * w (h is overwritten). */
-static void post_norm_add(float *x, float *h, const float *w, int n, int dim, float eps) {
-    cl_rmsnorm(h, h, w, n, dim, eps);
-    for (size_t i = 0; i < (size_t)n * dim; i++) x[i] += h[i];
+/* x += rmsnorm(h) * w, the norm computed into tmp (tmp may be h). */
+static void post_norm_add(float *x, const float *h, float *tmp, const float *w, int n, int dim, float eps) {
+    cl_rmsnorm(tmp, h, w, n, dim, eps);
+    for (size_t i = 0; i < (size_t)n * dim; i++) x[i] += tmp[i];
 }
 
 /* Copy the rows of x that are requested outputs (batch rows t0..t0+n-1) into dst [n_out, dim]. */
@@ -165,7 +165,7 @@ static void save_rows(const cl_batch *b, int t0, int n, const float *x, int dim,
 
 /* One span: batch rows t0 .. t0+n-1.  With kv, they continue the cache (positions kv->len ..);
  * without, they are sequences seq_len[s0 .. s0+ns-1], each from position 0.  With a tape (then
- * t0 == 0, the span is the whole batch and the config plain: check_batch), every activation goes
+ * t0 == 0, the span is the whole batch and the config trainable: check_batch), every activation goes
  * to its place in the tape instead of the scratch w: the same operations on the same values. */
 static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0, int n,
                          const int *seq_len, int ns, work *w) {
@@ -193,7 +193,8 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         for (int s = 0, r = 0; s < ns; s++)
             for (int i = 0; i < seq_len[s]; i++) w->pos[r++] = i;
     cl_rope_table_freq(cos_t, sin_t, w->pos, n, hd, w->inv[0], w->mscale[0]);
-    if (w->cos_l) cl_rope_table_freq(w->cos_l, w->sin_l, w->pos, n, hd, w->inv[1], w->mscale[1]);
+    float *cos_l = tp && tp->cos_l ? tp->cos_l : w->cos_l, *sin_l = tp && tp->sin_l ? tp->sin_l : w->sin_l;
+    if (cos_l) cl_rope_table_freq(cos_l, sin_l, w->pos, n, hd, w->inv[1], w->mscale[1]);
     float scale = c->attn_scale > 0 ? c->attn_scale : 1.0f / sqrtf((float)hd);
 
     float *kvf = kv && kv->dtype != CL_F32 ? cl_malloc((size_t)2 * (base + n) * kvd * sizeof *kvf) : NULL;
@@ -201,7 +202,7 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         const cl_layer *L = &m->layers[l];
         cl_tape_layer *a = tp ? &tp->layer[l] : NULL;
         int local = cl_config_layer_local(c, l), win = local ? c->sliding_window : 0;
-        const float *ct = local && w->cos_l ? w->cos_l : cos_t, *st = local && w->cos_l ? w->sin_l : sin_t;
+        const float *ct = local && cos_l ? cos_l : cos_t, *st = local && cos_l ? sin_l : sin_t;
         /* an f32 cache takes the new rows in place; a 16-bit one gets them after RoPE */
         int direct = kv && kv->dtype == CL_F32;
         float *kd = direct ? (float *)kv_at(kv, kv->k, l, base) : a ? a->k : w->k;
@@ -256,9 +257,10 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
             x = a->xmid;
         }
         if (L->attn_post_norm) {   /* Gemma: x += norm(att Wo^T) */
-            cl_mat_linear(w->h, att, &L->wo, n, 0);
-            lora_add(lo, l, CL_LORA_O, w->h, att, n, qd, dim, w->tmp);
-            post_norm_add(x, w->h, L->attn_post_norm, n, dim, c->rms_eps);
+            float *ao = a && a->ao ? a->ao : w->h;
+            cl_mat_linear(ao, att, &L->wo, n, 0);
+            lora_add(lo, l, CL_LORA_O, ao, att, n, qd, dim, LU(CL_LORA_O));
+            post_norm_add(x, ao, w->h, L->attn_post_norm, n, dim, c->rms_eps);
         } else {
             cl_mat_linear(x, att, &L->wo, n, 1);   /* residual: x += att Wo^T */
             lora_add(lo, l, CL_LORA_O, x, att, n, qd, dim, LU(CL_LORA_O));
@@ -278,9 +280,10 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
             x = tp->x[l + 1];
         }
         if (L->ffn_post_norm) {
-            cl_mat_linear(w->h, act, &L->w_down, n, 0);
-            lora_add(lo, l, CL_LORA_DOWN, w->h, act, n, ffn, dim, w->tmp);
-            post_norm_add(x, w->h, L->ffn_post_norm, n, dim, c->rms_eps);
+            float *fo = a && a->fo ? a->fo : w->h;
+            cl_mat_linear(fo, act, &L->w_down, n, 0);
+            lora_add(lo, l, CL_LORA_DOWN, fo, act, n, ffn, dim, LU(CL_LORA_DOWN));
+            post_norm_add(x, fo, w->h, L->ffn_post_norm, n, dim, c->rms_eps);
         } else {
             cl_mat_linear(x, act, &L->w_down, n, 1);
             lora_add(lo, l, CL_LORA_DOWN, x, act, n, ffn, dim, LU(CL_LORA_DOWN));
@@ -345,7 +348,7 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
         if (b->lora->rank <= 0) return cl_fail("forward: LoRA rank %d", b->lora->rank);
     }
     if (b->tape && kv) return cl_fail("forward: a tape records batches without a kv cache");
-    /* the tape keeps what train_backward.c differentiates: plain llama/qwen2/qwen3 maths */
+    /* the tape keeps what train_backward.c differentiates (config.h: cl_config_require_plain) */
     if (b->tape && cl_config_require_plain(c, "forward with a tape") < 0) return -1;
     return 0;
 }

@@ -22,6 +22,8 @@ static size_t layout(cl_tape *t, const cl_config *c, const cl_lora *lora, int ra
 #define TAKE(ptr, n) do { size_t n_ = (size_t)(n); if (base) (ptr) = base + off; off += (n_ + 15) & ~(size_t)15; } while (0)
     TAKE(t->cos_t, T * half);   /* t is only dereferenced when base != NULL */
     TAKE(t->sin_t, T * half);
+    if (base) t->cos_l = t->sin_l = NULL;
+    if (c->rope_theta_local > 0) { TAKE(t->cos_l, T * half); TAKE(t->sin_l, T * half); }
     for (int l = 0; l <= c->n_layers; l++) TAKE(t->x[l], T * D);
     for (int l = 0; l < c->n_layers; l++) {
         cl_tape_layer tmp, *a = base ? &t->layer[l] : &tmp;
@@ -29,6 +31,7 @@ static size_t layout(cl_tape *t, const cl_config *c, const cl_lora *lora, int ra
         TAKE(a->xn1, T * D);
         if (c->qk_norm) { TAKE(a->qr, T * Q); TAKE(a->kr, T * KV); }
         TAKE(a->q, T * Q); TAKE(a->k, T * KV); TAKE(a->v, T * KV); TAKE(a->att, T * Q);
+        if (c->post_norms) { TAKE(a->ao, T * D); TAKE(a->fo, T * D); }
         TAKE(a->xmid, T * D); TAKE(a->xn2, T * D);
         TAKE(a->g, T * F); TAKE(a->u, T * F); TAKE(a->h, T * F);
         unsigned tg = lora ? lora_targets(lora, l) : targets;

@@ -4,7 +4,8 @@
  * batch in one span).  Like llm.c, every activation lives in one planned buffer sized from the
  * config and the batch shape, reached through named pointers; the buffer is reused (grown only)
  * across forwards.  The tape keeps pointers to the model and LoRA of its forward: they must stay
- * unchanged until the backward has run.  Rows are the batch's T positions. */
+ * unchanged until the backward has run.  Rows are the batch's T positions.  Input embeddings
+ * x[0] are as given (a forward from ids would have scaled them by embd_scale first). */
 #ifndef CL_TAPE_H
 #define CL_TAPE_H
 #include <stddef.h>
@@ -15,9 +16,12 @@ typedef struct {
     float *qr, *kr;           /* q, k before the per-head q/k norm (Qwen3; NULL without) */
     float *q, *k, *v;         /* q, k after norm and RoPE [T, q_dim], [T, kv_dim]; v [T, kv_dim] */
     float *att;               /* attention output (input of wo) [T, q_dim] */
+    float *ao;                /* attention output projection before the post-attention norm
+                                 [T, dim] (Gemma 3 post_norms; else NULL) */
     float *xmid;              /* residual stream after the attention block [T, dim] */
     float *xn2;               /* MLP RMSNorm output [T, dim] */
     float *g, *u, *h;         /* gate and up projections, h = silu(g) * u [T, ffn_dim] */
+    float *fo;                /* down projection before the post-FFN norm [T, dim] (post_norms; else NULL) */
     float *lu[CL_LORA_NT];    /* LoRA x A^T [T, rank] of each adapted projection, else NULL */
 } cl_tape_layer;
 
@@ -27,6 +31,8 @@ struct cl_tape {
     int T, n_seq;
     int *seq_len;             /* [n_seq] */
     float *cos_t, *sin_t;     /* RoPE table [T, head_dim/2] */
+    float *cos_l, *sin_l;     /* RoPE table of the sliding-window layers when it differs
+                                 (rope_theta_local > 0), else NULL */
     float **x;                /* [n_layers + 1] residual stream [T, dim]: x[0] the input
                                  embeddings, x[l + 1] after layer l (before the final norm) */
     cl_tape_layer *layer;     /* [n_layers] */

@@ -1,6 +1,7 @@
 /* train_backward.c — the decoder backward over a tape (see train_backward.h).  Each block's
  * backward mirrors forward.c's forward_span, in reverse. */
 #include "train_backward.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "train_ops.h"
@@ -13,6 +14,7 @@ static size_t layout(tr_grad_scratch *s, const cl_config *c, int r, int T, int m
     long F = c->ffn_dim, wide = Q > D ? Q : D;
 #define TAKE(ptr, n) do { size_t n_ = (size_t)(n); if (base) (ptr) = base + off; off += (n_ + 15) & ~(size_t)15; } while (0)
     TAKE(s->dx, T * D); TAKE(s->dxm, T * D); TAKE(s->dxn, T * wide);
+    TAKE(s->dpo, c->post_norms ? T * D : 0);
     TAKE(s->dq, T * Q); TAKE(s->dk, T * KV); TAKE(s->dv, T * KV); TAKE(s->datt, T * Q);
     TAKE(s->dg, T * F); TAKE(s->du, T * F); TAKE(s->dh, T * F);
     TAKE(s->dlu, (long)T * (r > 0 ? r : 0));
@@ -38,7 +40,7 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
     const cl_lora *lora = t->lora;
     int T = t->T, D = c->dim, H = c->n_heads, KVH = c->n_kv_heads, hd = c->head_dim;
     int Q = H * hd, KV = KVH * hd, F = c->ffn_dim, r = lora ? lora->rank : 0;
-    float eps = c->rms_eps;
+    float eps = c->rms_eps, scale = c->attn_scale > 0 ? c->attn_scale : 1.0f / sqrtf((float)hd);
     int max_len = 0;
     for (int i = 0; i < t->n_seq; i++) max_len = t->seq_len[i] > max_len ? t->seq_len[i] : max_len;
     size_t need = layout(s, c, r, T, max_len, NULL);
@@ -63,31 +65,47 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         if (lora && a->lu[k]) \
             tr_lora_bwd(xx, a->lu[k], lora->A[l][k], lora->B[l][k], r, lora->scale, T, in, out, dyy, \
                         dxx, g_lora ? g_lora->A[l][k] : NULL, g_lora ? g_lora->B[l][k] : NULL, s->dlu)
-        /* MLP: x[l+1] = xmid + down(swiglu(gate xn2, up xn2)) */
+        /* MLP: x[l+1] = xmid + [post_norm](down(act(gate xn2) * up xn2)), act silu or gelu_tanh */
         memcpy(dxm, dx, TD * sizeof(float));
+        const float *dfo = dx;
+        if (w->ffn_post_norm) {
+            memset(s->dpo, 0, TD * sizeof(float));
+            tr_rmsnorm_bwd(a->fo, w->ffn_post_norm, dx, T, D, eps, s->dpo);
+            dfo = s->dpo;
+        }
         memset(s->dh, 0, (size_t)T * F * sizeof(float));
-        tr_mat_bwd_x(dx, &w->w_down, T, s->dh);
-        LORA_B(CL_LORA_DOWN, a->h, dx, s->dh, F, D);
+        tr_mat_bwd_x(dfo, &w->w_down, T, s->dh);
+        LORA_B(CL_LORA_DOWN, a->h, dfo, s->dh, F, D);
         memset(s->dg, 0, (size_t)T * F * sizeof(float));
         memset(s->du, 0, (size_t)T * F * sizeof(float));
-        tr_swiglu_bwd(a->g, a->u, s->dh, (long)T * F, s->dg, s->du);
+        if (c->act == CL_ACT_GELU_TANH) tr_geglu_bwd(a->g, a->u, s->dh, (long)T * F, s->dg, s->du);
+        else tr_swiglu_bwd(a->g, a->u, s->dh, (long)T * F, s->dg, s->du);
         memset(s->dxn, 0, TD * sizeof(float));
         tr_mat_bwd_x(s->dg, &w->w_gate, T, s->dxn);
         LORA_B(CL_LORA_GATE, a->xn2, s->dg, s->dxn, D, F);
         tr_mat_bwd_x(s->du, &w->w_up, T, s->dxn);
         LORA_B(CL_LORA_UP, a->xn2, s->du, s->dxn, D, F);
         tr_rmsnorm_bwd(a->xmid, w->ffn_norm, s->dxn, T, D, eps, dxm);
-        /* attention: xmid = x[l] + o(attn(rope(norm(q)), rope(norm(k)), v)) */
+        /* attention: xmid = x[l] + [post_norm](o(attn(rope(norm(q)), rope(norm(k)), v))), the
+         * layer's window, scale and RoPE table as forward.c chose them */
+        const float *dao = dxm;
+        if (w->attn_post_norm) {
+            memset(s->dpo, 0, TD * sizeof(float));
+            tr_rmsnorm_bwd(a->ao, w->attn_post_norm, dxm, T, D, eps, s->dpo);
+            dao = s->dpo;
+        }
         memset(s->datt, 0, (size_t)T * Q * sizeof(float));
-        tr_mat_bwd_x(dxm, &w->wo, T, s->datt);
-        LORA_B(CL_LORA_O, a->att, dxm, s->datt, Q, D);
+        tr_mat_bwd_x(dao, &w->wo, T, s->datt);
+        LORA_B(CL_LORA_O, a->att, dao, s->datt, Q, D);
         memset(s->dq, 0, (size_t)T * Q * sizeof(float));
         memset(s->dk, 0, (size_t)T * KV * sizeof(float));
         memset(s->dv, 0, (size_t)T * KV * sizeof(float));
-        tr_attn_bwd(a->q, a->k, a->v, s->datt, t->n_seq, t->seq_len, H, KVH, hd, s->dq, s->dk,
-                    s->dv, s->attn);
-        tr_rope_bwd(s->dq, T, H, hd, t->cos_t, t->sin_t, c->rope_interleaved, s->neg_sin);
-        tr_rope_bwd(s->dk, T, KVH, hd, t->cos_t, t->sin_t, c->rope_interleaved, s->neg_sin);
+        int local = cl_config_layer_local(c, l);
+        tr_attn_bwd(a->q, a->k, a->v, s->datt, t->n_seq, t->seq_len, H, KVH, hd,
+                    local ? c->sliding_window : 0, scale, s->dq, s->dk, s->dv, s->attn);
+        const float *ct = local && t->cos_l ? t->cos_l : t->cos_t, *st = local && t->cos_l ? t->sin_l : t->sin_t;
+        tr_rope_bwd(s->dq, T, H, hd, ct, st, c->rope_interleaved, s->neg_sin);
+        tr_rope_bwd(s->dk, T, KVH, hd, ct, st, c->rope_interleaved, s->neg_sin);
         /* per-head q/k norm: the gradient wrt the projected q/k (dxn is free scratch here) */
         if (w->q_norm) {
             memset(s->dxn, 0, (size_t)T * Q * sizeof(float));

@@ -9,7 +9,7 @@
 #include "tape.h"
 
 typedef struct {
-    float *dx, *dxm, *dxn, *dq, *dk, *dv, *datt, *dg, *du, *dh, *dlu, *neg_sin, *attn;
+    float *dx, *dxm, *dxn, *dpo, *dq, *dk, *dv, *datt, *dg, *du, *dh, *dlu, *neg_sin, *attn;
     float *arena;
     size_t arena_floats;
 } tr_grad_scratch;

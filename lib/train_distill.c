@@ -41,9 +41,11 @@ static float *scratch(tr_workspace *w, size_t n) {
     return w->buf;
 }
 
-static void embed(const cl_model *m, const int32_t *ids, int n, float *out) {
+void tr_embed(const cl_model *m, const int32_t *ids, int n, float *out) {
     int D = m->cfg.dim;
     for (int i = 0; i < n; i++) cl_mat_row(&m->tok_embd, ids[i], out + (long)i * D);
+    if (m->cfg.embd_scale > 0)
+        for (long i = 0; i < (long)n * D; i++) out[i] *= m->cfg.embd_scale;
 }
 
 static int check_ids(const cl_model *m, const int32_t *ids, int n) {
@@ -106,15 +108,15 @@ static int build_seq(const cl_model *m, const tr_objective *o, const tr_example 
                      int n_pre, float *x, int *ans0) {
     int D = m->cfg.dim, t = 0;
     if (o->bos) {
-        embed(m, &m->cfg.bos_id, 1, x);
+        tr_embed(m, &m->cfg.bos_id, 1, x);
         t = 1;
     }
     memcpy(x + (long)t * D, pre, (size_t)n_pre * D * sizeof(float));
     t += n_pre;
-    embed(m, e->q, e->n_q, x + (long)t * D);
+    tr_embed(m, e->q, e->n_q, x + (long)t * D);
     t += e->n_q;
     *ans0 = t;
-    embed(m, e->a, e->n_a, x + (long)t * D);
+    tr_embed(m, e->a, e->n_a, x + (long)t * D);
     return t + e->n_a;
 }
 

@@ -52,6 +52,10 @@ typedef struct {
 void tr_workspace_init(tr_workspace *w);
 void tr_workspace_free(tr_workspace *w);
 
+/* The input embeddings [n, dim] the student is given for token ids: the rows cl_forward looks
+ * up from ids (Gemma: times embd_scale), so feeding them as embd equals feeding the ids. */
+void tr_embed(const cl_model *m, const int32_t *ids, int n, float *out);
+
 /* Fills e->teacher and e->sigma (runs the teacher pass). */
 int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e);
 

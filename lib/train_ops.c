@@ -53,10 +53,10 @@ void tr_lora_bwd(const float *x, const float *u, const float *A, const float *B,
 }
 
 void tr_attn_bwd(const float *q, const float *k, const float *v, const float *dout, int n_seq,
-                 const int *seq_len, int H, int KV, int hd, float *dq, float *dk, float *dv,
-                 float *scratch) {
+                 const int *seq_len, int H, int KV, int hd, int window, float scale, float *dq,
+                 float *dk, float *dv, float *scratch) {
     const int qs = H * hd, ks = KV * hd, grp = H / KV;
-    const float sc = 1.0f / sqrtf((float)hd);
+    const float sc = scale;
     long t0 = 0;
     for (int s = 0; s < n_seq; s++) {
         int L = seq_len[s];
@@ -65,11 +65,13 @@ void tr_attn_bwd(const float *q, const float *k, const float *v, const float *do
             int g = h / grp;
             const float *qh = q + t0 * qs + (long)h * hd, *doh = dout + t0 * qs + (long)h * hd;
             const float *kg = k + t0 * ks + (long)g * hd, *vg = v + t0 * ks + (long)g * hd;
-            /* P = causal softmax(sc q_h k_g^T), as cl_attention computes it */
+            /* P = causal (windowed) softmax(sc q_h k_g^T), as cl_attention_win computes it */
             cl_gemm(0, 1, L, L, hd, sc, qh, qs, kg, ks, 0.0f, P, L);
             for (int i = 0; i < L; i++) {
                 float *row = P + (long)i * L;
-                cl_softmax(row, 1, i + 1);
+                int lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
+                cl_softmax(row + lo, 1, i + 1 - lo);
+                memset(row, 0, (size_t)lo * sizeof *row);
                 memset(row + i + 1, 0, (size_t)(L - i - 1) * sizeof *row);
             }
             /* dP = dout_h V^T ; dV += P^T dout_h */
@@ -88,6 +90,17 @@ void tr_attn_bwd(const float *q, const float *k, const float *v, const float *do
             cl_gemm(1, 0, L, hd, L, 1.0f, ds, L, qh, qs, 1.0f, dk + t0 * ks + (long)g * hd, ks);
         }
         t0 += L;
+    }
+}
+
+void tr_geglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du) {
+    const float k = 1.5957691216057308f;   /* 2 sqrt(2/pi), as cl_geglu */
+    for (long i = 0; i < n; i++) {
+        float x = g[i], a = k * (x + 0.044715f * x * x * x);
+        float s = 1.0f / (1.0f + expf(-a)), gelu = x * s;
+        float dgelu = s + x * s * (1.0f - s) * k * (1.0f + 3.0f * 0.044715f * x * x);
+        dg[i] += dh[i] * u[i] * dgelu;
+        du[i] += dh[i] * gelu;
     }
 }
 

@@ -28,16 +28,21 @@ void tr_linear_bwd_w(const float *dy, const float *x, int T, int in, int out, fl
 void tr_lora_bwd(const float *x, const float *u, const float *A, const float *B, int r, float scale,
                  int T, int in, int out, const float *dy, float *dx, float *dA, float *dB, float *du);
 
-/* cl_attention over n_seq independent causal sequences laid end to end (seq_len[] sums to T):
+/* cl_attention_win over n_seq independent causal sequences laid end to end (seq_len[] sums to
+ * T), scores scaled by `scale`; window > 0: row i sees keys i-window+1 .. i (0: all up to i).
  * q [T, H*hd], k, v [T, KV*hd] as the forward read them (after RoPE); dout [T, H*hd].
  * dq, dk, dv += ...  The probabilities are recomputed (not kept by the tape); scratch holds
  * 2 * max L_s^2 floats. */
 void tr_attn_bwd(const float *q, const float *k, const float *v, const float *dout, int n_seq,
-                 const int *seq_len, int H, int KV, int hd, float *dq, float *dk, float *dv,
-                 float *scratch);
+                 const int *seq_len, int H, int KV, int hd, int window, float scale, float *dq,
+                 float *dk, float *dv, float *scratch);
 
 /* cl_swiglu (h = silu(g) * u, elementwise over n): dg += dh u silu'(g), du += dh silu(g). */
 void tr_swiglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du);
+
+/* cl_geglu (h = gelu_tanh(g) * u, gelu_tanh(g) = g sigmoid(2 sqrt(2/pi) (g + 0.044715 g^3))):
+ * dg += dh u gelu_tanh'(g), du += dh gelu_tanh(g). */
+void tr_geglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du);
 
 /* Smooth-L1 (Huber / beta): sum over n of l(d_i), d = (a - b) * inv_scale,
  * l(d) = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta.  If da != NULL:

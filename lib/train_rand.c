@@ -10,7 +10,7 @@ cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
     long D = c->dim, Q = (long)c->n_heads * c->head_dim, KV = (long)c->n_kv_heads * c->head_dim;
     long F = c->ffn_dim, V = c->n_vocab;
     long per = 2 * D + Q * D * 2 + KV * D * 2 + 3 * F * D + (c->attn_bias ? Q + 2 * KV : 0) +
-               (c->qk_norm ? 2L * c->head_dim : 0);
+               (c->qk_norm ? 2L * c->head_dim : 0) + (c->post_norms ? 2 * D : 0);
     long total = V * D * (c->tied_embeddings ? 1 : 2) + D + per * c->n_layers;
     cl_model *m = cl_calloc(1, sizeof *m);
     m->cfg = *c;
@@ -33,6 +33,7 @@ cl_model *tr_model_random(const cl_config *cfg, uint64_t seed, float std) {
         RANDM(L->w_gate, F, D); RANDM(L->w_up, F, D); RANDM(L->w_down, D, F);
         if (c->attn_bias) { RANDW(L->bq, Q); RANDW(L->bk, KV); RANDW(L->bv, KV); }
         if (c->qk_norm) { NORMW(L->q_norm, c->head_dim); NORMW(L->k_norm, c->head_dim); }
+        if (c->post_norms) { NORMW(L->attn_post_norm, D); NORMW(L->ffn_post_norm, D); }
     }
 #undef NORMW
 #undef RANDW

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # The families beyond plain Llama through the tools: tiny random-weight Gemma 3 and Llama 3.x
 # models (HF layout, tinystories' tokenizer, vocabulary 2048) made by tests/ref/random_hf.py.
-# cl-compress compresses with them, cl-ask answers, cl-model shows what it read, cl-train refuses
-# Gemma 3 with one line naming the feature (its backward implements none of Gemma's extras).
+# cl-compress compresses with them, cl-ask answers, cl-model shows what it read, cl-train trains
+# both (its backward's gradients for Gemma 3 / sliding windows are checked in test_backward.c).
 
 setup() {
   TOK="$CL_SHARED/models/tinystories-656k/tokenizer.json"
@@ -63,11 +63,20 @@ teardown() { rm -rf "$TMP"; }
   [[ "$output" == *"rope_scaling: llama3 factor=32"* ]]
 }
 
-@test "cl-train refuses Gemma 3 with one line naming the feature, and trains Llama 3 (RoPE scaling)" {
-  run cl-train --model "$TMP/gemma" --gen-data 2 -o "$TMP/d.jsonl"
-  [ "$status" -eq 1 ]
-  [ "${#lines[@]}" -eq 1 ]
-  [[ "$output" == *"architecture gemma3 is not supported by the trainer"* ]]
+@test "cl-train trains tiny Gemma 3 (local+global layers, window 16 < segments) and Llama 3 shapes" {
+  cl-train --model "$TMP/gemma" --gen-data 6 --seed 3 -o "$TMP/d.jsonl"
+  [ "$(wc -l < "$TMP/d.jsonl")" -eq 6 ]
+  head -4 "$TMP/d.jsonl" > "$TMP/train.jsonl"
+  tail -2 "$TMP/d.jsonl" > "$TMP/dev.jsonl"
+  run cl-train --model "$TMP/gemma" --steps 3 --batch 2 --eval-every 3 --rank 2 \
+      --dev "$TMP/dev.jsonl" -o "$TMP/g.gguf" "$TMP/train.jsonl"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"dev loss"* ]]
+  [[ "$output" != *"nan"* ]]
+  [ -s "$TMP/g.gguf" ]
+  run cl-train --model "$TMP/gemma" --evaluate --init "$TMP/g.gguf" --dev "$TMP/dev.jsonl"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"nll_ce "* ]]
   run cl-train --model "$TMP/llama3" --bench 1 --bench-segments 1 --max-segment 4
   [ "$status" -eq 0 ]
   [[ "$output" == *"training step"* ]]

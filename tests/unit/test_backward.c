@@ -1,7 +1,8 @@
 /* test_backward.c — every backward kernel of the trainer (against the engine's forward op it
  * differentiates), the whole decoder backward over cl_forward's tape for every architecture the
  * engine's backward covers (llama both RoPE layouts, llama 3 and yarn RoPE scaling, qwen2 biases,
- * qwen3 q/k norm with head_dim * heads != dim)
+ * qwen3 q/k norm with head_dim * heads != dim, mistral / qwen2 sliding windows, gemma3: local and
+ * global layers with their own RoPE tables, window < sequence, GeGLU, post norms, attention scale)
  * and the whole distillation loss, checked against central finite differences.
  * Check: |analytic - numeric| <= 2e-2 |numeric| + 1e-3 max|gradient| on sampled entries
  * (f32 forward, loss summed in double, step h = 3e-3 (1 + |x|): the truncation error shrinks as h^2 at this step). */
@@ -63,23 +64,25 @@ static double rms_loss(void *p) {
 }
 
 typedef struct {
-    int n_seq, seq_len[2], H, KV, hd, T;
+    int n_seq, seq_len[2], H, KV, hd, T, win;
+    float scale;
     float *q, *k, *v, *out, *R;
 } attn_ctx;
 static double attn_loss(void *p) {
     attn_ctx *c = p;
     int qs = c->H * c->hd, ks = c->KV * c->hd;
     for (int s = 0, t0 = 0; s < c->n_seq; t0 += c->seq_len[s++])
-        cl_attention(c->out + (long)t0 * qs, qs, c->q + (long)t0 * qs, qs, c->seq_len[s],
-                     c->k + (long)t0 * ks, c->v + (long)t0 * ks, ks, c->seq_len[s], c->H, c->KV,
-                     c->hd, 0);
+        cl_attention_win(c->out + (long)t0 * qs, qs, c->q + (long)t0 * qs, qs, c->seq_len[s],
+                         c->k + (long)t0 * ks, c->v + (long)t0 * ks, ks, c->seq_len[s], c->H, c->KV,
+                         c->hd, 0, c->win, c->scale);
     return dot(c->out, c->R, (long)c->T * c->H * c->hd);
 }
 
-typedef struct { float g[40], u[40], h[40], R[40]; } swi_ctx;
+typedef struct { float g[40], u[40], h[40], R[40]; int gelu; } swi_ctx;
 static double swi_loss(void *p) {
     swi_ctx *c = p;
-    cl_swiglu(c->h, c->g, c->u, 40);
+    if (c->gelu) cl_geglu(c->h, c->g, c->u, 40);
+    else cl_swiglu(c->h, c->g, c->u, 40);
     return dot(c->h, c->R, 40);
 }
 
@@ -118,16 +121,18 @@ static void test_ops(cl_rng *r) {
         double v = fd_check(rms_loss, &c, c.x, g, T_ * D_, T_ * D_, r);
         OK(v <= 1, "rmsnorm backward matches finite differences (worst %.3f of tolerance)", v);
     }
-    {
+    for (int gelu = 0; gelu <= 1; gelu++) {
         swi_ctx c;
+        c.gelu = gelu;
         cl_rng_fill_normal(r, c.g, 40, 2.0f);
         cl_rng_fill_normal(r, c.u, 40, 1.0f);
         cl_rng_fill_normal(r, c.R, 40, 1.0f);
         float dg[40] = {0}, du[40] = {0};
-        tr_swiglu_bwd(c.g, c.u, c.R, 40, dg, du);
+        if (gelu) tr_geglu_bwd(c.g, c.u, c.R, 40, dg, du);
+        else tr_swiglu_bwd(c.g, c.u, c.R, 40, dg, du);
         double v1 = fd_check(swi_loss, &c, c.g, dg, 40, 40, r);
         double v2 = fd_check(swi_loss, &c, c.u, du, 40, 40, r);
-        OK(v1 <= 1 && v2 <= 1, "swiglu backward (gate %.3f, up %.3f)", v1, v2);
+        OK(v1 <= 1 && v2 <= 1, "%s backward (gate %.3f, up %.3f)", gelu ? "geglu (gelu_tanh)" : "swiglu", v1, v2);
     }
     {
         lora_ctx c;
@@ -165,8 +170,9 @@ static void test_ops(cl_rng *r) {
         double v = fd_check(sl1_loss, &c, c.a, da, 50, 50, r);
         OK(v <= 1, "smooth-l1 gradient (%.3f)", v);
     }
-    {
-        attn_ctx c = {.n_seq = 2, .seq_len = {5, 3}, .H = 4, .KV = 2, .hd = 3, .T = 8};
+    for (int win = 0; win <= 2; win += 2) {   /* full, then a window of 2 with a non-default scale */
+        attn_ctx c = {.n_seq = 2, .seq_len = {5, 3}, .H = 4, .KV = 2, .hd = 3, .T = 8, .win = win,
+                      .scale = win ? 0.37f : 1.0f / sqrtf(3.0f)};
         long nq = (long)c.T * c.H * c.hd, nk = (long)c.T * c.KV * c.hd;
         c.q = cl_malloc(nq * 4); c.k = cl_malloc(nk * 4); c.v = cl_malloc(nk * 4);
         c.out = cl_malloc(nq * 4); c.R = cl_malloc(nq * 4);
@@ -176,12 +182,20 @@ static void test_ops(cl_rng *r) {
         cl_rng_fill_normal(r, c.R, nq, 1.0f);
         attn_loss(&c);
         float *dq = cl_calloc(nq, 4), *dk = cl_calloc(nk, 4), *dv = cl_calloc(nk, 4), ds[50];
-        tr_attn_bwd(c.q, c.k, c.v, c.R, 2, c.seq_len, c.H, c.KV, c.hd, dq, dk, dv, ds);
+        tr_attn_bwd(c.q, c.k, c.v, c.R, 2, c.seq_len, c.H, c.KV, c.hd, c.win, c.scale, dq, dk, dv, ds);
         double v1 = fd_check(attn_loss, &c, c.q, dq, nq, (int)nq, r);
         double v2 = fd_check(attn_loss, &c, c.k, dk, nk, (int)nk, r);
         double v3 = fd_check(attn_loss, &c, c.v, dv, nk, (int)nk, r);
-        OK(v1 <= 1 && v2 <= 1 && v3 <= 1, "causal GQA attention backward, 2 sequences (q %.3f, k %.3f, v %.3f)",
-           v1, v2, v3);
+        OK(v1 <= 1 && v2 <= 1 && v3 <= 1, "causal GQA attention backward, 2 sequences, window %d (q %.3f, k %.3f, v %.3f)",
+           win, v1, v2, v3);
+        if (win) {   /* the window: row 4 of sequence 1 does not see key row 2 (4 - 2 >= window) */
+            float *k2 = &c.k[2 * c.KV * c.hd], keep2 = *k2, before4 = c.out[4 * c.H * c.hd];
+            *k2 += 10.0f;
+            attn_loss(&c);
+            OK(c.out[4 * c.H * c.hd] == before4, "a window-%d row ignores keys outside its window", win);
+            *k2 = keep2;
+            attn_loss(&c);
+        }
         /* causality: output row 0 of sequence 2 depends only on its own k/v row */
         float keep = c.v[5 * c.KV * c.hd + c.KV * c.hd];  /* seq 2, row 1, head group 0 */
         float before = c.out[5 * c.H * c.hd];
@@ -194,18 +208,23 @@ static void test_ops(cl_rng *r) {
 }
 
 /* ---- whole decoder: loss = sum_l <R_l, x_l> + <Rf, final> ---- */
-enum { ARCH_LLAMA, ARCH_LLAMA_INTERLEAVED, ARCH_QWEN2, ARCH_QWEN3, ARCH_LLAMA3, ARCH_YARN, N_ARCH };
+enum { ARCH_LLAMA, ARCH_LLAMA_INTERLEAVED, ARCH_QWEN2, ARCH_QWEN3, ARCH_LLAMA3, ARCH_YARN,
+       ARCH_MISTRAL_SW, ARCH_QWEN2_SW, ARCH_GEMMA3, N_ARCH };
 static const char *const arch_name[N_ARCH] = {"llama, half rope", "llama, interleaved rope",
                                               "qwen2, qkv bias", "qwen3, q/k norm, head_dim 6",
-                                              "llama 3 rope scaling", "yarn rope scaling, mscale 1.3"};
+                                              "llama 3 rope scaling", "yarn rope scaling, mscale 1.3",
+                                              "mistral, sliding window 3 on every layer",
+                                              "qwen2, sliding window 2 on layer 1 only",
+                                              "gemma3, local+global layers, window 3, geglu, post norms, scales"};
 
 static cl_config tiny_cfg(int arch) {
     cl_config c = {0};
-    c.arch = arch == ARCH_QWEN2 ? CL_ARCH_QWEN2 : arch == ARCH_QWEN3 ? CL_ARCH_QWEN3 : CL_ARCH_LLAMA;
+    c.arch = arch == ARCH_QWEN2 || arch == ARCH_QWEN2_SW ? CL_ARCH_QWEN2 : arch == ARCH_QWEN3 ? CL_ARCH_QWEN3
+           : arch == ARCH_GEMMA3 ? CL_ARCH_GEMMA3 : CL_ARCH_LLAMA;
     c.n_vocab = 40; c.dim = 16; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 4;
     c.ffn_dim = 24; c.max_ctx = 64; c.rope_theta = 10000.0f; c.rms_eps = 1e-5f;
     c.tied_embeddings = 1; c.bos_id = 1; c.eos_id = 2;
-    c.attn_bias = arch == ARCH_QWEN2;
+    c.attn_bias = arch == ARCH_QWEN2 || arch == ARCH_QWEN2_SW;
     c.rope_interleaved = arch == ARCH_LLAMA_INTERLEAVED;
     if (arch == ARCH_QWEN3) c.qk_norm = 1, c.head_dim = 6;   /* q_dim 24 != dim 16 */
     if (arch == ARCH_LLAMA3)
@@ -214,6 +233,15 @@ static cl_config tiny_cfg(int arch) {
     if (arch == ARCH_YARN)   /* mscale != 1: the rotation is scaled, its transpose still exact */
         c.rope_scaling = (cl_rope_scaling){.type = CL_ROPE_YARN, .factor = 4, .orig_ctx = 16,
                                            .beta_fast = 32, .beta_slow = 1, .attn_factor = 1.3f};
+    /* windows smaller than the test's 5-token sequence */
+    if (arch == ARCH_MISTRAL_SW) c.sliding_window = 3, c.layer_window[0] = c.layer_window[1] = 1;
+    if (arch == ARCH_QWEN2_SW) c.sliding_window = 2, c.layer_window[1] = 1;
+    if (arch == ARCH_GEMMA3) {   /* layer 0 local (window 3, own RoPE base), layer 1 global */
+        c.qk_norm = 1; c.head_dim = 6; c.sliding_window = 3; c.layer_window[0] = 1;
+        c.rope_theta = 1e6f; c.rope_theta_local = 10000.0f;
+        c.rope_scaling = (cl_rope_scaling){.type = CL_ROPE_LINEAR, .factor = 8};
+        c.act = CL_ACT_GELU_TANH; c.post_norms = 1; c.embd_scale = 4.0f; c.attn_scale = 0.3f;
+    }
     return c;
 }
 
@@ -340,5 +368,7 @@ int main(void) {
     test_distill(&r, 1, ARCH_LLAMA);
     test_distill(&r, 0, ARCH_LLAMA);
     test_distill(&r, 1, ARCH_QWEN3);
+    test_distill(&r, 1, ARCH_GEMMA3);
+    test_distill(&r, 0, ARCH_MISTRAL_SW);
     return t_done();
 }

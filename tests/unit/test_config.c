@@ -148,13 +148,16 @@ static void test_gguf(void) {
 }
 
 static void test_plain(void) {
-    cl_config c = {.arch = CL_ARCH_GEMMA3};
-    OK(cl_config_require_plain(&c, "train") < 0 && strstr(cl_error(), "gemma3"), "trainer refuses gemma3: %s", cl_error());
+    cl_config c = {.arch = CL_ARCH_GEMMA3, .sliding_window = 8, .layer_window = {1}, .act = CL_ACT_GELU_TANH,
+                   .post_norms = 1, .embd_scale = 8, .attn_scale = 0.25f, .rope_theta_local = 1e4f};
+    OK(cl_config_require_plain(&c, "train") == 0, "trainer takes gemma3 (windows, geglu, post norms, scales)");
+    c.norm_plus_one = 1;
+    OK(cl_config_require_plain(&c, "train") < 0 && strstr(cl_error(), "norm_plus_one"),
+       "trainer refuses unfolded norm_plus_one gains: %s", cl_error());
     c = (cl_config){.rope_scaling = {.type = CL_ROPE_LLAMA3}};
     OK(cl_config_require_plain(&c, "train") == 0, "trainer takes RoPE scaling (its backward uses the forward's table)");
     c = (cl_config){.sliding_window = 8};
-    OK(cl_config_require_plain(&c, "train") < 0 && strstr(cl_error(), "sliding"), "trainer refuses sliding windows: %s",
-       cl_error());
+    OK(cl_config_require_plain(&c, "train") == 0, "trainer takes sliding windows (mistral, qwen2)");
     c = (cl_config){.rope_freqs = 1};
     OK(cl_config_require_plain(&c, "train") == 0, "trainer takes rope_freqs.weight");
     c = (cl_config){.arch = CL_ARCH_QWEN2};

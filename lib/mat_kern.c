@@ -7,6 +7,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define T512 __attribute__((target("avx512f,f16c,fma")))
 
@@ -170,13 +171,19 @@ T512 static float dot_q6_k(const void *row, const float *x, int K) {
     return _mm512_reduce_add_ps(acc);
 }
 
+/* F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c". */
+static int have_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 static int have_avx512(void) {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("CL_KERNELS");
         __builtin_cpu_init();
         v = !(e && !strcmp(e, "generic")) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
-            __builtin_cpu_supports("f16c");
+            have_f16c();
     }
     return v;
 }

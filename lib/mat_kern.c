@@ -2,6 +2,7 @@
  * compiled for baseline x86-64; each kernel carries its own target attribute and is only called
  * after __builtin_cpu_supports says the CPU has those instructions. */
 #include "mat_kern.h"
+#include "quant.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,15 +87,6 @@ T512 static float dot_q4_0(const void *row, const float *x, int K) {
     return _mm512_reduce_add_ps(acc);
 }
 
-static inline void scale_min(const uint8_t *s, int j, int *sc, int *m) {
-    if (j < 4) {
-        *sc = s[j] & 63, *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 /* q4_K (qh NULL) and q5_K: per sub-block of 32, sum (d sc q - dmin m) x. */
 T512 static inline float dot_qk45(const uint8_t *p, int K, const float *x, int five) {
     const __m512i m4 = _mm512_set1_epi32(15), one = _mm512_set1_epi32(1);
@@ -105,9 +97,9 @@ T512 static inline float dot_qk45(const uint8_t *p, int K, const float *x, int f
         const uint8_t *qh = p + 16, *qs = five ? p + 48 : p + 16;
         for (int c = 0; c < 4; c++) {
             int sc, m;
-            scale_min(p + 4, 2 * c, &sc, &m);
+            cl_qk_scale_min(p + 4, 2 * c, &sc, &m);
             const float d1 = d * (float)sc, m1 = dmin * (float)m;
-            scale_min(p + 4, 2 * c + 1, &sc, &m);
+            cl_qk_scale_min(p + 4, 2 * c + 1, &sc, &m);
             const float d2 = d * (float)sc, m2 = dmin * (float)m;
             __m512 sl = _mm512_setzero_ps(), sh = _mm512_setzero_ps(), xl_sum, xh_sum;
             const float *xc = x + 64 * c;

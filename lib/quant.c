@@ -33,16 +33,6 @@ static inline void put_f16(uint8_t *p, float f) {
     p[0] = (uint8_t)h, p[1] = (uint8_t)(h >> 8);
 }
 
-/* The 6-bit scale and min of sub-block j (0..7) of a q4_K/q5_K block. */
-static inline void scale_min(const uint8_t *s, int j, int *sc, int *m) {
-    if (j < 4) {
-        *sc = s[j] & 63, *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 static void deq_q4_0(const uint8_t *b, float *y) {
     const float d = f16(b);
     for (int j = 0; j < 16; j++) {
@@ -61,9 +51,9 @@ static void deq_qk45(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, flo
     const float d = f16(b), dmin = f16(b + 2);
     for (int c = 0; c < 4; c++) {
         int sc, m;
-        scale_min(b + 4, 2 * c, &sc, &m);
+        cl_qk_scale_min(b + 4, 2 * c, &sc, &m);
         const float d1 = d * (float)sc, m1 = dmin * (float)m;
-        scale_min(b + 4, 2 * c + 1, &sc, &m);
+        cl_qk_scale_min(b + 4, 2 * c + 1, &sc, &m);
         const float d2 = d * (float)sc, m2 = dmin * (float)m;
         for (int l = 0; l < 32; l++) {
             int lo = qs[32 * c + l] & 0xF, hi = qs[32 * c + l] >> 4;

@@ -30,4 +30,14 @@ void cl_dequant_blocks(cl_dtype t, const void *src, int64_t nb, float *out);
  * min/max grid (not llama.cpp's error-minimising search; the layout is what matters to readers). */
 void cl_quantize(cl_dtype t, const float *x, int64_t n, void *out);
 
+/* The 6-bit scale and min of sub-block j (0..7) of a q4_K/q5_K block's 12 scale bytes s. */
+static inline void cl_qk_scale_min(const uint8_t *s, int j, int *sc, int *m) {
+    if (j < 4) {
+        *sc = s[j] & 63, *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
 #endif

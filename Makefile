@@ -58,8 +58,8 @@ $(FLAVOUR): | $(B)
 $(B)/%.o: lib/%.c $(FLAVOUR) | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# ops.c's exp/softmax/SwiGLU loops vectorise only with these (see lib/ops.c).
-$(B)/ops.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
+# ops.c's exp/softmax/SwiGLU loops and attention.c's vectorise only with these (see lib/ops.c).
+$(B)/ops.o $(B)/attention.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
 
 $(B)/cuda_%.o: lib/cuda/%.cu $(LIB_HDR) $(FLAVOUR) | $(B)
 	$(NVCC) -O2 -Ilib -DCL_CUDA=1 -Xcompiler -Wall,-Wextra,-Werror -c -o $@ $<

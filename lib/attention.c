@@ -63,7 +63,7 @@ typedef struct {
     float *vf;      /* [BK][hd] the value block in f32 (unused for an f32 cache: read in place) */
     float *s;       /* [rows][BK] scores, then probabilities */
     float *o;       /* [rows][hd] unnormalised outputs */
-    float *m, *l, *a;
+    float *m, *l, *a, *mnew, *sum;   /* per row: max, sum, rescale factor; the block's new max and sum */
     int *lo, *hi;   /* each row's visible keys: lo .. hi-1 */
 } att_scratch;
 
@@ -206,12 +206,15 @@ static inline __attribute__((always_inline, target("avx512f"))) void scores_tile
                                                                                  const float *kt, float *s,
                                                                                  const int NR) {
     __m512 acc[4][4];
+    #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
     for (int d = 0; d < hd; d++) {
         const float *kd = kt + (size_t)d * BK;
         __m512 k0 = _mm512_loadu_ps(kd), k1 = _mm512_loadu_ps(kd + 16), k2 = _mm512_loadu_ps(kd + 32),
                k3 = _mm512_loadu_ps(kd + 48);
+        #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
             __m512 q = _mm512_set1_ps(qs[(size_t)r * hd + d]);
             acc[r][0] = _mm512_fmadd_ps(q, k0, acc[r][0]);
@@ -220,7 +223,9 @@ static inline __attribute__((always_inline, target("avx512f"))) void scores_tile
             acc[r][3] = _mm512_fmadd_ps(q, k3, acc[r][3]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < 4; c++) _mm512_storeu_ps(s + (size_t)r * BK + 16 * c, acc[r][c]);
 }
 
@@ -236,22 +241,82 @@ static inline __attribute__((always_inline, target("avx512f"))) void values_tile
     float *o, int hd, const float *p, const float *a, const float *v, size_t vs, int j0, int j1, int d0,
     const int NR, const int NC) {
     __m512 acc[4][4];
+    #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
         __m512 ar = _mm512_set1_ps(a[r]);
+        #pragma GCC unroll 4
         for (int c = 0; c < NC; c++)
             acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(o + (size_t)r * hd + d0 + 16 * c), ar);
     }
     for (int j = j0; j < j1; j++) {
         const float *vj = v + (size_t)j * vs + d0;
         __m512 x[4];
+        #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) x[c] = _mm512_loadu_ps(vj + 16 * c);
+        #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
             __m512 pr = _mm512_set1_ps(p[(size_t)r * BK + j]);
+            #pragma GCC unroll 4
             for (int c = 0; c < NC; c++) acc[r][c] = _mm512_fmadd_ps(pr, x[c], acc[r][c]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < NR; r++)
+        #pragma GCC unroll 4
         for (int c = 0; c < NC; c++) _mm512_storeu_ps(o + (size_t)r * hd + d0 + 16 * c, acc[r][c]);
+}
+
+/* cl_exp_approx (vexp.h) on 16 lanes: the same IEEE operations in the same order (no FMA). */
+static inline __attribute__((always_inline, target("avx512f"))) __m512 exp16(__m512 x0) {
+    __m512 x = _mm512_min_ps(_mm512_max_ps(x0, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+    __m512i k = _mm512_sub_epi32(
+        _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _mm512_set1_ps(128.5f))),
+        _mm512_set1_epi32(128));
+    __m512 fk = _mm512_cvtepi32_ps(k);
+    __m512 r = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(fk, _mm512_set1_ps(0.693359375f))),
+                             _mm512_mul_ps(fk, _mm512_set1_ps(-2.12194440e-4f)));
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(p, r), r), r), _mm512_set1_ps(1.0f));
+    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
+    __mmask16 under = _mm512_cmp_ps_mask(x0, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
+    return _mm512_maskz_mul_ps((__mmask16)~under, p, scale);
+}
+
+/* Visible lanes of vector c of a block row whose visible columns are jlo .. jhi-1. */
+static inline __mmask16 lanes(int c, int jlo, int jhi) {
+    int a0 = jlo - 16 * c, a1 = jhi - 16 * c;
+    a0 = a0 < 0 ? 0 : a0 > 16 ? 16 : a0;
+    a1 = a1 < 0 ? 0 : a1 > 16 ? 16 : a1;
+    return (__mmask16)(((1u << a1) - 1) & ~((1u << a0) - 1));
+}
+
+/* block_max and block_exp (below) on 16 lanes: the same operations. */
+__attribute__((target("avx512f"))) static float block_max_avx512(const float *s, int jlo, int jhi, float m) {
+    __m512 neg = _mm512_set1_ps(-FLT_MAX), mx = neg;
+    for (int c = 0; c < BK / 16; c++)
+        mx = _mm512_max_ps(mx, _mm512_mask_blend_ps(lanes(c, jlo, jhi), neg, _mm512_loadu_ps(s + 16 * c)));
+    float mn = _mm512_reduce_max_ps(mx);   /* max is exact: any order gives these bits */
+    return m > mn ? m : mn;
+}
+
+__attribute__((target("avx512f"))) static float block_exp_avx512(float *s, int jlo, int jhi, float m) {
+    __m512 acc = _mm512_setzero_ps(), mv = _mm512_set1_ps(m);
+    for (int c = 0; c < BK / 16; c++) {
+        __m512 pj = _mm512_maskz_mov_ps(lanes(c, jlo, jhi), exp16(_mm512_sub_ps(_mm512_loadu_ps(s + 16 * c), mv)));
+        _mm512_storeu_ps(s + 16 * c, pj);
+        acc = _mm512_add_ps(acc, pj);
+    }
+    /* block_exp's tree: lanes t += t + 8, then t + 4, t + 2, t + 1 */
+    __m256 y = _mm256_add_ps(_mm512_castps512_ps256(acc), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(y), _mm256_extractf128_ps(y, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+    return _mm_cvtss_f32(x);
 }
 
 #define VALUES_NC(NR)                                                                                  \
@@ -277,12 +342,11 @@ __attribute__((target("avx512f"))) static void values_avx512_rows(float *o, int 
 #undef VALUES_NC
 #endif
 
-/* ---- online softmax of one row's block (shared by every ISA: plain C, 16 lanes) ---- */
+/* ---- online softmax of a block (shared by every ISA: plain C, 16 lanes) ---- */
 
-/* s[0..BK): raw scores of keys kb0 ..; visible columns jlo .. jhi-1 (jlo < jhi).  Updates m, l;
- * returns a = exp(m_old - m_new); s becomes the probabilities (0 where not visible). */
+/* max(m, the largest visible score): s[0..BK) raw scores, visible columns jlo .. jhi-1. */
 ATT_CLONES
-static float softmax_block(float *s, int jlo, int jhi, float *m, float *l) {
+static float block_max(const float *s, int jlo, int jhi, float m) {
     float mx[16];
     for (int t = 0; t < 16; t++) mx[t] = -FLT_MAX;
     for (int j = 0; j < BK; j += 16)
@@ -290,22 +354,37 @@ static float softmax_block(float *s, int jlo, int jhi, float *m, float *l) {
             float x = j + t >= jlo && j + t < jhi ? s[j + t] : -FLT_MAX;
             mx[t] = x > mx[t] ? x : mx[t];
         }
-    float mn = *m;
-    for (int t = 0; t < 16; t++) mn = mx[t] > mn ? mx[t] : mn;
-    float a = cl_exp_approx(*m - mn), acc[16];
+    for (int t = 0; t < 16; t++) m = mx[t] > m ? mx[t] : m;
+    return m;
+}
+
+/* s becomes p_j = exp(s_j - m) where visible, else 0; returns their sum: 16 lanes (j mod 16),
+ * then the tree t += t + 8, t + 4, t + 2, t + 1. */
+ATT_CLONES
+static float block_exp(float *s, int jlo, int jhi, float m) {
+    float acc[16];
     for (int t = 0; t < 16; t++) acc[t] = 0.0f;
     for (int j = 0; j < BK; j += 16)
         for (int t = 0; t < 16; t++) {
-            float e = cl_exp_approx(s[j + t] - mn);
+            float e = cl_exp_approx(s[j + t] - m);
             float pj = j + t >= jlo && j + t < jhi ? e : 0.0f;
             s[j + t] = pj;
             acc[t] += pj;
         }
     for (int w = 8; w >= 1; w /= 2)
         for (int t = 0; t < w; t++) acc[t] += acc[t + w];
-    *l = *l * a + acc[0];
-    *m = mn;
-    return a;
+    return acc[0];
+}
+
+/* The row states after a block: a = exp(m - m_new), l = l a + sum, m = m_new (a loop over rows,
+ * vectorised). */
+ATT_CLONES
+static void rows_update(int n, float *m, float *l, float *a, const float *mnew, const float *sum) {
+    for (int r = 0; r < n; r++) {
+        a[r] = cl_exp_approx(m[r] - mnew[r]);
+        l[r] = l[r] * a[r] + sum[r];
+        m[r] = mnew[r];
+    }
 }
 
 /* ---- one task ---- */
@@ -351,13 +430,24 @@ static void run_task(const att_job *J, int task, att_scratch *W) {
         }
         for (int r = 0; r < rows; r++) {
             int jlo = W->lo[r] > kb0 ? W->lo[r] - kb0 : 0, jhi = W->hi[r] - kb0 < nk ? W->hi[r] - kb0 : nk;
-            if (jlo >= jhi) {   /* nothing visible here: the row's state stays as it is */
-                memset(W->s + (size_t)r * BK, 0, BK * sizeof *W->s);
-                W->a[r] = 1.0f;
+            float *sr = W->s + (size_t)r * BK;
+            if (jlo >= jhi) {   /* nothing visible here: the row's state stays as it is (a = 1) */
+                memset(sr, 0, BK * sizeof *sr);
+                W->mnew[r] = W->m[r];
+                W->sum[r] = 0.0f;
                 continue;
             }
-            W->a[r] = softmax_block(W->s + (size_t)r * BK, jlo, jhi, &W->m[r], &W->l[r]);
+#ifdef CL_X86
+            if (J->simd) {
+                W->mnew[r] = block_max_avx512(sr, jlo, jhi, W->m[r]);
+                W->sum[r] = block_exp_avx512(sr, jlo, jhi, W->mnew[r]);
+                continue;
+            }
+#endif
+            W->mnew[r] = block_max(sr, jlo, jhi, W->m[r]);
+            W->sum[r] = block_exp(sr, jlo, jhi, W->mnew[r]);
         }
+        rows_update(rows, W->m, W->l, W->a, W->mnew, W->sum);
 #ifdef CL_X86
         if (J->simd) values_avx512_rows(W->o, hd, rows, W->s, W->a, v, vs, j0, j1);
         else
@@ -375,7 +465,7 @@ static void run_task(const att_job *J, int task, att_scratch *W) {
 static void run_tasks(void *ctx, int lo, int hi) {
     const att_job *J = ctx;
     int rows = J->nb * (J->n_heads / J->n_kv_heads), hd = J->hd;
-    size_t nf = (size_t)rows * hd * 2 + (size_t)hd * BK + (size_t)BK * hd + (size_t)rows * BK + (size_t)rows * 3;
+    size_t nf = (size_t)rows * hd * 2 + (size_t)hd * BK + (size_t)BK * hd + (size_t)rows * BK + (size_t)rows * 5;
     float *buf = cl_malloc(nf * sizeof *buf);
     int *ib = cl_malloc((size_t)rows * 2 * sizeof *ib);
     att_scratch W;
@@ -387,6 +477,8 @@ static void run_tasks(void *ctx, int lo, int hi) {
     W.m = W.s + (size_t)rows * BK;
     W.l = W.m + rows;
     W.a = W.l + rows;
+    W.mnew = W.a + rows;
+    W.sum = W.mnew + rows;
     W.lo = ib;
     W.hi = ib + rows;
     for (int t = lo; t < hi; t++) run_task(J, t, &W);

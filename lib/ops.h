@@ -1,8 +1,9 @@
 /* ops.h — the decoder's building blocks on plain row-major float arrays.
  *
  * Each op is a pure function of its arguments (no model structs), so a backward pass or a GPU
- * offload can reuse or replace it one op at a time.  All matrix products go through cl_gemm:
- * under `make CUDA=1` that is the one place a device implementation swaps in.
+ * offload can reuse or replace it one op at a time.  All matrix products but attention's (its own
+ * kernel, cl_attention_kv) go through cl_gemm: under `make CUDA=1` that is the one place a device
+ * implementation swaps in.
  * Rows are tokens; a "row of heads" is n_heads * head_dim consecutive floats. */
 #ifndef CL_OPS_H
 #define CL_OPS_H

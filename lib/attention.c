@@ -29,7 +29,6 @@
 #include "pool.h"
 #include "tensor.h"
 #include "util.h"
-#include "vexp.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <cpuid.h>
@@ -39,7 +38,8 @@
 
 enum {
     BK = 64,        /* keys per block (4 vectors of 16) */
-    ROWS = 128,     /* (head, query) rows per task, about: bounds the scratch to ~200 KiB */
+    ROWS = 32768,   /* (head, query) rows per task x (head_dim + 128), about: the scratch stays
+                       ~200 KiB, and small heads get more rows to share each converted key block */
 };
 
 typedef struct {
@@ -85,6 +85,27 @@ static void keys_portable(const att_job *J, const uint8_t *kh, int kb0, int nk, 
 
 static void values_to_f32(const att_job *J, const uint8_t *vh, int kb0, int nk, float *vf) {
     for (int j = 0; j < nk; j++) row_to_f32(J, vh + (size_t)(kb0 + j) * J->kv_stride * J->esz, vf + (size_t)j * J->hd);
+}
+
+/* exp(x) for x <= 0 (softmax arguments s - max): vexp.h's polynomial with FMAs and round to
+ * nearest; below -87.3 it gives exp(-87.3) ~ 1.2e-38 instead of 0 (nothing next to the row's
+ * largest term, which is 1).  Relative error ~1e-7. */
+static inline float att_exp(float x0) {
+    float x = x0 > -87.3f ? x0 : -87.3f;
+    float fk = nearbyintf(x * 1.44269504088896341f);
+    float r = fmaf(fk, -0.693359375f, x);
+    r = fmaf(fk, 2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r * r, r) + 1.0f;
+    int32_t bits = ((int32_t)fk + 127) << 23;   /* 2^k */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
 }
 
 /* ---- the portable kernels (the definition of the arithmetic) ---- */
@@ -266,25 +287,22 @@ static inline __attribute__((always_inline, target("avx512f"))) void values_tile
         for (int c = 0; c < NC; c++) _mm512_storeu_ps(o + (size_t)r * hd + d0 + 16 * c, acc[r][c]);
 }
 
-/* cl_exp_approx (vexp.h) on 16 lanes: the same IEEE operations in the same order (no FMA). */
+/* att_exp (below) on 16 lanes: the same IEEE operations. */
 static inline __attribute__((always_inline, target("avx512f"))) __m512 exp16(__m512 x0) {
-    __m512 x = _mm512_min_ps(_mm512_max_ps(x0, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-    __m512i k = _mm512_sub_epi32(
-        _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _mm512_set1_ps(128.5f))),
-        _mm512_set1_epi32(128));
-    __m512 fk = _mm512_cvtepi32_ps(k);
-    __m512 r = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(fk, _mm512_set1_ps(0.693359375f))),
-                             _mm512_mul_ps(fk, _mm512_set1_ps(-2.12194440e-4f)));
+    __m512 x = _mm512_max_ps(x0, _mm512_set1_ps(-87.3f));
+    __m512 fk = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fmadd_ps(fk, _mm512_set1_ps(-0.693359375f), x);
+    r = _mm512_fmadd_ps(fk, _mm512_set1_ps(2.12194440e-4f), r);
     __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(p, r), r), r), _mm512_set1_ps(1.0f));
-    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23));
-    __mmask16 under = _mm512_cmp_ps_mask(x0, _mm512_set1_ps(-87.3f), _CMP_LT_OQ);
-    return _mm512_maskz_mul_ps((__mmask16)~under, p, scale);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    __m512i k = _mm512_cvtps_epi32(fk);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(k, _mm512_set1_epi32(127)), 23)));
 }
 
 /* Visible lanes of vector c of a block row whose visible columns are jlo .. jhi-1. */
@@ -366,7 +384,7 @@ static float block_exp(float *s, int jlo, int jhi, float m) {
     for (int t = 0; t < 16; t++) acc[t] = 0.0f;
     for (int j = 0; j < BK; j += 16)
         for (int t = 0; t < 16; t++) {
-            float e = cl_exp_approx(s[j + t] - m);
+            float e = att_exp(s[j + t] - m);
             float pj = j + t >= jlo && j + t < jhi ? e : 0.0f;
             s[j + t] = pj;
             acc[t] += pj;
@@ -381,7 +399,7 @@ static float block_exp(float *s, int jlo, int jhi, float m) {
 ATT_CLONES
 static void rows_update(int n, float *m, float *l, float *a, const float *mnew, const float *sum) {
     for (int r = 0; r < n; r++) {
-        a[r] = cl_exp_approx(m[r] - mnew[r]);
+        a[r] = att_exp(m[r] - mnew[r]);
         l[r] = l[r] * a[r] + sum[r];
         m[r] = mnew[r];
     }
@@ -501,7 +519,8 @@ void cl_attention_kv(float *out, int out_stride, const float *q, int q_stride, i
     att_job J = {out, out_stride, q, q_stride, n_q, k, v, (cl_dtype)kv_dtype, kv_dtype == CL_F32 ? 4 : 2,
                  kv_stride, n_k, n_heads, n_kv_heads, head_dim, q_offset, window, scale, 0, 0, 0};
     int group = n_heads / n_kv_heads;
-    J.nb = ROWS / group > 0 ? ROWS / group : 1;
+    int rows = ROWS / (head_dim + 128) > 1 ? ROWS / (head_dim + 128) : 1;   /* 227 at 16, 128 at 128 */
+    J.nb = rows / group > 0 ? rows / group : 1;
     if (J.nb > n_q) J.nb = n_q;
     J.n_qb = (n_q + J.nb - 1) / J.nb;
 #ifdef CL_X86

@@ -9,10 +9,8 @@
 #include <string.h>
 
 #include "gemm_fixed.h"
-#include "mat_kern.h"
 #include "tensor.h"
 #include "util.h"
-#include "vexp.h"
 
 static _Thread_local int fixed_order;
 
@@ -139,6 +137,27 @@ void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float t
     free(s);
 }
 
+/* exp(x) for vectorised loops: Cephes' expf (range reduction by ln 2, degree-6 polynomial),
+ * relative error ~2e-7; 0 below -87.3 (where expf underflows to denormals), capped above 88.3.
+ * Plain arithmetic so that the loops using it vectorise (libm's expf is a call per element). */
+static inline float exp_approx(float x0) {
+    float x = x0 < -87.3f ? -87.3f : x0 > 88.3f ? 88.3f : x0;
+    int k = (int)(x * 1.44269504088896341f + 128.5f) - 128;   /* round(x / ln 2), floor via trunc */
+    float fk = (float)k;
+    float r = x - fk * 0.693359375f - fk * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = (k + 127) << 23;   /* 2^k */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return x0 < -87.3f ? 0.0f : p * scale;
+}
+
 /* Vector ISA variants picked at load time (the default build targets baseline x86-64).  The
  * Makefile builds this file with -fno-trapping-math (float compares may be if-converted; we never
  * rely on floating-point exceptions) and the dynamic vectoriser cost model (-O2's "very cheap"
@@ -161,7 +180,7 @@ static void softmax_row(float *v, int len) {
     for (; i < len; i++) m[0] = v[i] > m[0] ? v[i] : m[0];
     float mx = m[0];
     for (int j = 1; j < 16; j++) mx = m[j] > mx ? m[j] : mx;
-    for (i = 0; i < len; i++) v[i] = cl_exp_approx(v[i] - mx);
+    for (i = 0; i < len; i++) v[i] = exp_approx(v[i] - mx);
     for (i = 0; i + 16 <= len; i += 16)
         for (int j = 0; j < 16; j++) acc[j] += v[i + j];
     for (; i < len; i++) acc[0] += v[i];
@@ -175,7 +194,7 @@ CL_VECTOR_CLONES
 void cl_swiglu(float *out, const float *gate, const float *up, long n) {
     for (long i = 0; i < n; i++) {
         float g = gate[i];
-        out[i] = g / (1.0f + cl_exp_approx(-g)) * up[i];
+        out[i] = g / (1.0f + exp_approx(-g)) * up[i];
     }
 }
 
@@ -184,7 +203,7 @@ CL_VECTOR_CLONES
 void cl_geglu(float *out, const float *gate, const float *up, long n) {
     for (long i = 0; i < n; i++) {
         float g = gate[i], u = 1.5957691216057308f * (g + 0.044715f * g * g * g);
-        out[i] = g / (1.0f + cl_exp_approx(-u)) * up[i];
+        out[i] = g / (1.0f + exp_approx(-u)) * up[i];
     }
 }
 

@@ -134,6 +134,7 @@ TVI static void run_rows(cl_dtype t, const layout *L, const uint8_t *pack, int n
     const int8_t *aq[RB];
     const float *ad[RB];
     const int16_t *ab[RB];
+    _Pragma("GCC unroll 16")
     for (int r = 0; r < R; r++) {
         aq[r] = X->q + (size_t)(i0 + r) * K, ad[r] = X->d + (size_t)(i0 + r) * nb, ab[r] = X->bs + (size_t)(i0 + r) * nbs;
         acc[r][0] = acc[r][1] = _mm512_setzero_ps();
@@ -146,20 +147,25 @@ TVI static void run_rows(cl_dtype t, const layout *L, const uint8_t *pack, int n
         __m512i si[RB][2], tm[RB][2];
         if (t == CL_Q8_0 || t == CL_Q4_0) {
             const int z = t == CL_Q8_0 ? 128 : 8;
+            _Pragma("GCC unroll 16")
             for (int r = 0; r < R; r++) {
                 const int16_t *s = ab[r] + 2 * b;
                 si[r][0] = si[r][1] = _mm512_set1_epi32(-z * (s[0] + s[1]));
             }
+            _Pragma("GCC unroll 16")
             for (int g = 0; g < 8; g++) {
                 __m512i w0 = q[2 * g], w1 = q[2 * g + 1];
+                _Pragma("GCC unroll 16")
                 for (int r = 0; r < R; r++) {
                     __m512i a = _mm512_set1_epi32(ld32(aq[r] + 32 * b + 4 * g));
                     si[r][0] = _mm512_dpbusd_epi32(si[r][0], w0, a);
                     si[r][1] = _mm512_dpbusd_epi32(si[r][1], w1, a);
                 }
             }
+            _Pragma("GCC unroll 16")
             for (int r = 0; r < R; r++) {
                 __m512 da = _mm512_set1_ps(ad[r][b]);
+                _Pragma("GCC unroll 16")
                 for (int v = 0; v < 2; v++)
                     acc[r][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(si[r][v]), _mm512_mul_ps(d[v], da), acc[r][v]);
             }
@@ -167,33 +173,44 @@ TVI static void run_rows(cl_dtype t, const layout *L, const uint8_t *pack, int n
         }
         const int k6 = t == CL_Q6_K, per = k6 ? 4 : 8;   /* 4-groups per scale */
         const int8_t *ab8[RB];
+        _Pragma("GCC unroll 16")
         for (int r = 0; r < R; r++) {
             si[r][0] = si[r][1] = _mm512_setzero_si512();
             ab8[r] = aq[r] + 256 * b;
         }
         for (int j = 0; j < L->nsc; j++) {
+            _Pragma("GCC unroll 16")
             for (int r = 0; r < R; r++) tm[r][0] = tm[r][1] = _mm512_setzero_si512();
+            _Pragma("GCC unroll 16")
             for (int g = per * j; g < per * j + per; g++) {
                 __m512i w0 = q[2 * g], w1 = q[2 * g + 1];
+                _Pragma("GCC unroll 16")
                 for (int r = 0; r < R; r++) {
                     __m512i a = _mm512_set1_epi32(ld32(ab8[r] + 4 * g));
                     tm[r][0] = _mm512_dpbusd_epi32(tm[r][0], w0, a);
                     tm[r][1] = _mm512_dpbusd_epi32(tm[r][1], w1, a);
                 }
             }
+            _Pragma("GCC unroll 16")
             for (int r = 0; r < R; r++)
+                _Pragma("GCC unroll 16")
                 for (int v = 0; v < 2; v++) si[r][v] = _mm512_add_epi32(si[r][v], _mm512_mullo_epi32(tm[r][v], sc[2 * j + v]));
         }
         /* the activation-sum term: sum over pairs p of 16-sums */
+        _Pragma("GCC unroll 16")
         for (int r = 0; r < R; r++) tm[r][0] = tm[r][1] = _mm512_setzero_si512();
+        _Pragma("GCC unroll 16")
         for (int p = 0; p < 8; p++)
+            _Pragma("GCC unroll 16")
             for (int r = 0; r < R; r++) {
                 __m512i a = _mm512_set1_epi32(ld32(ab[r] + 16 * b + 2 * p));
                 tm[r][0] = _mm512_dpwssd_epi32(tm[r][0], mp[2 * p], a);
                 tm[r][1] = _mm512_dpwssd_epi32(tm[r][1], mp[2 * p + 1], a);
             }
+        _Pragma("GCC unroll 16")
         for (int r = 0; r < R; r++) {
             __m512 da = _mm512_set1_ps(ad[r][b]);
+            _Pragma("GCC unroll 16")
             for (int v = 0; v < 2; v++) {
                 if (k6) {
                     __m512i s = _mm512_sub_epi32(si[r][v], _mm512_slli_epi32(tm[r][v], 5));

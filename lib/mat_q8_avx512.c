@@ -50,80 +50,171 @@ static layout layout_of(cl_dtype t) {
     return L;
 }
 
-/* Repack block b of the 32 rows whose pointers differ from base by idx[v] (lane = column). */
-TVI static void pack_block(cl_dtype t, const layout *L, const uint8_t *blk, const __m512i idx[2],
+/* Transposing 16 rows x 8 dwords (one 32-byte piece of each row) into 8 vectors, one per dword,
+ * 16 rows each: three rounds of 8 two-source permutes.  The rows end up in the lane order sigma
+ * (the same for every dword), which the scales' gathers and the stores follow. */
+typedef struct {
+    int32_t idx[3][8][16];   /* permute indices of each round and output */
+    int sigma[16];           /* lane l of an output holds row sigma[l] */
+} transposer;
+
+/* Lanes of a (tags: row * 8 + dword) and b (16 + lane) whose dword has bit `bit` == h. */
+static void sel(const int *ta, const int *tb, int bit, int h, int32_t *idx, int *to) {
+    int n = 0;
+    for (int l = 0; l < 16; l++)
+        if (((ta[l] & 7) >> bit & 1) == h) idx[n] = l, to[n++] = ta[l];
+    for (int l = 0; l < 16; l++)
+        if (((tb[l] & 7) >> bit & 1) == h) idx[n] = 16 + l, to[n++] = tb[l];
+}
+
+/* Round 1 pairs inputs p, p+4 on dword bit 2; round 2 pairs p, p+2 on bit 1; round 3 p, p+1 on bit 0:
+ * output k of a round is pair k / 2 with h = k % 2 (pairs listed below). */
+static const int T_DWORD[8] = {0, 1, 4, 5, 2, 3, 6, 7};   /* dword held by output k after round 3 */
+static const int PAIR[3][4][2] = {{{0, 4}, {1, 5}, {2, 6}, {3, 7}}, {{0, 4}, {2, 6}, {1, 5}, {3, 7}},
+                                  {{0, 2}, {4, 6}, {1, 3}, {5, 7}}};
+
+static void transposer_init(transposer *T) {
+    int tag[8][16], nt[8][16];
+    for (int p = 0; p < 8; p++)
+        for (int l = 0; l < 16; l++) tag[p][l] = (2 * p + (l >> 3)) * 8 + (l & 7);
+    for (int r = 0; r < 3; r++) {
+        for (int k = 0; k < 8; k++)
+            sel(tag[PAIR[r][k / 2][0]], tag[PAIR[r][k / 2][1]], 2 - r, k % 2, T->idx[r][k], nt[k]);
+        memcpy(tag, nt, sizeof tag);
+    }
+    for (int l = 0; l < 16; l++) T->sigma[l] = tag[0][l] >> 3;
+}
+
+/* out[g] lane l = dword g of rows[sigma[l]] + off. */
+TVI static void transpose16x8(const transposer *T, const uint8_t *const rows[16], size_t off, __m512i out[8]) {
+    __m512i x[8], y[8];
+    _Pragma("GCC unroll 8")
+    for (int p = 0; p < 8; p++)
+        x[p] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(rows[2 * p] + off))),
+                                  _mm256_loadu_si256((const __m256i *)(rows[2 * p + 1] + off)), 1);
+    _Pragma("GCC unroll 3")
+    for (int r = 0; r < 3; r++) {
+        _Pragma("GCC unroll 8")
+        for (int k = 0; k < 8; k++)
+            y[k] = _mm512_permutex2var_epi32(x[PAIR[r][k / 2][0]], _mm512_loadu_si512(T->idx[r][k]), x[PAIR[r][k / 2][1]]);
+        _Pragma("GCC unroll 8")
+        for (int k = 0; k < 8; k++) x[k] = y[k];
+    }
+    _Pragma("GCC unroll 8")
+    for (int k = 0; k < 8; k++) out[T_DWORD[k]] = x[k];
+}
+
+/* Repack one block (byte offset boff in each row) of the 32 rows (lane l of vector v: row
+ * 16v + sigma[l]; idx[v] are those rows' offsets from rows[0]). */
+TVI static void pack_block(cl_dtype t, const layout *L, const transposer *T, size_t boff, const __m512i idx[2],
                            const uint8_t *const rows[32], uint8_t *P) {
     const __m512i m4 = _mm512_set1_epi8(15), m1 = _mm512_set1_epi8(1), m2 = _mm512_set1_epi8(3);
+    const uint8_t *blk = rows[0] + boff;
     __m512i *q = (__m512i *)(P + L->q);
+    _Pragma("GCC unroll 2")
     for (int v = 0; v < 2; v++) {
-#define G(off) _mm512_i32gather_epi32(idx[v], (const void *)(blk + (off)), 1)
+        const uint8_t *const *rv = rows + 16 * v;
+        __m512i x[8], h[8];
         switch (t) {
         case CL_Q8_0:
-            for (int g = 0; g < 8; g++) q[2 * g + v] = _mm512_xor_si512(G(2 + 4 * g), _mm512_set1_epi8((char)0x80));
+            transpose16x8(T, rv, boff + 2, x);
+            _Pragma("GCC unroll 8")
+            for (int g = 0; g < 8; g++) q[2 * g + v] = _mm512_xor_si512(x[g], _mm512_set1_epi8((char)0x80));
             break;
-        case CL_Q4_0:
+        case CL_Q4_0:   /* 16 bytes a row: gathers */
             for (int g = 0; g < 4; g++) {
-                __m512i x = G(2 + 4 * g);
-                q[2 * g + v] = _mm512_and_si512(x, m4);
-                q[2 * (g + 4) + v] = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+                __m512i y = _mm512_i32gather_epi32(idx[v], (const void *)(blk + 2 + 4 * g), 1);
+                q[2 * g + v] = _mm512_and_si512(y, m4);
+                q[2 * (g + 4) + v] = _mm512_and_si512(_mm512_srli_epi16(y, 4), m4);
             }
             break;
         case CL_Q4_K: case CL_Q5_K: {
             const int five = t == CL_Q5_K, qs = five ? 48 : 16;
-            for (int c = 0; c < 4; c++)
+            if (five) transpose16x8(T, rv, boff + 16, h);
+            for (int c = 0; c < 4; c++) {
+                transpose16x8(T, rv, boff + qs + 32 * c, x);
+                _Pragma("GCC unroll 8")
                 for (int g = 0; g < 8; g++) {
-                    __m512i x = G(qs + 32 * c + 4 * g);
-                    __m512i lo = _mm512_and_si512(x, m4), hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+                    __m512i lo = _mm512_and_si512(x[g], m4), hi = _mm512_and_si512(_mm512_srli_epi16(x[g], 4), m4);
                     if (five) {
-                        __m512i h = G(16 + 4 * g);
-                        lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 2 * c), m1), 4));
-                        hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 2 * c + 1), m1), 4));
+                        lo = _mm512_or_si512(lo, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h[g], 2 * c), m1), 4));
+                        hi = _mm512_or_si512(hi, _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h[g], 2 * c + 1), m1), 4));
                     }
                     q[2 * (16 * c + g) + v] = lo;
                     q[2 * (16 * c + 8 + g) + v] = hi;
                 }
+            }
             break;
         }
         case CL_Q6_K:
-            for (int n = 0; n < 2; n++)
-                for (int g = 0; g < 8; g++) {
-                    __m512i l0 = G(64 * n + 4 * g), l1 = G(64 * n + 32 + 4 * g), h = G(128 + 32 * n + 4 * g);
+            for (int n = 0; n < 2; n++) {
+                __m512i l1[8];
+                transpose16x8(T, rv, boff + 64 * n, x);
+                transpose16x8(T, rv, boff + 64 * n + 32, l1);
+                transpose16x8(T, rv, boff + 128 + 32 * n, h);
+                _Pragma("GCC unroll 8")
+                for (int g = 0; g < 8; g++)
+                    _Pragma("GCC unroll 4")
                     for (int tt = 0; tt < 4; tt++) {
-                        __m512i lo = tt & 1 ? l1 : l0;
+                        __m512i lo = tt & 1 ? l1[g] : x[g];
                         lo = tt >= 2 ? _mm512_and_si512(_mm512_srli_epi16(lo, 4), m4) : _mm512_and_si512(lo, m4);
-                        __m512i hb = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h, 2 * tt), m2), 4);
+                        __m512i hb = _mm512_slli_epi16(_mm512_and_si512(_mm512_srli_epi16(h[g], 2 * tt), m2), 4);
                         q[2 * (32 * n + 8 * tt + g) + v] = _mm512_or_si512(lo, hb);
                     }
-                }
+            }
             break;
+        default: break;
+        }
+    }
+    /* scales, gathered per 16 columns and unpacked in vectors (lane = column) */
+    float *d = (float *)(P + L->d), *dmin = (float *)(P + L->dmin);
+    int32_t *sc = (int32_t *)(P + L->sc), *mp = (int32_t *)(P + L->mp);
+    const __m512i lo16 = _mm512_set1_epi32(0xFFFF);
+    for (int v = 0; v < 2; v++) {
+#define G(off) _mm512_i32gather_epi32(idx[v], (const void *)(blk + (off)), 1)
+#define H2F(x) _mm512_cvtph_ps(_mm512_cvtepi32_epi16(x))
+#define SR(x, n) _mm512_srli_epi32(x, n)
+#define AND(x, m) _mm512_and_si512(x, _mm512_set1_epi32(m))
+#define ST(p, j, x) _mm512_storeu_si512((void *)((p) + 16 * (2 * (j) + v)), x)
+        switch (t) {
+        case CL_Q8_0: case CL_Q4_0: _mm512_storeu_ps(d + 16 * v, H2F(G(0))); break;
+        case CL_Q4_K: case CL_Q5_K: {
+            __m512i dd = G(0), D0 = G(4), D1 = G(8), D2 = G(12);
+            _mm512_storeu_ps(d + 16 * v, H2F(dd));
+            _mm512_storeu_ps(dmin + 16 * v, H2F(SR(dd, 16)));
+            for (int j = 0; j < 8; j++) {
+                __m512i a, m;
+                if (j < 4) {
+                    a = AND(SR(D0, 8 * j), 63), m = AND(SR(D1, 8 * j), 63);
+                } else {
+                    int jj = j - 4;
+                    a = _mm512_or_si512(AND(SR(D2, 8 * jj), 15), _mm512_slli_epi32(AND(SR(D0, 8 * jj + 6), 3), 4));
+                    m = _mm512_or_si512(AND(SR(D2, 8 * jj + 4), 15), _mm512_slli_epi32(AND(SR(D1, 8 * jj + 6), 3), 4));
+                }
+                ST(sc, j, a);
+                ST(mp, j, _mm512_or_si512(m, _mm512_slli_epi32(m, 16)));
+            }
+            break;
+        }
+        case CL_Q6_K: {
+            _mm512_storeu_ps(d + 16 * v, H2F(SR(G(206), 16)));
+            __m512i g16[16];
+            for (int k = 0; k < 4; k++) {
+                __m512i x = G(192 + 4 * k);
+                for (int i = 0; i < 4; i++) g16[4 * k + i] = _mm512_srai_epi32(_mm512_slli_epi32(x, 24 - 8 * i), 24);
+            }
+            for (int g = 0; g < 16; g++) ST(sc, g, g16[g]);
+            for (int p = 0; p < 8; p++)
+                ST(mp, p, _mm512_or_si512(_mm512_and_si512(g16[2 * p], lo16), _mm512_slli_epi32(g16[2 * p + 1], 16)));
+            break;
+        }
         default: break;
         }
 #undef G
-    }
-    /* scales, per column (scalar: a few per 32 weight bytes) */
-    float *d = (float *)(P + L->d), *dmin = (float *)(P + L->dmin);
-    int32_t *sc = (int32_t *)(P + L->sc), *mp = (int32_t *)(P + L->mp);
-    size_t off = (size_t)(blk - rows[0]);
-    for (int c = 0; c < 32; c++) {
-        const uint8_t *w = rows[c] + off;
-        switch (t) {
-        case CL_Q8_0: case CL_Q4_0: d[c] = h2f(w); break;
-        case CL_Q4_K: case CL_Q5_K:
-            d[c] = h2f(w), dmin[c] = h2f(w + 2);
-            for (int j = 0; j < 8; j++) {
-                int s, m;
-                cl_qk_scale_min(w + 4, j, &s, &m);
-                sc[32 * j + c] = s, mp[32 * j + c] = m | m << 16;
-            }
-            break;
-        case CL_Q6_K:
-            d[c] = h2f(w + 208);
-            for (int g = 0; g < 16; g++) sc[32 * g + c] = (int8_t)w[192 + g];
-            for (int p = 0; p < 8; p++)
-                mp[32 * p + c] = (int32_t)(uint16_t)(int16_t)(int8_t)w[192 + 2 * p] | (int32_t)((uint32_t)(int8_t)w[193 + 2 * p] << 16);
-            break;
-        default: break;
-        }
+#undef H2F
+#undef SR
+#undef AND
+#undef ST
     }
 }
 
@@ -238,18 +329,23 @@ RUNS(CL_Q6_K, q6_k)
 typedef void (*run_fn)(const layout *, const uint8_t *, int, const cl_q8act *, int, __m512[RB][2]);
 #define RUNTAB(N) {run_##N##_1, run_##N##_2, run_##N##_3, run_##N##_4}
 
-TV static void pack_q8_0(const layout *L, const uint8_t *b, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q8_0, L, b, i, r, P); }
-TV static void pack_q4_0(const layout *L, const uint8_t *b, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q4_0, L, b, i, r, P); }
-TV static void pack_q4_k(const layout *L, const uint8_t *b, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q4_K, L, b, i, r, P); }
-TV static void pack_q5_k(const layout *L, const uint8_t *b, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q5_K, L, b, i, r, P); }
-TV static void pack_q6_k(const layout *L, const uint8_t *b, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q6_K, L, b, i, r, P); }
+TV static void pack_q8_0(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q8_0, L, T, o, i, r, P); }
+TV static void pack_q4_0(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q4_0, L, T, o, i, r, P); }
+TV static void pack_q4_k(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q4_K, L, T, o, i, r, P); }
+TV static void pack_q5_k(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q5_K, L, T, o, i, r, P); }
+TV static void pack_q6_k(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q6_K, L, T, o, i, r, P); }
 
 TV static void cols_avx512(const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta, float *C,
                            int ldc) {
     const cl_dtype t = W->dtype;
     const layout L = layout_of(t);
     const int nb = X->K / L.kb, bb = cl_dtype_block_bytes(t);
-    void (*pack)(const layout *, const uint8_t *, const __m512i[2], const uint8_t *const[32], uint8_t *);
+    void (*pack)(const layout *, const transposer *, size_t, const __m512i[2], const uint8_t *const[32], uint8_t *);
+    transposer T;
+    transposer_init(&T);
+    int32_t sinv[16];
+    for (int l = 0; l < 16; l++) sinv[T.sigma[l]] = l;
+    const __m512i vsinv = _mm512_loadu_si512(sinv);
     run_fn run[4];
     static const run_fn tq8[4] = RUNTAB(q8_0), tq4[4] = RUNTAB(q4_0), tk4[4] = RUNTAB(q4_k), tk5[4] = RUNTAB(q5_k),
                         tk6[4] = RUNTAB(q6_k);
@@ -261,6 +357,7 @@ TV static void cols_avx512(const cl_q8act *X, const cl_mat *W, int j0, int j1, f
     case CL_Q6_K: pack = pack_q6_k, memcpy(run, tk6, sizeof run); break;
     default: return;
     }
+    (void)bb;
     uint8_t *mem = cl_malloc(L.stride * (size_t)nb + 64), *buf = mem + (64 - (uintptr_t)mem % 64) % 64;
     for (int p0 = j0; p0 < j1; p0 += 32) {
         const uint8_t *rows[32];
@@ -268,10 +365,10 @@ TV static void cols_avx512(const cl_q8act *X, const cl_mat *W, int j0, int j1, f
         for (int c = 0; c < 32; c++) {   /* columns past the end repeat the last row; not stored */
             int j = p0 + c < W->rows ? p0 + c : W->rows - 1;
             rows[c] = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
-            off[c] = (int32_t)(rows[c] - rows[0]);
         }
+        for (int c = 0; c < 32; c++) off[c] = (int32_t)(rows[16 * (c / 16) + T.sigma[c % 16]] - rows[0]);
         __m512i idx[2] = {_mm512_loadu_si512(off), _mm512_loadu_si512(off + 16)};
-        for (int b = 0; b < nb; b++) pack(&L, rows[0] + (size_t)b * bb, idx, rows, buf + (size_t)b * L.stride);
+        for (int b = 0; b < nb; b++) pack(&L, &T, (size_t)b * bb, idx, rows, buf + (size_t)b * L.stride);
         const int nc = j1 - p0 < 32 ? j1 - p0 : 32;
         const __mmask16 mk[2] = {(__mmask16)(nc >= 16 ? 0xFFFF : (1u << nc) - 1),
                                  (__mmask16)(nc >= 32 ? 0xFFFF : nc > 16 ? (1u << (nc - 16)) - 1 : 0)};
@@ -283,7 +380,7 @@ TV static void cols_avx512(const cl_q8act *X, const cl_mat *W, int j0, int j1, f
             for (int r = 0; r < R; r++)
                 for (int v = 0; v < 2; v++) {
                     float *o = C + (size_t)(i0 + r) * ldc + p0 + 16 * v;
-                    __m512 s = _mm512_mul_ps(acc[r][v], va);
+                    __m512 s = _mm512_mul_ps(_mm512_permutexvar_ps(vsinv, acc[r][v]), va);   /* lanes to columns */
                     if (beta != 0.0f) s = _mm512_add_ps(s, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mk[v], o)));
                     _mm512_mask_storeu_ps(o, mk[v], s);
                 }

@@ -38,13 +38,26 @@ typedef struct {
     cl_mat W;
 } wmat;
 
-/* Weights quantised from uneven random data (rows of different magnitude, some outliers). */
-static void make_w(wmat *m, cl_dtype t, int N, int K) {
+/* Weights quantised from uneven random data (rows of different magnitude, some outliers), or
+ * (raw) random bytes with only the f16 scales made finite: every quant and sub-scale value occurs,
+ * q8_0's -128 and q6_K's scale -128 included (where a kernel could saturate). */
+static void make_w(wmat *m, cl_dtype t, int N, int K, int raw) {
     m->t = t, m->N = N, m->K = K;
     m->wf = cl_malloc((size_t)N * K * sizeof *m->wf);
     for (int i = 0; i < N * K; i++) m->wf[i] = urand() * (1.0f + (float)(i % 7)) * (rnd() % 50 ? 1.0f : 8.0f);
-    m->wq = cl_malloc((size_t)cl_dtype_bytes(t, (int64_t)N * K));
+    size_t bytes = (size_t)cl_dtype_bytes(t, (int64_t)N * K);
+    m->wq = cl_malloc(bytes);
     cl_quantize(t, m->wf, (int64_t)N * K, m->wq);
+    if (raw) {
+        uint8_t *b = m->wq;
+        int bb = cl_dtype_block_bytes(t), d0 = t == CL_Q6_K ? 208 : 0, d1 = t == CL_Q4_K || t == CL_Q5_K ? 2 : -1;
+        for (size_t i = 0; i < bytes; i++) b[i] = (uint8_t)rnd();
+        for (size_t o = 0; o < bytes; o += (size_t)bb) {
+            uint16_t h = cl_f32_to_f16(urand() * 0.01f);
+            b[o + d0] = (uint8_t)h, b[o + d0 + 1] = (uint8_t)(h >> 8);
+            if (d1 >= 0) h = cl_f32_to_f16(urand() * 0.01f), b[o + d1] = (uint8_t)h, b[o + d1 + 1] = (uint8_t)(h >> 8);
+        }
+    }
     cl_convert_to_f32(t, m->wq, 0, (int64_t)N * K, m->wf);
     cl_mat_view(&m->W, t, m->wq, N, K);
 }
@@ -71,9 +84,9 @@ static size_t ndiff(const float *a, const float *b, size_t n) {
     return d;
 }
 
-static void test_kernels_agree(cl_dtype t, int M, int N, int K) {
+static void test_kernels_agree(cl_dtype t, int M, int N, int K, int raw) {
     wmat m;
-    make_w(&m, t, N, K);
+    make_w(&m, t, N, K, raw);
     float *A = make_a(M, K);
     float *g = run_cols(cl_q8_cols_generic, &m, A, M);
     cl_q8_cols fam[2] = {cl_q8_cols_avx512(), cl_q8_cols_avx2()};
@@ -85,7 +98,8 @@ static void test_kernels_agree(cl_dtype t, int M, int N, int K) {
         }
         float *v = run_cols(fam[f], &m, A, M);
         size_t d = ndiff(g, v, (size_t)M * N);
-        OK(!d, "%s M %d N %d K %d: %s bit-identical to generic (%zu differ)", cl_dtype_name(t), M, N, K, nm[f], d);
+        OK(!d, "%s%s M %d N %d K %d: %s bit-identical to generic (%zu differ)", cl_dtype_name(t), raw ? " random bytes" : "",
+           M, N, K, nm[f], d);
         free(v);
     }
     /* through cl_mat_gemm: the whole batch, each row alone, chunks of 5 (trans_a, beta) */
@@ -130,13 +144,13 @@ static void test_kernels_agree(cl_dtype t, int M, int N, int K) {
     free(m.wf), free(m.wq), free(A), free(At), free(g), free(C), free(C1);
 }
 
-static void test_vs_numpy(cl_dtype t, int M, int N, int K) {
+static void test_vs_numpy(cl_dtype t, int M, int N, int K, int raw) {
     if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
         SKIP("/usr/bin/python3 with numpy not available: no reference");
         return;
     }
     wmat m;
-    make_w(&m, t, N, K);
+    make_w(&m, t, N, K, raw);
     float *A = make_a(M, K);
     float *g = run_cols(cl_q8_cols_generic, &m, A, M);
     char wp[4096], ap[4096], op[4096], cmd[13000];
@@ -155,7 +169,8 @@ static void test_vs_numpy(cl_dtype t, int M, int N, int K) {
     size_t rl = 0;
     ok = ok && system(cmd) == 0 && cl_read_file(op, &ref, &rl) == 0 && rl == (size_t)M * N * 4;
     size_t d = ok ? ndiff(g, (const float *)ref, (size_t)M * N) : 0;
-    OK(ok && !d, "%s M %d N %d K %d: bit for bit as numpy ref_q8dot.py (%zu of %d differ)", cl_dtype_name(t), M, N, K, d, M * N);
+    OK(ok && !d, "%s%s M %d N %d K %d: bit for bit as numpy ref_q8dot.py (%zu of %d differ)", cl_dtype_name(t),
+       raw ? " random bytes" : "", M, N, K, d, M * N);
     free(ref), free(m.wf), free(m.wq), free(A), free(g);
 }
 
@@ -180,18 +195,34 @@ static void test_act(void) {
     cl_q8act_free(&X);
 }
 
-int main(void) {
+/* The whole test again with CL_KERNELS capping the family cl_mat_gemm dispatches to. */
+static void rerun(const char *self, const char *family) {
+    char cmd[4400], want[64];
+    snprintf(cmd, sizeof cmd, "CL_KERNELS=%s %s --again > %s", family, self, t_tmp("q8_again.tap"));
+    int rc = system(cmd);
+    char *out = NULL;
+    size_t n = 0;
+    snprintf(want, sizeof want, "# integer kernels: %s\n", family);
+    int ok = rc == 0 && cl_read_file(t_tmp("q8_again.tap"), &out, &n) == 0 && strstr(out, want) && !strstr(out, "not ok");
+    OK(ok, "all of the above with CL_KERNELS=%s (exit %d)", family, rc);
+    free(out);
+}
+
+int main(int argc, char **argv) {
     printf("# integer kernels: %s\n", cl_q8_isa());
     test_act();
     for (int k = 0; k < NQT; k++) {
         int K = cl_dtype_block(QT[k]) == 256 ? 512 : 96;
-        test_kernels_agree(QT[k], 11, 70, K);   /* a panel tail: 70 = 2 x 32 + 6 */
-        test_kernels_agree(QT[k], 1, 33, K);
-        test_vs_numpy(QT[k], 6, 40, K);
+        test_kernels_agree(QT[k], 11, 70, K, 0);   /* a panel tail: 70 = 2 x 32 + 6 */
+        test_kernels_agree(QT[k], 1, 33, K, 0);
+        test_kernels_agree(QT[k], 9, 48, K, 1);
+        if (argc > 1) continue;   /* the rerun: numpy checked the generic kernel already */
+        test_vs_numpy(QT[k], 6, 40, K, 0);
+        test_vs_numpy(QT[k], 5, 17, K, 1);
     }
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
-    make_w(&m, CL_Q8_0, 20, 64);
+    make_w(&m, CL_Q8_0, 20, 64, 0);
     float *A = make_a(3, 64), C[60], R[60];
     int was = cl_gemm_fixed_order(1);
     cl_mat_gemm(0, 1, 3, 20, 64, 1.0f, A, 64, &m.W, 0.0f, C, 20);
@@ -199,5 +230,9 @@ int main(void) {
     cl_gemm_fixed_order(was);
     OK(!memcmp(C, R, sizeof C), "cl_gemm_fixed_order on: quantised products are cl_gemm's on the dequantised f32");
     free(m.wf), free(m.wq), free(A);
+    if (argc == 1) {
+        if (cl_q8_cols_avx2()) rerun(argv[0], "avx2");
+        rerun(argv[0], "generic");
+    }
     return t_done();
 }

@@ -165,10 +165,16 @@ static cl_q8_cols pick(const char **isa) {
     return *isa = "generic", cl_q8_cols_generic;
 }
 
-static const char *chosen_isa;
+static _Atomic(cl_q8_cols) chosen_f;
+static _Atomic(const char *) chosen_isa;
 static cl_q8_cols chosen(void) {
-    static cl_q8_cols f;
-    if (!f) f = pick(&chosen_isa);   /* idempotent: a race only repeats the same choice */
+    cl_q8_cols f = chosen_f;
+    if (!f) {   /* a race only repeats the same choice */
+        const char *isa;
+        f = pick(&isa);
+        chosen_isa = isa;
+        chosen_f = f;
+    }
     return f;
 }
 

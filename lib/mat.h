@@ -12,7 +12,7 @@
  * orientation (trans_w) multiply in integers on quantised activation rows, as llama.cpp does
  * (mat_q8.h): the result then differs from the dequantised f32 product by the activation rounding
  * (a few 1e-3 of sum |a w|), but is bit-identical for any M, chunking, thread count and kernel
- * family (CL_KERNELS=generic|avx2|avx512).  cl_mat_int8(0) or CL_QUANT_DOT=f32 in the
+ * family (CL_KERNELS=generic|avx2 caps it).  cl_mat_int8(0) or CL_QUANT_DOT=f32 in the
  * environment turns it off (the dequantised f32 path above).  The few-row and panel paths sum in
  * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
  * batch (as sgemv and sgemm did before), except on a thread with cl_gemm_fixed_order on (ops.h):

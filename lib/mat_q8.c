@@ -108,51 +108,60 @@ static inline int wq(cl_dtype t, const uint8_t *b, int e) {
     }
 }
 
-/* The defined float sequence of mat_q8.h for entry (i, row w of W). */
-static float dot_generic(cl_dtype t, const uint8_t *w, const cl_q8act *X, int i) {
-    const int K = X->K, nb = K / X->kb, bb = cl_dtype_block_bytes(t);
-    const int8_t *a = X->q + (size_t)i * K;
-    const float *da = X->d + (size_t)i * nb;
-    const int16_t *bs = X->bs + (size_t)i * (K / 16);
-    float acc = 0.0f;
-    for (int b = 0; b < nb; b++, w += bb, a += X->kb, bs += X->kb / 16) {
-        if (t == CL_Q8_0 || t == CL_Q4_0) {
-            int z = t == CL_Q4_0 ? 8 : 0, isum = 0;
-            for (int e = 0; e < 32; e++) isum += (wq(t, w, e) - z) * a[e];
-            acc = fmaf((float)isum, h2f(w) * da[b], acc);
-        } else if (t == CL_Q6_K) {
-            int sumi = 0;
-            for (int g = 0; g < 16; g++) {
-                int s = 0;
-                for (int e = 16 * g; e < 16 * g + 16; e++) s += (wq(t, w, e) - 32) * a[e];
-                sumi += (int8_t)w[192 + g] * s;
-            }
-            acc = fmaf((float)sumi, h2f(w + 208) * da[b], acc);
-        } else {   /* q4_K, q5_K */
-            int sumi = 0, summ = 0;
-            for (int j = 0; j < 8; j++) {
-                int sc, m, s = 0;
-                cl_qk_scale_min(w + 4, j, &sc, &m);
-                for (int e = 32 * j; e < 32 * j + 32; e++) s += wq(t, w, e) * a[e];
-                sumi += sc * s;
-                summ += m * (bs[2 * j] + bs[2 * j + 1]);
-            }
-            acc = fmaf((float)sumi, h2f(w) * da[b], acc);
-            acc = fmaf((float)summ, -(h2f(w + 2) * da[b]), acc);
-        }
-    }
-    return acc;
+/* Integer dot product of n weight values with n activations (a loop the compiler vectorises). */
+static inline int idot(const int8_t *w, const int8_t *a, int n) {
+    int s = 0;
+    for (int e = 0; e < n; e++) s += w[e] * a[e];
+    return s;
 }
 
+/* Columns j0..j1-1: each weight block unpacked once to signed values (q8_0 q, q4_0 q - 8, q4_K and
+ * q5_K q, q6_K q - 32), then mat_q8.h's sequence for every activation row, blocks in order. */
 void cl_q8_cols_generic(const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta,
                         float *C, int ldc) {
+    const cl_dtype t = W->dtype;
+    const int K = X->K, kb = X->kb, nb = K / kb, bb = cl_dtype_block_bytes(t), M = X->M;
+    float *acc = cl_malloc((size_t)M * sizeof *acc + 1);
+    int8_t wv[256];
     for (int j = j0; j < j1; j++) {
         const uint8_t *w = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
-        for (int i = 0; i < X->M; i++) {
+        for (int i = 0; i < M; i++) acc[i] = 0.0f;
+        for (int b = 0; b < nb; b++, w += bb) {
+            const int z = t == CL_Q4_0 ? 8 : t == CL_Q6_K ? 32 : 0;
+            for (int e = 0; e < kb; e++) wv[e] = (int8_t)(wq(t, w, e) - z);
+            const float dw = h2f(t == CL_Q6_K ? w + 208 : w), dmin = kb == 256 && t != CL_Q6_K ? h2f(w + 2) : 0.0f;
+            int sc[16], mn[8];
+            if (t == CL_Q6_K)
+                for (int g = 0; g < 16; g++) sc[g] = (int8_t)w[192 + g];
+            else if (kb == 256)
+                for (int k = 0; k < 8; k++) cl_qk_scale_min(w + 4, k, &sc[k], &mn[k]);
+            for (int i = 0; i < M; i++) {
+                const int8_t *a = X->q + (size_t)i * K + (size_t)b * kb;
+                const int16_t *bs = X->bs + (size_t)i * (K / 16) + (size_t)b * (kb / 16);
+                const float da = X->d[(size_t)i * nb + b];
+                if (t == CL_Q8_0 || t == CL_Q4_0) {
+                    acc[i] = fmaf((float)idot(wv, a, 32), dw * da, acc[i]);
+                } else if (t == CL_Q6_K) {
+                    int sumi = 0;
+                    for (int g = 0; g < 16; g++) sumi += sc[g] * idot(wv + 16 * g, a + 16 * g, 16);
+                    acc[i] = fmaf((float)sumi, dw * da, acc[i]);
+                } else {   /* q4_K, q5_K */
+                    int sumi = 0, summ = 0;
+                    for (int k = 0; k < 8; k++) {
+                        sumi += sc[k] * idot(wv + 32 * k, a + 32 * k, 32);
+                        summ += mn[k] * (bs[2 * k] + bs[2 * k + 1]);
+                    }
+                    acc[i] = fmaf((float)sumi, dw * da, acc[i]);
+                    acc[i] = fmaf((float)summ, -(dmin * da), acc[i]);
+                }
+            }
+        }
+        for (int i = 0; i < M; i++) {
             float *o = C + (size_t)i * ldc + j;
-            *o = cl_q8_out(dot_generic(W->dtype, w, X, i), alpha, beta, *o);
+            *o = cl_q8_out(acc[i], alpha, beta, *o);
         }
     }
+    free(acc);
 }
 
 /* CL_KERNELS: "generic" or "avx2" caps the family; anything else (or unset) takes the best. */

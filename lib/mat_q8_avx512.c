@@ -362,8 +362,9 @@ TV static void decode_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, f
         /* each row whole, in address order (16 rows side by side stream at half the speed):
          * 16 blocks at a time, two per vector, vpdpbusd, a tree of permutes leaves lane i with
          * block b0 + i's sum */
-        for (int c = 0; c < 16; c++)
-            for (int b0 = 0; b0 < nb; b0 += 16) {
+        const int nb16 = nb / 16 * 16;
+        for (int c = 0; c < 16; c++) {
+            for (int b0 = 0; b0 < nb16; b0 += 16) {
                 __m512i w[8];
                 _Pragma("GCC unroll 8")
                 for (int p = 0; p < 8; p++) {
@@ -391,6 +392,19 @@ TV static void decode_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, f
                     _mm512_storeu_si512(ib + ((size_t)r * 16 + c) * nbp + b0, sum);
                 }
             }
+            /* then the last nb % 16 blocks one at a time (in address order): a 256-bit vpdpbusd and a sum across lanes */
+            for (int b = nb16; b < nb; b++) {
+                const __m256i w = _mm256_xor_si256(_mm512_castsi512_si256(flip), _mm256_loadu_si256((const __m256i *)(rows[c] + (size_t)b * 34 + 2)));
+                for (int r = 0; r < M; r++) {
+                    __m256i v = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, _mm256_loadu_si256((const __m256i *)(X->q + (size_t)r * K + 32 * (size_t)b)));
+                    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+                    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+                    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+                    const int16_t *bs = X->bs + (size_t)r * (K / 16) + 2 * (size_t)b;
+                    ib[((size_t)r * 16 + c) * nbp + b] = _mm_cvtsi128_si32(h) - 128 * (bs[0] + bs[1]);
+                }
+            }
+        }
         __m512 acc[RB];
         for (int r = 0; r < M; r++) acc[r] = _mm512_setzero_ps();
         for (int b = 0; b < nb; b++) {

@@ -220,6 +220,8 @@ int main(int argc, char **argv) {
         test_vs_numpy(QT[k], 6, 40, K, 0);
         test_vs_numpy(QT[k], 5, 17, K, 1);
     }
+    /* q8_0 rows of 18 blocks: the decode kernel's 16-block groups and its tail */
+    test_kernels_agree(CL_Q8_0, 4, 35, 576, 1);
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
     make_w(&m, CL_Q8_0, 20, 64, 0);

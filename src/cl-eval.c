@@ -19,6 +19,8 @@
 #include "hub.h"
 #include "compressor.h"
 #include "eval_data.h"
+#include "eval_drop.h"
+#include "eval_needle.h"
 #include "generate.h"
 #include "eval_squad.h"
 #include "model.h"
@@ -92,12 +94,18 @@ static int32_t *encode(const cl_tokenizer *tok, const char *s, int *n) {
     return ids;
 }
 
+/* The context's segments, cut exactly as cl-segment cuts them (what the compressor gets). */
+static int segments(const ctx_t *x, const char *text, int32_t **ids, int **len) {
+    int n_seg;
+    if (cl_text_segments(x->tok, text, x->S, 1, ids, len, &n_seg) < 0) cl_die("%s", cl_error());
+    return n_seg;
+}
+
 /* Segment and compress a text: *ce gets n_ce vectors; returns n_ce.  naive forces the naive
  * baseline whatever the compressor. */
 static int compress_text(const ctx_t *x, const char *text, int naive, float **ce) {
     int32_t *ids;
-    int *len, n_seg;
-    if (cl_text_segments(x->tok, text, x->S, 1, &ids, &len, &n_seg) < 0) cl_die("%s", cl_error());
+    int *len, n_seg = segments(x, text, &ids, &len);
     int n_ce = 0;
     for (int i = 0; i < n_seg; i++) n_ce += cl_compress_n_out(len[i], x->C);
     *ce = cl_malloc(((size_t)n_ce + 1) * x->m->cfg.dim * sizeof **ce);
@@ -118,6 +126,61 @@ static int compress_text(const ctx_t *x, const char *text, int naive, float **ce
     return n_ce;
 }
 
+/* Token dropping at rate C over the same segments (eval_drop.h): *kept gets the ids; their count. */
+static int drop_text(const ctx_t *x, const char *text, int32_t **kept) {
+    int32_t *ids;
+    int *len, n_seg = segments(x, text, &ids, &len), n_out = 0;
+    for (int i = 0; i < n_seg; i++) n_out += cl_compress_n_out(len[i], x->C);
+    *kept = cl_malloc(((size_t)n_out + 1) * sizeof **kept);
+    int n = cl_drop_tokens(x->m, x->start_id, ids, len, n_seg, x->C, *kept, NULL);
+    if (n < 0) cl_die("token dropping: %s", cl_error());
+    free(ids);
+    free(len);
+    return n;
+}
+
+/* The context methods every mode compares, and the table's names for them. */
+enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_DROP, F_N };
+static const char *const f_names[F_N] = {"text", "ce", "none", "naive", "drop"};
+static const char *const f_label[F_N] = {"text", "compressed", "none", "naive", "token-drop"};
+static const int f_order[F_N] = {F_TEXT, F_CE, F_DROP, F_NAIVE, F_NONE};   /* table rows */
+
+/* One context in every form: its text tokens, CEs, naive CEs and kept tokens, the time each took
+ * to make from the text (prep_s; 0 for text and none), and as prompt pieces. */
+typedef struct {
+    int32_t *ids, *kept;
+    float *ce, *naive;
+    double prep_s[F_N];
+    cl_piece piece[F_N];
+} ctx_views;
+
+static void views_make(const ctx_t *x, const char *text, ctx_views *v) {
+    memset(v, 0, sizeof *v);
+    int n_ids, n;
+    v->ids = encode(x->tok, text, &n_ids);
+    v->piece[F_TEXT] = (cl_piece){.ids = v->ids, .n = n_ids};
+    double t0 = cl_now();
+    n = compress_text(x, text, 0, &v->ce);
+    v->prep_s[F_CE] = cl_now() - t0;
+    v->piece[F_CE] = (cl_piece){.embd = v->ce, .n = n};
+    t0 = cl_now();
+    n = compress_text(x, text, 1, &v->naive);
+    v->prep_s[F_NAIVE] = cl_now() - t0;
+    v->piece[F_NAIVE] = (cl_piece){.embd = v->naive, .n = n};
+    t0 = cl_now();
+    n = drop_text(x, text, &v->kept);
+    v->prep_s[F_DROP] = cl_now() - t0;
+    v->piece[F_DROP] = (cl_piece){.ids = v->kept, .n = n};
+    v->piece[F_NONE] = (cl_piece){.n = 0};
+}
+
+static void views_free(ctx_views *v) {
+    free(v->ids);
+    free(v->kept);
+    free(v->ce);
+    free(v->naive);
+}
+
 static void progress(const ctx_t *x, int i, int n) {
     if (x->progress) fprintf(stderr, "\r%s: %d/%d", cl_progname(), i, n);
     if (x->progress && i == n) fputc('\n', stderr);
@@ -136,35 +199,24 @@ static void warn_over_ctx(const ctx_t *x, int over, int n) {
 
 /* ---- fidelity ---------------------------------------------------------------------------- */
 
-enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_N };
-static const char *const f_names[F_N] = {"text", "ce", "none", "naive"};
-
 typedef struct {
-    double nll[F_N], agree[F_N], ttft[F_N], kv[F_N];
+    double nll[F_N], agree[F_N], ttft[F_N], kv[F_N], pos[F_N], prep_s[F_N];
     long top1[F_N], tokens, agree_tokens;
-    double compress_s, naive_s, context_tokens, ces;
+    double context_tokens;
     int examples, skipped, over_ctx;
 } fid_sums;
 
 static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, fid_sums *s) {
     const cl_model *m = x->m;
-    int n_ctx, n_q;
-    int32_t *ctx = encode(x->tok, it->context, &n_ctx), *q = encode(x->tok, it->question, &n_q);
+    int n_q;
+    int32_t *q = encode(x->tok, it->question, &n_q);
     int32_t start = x->start_id;
-    float *ce[F_N] = {0};
-    int n_ce[F_N] = {0};
-    double t0 = cl_now();
-    n_ce[F_CE] = compress_text(x, it->context, 0, &ce[F_CE]);
-    double t_ce = cl_now() - t0;
-    t0 = cl_now();
-    n_ce[F_NAIVE] = compress_text(x, it->context, 1, &ce[F_NAIVE]);
-    double t_naive = cl_now() - t0;
+    ctx_views v;
+    views_make(x, it->context, &v);
     cl_piece pre[F_N][3];
     for (int k = 0; k < F_N; k++) {
         pre[k][0] = (cl_piece){.ids = &start, .n = 1};
-        pre[k][1] = k == F_TEXT ? (cl_piece){.ids = ctx, .n = n_ctx}
-                    : k == F_NONE ? (cl_piece){.n = 0}
-                                  : (cl_piece){.embd = ce[k], .n = n_ce[k]};
+        pre[k][1] = v.piece[k];
         pre[k][2] = (cl_piece){.ids = q, .n = n_q};
     }
     /* the continuation: the given answer, or the teacher's greedy one (stopping at EOS) */
@@ -181,7 +233,7 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
     if (n_a == 0) {
         s->skipped++;
     } else {
-        if (1 + n_ctx + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
+        if (1 + v.piece[F_TEXT].n + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
         int32_t *g[F_N];
         for (int k = 0; k < F_N; k++) {
             double nll;
@@ -192,8 +244,10 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
             cl_gen_stats st = {0};
             g[k] = cl_malloc((size_t)n_agree * sizeof *g[k]);
             if (cl_greedy(m, pre[k], 3, n_agree, NULL, 0, g[k], &st) != n_agree) cl_die("%s", cl_error());
-            s->ttft[k] += st.ttft_s;
+            s->ttft[k] += st.ttft_s + v.prep_s[k];
             s->kv[k] += (double)st.kv_bytes;
+            s->pos[k] += cl_pieces_len(pre[k], 3);
+            s->prep_s[k] += v.prep_s[k];
         }
         for (int k = 0; k < F_N; k++) {
             for (int i = 0; i < n_agree; i++) s->agree[k] += g[k][i] == g[F_TEXT][i];
@@ -201,17 +255,12 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
         for (int k = 0; k < F_N; k++) free(g[k]);
         s->tokens += n_a;
         s->agree_tokens += n_agree;
-        s->compress_s += t_ce;
-        s->naive_s += t_naive;
-        s->context_tokens += n_ctx;
-        s->ces += n_ce[F_CE];
+        s->context_tokens += v.piece[F_TEXT].n;
         s->examples++;
     }
     free(a);
-    free(ctx);
     free(q);
-    free(ce[F_CE]);
-    free(ce[F_NAIVE]);
+    views_free(&v);
 }
 
 static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, int n, int n_answer,
@@ -223,29 +272,31 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
     }
     if (s.examples == 0) cl_die("no example gave a continuation to score");
     warn_over_ctx(x, s.over_ctx, s.examples);
-    double nll[F_N];
+    double nll[F_N], util[F_N];
     for (int k = 0; k < F_N; k++) nll[k] = s.nll[k] / (double)s.tokens;
-    double util = ratio(nll[F_NONE] - nll[F_CE], nll[F_NONE] - nll[F_TEXT]);
-    double util_naive = ratio(nll[F_NONE] - nll[F_NAIVE], nll[F_NONE] - nll[F_TEXT]);
+    for (int k = 0; k < F_N; k++) util[k] = ratio(nll[F_NONE] - nll[k], nll[F_NONE] - nll[F_TEXT]);
     int E = s.examples;
     printf("%d examples (%d skipped), %ld continuation tokens, mean context %.1f tokens -> %.1f CEs\n", E,
-           s.skipped, s.tokens, s.context_tokens / E, s.ces / E);
-    printf("%-12s %10s %8s %9s %12s %12s\n", "context", "NLL/token", "top-1", "agree", "TTFT ms", "KV bytes");
-    for (int k = 0; k < F_N; k++) {
-        double ttft = s.ttft[k] / E + (k == F_CE ? s.compress_s / E : k == F_NAIVE ? s.naive_s / E : 0);
-        printf("%-12s %10.4f %8.3f %9.3f %12.3f %12.0f\n", k == F_CE ? "compressed" : f_names[k], nll[k],
-               (double)s.top1[k] / s.tokens, s.agree[k] / s.agree_tokens, 1e3 * ttft, s.kv[k] / E);
+           s.skipped, s.tokens, s.context_tokens / E, s.pos[F_CE] / E - (s.pos[F_NONE] / E));
+    printf("%-12s %10s %8s %9s %9s %12s %8s %12s\n", "context", "NLL/token", "top-1", "agree", "utility", "TTFT ms",
+           "KV pos", "KV bytes");
+    for (int r = 0; r < F_N; r++) {
+        int k = f_order[r];
+        printf("%-12s %10.4f %8.3f %9.3f %9.3f %12.3f %8.1f %12.0f\n", f_label[k], nll[k],
+               (double)s.top1[k] / s.tokens, s.agree[k] / s.agree_tokens, util[k], 1e3 * s.ttft[k] / E,
+               s.pos[k] / E, s.kv[k] / E);
     }
-    printf("retained utility (none - compressed) / (none - text): %.3f   naive: %.3f\n", util, util_naive);
-    printf("(TTFT of compressed/naive includes compressing the context: %.3f / %.3f ms)\n",
-           1e3 * s.compress_s / E, 1e3 * s.naive_s / E);
+    printf("retained utility (none - compressed) / (none - text): %.3f   token-drop: %.3f   naive: %.3f\n",
+           util[F_CE], util[F_DROP], util[F_NAIVE]);
+    printf("(TTFT of compressed/token-drop/naive includes making them from the text: %.3f / %.3f / %.3f ms)\n",
+           1e3 * s.prep_s[F_CE] / E, 1e3 * s.prep_s[F_DROP] / E, 1e3 * s.prep_s[F_NAIVE] / E);
     json_t *j = json_object();
     json_object_set_new(j, "examples", json_integer(E));
     json_object_set_new(j, "skipped", json_integer(s.skipped));
     json_object_set_new(j, "tokens", json_integer(s.tokens));
     json_object_set_new(j, "agree_tokens", json_integer(n_agree));
     json_object_set_new(j, "context_tokens", num(s.context_tokens / E));
-    json_object_set_new(j, "ces", num(s.ces / E));
+    json_object_set_new(j, "ces", num((s.pos[F_CE] - s.pos[F_NONE]) / E));
     for (int k = 0; k < F_N; k++) {
         char key[64];
         snprintf(key, sizeof key, "nll_%s", f_names[k]);
@@ -257,13 +308,18 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
             json_object_set_new(j, key, num(s.agree[k] / s.agree_tokens));
         }
         snprintf(key, sizeof key, "ttft_%s_s", f_names[k]);
-        json_object_set_new(j, key, num(s.ttft[k] / E + (k == F_CE ? s.compress_s / E : k == F_NAIVE ? s.naive_s / E : 0)));
+        json_object_set_new(j, key, num(s.ttft[k] / E));
         snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
         json_object_set_new(j, key, num(s.kv[k] / E));
+        snprintf(key, sizeof key, "kv_%s_positions", f_names[k]);
+        json_object_set_new(j, key, num(s.pos[k] / E));
     }
-    json_object_set_new(j, "compress_s", num(s.compress_s / E));
-    json_object_set_new(j, "utility", num(util));
-    json_object_set_new(j, "utility_naive", num(util_naive));
+    json_object_set_new(j, "compress_s", num(s.prep_s[F_CE] / E));
+    json_object_set_new(j, "naive_s", num(s.prep_s[F_NAIVE] / E));
+    json_object_set_new(j, "drop_s", num(s.prep_s[F_DROP] / E));
+    json_object_set_new(j, "utility", num(util[F_CE]));
+    json_object_set_new(j, "utility_naive", num(util[F_NAIVE]));
+    json_object_set_new(j, "utility_drop", num(util[F_DROP]));
     json_object_set_new(j, "agreement", num(s.agree[F_CE] / s.agree_tokens));
     return j;
 }

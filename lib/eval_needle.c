@@ -9,11 +9,12 @@
 #include "rng.h"
 #include "util.h"
 
-const char cl_needle_pre[] = "The secret name was";
+const char cl_needle_probe[] = "One day, ";
+const char cl_needle_pre[] = "There was a little cat named ";
 
-/* invented: no story the model saw uses them */
-static const char *const names[] = {"Zorbu", "Kimbo", "Pilka", "Tavro", "Mupsy", "Wendo", "Bixie", "Luzo",
-                                    "Fenwa", "Rallo", "Gumbi", "Nelko", "Suvi", "Dobba", "Yarni", "Pofto"};
+/* names the model knows (it cannot copy invented ones), but not the ones it says unprompted */
+static const char *const names[] = {"Mia", "Sam", "Anna", "Jack", "Lucy", "Spot", "Bob", "Sara",
+                                    "Kitty", "Zoe", "Amy", "Daisy", "Rex", "Buddy", "Sally", "Jane"};
 
 int cl_needle_n_names(void) { return (int)(sizeof names / sizeof *names); }
 const char *cl_needle_name(int i) { return names[i]; }
@@ -52,6 +53,24 @@ static int next_sentence(const char **p, const char **s, size_t *len) {
     }
 }
 
+/* A sentence that may name someone: a capital letter after its first character (but the word
+ * "I"), or a first word that is not a common sentence starter. */
+static int has_name(const char *s, size_t l) {
+    static const char *const starters[] = {"The ", "She ", "He ", "They ", "It ", "One ", "Once ", "But ",
+                                           "So ", "Then ", "When ", "A ", "We ", "I ", "Her ", "His ",
+                                           "After ", "Every ", "\"", "At ", "In ", "This ", "That ", "You ",
+                                           "Their ", "All ", "As ", "Suddenly", "From ", "Now ", "Finally"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof starters / sizeof *starters && !ok; i++)
+        ok = strncmp(s, starters[i], strlen(starters[i])) == 0;
+    if (!ok) return 1;
+    for (size_t i = 1; i < l; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z' &&
+            !(s[i] == 'I' && s[i - 1] == ' ' && (i + 1 == l || s[i + 1] == ' ' || s[i + 1] == '\'')))
+            return 1;
+    return 0;
+}
+
 int cl_needle_make(const char *const *pool, int n_pool, int target_tokens, double depth, uint64_t seed,
                    cl_count_fn count, void *cctx, cl_needle_doc *d) {
     memset(d, 0, sizeof *d);
@@ -66,11 +85,10 @@ int cl_needle_make(const char *const *pool, int n_pool, int target_tokens, doubl
         order[i] = order[j];
         order[j] = t;
     }
-    size_t nl = strlen(cl_needle_pre) + strlen(name) + 3;
+    size_t nl = strlen(cl_needle_pre) + strlen(name) + 2;
     d->needle = cl_malloc(nl);
-    snprintf(d->needle, nl, "%s %s.", cl_needle_pre, name);
-    d->answer = cl_malloc(strlen(name) + 2);
-    snprintf(d->answer, strlen(name) + 2, " %s", name);
+    snprintf(d->needle, nl, "%s%s.", cl_needle_pre, name);
+    d->answer = cl_strdup(name);
     d->tokens = count(cctx, d->needle);
     /* the filler: sentence views into the pool */
     const char **sv = NULL;
@@ -81,6 +99,7 @@ int cl_needle_make(const char *const *pool, int n_pool, int target_tokens, doubl
         const char *p = pool[order[t]], *s;
         size_t l;
         while (!full && next_sentence(&p, &s, &l)) {
+            if (has_name(s, l)) continue;
             char *tmp = cl_malloc(l + 1);
             memcpy(tmp, s, l);
             tmp[l] = 0;

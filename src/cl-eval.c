@@ -76,6 +76,19 @@ static int parse_lengths(const char *s, int *out, int cap) {
     return n;
 }
 
+/* "0,0.5,1" -> depths in [0, 1]. */
+static int parse_depths(const char *s, double *out, int cap) {
+    int n = 0;
+    char *list = cl_strdup(s), *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save))
+        if (n == cap || cl_parse_double(p, 0, 1, &out[n++]) < 0)
+            cl_usage_error("bad depth list for --depths (numbers 0..1, comma-separated): %s", s);
+    free(list);
+    if (n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
+        cl_usage_error("bad depth list for --depths (numbers 0..1, comma-separated): %s", s);
+    return n;
+}
+
 typedef struct {
     cl_model *m;
     cl_tokenizer *tok;
@@ -463,6 +476,177 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
     return j;
 }
 
+/* ---- needle ------------------------------------------------------------------------------ */
+
+static int count_tokens(void *tok, const char *s) {
+    int n;
+    free(encode(tok, s, &n));
+    return n;
+}
+
+typedef struct {
+    const char *const *pool;   /* filler texts */
+    int n_pool, trials;
+    uint64_t seed;
+    int32_t *q;                /* the probe, cl_needle_probe */
+    int n_q, max_answer;       /* the longest answer in tokens */
+} needle_opts;
+
+/* The answer's tokens as they follow the probe: encode(probe + answer) past the probe's tokens. */
+static int32_t *answer_ids(const ctx_t *x, const needle_opts *o, const char *answer, int *n) {
+    char *full = cl_malloc(strlen(cl_needle_probe) + strlen(answer) + 2);
+    strcpy(full, cl_needle_probe);
+    strcat(full, answer);
+    strcat(full, " ");
+    int n_full;
+    int32_t *ids = encode(x->tok, full, &n_full);
+    if (n_full <= o->n_q || memcmp(ids, o->q, (size_t)o->n_q * sizeof *ids) != 0)
+        cl_die("needle: the tokenizer does not keep the probe's tokens in \"%s\"", full);
+    *n = n_full - o->n_q;
+    memmove(ids, ids + o->n_q, (size_t)*n * sizeof *ids);
+    free(full);
+    return ids;
+}
+
+typedef struct {
+    double p[F_N], recall[F_N], kv[F_N], pos[F_N], context_tokens, before_tokens;
+    int n, over_ctx;
+} needle_sums;
+
+static void needle_one(const ctx_t *x, const needle_opts *o, int length, double depth, uint64_t seed,
+                       needle_sums *s) {
+    cl_needle_doc d;
+    if (cl_needle_make(o->pool, o->n_pool, length, depth, seed, count_tokens, x->tok, &d) < 0)
+        cl_die("%s", cl_error());
+    int n_a, n_before;
+    int32_t *a = answer_ids(x, o, d.answer, &n_a);
+    char *head = cl_strdup(d.context);
+    head[d.needle_off] = 0;
+    free(encode(x->tok, head, &n_before));
+    free(head);
+    ctx_views v;
+    views_make(x, d.context, &v);
+    int32_t start = x->start_id, *g = cl_malloc((size_t)n_a * sizeof *g);
+    if (1 + v.piece[F_TEXT].n + o->n_q + n_a > x->m->cfg.max_ctx) s->over_ctx++;
+    for (int k = 0; k < F_N; k++) {
+        cl_piece pre[3] = {{.ids = &start, .n = 1}, v.piece[k], {.ids = o->q, .n = o->n_q}};
+        double nll;
+        if (cl_score_continuation(x->m, pre, 3, a, n_a, &nll, NULL) < 0) cl_die("%s", cl_error());
+        cl_gen_stats st = {0};
+        int n = cl_greedy(x->m, pre, 3, n_a, NULL, 0, g, &st);
+        if (n != n_a) cl_die("%s", cl_error());
+        s->p[k] += exp(-nll);
+        s->recall[k] += memcmp(g, a, (size_t)n_a * sizeof *g) == 0;
+        s->kv[k] += (double)st.kv_bytes;
+        s->pos[k] += cl_pieces_len(pre, 3);
+    }
+    s->context_tokens += v.piece[F_TEXT].n;
+    s->before_tokens += n_before;
+    s->n++;
+    views_free(&v);
+    free(g);
+    free(a);
+    cl_needle_free(&d);
+}
+
+static json_t *needle_run(const ctx_t *x, const needle_opts *o, const int *lengths, int n_len,
+                          const double *depths, int n_dep) {
+    json_t *cells = json_array();
+    double mp[F_N] = {0}, mr[F_N] = {0};
+    int over = 0, total = 0;
+    printf("%6s %5s %7s", "length", "depth", "tokens");
+    for (int r = 0; r < F_N; r++) printf(" %17s", f_label[f_order[r]]);
+    printf("\n%20s", "");
+    for (int r = 0; r < F_N; r++) printf(" %10s %6s", "p(needle)", "recall");
+    printf("\n");
+    for (int l = 0; l < n_len; l++)
+        for (int di = 0; di < n_dep; di++) {
+            needle_sums s = {0};
+            for (int t = 0; t < o->trials; t++)
+                needle_one(x, o, lengths[l], depths[di], o->seed + (uint64_t)t, &s);
+            progress(x, l * n_dep + di + 1, n_len * n_dep);
+            over += s.over_ctx;
+            total += s.n;
+            double N = s.n;
+            printf("%6d %5.2f %7.1f", lengths[l], depths[di], s.context_tokens / N);
+            for (int r = 0; r < F_N; r++) printf(" %10.4f %6.3f", s.p[f_order[r]] / N, s.recall[f_order[r]] / N);
+            printf("\n");
+            json_t *c = json_object();
+            json_object_set_new(c, "length", json_integer(lengths[l]));
+            json_object_set_new(c, "depth", json_real(depths[di]));
+            json_object_set_new(c, "trials", json_integer(s.n));
+            json_object_set_new(c, "context_tokens", num(s.context_tokens / N));
+            json_object_set_new(c, "needle_token_depth", num(s.before_tokens / s.context_tokens));
+            for (int k = 0; k < F_N; k++) {
+                char key[64];
+                snprintf(key, sizeof key, "p_%s", f_names[k]);
+                json_object_set_new(c, key, num(s.p[k] / N));
+                snprintf(key, sizeof key, "recall_%s", f_names[k]);
+                json_object_set_new(c, key, num(s.recall[k] / N));
+                snprintf(key, sizeof key, "kv_%s_positions", f_names[k]);
+                json_object_set_new(c, key, num(s.pos[k] / N));
+                snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
+                json_object_set_new(c, key, num(s.kv[k] / N));
+                mp[k] += s.p[k] / N / (n_len * n_dep);
+                mr[k] += s.recall[k] / N / (n_len * n_dep);
+            }
+            json_array_append_new(cells, c);
+        }
+    warn_over_ctx(x, over, total);
+    printf("%-20s", "mean");
+    for (int r = 0; r < F_N; r++) printf(" %10.4f %6.3f", mp[f_order[r]], mr[f_order[r]]);
+    printf("\n");
+    json_t *j = json_object();
+    json_object_set_new(j, "probe", json_string(cl_needle_probe));
+    json_object_set_new(j, "trials", json_integer(o->trials));
+    json_object_set_new(j, "filler_texts", json_integer(o->n_pool));
+    for (int k = 0; k < F_N; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "p_%s", f_names[k]);
+        json_object_set_new(j, key, num(mp[k]));
+        snprintf(key, sizeof key, "recall_%s", f_names[k]);
+        json_object_set_new(j, key, num(mr[k]));
+    }
+    json_object_set_new(j, "cells", cells);
+    return j;
+}
+
+/* Needle mode over the examples' contexts as filler: check the lengths fit the model, run. */
+static json_t *needle(const ctx_t *x, const cl_qa_set *set, const int *idx, int n, int trials, uint64_t seed,
+                      const int *want, int n_want, const double *depths, int n_dep) {
+    needle_opts o = {.n_pool = n, .trials = trials, .seed = seed};
+    o.q = encode(x->tok, cl_needle_probe, &o.n_q);
+    for (int i = 0; i < cl_needle_n_names(); i++) {
+        int k;
+        free(answer_ids(x, &o, cl_needle_name(i), &k));
+        if (k > o.max_answer) o.max_answer = k;
+    }
+    int fit = x->m->cfg.max_ctx - 1 - o.n_q - o.max_answer;   /* the longest context that fits */
+    int lengths[64], n_len = 0;
+    if (n_want) {
+        for (int i = 0; i < n_want; i++)
+            if (want[i] > fit)
+                cl_die("needle: --context-tokens %d does not fit the model's context of %d tokens (BOS, the "
+                       "probe's %d and the answer's up to %d tokens leave %d)",
+                       want[i], x->m->cfg.max_ctx, o.n_q, o.max_answer, fit);
+        memcpy(lengths, want, (size_t)n_want * sizeof *want);
+        n_len = n_want;
+    } else {   /* 1/8, 1/4, 1/2 of the context and all that fits */
+        for (int div = 8; div >= 2; div /= 2)
+            if (x->m->cfg.max_ctx / div < fit) lengths[n_len++] = x->m->cfg.max_ctx / div;
+        lengths[n_len++] = fit;
+    }
+    const char **pool = cl_malloc((size_t)(n > 0 ? n : 1) * sizeof *pool);
+    for (int i = 0; i < n; i++) pool[i] = set->items[idx[i]].context;
+    o.pool = pool;
+    printf("needle \"%sNAME.\" (%d names), probe \"%s\", %d trials per cell, %d filler texts\n", cl_needle_pre,
+           cl_needle_n_names(), cl_needle_probe, trials, n);
+    json_t *j = needle_run(x, &o, lengths, n_len, depths, n_dep);
+    free(pool);
+    free(o.q);
+    return j;
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 static void load_texts(char **paths, int n, cl_qa_set *set) {
@@ -495,12 +679,16 @@ static void load_texts(char **paths, int n, cl_qa_set *set) {
     free(mem);
 }
 
+enum { NEEDLE_STORIES = 48, NEEDLE_TRIALS = 8 };   /* needle mode's defaults */
+
 /* What the command line asks for. */
 typedef struct {
     const char *model_path, *comp_path, *data, *answers_path, *json_path;
-    int qa, limit, n_answer, n_agree, max_tokens, threads, no_template;
+    int qa, needle, limit, n_answer, n_agree, max_tokens, threads, no_template;
     int lengths[64], n_lengths;   /* --context-tokens */
     double depth;
+    double depths[64];            /* --depths */
+    int n_depths;
     unsigned long long seed;
     char **texts;                 /* TEXT-FILEs */
     int n_texts;
@@ -509,12 +697,12 @@ typedef struct {
 /* Parse argv into o (exits on a usage error or after --help). */
 static void parse_options(int argc, char **argv, eval_opts *o) {
     enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
-           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP };
+           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP, O_DEPTHS };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"compressor", 1, 0, O_COMP}, {"mode", 1, 0, O_MODE},
         {"data", 1, 0, O_DATA}, {"limit", 1, 0, O_LIMIT}, {"seed", 1, 0, O_SEED},
         {"answer-tokens", 1, 0, O_ANS}, {"agree-tokens", 1, 0, O_AGREE}, {"max-tokens", 1, 0, O_MAX},
-        {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"no-template", 0, 0, O_NOTMPL},
+        {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"depths", 1, 0, O_DEPTHS}, {"no-template", 0, 0, O_NOTMPL},
         {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
         {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
@@ -528,9 +716,10 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_COMP: o->comp_path = optarg; break;
         case O_MODE:
-            if (!strcmp(optarg, "qa")) o->qa = 1;
-            else if (!strcmp(optarg, "fidelity")) o->qa = 0;
-            else cl_usage_error("unknown mode '%s' (fidelity or qa)", optarg);
+            o->qa = !strcmp(optarg, "qa");
+            o->needle = !strcmp(optarg, "needle");
+            if (!o->qa && !o->needle && strcmp(optarg, "fidelity") != 0)
+                cl_usage_error("unknown mode '%s' (fidelity, qa or needle)", optarg);
             break;
         case O_DATA: o->data = optarg; break;
         case O_LIMIT: o->limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
@@ -539,6 +728,7 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case O_AGREE: o->n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
         case O_MAX: o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
         case O_CTX: o->n_lengths = parse_lengths(optarg, o->lengths, 64); break;
+        case O_DEPTHS: o->n_depths = parse_depths(optarg, o->depths, 64); break;
         case O_DEPTH: o->depth = cl_arg_double(optarg, "--depth", 0, 1); break;
         case O_NOTMPL: o->no_template = 1; break;
         case O_ANSWERS: o->answers_path = optarg; break;
@@ -551,8 +741,10 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
     o->texts = argv + optind;
     o->n_texts = argc - optind;
     if (o->qa && !o->data) cl_usage_error("%s", "--mode qa needs --data FILE");
-    if (o->n_texts && (o->qa || o->data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
-    if (!o->qa && (o->n_lengths || o->answers_path)) cl_usage_error("%s", "--context-tokens and --answers are for --mode qa");
+    if (o->n_texts && (o->qa || o->data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity or needle mode without --data");
+    if (!o->qa && o->answers_path) cl_usage_error("%s", "--answers is for --mode qa");
+    if (!o->qa && !o->needle && o->n_lengths) cl_usage_error("%s", "--context-tokens is for --mode qa or needle");
+    if (!o->needle && o->n_depths) cl_usage_error("%s", "--depths is for --mode needle (qa: --depth)");
 }
 
 /* Evaluate (fidelity or QA) and print the table and the JSON summary; the exit status. */
@@ -593,7 +785,7 @@ static int run_eval(const eval_opts *opt) {
         load_texts(opt->texts, opt->n_texts, &set);
         default_limit = set.n;
     } else {   /* held-out stories from the model itself */
-        int n = opt->limit > 0 ? opt->limit : default_limit;
+        int n = opt->needle ? NEEDLE_STORIES : opt->limit > 0 ? opt->limit : default_limit;
         char *mem = NULL;
         size_t msz = 0;
         FILE *f = open_memstream(&mem, &msz);
@@ -604,20 +796,28 @@ static int run_eval(const eval_opts *opt) {
         free(mem);
     }
     int n;
-    int *idx = cl_qa_sample(&set, opt->limit > 0 ? opt->limit : default_limit, opt->data ? opt->seed : 0, &n);
+    int *idx = opt->needle ? cl_qa_sample(&set, set.n, 0, &n)   /* every text is filler */
+                           : cl_qa_sample(&set, opt->limit > 0 ? opt->limit : default_limit, opt->data ? opt->seed : 0, &n);
+    const char *mode = opt->qa ? "qa" : opt->needle ? "needle" : "fidelity";
 
     char comp_desc[512];
     snprintf(comp_desc, sizeof comp_desc, "%s (C=%d, S=%d)", opt->comp_path, x.C, x.S);
-    printf("cl-eval %s: model %s, compressor %s, %d examples, seed %llu\n", opt->qa ? "qa" : "fidelity", model_path,
-           comp_desc, n, opt->seed);
+    printf("cl-eval %s: model %s, compressor %s, %d %s, seed %llu\n", mode, model_path, comp_desc, n,
+           opt->needle ? "filler texts" : "examples", opt->seed);
     json_t *summary = json_object();
-    json_object_set_new(summary, "mode", json_string(opt->qa ? "qa" : "fidelity"));
+    json_object_set_new(summary, "mode", json_string(mode));
     json_object_set_new(summary, "model", json_string(model_path));
     json_object_set_new(summary, "compressor", json_string(opt->comp_path));
     json_object_set_new(summary, "rate", json_integer(x.C));
     json_object_set_new(summary, "max_segment", json_integer(x.S));
     json_object_set_new(summary, "seed", json_integer((json_int_t)opt->seed));
-    if (!opt->qa) {
+    if (opt->needle) {
+        static const double def_depths[] = {0, 0.25, 0.5, 0.75, 1};
+        json_t *f = needle(&x, &set, idx, n, opt->limit > 0 ? opt->limit : NEEDLE_TRIALS, opt->seed, opt->lengths,
+                           opt->n_lengths, opt->n_depths ? opt->depths : def_depths, opt->n_depths ? opt->n_depths : 5);
+        json_object_update(summary, f);
+        json_decref(f);
+    } else if (!opt->qa) {
         json_t *f = fidelity(&x, &set, idx, n, opt->n_answer, opt->n_agree);
         json_object_update(summary, f);
         json_decref(f);

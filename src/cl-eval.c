@@ -34,24 +34,32 @@
 static const char usage_text[] =
     "usage: cl-eval [--mode fidelity] [options] [TEXT-FILE...]\n"
     "       cl-eval --mode qa --data QA-FILE [options]\n"
+    "       cl-eval --mode needle [--data FILE | TEXT-FILE...] [options]\n"
     "Measure what a compressor keeps of a context, and the time and memory it saves.\n"
     "  --model PATH          model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
     "  --pull                --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K        compressor GGUF (cl-train), 'identity' (untrained: final hidden\n"
     "                        states as CEs) or 'naive' (mean of C embeddings); default identity\n"
-    "  --mode M              fidelity (default) or qa\n"
+    "  --mode M              fidelity (default), qa or needle; fidelity and needle compare the\n"
+    "                        text, the CEs, token-drop (keep the ceil(n/C) tokens of each segment\n"
+    "                        with the highest -log p(token | preceding text)), naive and no context\n"
     "  --data FILE           JSONL {context, question?, answer?|answers?} or SQuAD v1.1/v2.0 JSON;\n"
     "                        fidelity without it: TEXT-FILEs (each a context), or held-out stories\n"
-    "                        sampled from the model (temperature 0.8, --seed)\n"
-    "  --limit N             at most N examples (default: 16 sampled stories; all of a file)\n"
+    "                        sampled from the model (temperature 0.8, --seed); needle: the\n"
+    "                        filler texts (default 48 sampled stories)\n"
+    "  --limit N             at most N examples (default: 16 sampled stories; all of a file);\n"
+    "                        needle: trials per depth x length cell (8)\n"
     "  --seed S              sample of the examples and of the stories (default 20251125;\n"
     "                        0: the file's first N in order)\n"
     "  --answer-tokens N     fidelity: teacher continuation length when none is given (32)\n"
     "  --agree-tokens N      fidelity: greedy tokens compared for agreement (32)\n"
     "  --max-tokens N        qa: answer length limit (32)\n"
     "  --context-tokens L    qa: long contexts of these token counts (comma list, k = 1024),\n"
-    "                        the gold paragraph among other examples' contexts\n"
+    "                        the gold paragraph among other examples' contexts; needle: the\n"
+    "                        haystack lengths (default 1/8, 1/4, 1/2 and all of the model's context\n"
+    "                        that fits; longer ones are refused)\n"
     "  --depth D             qa: where the gold paragraph goes, 0 (first) .. 1 (last); default 0.5\n"
+    "  --depths D,...        needle: where the needle goes (default 0,0.25,0.5,0.75,1)\n"
     "  --no-template         plain completion prompt even if the model has a chat template\n"
     "  --answers FILE        qa: every question's answers and scores as JSONL\n"
     "  --json FILE           the JSON summary to FILE (default: the last line of stdout)\n"
@@ -611,39 +619,44 @@ static json_t *needle_run(const ctx_t *x, const needle_opts *o, const int *lengt
     return j;
 }
 
-/* Needle mode over the examples' contexts as filler: check the lengths fit the model, run. */
-static json_t *needle(const ctx_t *x, const cl_qa_set *set, const int *idx, int n, int trials, uint64_t seed,
-                      const int *want, int n_want, const double *depths, int n_dep) {
-    needle_opts o = {.n_pool = n, .trials = trials, .seed = seed};
-    o.q = encode(x->tok, cl_needle_probe, &o.n_q);
+/* The probe and answers' tokens, and the lengths to run: want[] (refused when one does not fit
+ * the model's context) or the defaults.  Before any work, so a refusal costs nothing. */
+static void needle_prepare(const ctx_t *x, const int *want, int n_want, needle_opts *o, int *lengths, int *n_len) {
+    o->q = encode(x->tok, cl_needle_probe, &o->n_q);
     for (int i = 0; i < cl_needle_n_names(); i++) {
         int k;
-        free(answer_ids(x, &o, cl_needle_name(i), &k));
-        if (k > o.max_answer) o.max_answer = k;
+        free(answer_ids(x, o, cl_needle_name(i), &k));
+        if (k > o->max_answer) o->max_answer = k;
     }
-    int fit = x->m->cfg.max_ctx - 1 - o.n_q - o.max_answer;   /* the longest context that fits */
-    int lengths[64], n_len = 0;
+    int fit = x->m->cfg.max_ctx - 1 - o->n_q - o->max_answer;   /* the longest context that fits */
+    *n_len = 0;
     if (n_want) {
         for (int i = 0; i < n_want; i++)
             if (want[i] > fit)
                 cl_die("needle: --context-tokens %d does not fit the model's context of %d tokens (BOS, the "
                        "probe's %d and the answer's up to %d tokens leave %d)",
-                       want[i], x->m->cfg.max_ctx, o.n_q, o.max_answer, fit);
+                       want[i], x->m->cfg.max_ctx, o->n_q, o->max_answer, fit);
         memcpy(lengths, want, (size_t)n_want * sizeof *want);
-        n_len = n_want;
+        *n_len = n_want;
     } else {   /* 1/8, 1/4, 1/2 of the context and all that fits */
         for (int div = 8; div >= 2; div /= 2)
-            if (x->m->cfg.max_ctx / div < fit) lengths[n_len++] = x->m->cfg.max_ctx / div;
-        lengths[n_len++] = fit;
+            if (x->m->cfg.max_ctx / div < fit) lengths[(*n_len)++] = x->m->cfg.max_ctx / div;
+        lengths[(*n_len)++] = fit;
     }
+}
+
+/* Needle mode over the examples' contexts as filler. */
+static json_t *needle(const ctx_t *x, needle_opts *o, const cl_qa_set *set, const int *idx, int n,
+                      const int *lengths, int n_len, const double *depths, int n_dep) {
     const char **pool = cl_malloc((size_t)(n > 0 ? n : 1) * sizeof *pool);
     for (int i = 0; i < n; i++) pool[i] = set->items[idx[i]].context;
-    o.pool = pool;
+    o->pool = pool;
+    o->n_pool = n;
     printf("needle \"%sNAME.\" (%d names), probe \"%s\", %d trials per cell, %d filler texts\n", cl_needle_pre,
-           cl_needle_n_names(), cl_needle_probe, trials, n);
-    json_t *j = needle_run(x, &o, lengths, n_len, depths, n_dep);
+           cl_needle_n_names(), cl_needle_probe, o->trials, n);
+    json_t *j = needle_run(x, o, lengths, n_len, depths, n_dep);
     free(pool);
-    free(o.q);
+    free(o->q);
     return j;
 }
 
@@ -776,6 +789,9 @@ static int run_eval(const eval_opts *opt) {
         answers = aa.f;
     }
 
+    needle_opts no = {.trials = opt->limit > 0 ? opt->limit : NEEDLE_TRIALS, .seed = opt->seed};
+    int needle_len[64], n_needle_len = 0;
+    if (opt->needle) needle_prepare(&x, opt->lengths, opt->n_lengths, &no, needle_len, &n_needle_len);
     cl_qa_set set;
     int default_limit = 16;
     if (opt->data) {
@@ -813,8 +829,8 @@ static int run_eval(const eval_opts *opt) {
     json_object_set_new(summary, "seed", json_integer((json_int_t)opt->seed));
     if (opt->needle) {
         static const double def_depths[] = {0, 0.25, 0.5, 0.75, 1};
-        json_t *f = needle(&x, &set, idx, n, opt->limit > 0 ? opt->limit : NEEDLE_TRIALS, opt->seed, opt->lengths,
-                           opt->n_lengths, opt->n_depths ? opt->depths : def_depths, opt->n_depths ? opt->n_depths : 5);
+        json_t *f = needle(&x, &no, &set, idx, n, needle_len, n_needle_len, opt->n_depths ? opt->depths : def_depths,
+                           opt->n_depths ? opt->n_depths : 5);
         json_object_update(summary, f);
         json_decref(f);
     } else if (!opt->qa) {

@@ -500,7 +500,9 @@ typedef struct {
     int n_q, max_answer;       /* the longest answer in tokens */
 } needle_opts;
 
-/* The answer's tokens as they follow the probe: encode(probe + answer) past the probe's tokens. */
+/* The answer's tokens as they follow the probe: encode(probe + answer + " ") past the probe's
+ * tokens (a story goes on after the name, and this tokenizer family glues a word's following
+ * space to it: "Mia▁"). */
 static int32_t *answer_ids(const ctx_t *x, const needle_opts *o, const char *answer, int *n) {
     char *full = cl_malloc(strlen(cl_needle_probe) + strlen(answer) + 2);
     strcpy(full, cl_needle_probe);

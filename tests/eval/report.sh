@@ -24,7 +24,7 @@ needle_args=(--limit "${EVAL_TRIALS:-8}" --depths "${EVAL_DEPTHS:-0,0.25,0.5,0.7
 [ -n "${EVAL_LENGTHS:-}" ] && needle_args+=(--context-tokens "$EVAL_LENGTHS")
 start=$(date +%s)
 rc=0
-rm -f "$OUT"/fidelity-*.json "$OUT"/needle-*.json "$OUT"/needle-*.csv
+rm -f "$OUT"/fidelity-* "$OUT"/needle-*
 for c in $comps; do
   name=$(basename "$c" .gguf)
   name=${name#tinystories-656k-}

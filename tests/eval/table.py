@@ -21,7 +21,8 @@ for n in names:
         if k in ("text", "none") and rows and any(r[0] == label for r in rows):
             continue   # one row each: they do not depend on the rate
         util = 1.0 if k == "text" else 0.0 if k == "none" else f["utility" + ("" if k == "ce" else "_" + k)]
-        tput = f["context_tokens"] / f["compress_s"] if k == "ce" and f["compress_s"] else None
+        prep = {"ce": "compress_s", "drop": "drop_s", "naive": "naive_s"}.get(k)
+        tput = f["context_tokens"] / f[prep] if prep and f.get(prep) else None
         rows.append((label, "-" if k in ("text", "none") else "C=%d S=%d" % (f["rate"], f["max_segment"]),
                      util, f["top1_" + k], f.get("agreement_" + k, 1.0),
                      nd["recall_" + k] if nd else None, nd["p_" + k] if nd else None,
@@ -41,5 +42,6 @@ for r in rows:
         fmt(r[7], "%.1f"), fmt(r[8], "%.0f"), fmt(r[9], "%.0f"), r[10]))
 print("\nutility = (NLL none - NLL method) / (NLL none - NLL text) of the teacher's continuation;"
       " KV positions include BOS; token-drop and naive run at each compressor's C over the same"
-      " segments, so they hold exactly as many KV positions as its CEs.")
+      " segments, so they hold exactly as many KV positions as its CEs; tokens/s = context tokens per"
+      " second of making the CEs / choosing the kept tokens (one causal pass) / mean-pooling, 1 BLAS thread.")
 print("\n![needle recall heat maps](needle.png)")

@@ -44,4 +44,6 @@ print("\nutility = (NLL none - NLL method) / (NLL none - NLL text) of the teache
       " KV positions include BOS; token-drop and naive run at each compressor's C over the same"
       " segments, so they hold exactly as many KV positions as its CEs; tokens/s = context tokens per"
       " second of making the CEs / choosing the kept tokens (one causal pass) / mean-pooling, 1 BLAS thread.")
-print("\n![needle recall heat maps](needle.png)")
+for n in names:
+    if os.path.exists(os.path.join(out, "needle-%s.json" % n)):
+        print("\n![needle heat maps, %s](needle-%s.png)" % (n, n))

@@ -123,7 +123,7 @@ int cl_needle_make(const char *const *pool, int n_pool, int target_tokens, doubl
     free(order);
     if (d->n_sent == 0) {
         cl_needle_free(d);
-        return cl_fail("needle: the filler texts have no sentence");
+        return cl_fail("needle: the filler texts have no usable sentence (those that may name someone are left out)");
     }
     if (depth < 0) depth = 0;
     if (depth > 1) depth = 1;

@@ -44,7 +44,7 @@ typedef struct {
 int cl_needle_n_names(void);
 const char *cl_needle_name(int i);
 
-/* Build a document from n_pool texts; -1 (cl_error) when the pool has no sentence. */
+/* Build a document from n_pool texts; -1 (cl_error) when the pool has no usable sentence. */
 int cl_needle_make(const char *const *pool, int n_pool, int target_tokens, double depth, uint64_t seed,
                    cl_count_fn count, void *cctx, cl_needle_doc *d);
 void cl_needle_free(cl_needle_doc *d);

@@ -78,6 +78,6 @@ int main(void) {
     cl_needle_free(&d);
     const char *const empty[] = {"Tom ran.", "  \n "};
     rc = cl_needle_make(empty, 2, 50, 0.5, 1, words, NULL, &d);
-    OK(rc < 0 && strstr(cl_error(), "no sentence"), "a pool without a usable sentence: %s", cl_error());
+    OK(rc < 0 && strstr(cl_error(), "no usable sentence"), "a pool without a usable sentence: %s", cl_error());
     return t_done();
 }

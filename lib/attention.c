@@ -155,8 +155,9 @@ static int have_avx512(void) {
         const char *e = getenv("CL_KERNELS");
         unsigned a, b, c, d;
         __builtin_cpu_init();
-        v = !(e && !strcmp(e, "generic")) && __builtin_cpu_supports("avx512f") &&
-            __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+        /* CL_KERNELS=generic|avx2 caps the kernel family (mat.h): here, the portable code */
+        v = !(e && (!strcmp(e, "generic") || !strcmp(e, "avx2"))) && __builtin_cpu_supports("avx512f") &&
+            __builtin_cpu_supports("fma") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
     }
     return v;
 }

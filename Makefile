@@ -82,6 +82,13 @@ $(TBIN)/bench_%: tests/bench/bench_%.c $(LIBCL)
 	@mkdir -p $(TBIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCL) $(LDLIBS)
 
+# bench_gguf prints every kernel family the library reports: each `const char *cl_NAME_isa(void)`
+# defined in libcl.a, listed here by nm (tests/bench/bench_gguf.c).
+$(B)/kernel_isa.h: $(LIBCL)
+	nm -g --defined-only $(LIBCL) | awk '$$2 == "T" && $$3 ~ /^cl_[a-z0-9_]+_isa$$/ { print "ISA(" $$3 ")" }' | sort -u > $@
+$(TBIN)/bench_gguf: $(B)/kernel_isa.h
+$(TBIN)/bench_gguf: ALL_CFLAGS += -I$(B)
+
 -include $(wildcard $(B)/*.d $(BIN)/*.d $(TBIN)/*.d)
 
 # The test command of the README: unit tests (TAP) and bats CLI tests, one summary line.

@@ -26,6 +26,7 @@
 #   PEER_MODELS "smollm2-135m qwen3-0.6b"  PEER_DTYPES "f32 bf16 q8_0 q4_K_M"
 #   PEER_PREFILL 512,2048,4096  PEER_DECODE 32  PEER_REPEAT 2  PEER_REPEAT_LONG 1  PEER_LONG 4096
 #   PEER_THREADS 2  PEER_BATCH (our span)  PEER_OUT tests/bench/out  PEER_MODEL_DIR tests/bench/out/peer
+#   PEER_README FILE: also paste peer.md between FILE's "<!-- peer.md begin" and "<!-- peer.md end -->" lines
 # The issue's best of 3: PEER_REPEAT=3 PEER_REPEAT_LONG=3 (about an hour).
 set -u
 {   # the whole script is one compound command: bash reads all of it before running, so editing or
@@ -72,8 +73,9 @@ prefills() {   # the lengths round $1 runs
   echo "$out"
 }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-echo "# tests/bench/peer.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, $(nproc) cpus, load average $load0"
+cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) ($(grep -o -w 'avx2\|avx512f\|avx512_vnni\|avx512_bf16' /proc/cpuinfo | sort -u | paste -sd' '))"
+cpu="$cpu, $(nproc) cpus, $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
+echo "# tests/bench/peer.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, load average $load0"
 echo "# PEER_MODELS='$MODELS' PEER_DTYPES='$DTYPES' PEER_PREFILL=$PREFILL PEER_DECODE=$DECODE PEER_REPEAT=$REPEAT" \
      "PEER_REPEAT_LONG=$REPEAT_LONG PEER_LONG=$LONG PEER_THREADS=$THREADS PEER_BATCH=$BATCH"
 base=$(cd tests/bench && { /usr/bin/time -f "maxrss %M" node -e 'import("node-llama-cpp").then(async m => {
@@ -130,13 +132,18 @@ for l in "${logs[@]}"; do
 done
 end_load=$(loadavg)
 kern=$(for l in "${logs[@]}"; do grep -m1 '^ours kernels: ' "${l##* }"; done | sort -u | sed 's/^ours kernels: //' | paste -sd';')
-peer=$(for l in "${logs[@]}"; do grep -m1 '^peer llama.cpp' "${l##* }"; done | head -1 | sed 's/^peer //; s/, vocab [0-9]*,/,/; s/, context [0-9]*,/,/')
-awk -F, -f tests/bench/peer_md.awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu, $(nproc) cpus" \
+peer=$(for l in "${logs[@]}"; do grep -m1 '^peer llama.cpp' "${l##* }"; done | head -1 | sed 's/^peer llama.cpp //; s/: vocab [0-9]*,/:/; s/, context [0-9]*,/,/')
+awk -F, -f tests/bench/peer_md.awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu" \
   -v load0="$load0" -v load1="$end_load" -v bw0="$bw0" -v bw1="$bw1" \
   -v threads="$THREADS" -v minutes="$(( ($(date +%s) - t0 + 59) / 60 ))" -v kernels="$kern" -v peer="$peer" \
   -v node_mib="$node_mib" -v batch="$BATCH" -v decode="$DECODE" "$csv" > "$OUT/peer.md" || rc=1
 echo
 cat "$OUT/peer.md"
+if [ -n "${PEER_README:-}" ]; then   # paste peer.md between the README's markers
+  grep -q '^<!-- peer.md end -->' "$PEER_README" &&
+    sed -i -e '/^<!-- peer.md begin/,/^<!-- peer.md end -->/{//!d}' -e "/^<!-- peer.md begin/r $OUT/peer.md" "$PEER_README" &&
+    echo "pasted $OUT/peer.md into $PEER_README" || { echo "peer: no peer.md markers in $PEER_README"; rc=1; }
+fi
 if command -v gnuplot >/dev/null 2>&1; then
   gnuplot -e "csv='$csv'; out='$OUT/peer.png'; shapes='$MODELS'; dtypes='$DTYPES'" \
     -e "title='ours (solid) vs llama.cpp (dashed), $THREADS threads each, random weights of real shapes, $(date -u +%Y-%m-%d)'" \

@@ -57,5 +57,5 @@ END {
         print line
     }
     printf "\nOurs: %s, KV cache f16, prefill in spans of %s positions.  \n", kernels, batch
-    printf "llama.cpp: %s.\n", peer
+    printf "llama.cpp: %s.\n\n", peer
 }

@@ -76,8 +76,9 @@ prefills() {   # the lengths round $1 runs
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) ($(grep -o -w 'avx2\|avx512f\|avx512_vnni\|avx512_bf16' /proc/cpuinfo | sort -u | paste -sd' '))"
 cpu="$cpu, $(nproc) cpus, $(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
 echo "# tests/bench/peer.sh, $(date -u '+%Y-%m-%d %H:%M UTC'), $cpu, load average $load0"
-echo "# PEER_MODELS='$MODELS' PEER_DTYPES='$DTYPES' PEER_PREFILL=$PREFILL PEER_DECODE=$DECODE PEER_REPEAT=$REPEAT" \
-     "PEER_REPEAT_LONG=$REPEAT_LONG PEER_LONG=$LONG PEER_THREADS=$THREADS PEER_BATCH=$BATCH"
+settings="PEER_MODELS='$MODELS' PEER_DTYPES='$DTYPES' PEER_PREFILL=$PREFILL PEER_DECODE=$DECODE PEER_REPEAT=$REPEAT"
+settings="$settings PEER_REPEAT_LONG=$REPEAT_LONG PEER_LONG=$LONG PEER_THREADS=$THREADS PEER_BATCH=$BATCH"
+echo "# $settings"
 base=$(cd tests/bench && { /usr/bin/time -f "maxrss %M" node -e 'import("node-llama-cpp").then(async m => {
   const l = await m.getLlama({gpu: false, build: "never", logLevel: "error"});
   console.log("llama.cpp prebuilt CPU backend loads:", l.systemInfo.trim()); })' ; } 2>&1) ||
@@ -87,6 +88,24 @@ node_mib=$(echo "$base" | awk '/^maxrss/ {printf "%.0f", $2 / 1024}')
 echo "node + node-llama-cpp without a model: $node_mib MiB max RSS (part of llama.cpp's figures below)"
 bw0=$(bandwidth)
 echo "read bandwidth at the start ($THREADS threads, best of 5 x 1 GiB): $bw0 GB/s"
+
+csv="$OUT/peer.csv"
+summarise() {   # peer.csv and peer.md from the logs so far; $1: the end bandwidth (or "-")
+  local bw l kern peer
+  bw=$(echo "$bw0 $1" | awk '{print ($2 != "-" && $2 > $1 ? $2 : $1)}')
+  echo "shape,dtype,figure,ctx,n,ours,ours_min,ours_max,peer,peer_min,peer_max,ratio,mib_per_token,ceiling,ours_frac,peer_frac" > "$csv"
+  for l in "${logs[@]}"; do
+    set -- $l
+    awk -v shape="$1" -v dt="$2" -v bw="$bw" -f tests/bench/peer_rows.awk "$3" >> "$csv" || rc=1
+  done
+  kern=$(for l in "${logs[@]}"; do grep -m1 '^ours kernels: ' "${l##* }"; done | sort -u | sed 's/^ours kernels: //' | paste -sd';')
+  peer=$(for l in "${logs[@]}"; do grep -m1 '^peer llama.cpp' "${l##* }"; done | head -1 |
+         sed 's/^peer llama.cpp //; s/: vocab [0-9]*,/:/; s/, context [0-9]*,/,/')
+  awk -F, -f tests/bench/peer_md.awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu" \
+    -v load0="$load0" -v load1="$(loadavg)" -v bw0="$bw0" -v bw1="$1" -v settings="$settings" \
+    -v threads="$THREADS" -v minutes="$(( ($(date +%s) - t0 + 59) / 60 ))" -v kernels="$kern" -v peer="$peer" \
+    -v node_mib="$node_mib" -v batch="$BATCH" -v decode="$DECODE" "$csv" > "$OUT/peer.md" || rc=1
+}
 
 rc=0
 logs=()
@@ -119,24 +138,12 @@ for name in $MODELS; do
     grep -m1 '^ours read per' "$log" | sed 's/^ours /ours: /'
     grep -m1 '^peer llama.cpp' "$log" | sed 's/^peer /peer: /'
     logs+=("$name $dt $log")
+    summarise -   # so far, in case the run is cut short
   done
 done
 bw1=$(bandwidth)
 echo "read bandwidth at the end: $bw1 GB/s"
-bw=$(echo "$bw0 $bw1" | awk '{print ($1 > $2 ? $1 : $2)}')
-csv="$OUT/peer.csv"
-echo "shape,dtype,figure,ctx,n,ours,ours_min,ours_max,peer,peer_min,peer_max,ratio,mib_per_token,ceiling,ours_frac,peer_frac" > "$csv"
-for l in "${logs[@]}"; do
-  set -- $l
-  awk -v shape="$1" -v dt="$2" -v bw="$bw" -f tests/bench/peer_rows.awk "$3" >> "$csv" || rc=1
-done
-end_load=$(loadavg)
-kern=$(for l in "${logs[@]}"; do grep -m1 '^ours kernels: ' "${l##* }"; done | sort -u | sed 's/^ours kernels: //' | paste -sd';')
-peer=$(for l in "${logs[@]}"; do grep -m1 '^peer llama.cpp' "${l##* }"; done | head -1 | sed 's/^peer llama.cpp //; s/: vocab [0-9]*,/:/; s/, context [0-9]*,/,/')
-awk -F, -f tests/bench/peer_md.awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu" \
-  -v load0="$load0" -v load1="$end_load" -v bw0="$bw0" -v bw1="$bw1" \
-  -v threads="$THREADS" -v minutes="$(( ($(date +%s) - t0 + 59) / 60 ))" -v kernels="$kern" -v peer="$peer" \
-  -v node_mib="$node_mib" -v batch="$BATCH" -v decode="$DECODE" "$csv" > "$OUT/peer.md" || rc=1
+summarise "$bw1"
 echo
 cat "$OUT/peer.md"
 if [ -n "${PEER_README:-}" ]; then   # paste peer.md between the README's markers

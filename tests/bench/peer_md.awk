@@ -2,7 +2,7 @@
 # machine, load, bandwidth, command), the table "ours / llama.cpp (ratio)" per shape and dtype,
 # a noise table (min-max of the rounds) and the kernels/settings of both engines.
 #   awk -F, -f peer_md.awk -v date=.. -v cpu=.. -v load0=.. -v load1=.. -v bw0=.. -v bw1=.. \
-#       -v threads=.. -v minutes=.. -v kernels=.. -v peer=.. -v node_mib=.. -v batch=.. -v decode=.. peer.csv
+#       -v threads=.. -v minutes=.. -v kernels=.. -v peer=.. -v node_mib=.. -v batch=.. -v decode=.. -v settings=.. peer.csv
 function num(v) { return v == "" ? "-" : v + 0 >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v) }
 function pretty(s) { return s == "smollm2-135m" ? "SmolLM2-135M" : s == "qwen3-0.6b" ? "Qwen3-0.6B" : s }
 function col(f, c) { k = f "," c; if (!(k in cseen)) { cseen[k] = 1; cols[nc++] = k } }
@@ -20,7 +20,7 @@ NR == 1 { next }
 }
 END {
     printf "Measured %s on %s, %d threads each, load average %s at the start and %s at the end, ", date, cpu, threads, load0, load1
-    printf "read bandwidth %s / %s GB/s (start / end), %d minutes; `make bench BENCH=peer` (tests/bench/peer.sh).\n\n", bw0, bw1, minutes
+    printf "read bandwidth %s / %s GB/s (start / end), %d minutes: `make bench BENCH=peer` (tests/bench/peer.sh) with %s.\n\n", bw0, bw1, minutes, settings
     head = "| shape | dtype |"; rule = "|---|---|"
     for (i = 0; i < nc; i++) {
         split(cols[i], f, ",")

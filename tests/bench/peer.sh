@@ -91,8 +91,8 @@ echo "read bandwidth at the start ($THREADS threads, best of 5 x 1 GiB): $bw0 GB
 
 csv="$OUT/peer.csv"
 summarise() {   # peer.csv and peer.md from the logs so far; $1: the end bandwidth (or "-")
-  local bw l kern peer
-  bw=$(echo "$bw0 $1" | awk '{print ($2 != "-" && $2 > $1 ? $2 : $1)}')
+  local end=$1 bw l kern peer
+  bw=$(echo "$bw0 $end" | awk '{print ($2 != "-" && $2 > $1 ? $2 : $1)}')
   echo "shape,dtype,figure,ctx,n,ours,ours_min,ours_max,peer,peer_min,peer_max,ratio,mib_per_token,ceiling,ours_frac,peer_frac" > "$csv"
   for l in "${logs[@]}"; do
     set -- $l
@@ -102,7 +102,7 @@ summarise() {   # peer.csv and peer.md from the logs so far; $1: the end bandwid
   peer=$(for l in "${logs[@]}"; do grep -m1 '^peer llama.cpp' "${l##* }"; done | head -1 |
          sed 's/^peer llama.cpp //; s/: vocab [0-9]*,/:/; s/, context [0-9]*,/,/')
   awk -F, -f tests/bench/peer_md.awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu" \
-    -v load0="$load0" -v load1="$(loadavg)" -v bw0="$bw0" -v bw1="$1" -v settings="$settings" \
+    -v load0="$load0" -v load1="$(loadavg)" -v bw0="$bw0" -v bw1="$end" -v settings="$settings" \
     -v threads="$THREADS" -v minutes="$(( ($(date +%s) - t0 + 59) / 60 ))" -v kernels="$kern" -v peer="$peer" \
     -v node_mib="$node_mib" -v batch="$BATCH" -v decode="$DECODE" "$csv" > "$OUT/peer.md" || rc=1
 }

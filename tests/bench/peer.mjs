@@ -12,6 +12,7 @@
 // Like ours, every evaluation computes the logits of its last token (greedy pick of the next
 // token, not used): evaluateWithoutGeneratingNewTokens would skip the lm_head, a quarter of the
 // weights a decode step reads.
+import {readFileSync} from "node:fs";
 import {getLlama} from "node-llama-cpp";
 
 const [path, preArg, decArg, thrArg, vocabArg, batchArg] = process.argv.slice(2);
@@ -31,7 +32,8 @@ const ctx = await model.createContext({
     flashAttention: true, experimentalKvCacheKeyType: "F16", experimentalKvCacheValueType: "F16"});
 const seq = ctx.getSequence();
 const kvName = t => ({0: "f32", 1: "f16", 30: "bf16"})[t] ?? `ggml type ${t}`;
-console.log(`llama.cpp ${llama.llamaCppRelease.release} (node-llama-cpp, prebuilt CPU backend): ` +
+const binding = JSON.parse(readFileSync(new URL("node_modules/node-llama-cpp/package.json", import.meta.url))).version;
+console.log(`llama.cpp ${llama.llamaCppRelease.release} (node-llama-cpp ${binding}, prebuilt CPU backend): ` +
     `vocab ${V}, ${ctx.currentThreads} threads, n_batch = n_ubatch ${ctx.batchSize}, context ${ctx.contextSize}, ` +
     `flash attention ${ctx.flashAttention}, kv ${kvName(ctx.kvCacheKeyType)}/${kvName(ctx.kvCacheValueType)}, mmap ${model.useMmap}`);
 console.log(`cpu: ${llama.systemInfo.trim()}`);

@@ -48,7 +48,9 @@ span=$(sed -n 's/^enum { SPAN_ROWS = \([0-9]*\) };.*/\1/p' lib/forward.c)
 BATCH=${PEER_BATCH:-${span:-512}}
 mkdir -p "$OUT" "$MDIR" || exit 1
 make -s "$TB/bench_gguf" bin/cl-model || exit 1
-if [ ! -d tests/bench/node_modules/node-llama-cpp ]; then
+pinned=$(sed -n 's/.*"node-llama-cpp": "\(.*\)".*/\1/p' tests/bench/package.json)
+have=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' tests/bench/node_modules/node-llama-cpp/package.json 2>/dev/null)
+if [ "$have" != "$pinned" ]; then
   (cd tests/bench && npm install --no-audit --no-fund --silent) || { echo "peer: npm could not install node-llama-cpp" >&2; exit 1; }
 fi
 command -v taskset >/dev/null && pin=(taskset -c "0-$((THREADS - 1))") || pin=()
@@ -101,7 +103,7 @@ summarise() {   # peer.csv and peer.md from the logs so far; $1: the end bandwid
   kern=$(for l in "${logs[@]}"; do grep -m1 '^ours kernels: ' "${l##* }"; done | sort -u | sed 's/^ours kernels: //' | paste -sd';')
   peer=$(for l in "${logs[@]}"; do grep -m1 '^peer llama.cpp' "${l##* }"; done | head -1 |
          sed 's/^peer llama.cpp //; s/: vocab [0-9]*,/:/; s/, context [0-9]*,/,/')
-  awk -F, -f tests/bench/peer_md.awk -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cpu="$cpu" \
+  awk -F, -f tests/bench/peer_md.awk -v date="$(date -u -d "@$t0" '+%Y-%m-%d %H:%M')-$(date -u '+%H:%M UTC')" -v cpu="$cpu" \
     -v load0="$load0" -v load1="$(loadavg)" -v bw0="$bw0" -v bw1="$end" -v settings="$settings" \
     -v threads="$THREADS" -v minutes="$(( ($(date +%s) - t0 + 59) / 60 ))" -v kernels="$kern" -v peer="$peer" \
     -v node_mib="$node_mib" -v batch="$BATCH" -v decode="$DECODE" "$csv" > "$OUT/peer.md" || rc=1

@@ -22,7 +22,7 @@
 #
 # Writes OUT/peer.txt (everything printed), OUT/peer.md (the tables, ready for the README),
 # OUT/peer.csv (one line per figure) and OUT/peer.png (gnuplot, when installed).
-# Settings (environment), defaults for about 25 minutes on an idle 2-core Zen4:
+# Settings (environment), defaults for about 20-25 minutes on an idle 2-core Zen4:
 #   PEER_MODELS "smollm2-135m qwen3-0.6b"  PEER_DTYPES "f32 bf16 q8_0 q4_K_M"
 #   PEER_PREFILL 512,2048,4096  PEER_DECODE 32  PEER_REPEAT 2  PEER_REPEAT_LONG 1  PEER_LONG 4096
 #   PEER_THREADS 2  PEER_BATCH (our span)  PEER_OUT tests/bench/out  PEER_MODEL_DIR tests/bench/out/peer
@@ -45,6 +45,7 @@ REPEAT_LONG=${PEER_REPEAT_LONG:-1}
 LONG=${PEER_LONG:-4096}
 THREADS=${PEER_THREADS:-2}
 span=$(sed -n 's/^enum { SPAN_ROWS = \([0-9]*\) };.*/\1/p' lib/forward.c)
+[ -n "$span" ] || echo "peer: SPAN_ROWS not found in lib/forward.c: llama.cpp's batch is 512 (PEER_BATCH sets it)" >&2
 BATCH=${PEER_BATCH:-${span:-512}}
 mkdir -p "$OUT" "$MDIR" || exit 1
 make -s "$TB/bench_gguf" bin/cl-model || exit 1
@@ -53,10 +54,12 @@ have=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' tests/bench/node_modules/node-ll
 if [ "$have" != "$pinned" ]; then
   (cd tests/bench && npm install --no-audit --no-fund --silent) || { echo "peer: npm could not install node-llama-cpp" >&2; exit 1; }
 fi
-command -v taskset >/dev/null && pin=(taskset -c "0-$((THREADS - 1))") || pin=()
+pin=()   # both engines on cpus 0..THREADS-1
+if command -v taskset >/dev/null && [ "$THREADS" -le "$(nproc)" ]; then pin=(taskset -c "0-$((THREADS - 1))"); fi
 t0=$(date +%s)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 exec > >(tee "$OUT/peer.txt") 2>&1
+tee_pid=$!
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 bandwidth() { OPENBLAS_NUM_THREADS=$THREADS "${pin[@]}" "$TB/bench_gguf" --threads "$THREADS" --bandwidth | awk '{print $3}'; }
@@ -161,5 +164,7 @@ else
   echo "gnuplot absent: no plot"
 fi
 echo "wrote $OUT/peer.txt, $OUT/peer.md, $csv ($(( ($(date +%s) - t0 + 30) / 60 )) minutes)"
+exec >&- 2>&-
+wait "$tee_pid"
 exit $rc
 }

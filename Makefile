@@ -113,6 +113,9 @@ fuzz:
 bench: tools $(BENCH_BIN)
 	tests/bench/run
 
+# The benchmark programs alone (CI builds them with -Werror; it never runs them).
+bench-bin: $(BENCH_BIN)
+
 # Quality of every compressor in models/ against the baselines -> docs/eval (tests/eval/report.sh;
 # EVAL_LIMIT, EVAL_TRIALS, EVAL_LENGTHS, EVAL_DEPTHS make it longer or shorter).
 eval-report: tools

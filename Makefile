@@ -43,7 +43,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
 MAN     := $(wildcard man/*.1 man/*.5)
 
-.PHONY: all tools unit test check-asan fuzz bench eval-report install uninstall deps clean
+.PHONY: all tools unit test check-asan fuzz bench bench-bin eval-report install uninstall deps clean
 
 all: tools unit
 

@@ -6,11 +6,23 @@
  * code with AVX2/AVX-512 clones) on our thread pool (pool.h), f32 included (except under
  * `make CUDA=1`, where f32 products stay with cl_gemm and its offload).  Larger products: f32 goes
  * to cl_gemm unchanged; other dtypes dequantise panels of rows to f32 and hand them to cl_gemm.
- * Either way the result equals the product with the dequantised f32 matrix up to float summation
- * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).  The few-row and panel paths sum in
- * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
- * batch (as sgemv and sgemm did before), except on a thread with cl_gemm_fixed_order on (ops.h):
- * there every product, of any M, goes through cl_gemm's fixed-order path (cl_compress). */
+ * bf16 with W transposed goes to mat_bf16.h's AVX512-BF16 kernels (decode and prefill) where the
+ * CPU has them.
+ *
+ * bf16 weights with W transposed (every Linear of a forward pass) multiply activations rounded to
+ * bf16 (nearest even; as llama.cpp does), on every CPU and for every M: the result is the product
+ * of the bf16-rounded activations with the bf16 weights up to float summation order (float64 numpy
+ * reference within K 2^-24 sum|a w|, tests/unit/test_mat_bf16.c), and differs from the product with
+ * f32 activations by up to ~2^-9 of sum|a w|.  The backward orientation (op(W) = W) and products on a
+ * thread with cl_gemm_fixed_order on keep f32 activations.
+ *
+ * Either way the result equals the product with the dequantised f32 matrix (and, for bf16, the
+ * rounded activations) up to float summation order (tests/unit/test_quant.c: within 1e-5 of
+ * sum |a w|).  The few-row and panel paths sum in different orders, so a row's result can differ in
+ * the last bits between a 1-row and a 5-row batch (as sgemv and sgemm did before), except on a
+ * thread with cl_gemm_fixed_order on (ops.h): there every product, of any M, goes through cl_gemm's
+ * fixed-order path (cl_compress).  bf16 products on an AVX512-BF16 CPU do not depend on the thread
+ * count, nor on M within M <= 4 and within M >= 5 (mat_bf16.h). */
 #ifndef CL_MAT_H
 #define CL_MAT_H
 #include <stddef.h>
@@ -39,6 +51,11 @@ void cl_mat_row(const cl_mat *w, int r, float *out);
  * op(W) = W, W is [K,N] (the backward's dx = dy W).  beta == 0 ignores C's old contents. */
 void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
                  const cl_mat *W, float beta, float *C, int ldc);
+
+/* cl_mat_gemm through panels of W dequantised to f32, each handed to cl_gemm (what cl_mat_gemm
+ * does for products it has no own kernel for; benchmarks compare against it). */
+void cl_mat_gemm_panels(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                        const cl_mat *W, float beta, float *C, int ldc);
 
 /* y[n, W.rows] = x[n, W.cols] W^T (+ y when accumulate). */
 void cl_mat_linear(float *y, const float *x, const cl_mat *W, int n, int accumulate);

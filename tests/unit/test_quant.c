@@ -4,12 +4,14 @@
  *  - random blocks decode bit for bit as the independent numpy decoder tests/ref/ref_dequant.py;
  *  - quantise/dequantise round trips stay within the grid's half step;
  *  - cl_mat_gemm in both orientations, decode (few rows) and panel paths, equals the product with
- *    the dequantised f32 matrix within 1e-5 of sum |a||w| per entry (summation order differs). */
+ *    the dequantised f32 matrix within 1e-5 of sum |a||w| per entry (summation order differs; bf16
+ *    weights in the Linear orientation multiply bf16-rounded activations, mat_bf16.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mat.h"
+#include "mat_bf16.h"
 #include "mat_kern.h"
 #include "ops.h"
 #include "quant.h"
@@ -155,6 +157,13 @@ static void test_roundtrip(void) {
     free(x); free(y);
 }
 
+static double bf16_value(float f) {
+    uint32_t u = (uint32_t)cl_bf16_round(f) << 16;
+    float r;
+    memcpy(&r, &u, 4);
+    return r;
+}
+
 /* C = alpha op(A) op(W) + beta C against the same with the dequantised f32 W. */
 static void check_gemm(cl_dtype t, int trans_a, int trans_w, int M, int N, int K) {
     int wr = trans_w ? N : K, wc = trans_w ? K : N;
@@ -186,6 +195,7 @@ static void check_gemm(cl_dtype t, int trans_a, int trans_w, int M, int N, int K
             double s = 0, mag = 0;
             for (int k = 0; k < K; k++) {
                 double a = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                if (t == CL_BF16 && trans_w) a = bf16_value((float)a);   /* activations rounded (mat_bf16.h) */
                 double w = trans_w ? wf[(size_t)j * wc + k] : wf[(size_t)k * wc + j];
                 s += a * w, mag += fabs(a * w);
             }

@@ -266,7 +266,7 @@ int cl_bf16_simd(void) {
         unsigned a, b, c, d;
         const char *e = getenv("CL_KERNELS");
         __builtin_cpu_init();
-        v = !(e && !strcmp(e, "generic")) && __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+        v = !(e && (!strcmp(e, "generic") || !strcmp(e, "avx2"))) && __builtin_cpu_supports("avx512f") && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
             (a >> 5 & 1);
     }
     return v;

@@ -34,7 +34,7 @@ void cl_bf16_gemm(int use_simd, int trans_a, int M, int N, int K, float alpha, c
  * shape measured faster than dequantised panels + sgemm, tests/bench/bench_bf16.c, and than the f32
  * row kernels in decode). */
 int cl_bf16_gemm_wins(int M, int N, int K);
-/* 1 when this CPU runs the AVX512-BF16 kernel (and CL_KERNELS does not say "generic"). */
+/* 1 when this CPU runs the AVX512-BF16 kernels (and CL_KERNELS says neither "generic" nor "avx2"). */
 int cl_bf16_simd(void);
 /* op(A) [M,K] as a new M x K row-major array (cl_malloc; the caller frees it), each value
  * rounded as cl_bf16_round does: the activations other kernels use for bf16 weights. */

@@ -2,6 +2,7 @@
  * compiled for baseline x86-64; each kernel carries its own target attribute and is only called
  * after __builtin_cpu_supports says the CPU has those instructions. */
 #include "mat_kern.h"
+#include "mat_bf16.h"
 #include "quant.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -239,7 +240,9 @@ cl_row_dot cl_row_dot_for(cl_dtype t) {
     return NULL;
 }
 
-const char *cl_row_dot_isa(void) { return isa_level() == 2 ? "avx512" : isa_level() ? "avx2" : "generic"; }
+const char *cl_row_dot_isa(void) {
+    return isa_level() == 2 ? (cl_bf16_simd() ? "avx512+bf16" : "avx512") : isa_level() ? "avx2" : "generic";
+}
 
 #else
 cl_row_dot cl_row_dot_for(cl_dtype t) { (void)t; return NULL; }

@@ -12,7 +12,8 @@
 
 typedef float (*cl_row_dot)(const void *row, const float *x, int K);
 cl_row_dot cl_row_dot_for(cl_dtype t);
-/* The kernel family cl_row_dot_for uses: "avx512", "avx2" or "generic". */
+/* The kernel family cl_row_dot_for uses: "avx512", "avx2" or "generic"; "avx512+bf16" when the
+ * AVX512-BF16 kernels of mat_bf16.h run bf16 products too. */
 const char *cl_row_dot_isa(void);
 
 #endif

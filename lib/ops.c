@@ -10,6 +10,7 @@
 
 #include "gemm_fixed.h"
 #include "mat_kern.h"
+#include "pool.h"
 #include "tensor.h"
 #include "util.h"
 
@@ -234,47 +235,69 @@ static void weighted_rows(float *out, const float *p, const float *v, int n, int
 /* Few queries (decode): per query row and head, scores by dot products, softmax, weighted sum
  * of values; no BLAS call, so a decode step that streams the weights on our own threads (mat.c)
  * does not wake OpenBLAS's.  K and V rows are f32, f16 or bf16 (kv_stride in elements); the
- * 16-bit ones are read through the row kernels of mat_kern.c, or converted a row at a time. */
-void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
-                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
-                      int head_dim, int q_offset) {
-    int group = n_heads / n_kv_heads;
+ * 16-bit ones are read through the row kernels of mat_kern.c, or converted a row at a time (the
+ * value rows once per kv head, for all the query heads that share it).  The kv heads are split
+ * over the pool's threads (pool.h); each head's arithmetic is the same whatever the split. */
+typedef struct {
+    float *out;
+    const float *q;
+    const void *k, *v;
+    int out_stride, q_stride, n_q, kv_dtype, kv_stride, n_k, group, head_dim, q_offset;
+} few_job;
+
+static void attention_few_heads(void *vj, int g0, int g1) {
+    const few_job *J = vj;
+    int hd = J->head_dim, kv_dtype = J->kv_dtype;
     size_t esz = kv_dtype == CL_F32 ? 4 : 2;
-    float scale = 1.0f / sqrtf((float)head_dim);
+    float scale = 1.0f / sqrtf((float)hd);
     cl_row_dot dot = kv_dtype == CL_F32 ? NULL : cl_row_dot_for((cl_dtype)kv_dtype);
-    float *sc = cl_malloc((size_t)n_k * sizeof *sc + 1), *row = cl_malloc((size_t)head_dim * sizeof *row);
-    float *vf = kv_dtype == CL_F32 ? NULL : cl_malloc((size_t)n_k * head_dim * sizeof *vf + 1);
-    for (int i = 0; i < n_q; i++) {
-        int vis = q_offset + i + 1 < n_k ? q_offset + i + 1 : n_k;
-        for (int h = 0; h < n_heads; h++) {
-            const float *qh = q + (size_t)i * q_stride + (size_t)h * head_dim;
-            const uint8_t *kh = (const uint8_t *)k + (size_t)(h / group) * head_dim * esz;
-            const uint8_t *vh = (const uint8_t *)v + (size_t)(h / group) * head_dim * esz;
-            for (int j = 0; j < vis; j++) {
-                const void *kj = kh + (size_t)j * kv_stride * esz;
-                if (kv_dtype == CL_F32) {
-                    sc[j] = cl_dot_f32(qh, kj, head_dim) * scale;
-                } else if (dot) {
-                    sc[j] = dot(kj, qh, head_dim) * scale;
-                } else {
-                    cl_convert_to_f32((cl_dtype)kv_dtype, kj, 0, head_dim, row);
-                    sc[j] = cl_dot_f32(qh, row, head_dim) * scale;
+    float *sc = cl_malloc((size_t)J->n_k * sizeof *sc + 1), *row = cl_malloc((size_t)hd * sizeof *row);
+    float *vf = kv_dtype == CL_F32 ? NULL : cl_malloc((size_t)J->n_k * hd * sizeof *vf + 1);
+    for (int g = g0; g < g1; g++) {
+        const uint8_t *kh = (const uint8_t *)J->k + (size_t)g * hd * esz;
+        const uint8_t *vh = (const uint8_t *)J->v + (size_t)g * hd * esz;
+        int converted = 0;   /* value rows of this kv head in vf */
+        for (int i = 0; i < J->n_q; i++) {
+            int vis = J->q_offset + i + 1 < J->n_k ? J->q_offset + i + 1 : J->n_k;
+            for (int h = g * J->group; h < (g + 1) * J->group; h++) {
+                const float *qh = J->q + (size_t)i * J->q_stride + (size_t)h * hd;
+                for (int j = 0; j < vis; j++) {
+                    const void *kj = kh + (size_t)j * J->kv_stride * esz;
+                    if (kv_dtype == CL_F32) {
+                        sc[j] = cl_dot_f32(qh, kj, hd) * scale;
+                    } else if (dot) {
+                        sc[j] = dot(kj, qh, hd) * scale;
+                    } else {
+                        cl_convert_to_f32((cl_dtype)kv_dtype, kj, 0, hd, row);
+                        sc[j] = cl_dot_f32(qh, row, hd) * scale;
+                    }
                 }
-            }
-            cl_softmax(sc, 1, vis);
-            float *o = out + (size_t)i * out_stride + (size_t)h * head_dim;
-            if (kv_dtype == CL_F32) {
-                weighted_rows(o, sc, (const float *)vh, vis, kv_stride, head_dim);
-            } else {   /* this head's value rows in f32, then the same weighted sum */
-                for (int j = 0; j < vis; j++)
-                    cl_convert_to_f32((cl_dtype)kv_dtype, vh + (size_t)j * kv_stride * esz, 0, head_dim, vf + (size_t)j * head_dim);
-                weighted_rows(o, sc, vf, vis, head_dim, head_dim);
+                cl_softmax(sc, 1, vis);
+                float *o = J->out + (size_t)i * J->out_stride + (size_t)h * hd;
+                if (kv_dtype == CL_F32) {
+                    weighted_rows(o, sc, (const float *)vh, vis, J->kv_stride, hd);
+                } else {   /* this head's value rows in f32, then the same weighted sum */
+                    for (; converted < vis; converted++)
+                        cl_convert_to_f32((cl_dtype)kv_dtype, vh + (size_t)converted * J->kv_stride * esz, 0, hd,
+                                          vf + (size_t)converted * hd);
+                    weighted_rows(o, sc, vf, vis, hd, hd);
+                }
             }
         }
     }
     free(sc);
     free(row);
     free(vf);
+}
+
+void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
+                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
+                      int head_dim, int q_offset) {
+    few_job J = {out, q, k, v, out_stride, q_stride, n_q, kv_dtype, kv_stride, n_k, n_heads / n_kv_heads,
+                 head_dim, q_offset};
+    /* threads once each kv head reads ~32 KiB or more of 16-bit cache */
+    int grain = (size_t)n_k * head_dim >= 16384 ? 1 : n_kv_heads;
+    cl_parallel_for(n_kv_heads, grain, attention_few_heads, &J);
 }
 
 void cl_softmax(float *x, int n, int len) {

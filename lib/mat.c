@@ -116,14 +116,14 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
         trans_a = 0, lda = K;
     }
     if (small) {
-        /* decode: stream W once; op(A) rows gathered contiguous */
-        float *a = cl_malloc((size_t)M * K * sizeof *a);
+        /* decode: stream W once; op(A) rows gathered contiguous (on the stack when small) */
+        float stack[4096], *a = (size_t)M * K <= 4096 ? stack : cl_malloc((size_t)M * K * sizeof *a);
         for (int i = 0; i < M; i++)
             for (int k = 0; k < K; k++)
                 a[(size_t)i * K + k] = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
         dot_job J = {W, a, M, K, ldc, alpha, beta, C, W->dtype == CL_F32 ? dot_f32_row : cl_row_dot_for(W->dtype)};
         cl_parallel_for(N, 64, dot_rows, &J);
-        free(a);
+        if (a != stack) free(a);
     } else {
         cl_mat_gemm_panels(trans_a, trans_w, M, N, K, alpha, A, lda, W, beta, C, ldc);
     }

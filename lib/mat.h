@@ -9,20 +9,25 @@
  * bf16 with W transposed goes to mat_bf16.h's AVX512-BF16 kernels (decode and prefill) where the
  * CPU has them.
  *
- * bf16 weights with W transposed (every Linear of a forward pass) multiply activations rounded to
- * bf16 (nearest even; as llama.cpp does), on every CPU and for every M: the result is the product
- * of the bf16-rounded activations with the bf16 weights up to float summation order (float64 numpy
- * reference within K 2^-24 sum|a w|, tests/unit/test_mat_bf16.c), and differs from the product with
- * f32 activations by up to ~2^-9 of sum|a w|.  The backward orientation (op(W) = W) and products on a
- * thread with cl_gemm_fixed_order on keep f32 activations.
- *
- * Either way the result equals the product with the dequantised f32 matrix (and, for bf16, the
- * rounded activations) up to float summation order (tests/unit/test_quant.c: within 1e-5 of
- * sum |a w|).  The few-row and panel paths sum in different orders, so a row's result can differ in
- * the last bits between a 1-row and a 5-row batch (as sgemv and sgemm did before), except on a
- * thread with cl_gemm_fixed_order on (ops.h): there every product, of any M, goes through cl_gemm's
- * fixed-order path (cl_compress).  bf16 products on an AVX512-BF16 CPU do not depend on the thread
- * count, nor on M within M <= 4 and within M >= 5 (mat_bf16.h). */
+ * Either way the result equals the product with the dequantised f32 matrix up to float summation
+ * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).
+ * Exception, bf16: bf16 weights with W transposed (every Linear of a forward pass) multiply
+ * activations rounded to bf16 (nearest even; as llama.cpp does), on every CPU and for every M: the
+ * result is the product of the bf16-rounded activations with the bf16 weights up to float
+ * summation order (float64 numpy reference within K 2^-24 sum|a w|, tests/unit/test_mat_bf16.c),
+ * and differs from the product with f32 activations by up to ~2^-9 of sum|a w|.  The backward
+ * orientation (op(W) = W) and products on a thread with cl_gemm_fixed_order on keep f32
+ * activations.  bf16 products on an AVX512-BF16 CPU do not depend on the thread count, nor on M
+ * within M <= 4 and within M >= 5 (mat_bf16.h).
+ * Exception, on by default: quantised weights (q8_0, q4_0, q4_K, q5_K, q6_K) in the Linear
+ * orientation (trans_w) multiply in integers on quantised activation rows, as llama.cpp does
+ * (mat_q8.h): the result then differs from the dequantised f32 product by the activation rounding
+ * (a few 1e-3 of sum |a w|), but is bit-identical for any M, chunking, thread count and kernel
+ * family (CL_KERNELS=generic|avx2 caps it).  cl_mat_int8(0) or CL_QUANT_DOT=f32 in the
+ * environment turns it off (the dequantised f32 path above).  The few-row and panel paths sum in
+ * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
+ * batch (as sgemv and sgemm did before), except on a thread with cl_gemm_fixed_order on (ops.h):
+ * there every product, of any M, goes through cl_gemm's fixed-order path (cl_compress). */
 #ifndef CL_MAT_H
 #define CL_MAT_H
 #include <stddef.h>
@@ -56,6 +61,10 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
  * does for products it has no own kernel for; benchmarks compare against it). */
 void cl_mat_gemm_panels(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
                         const cl_mat *W, float beta, float *C, int ldc);
+
+/* Integer products for quantised weights on (1, the default unless CL_QUANT_DOT=f32) or off (0),
+ * process-wide; returns the previous setting (-1: only read it). */
+int cl_mat_int8(int on);
 
 /* y[n, W.rows] = x[n, W.cols] W^T (+ y when accumulate). */
 void cl_mat_linear(float *y, const float *x, const cl_mat *W, int n, int accumulate);

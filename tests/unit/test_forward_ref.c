@@ -199,9 +199,16 @@ static void run_case(const tcase *t) {
         double el = relmax(lg, rf, (size_t)n * V);
         double ef = relmax(fin, rf + (size_t)n * V, (size_t)n * dim);
         double eh = relmax(lay, rf + (size_t)n * V + (size_t)n * dim, (size_t)(L + 1) * n * dim);
-        OK(el < 1e-4 && ef < 1e-4 && eh < 1e-4,
-           "%s%s: matches numpy reference (rel err logits %.2g, final %.2g, layers %.2g; < 1e-4)", t->name,
-           quant ? ", f32 products" : "", el, ef, eh);
+        /* bf16 weights: both sides round the activations to bf16 (8-bit mantissa) before each
+         * product, but from values that already differ by float rounding (~1e-7), so now and then an
+         * element lands on the other side of a rounding boundary: one bf16 ulp (2^-8 relative) of
+         * one a_k w_jk, compounding through the layers (measured 2.7e-3 on case 9 after the attention
+         * kernel changed its summation order; 1e-7 before).  The bf16 kernel itself is checked
+         * against numpy in test_mat_bf16. */
+        const double tol = t->dt == CL_BF16 ? 1e-2 : 1e-4;
+        OK(el < tol && ef < tol && eh < tol,
+           "%s%s: matches numpy reference (rel err logits %.2g, final %.2g, layers %.2g; < %g)", t->name,
+           quant ? ", f32 products" : "", el, ef, eh, tol);
         /* then the default integer products (mat_q8.h: activations quantised to int8 blocks, as
          * llama.cpp does): the activation rounding (up to ~1e-2 of sum |a w| per product, see
          * test_quant_q8) compounds through the layers of these random models to a few percent;

@@ -138,6 +138,29 @@ teardown() { rm -rf "$TMP"; }
   [ ! -e "$TMP/long.ce" ]
 }
 
+@test "cl-compress: the file sets C and S; a differing --rate/--max-segment and init-only options are refused" {
+  cl-compress --init-compressor "$TMP/k4.gguf" --rate 4 --max-segment 10
+  run cl-compress --compressor "$TMP/k4.gguf" --max-segment 20 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-compress: $TMP/k4.gguf: segment length is 10, --max-segment says 20" ]]
+  [ ! -e "$TMP/x.ce" ]
+  run cl-compress --compressor "$TMP/k4.gguf" --rate 2 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"compression rate is 4, --rate says 2"* ]]
+  for opt in "--rank 4" "--alpha 8" "--targets q" "--seed 3"; do
+    run cl-compress --compressor "$TMP/k4.gguf" $opt -o "$TMP/x.ce" "$DOC"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"go with --init-compressor"* ]]
+  done
+  run cl-compress --naive --max-segment 10 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 2 ]
+  [ ! -e "$TMP/x.ce" ]
+  # matching values are accepted; S=10 refuses the demo's longer segments, naming S
+  run cl-compress --compressor "$TMP/k4.gguf" --rate 4 --max-segment 10 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the compressor takes at most 10"* ]]
+}
+
 @test "cl-compress: missing or foreign compressor files are clear errors" {
   run cl-compress --compressor "$TMP/none.gguf" < "$DOC"
   [ "$status" -eq 1 ]

@@ -80,6 +80,26 @@ teardown() { rm -rf "$TMP"; }
   cmp "$TMP/b64.ce" "$TMP/warm.ce"
 }
 
+@test "shipped compressors: each name says the C and S the file records; --rate C picks <model>-cC.gguf" {
+  n=0
+  for f in models/tinystories-656k-c*.gguf; do
+    name=$(basename "$f" .gguf)
+    [[ "$name" =~ -c([0-9]+)(-s([0-9]+))?$ ]]
+    C=${BASH_REMATCH[1]} S=${BASH_REMATCH[3]:-20}
+    run cl-model list
+    [[ "$output" == *"/$name.gguf  C=$C  S=$S  base model tinystories-656k"* ]]
+    if [ "$S" = 20 ]; then   # the default file for --rate C: the same CEs, ceil(n/C) per segment
+      cl-compress --rate "$C" -o "$TMP/d.ce" "$DOC"
+      cl-compress --compressor "$f" -o "$TMP/e.ce" "$DOC"
+      cmp "$TMP/d.ce" "$TMP/e.ce"
+      bad=$(/usr/bin/python3 "$DUMP" "$TMP/d.ce" | awk -v c="$C" '$6 != int(($5 + c - 1) / c)' | wc -l)
+      [ "$bad" -eq 0 ]
+    fi
+    n=$((n + 1))
+  done
+  [ "$n" -ge 1 ]
+}
+
 @test "cl-compress: compressing the parts and concatenating = compressing the whole" {
   head -n 6 "$DOC" > "$TMP/a.jsonl"
   tail -n +7 "$DOC" > "$TMP/b.jsonl"

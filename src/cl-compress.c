@@ -211,6 +211,15 @@ static void parse_options(int argc, char **argv, compress_opts *o) {
     if (o->naive && o->seg_given) cl_usage_error("--max-segment: the naive baseline has no segment length");
 }
 
+/* The compressor file sets C and S: a --rate or --max-segment given must agree (-1, cl_error). */
+static int check_settings(const compress_opts *o, const cl_compressor *c, const char *path) {
+    if (o->rate_given && o->rate != c->rate)
+        return cl_fail("%s: compression rate is %d, --rate says %d", path, c->rate, o->rate);
+    if (o->seg_given && o->max_seg != c->max_seg)
+        return cl_fail("%s: segment length is %d, --max-segment says %d", path, c->max_seg, o->max_seg);
+    return 0;
+}
+
 /* Compress the inputs' segments to CE records (or write a fresh compressor with
  * --init-compressor); the exit status. */
 static int run_compress(const compress_opts *o) {
@@ -243,10 +252,10 @@ static int run_compress(const compress_opts *o) {
             cl_die("no compressor: give --compressor K (make one with --init-compressor K), set CL_COMPRESSOR, or use --naive");
         comp = cl_compressor_load(comp_path, model);
         if (!comp) cl_die("%s", cl_error());
-        if (o->rate_given && o->rate != comp->rate)
-            cl_die("%s: compression rate is %d, --rate says %d", comp_path, comp->rate, o->rate);
-        if (o->seg_given && o->max_seg != comp->max_seg)
-            cl_die("%s: segment length is %d, --max-segment says %d", comp_path, comp->max_seg, o->max_seg);
+        if (check_settings(o, comp, comp_path) < 0) {
+            cl_compressor_free(comp);   /* exit without a leak (check-asan) */
+            cl_die("%s", cl_error());
+        }
         j.comp = comp;
         j.rate = comp->rate;
         j.max_seg = comp->max_seg;

@@ -315,7 +315,10 @@ static int run_train(const train_opts *opt) {
     cl_compressor *comp = opt->init ? cl_compressor_load(opt->init, m)
                                : cl_compressor_new_init(m, C, S, rank, alpha, targets, opt->seed);
     if (!comp) cl_die("%s", cl_error());
-    if (opt->init && adopt_init(opt, comp)) cl_die("%s", cl_error());
+    if (opt->init && adopt_init(opt, comp)) {
+        cl_compressor_free(comp);   /* exit without a leak (check-asan) */
+        cl_die("%s", cl_error());
+    }
     if (opt->init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
     if (!comp->lora && !opt->evaluate) cl_die("%s: no LoRA adapter to train", opt->init);
     tr_objective ob = {.C = C, .bos = opt->bos, .beta = opt->beta};

@@ -81,16 +81,24 @@ teardown() { rm -rf "$TMP"; }
 }
 
 @test "shipped compressors: each name says the C and S the file records; --rate C picks <model>-cC.gguf" {
+  # the tools look for <model>-cC.gguf in <their dir>/../models: a copy of cl-compress beside models/
+  mkdir -p "$TMP/tree/bin"
+  cp "$(command -v cl-compress)" "$TMP/tree/bin/"
+  ln -s "$PWD/models" "$TMP/tree/models"
   n=0
   for f in models/tinystories-656k-c*.gguf; do
     name=$(basename "$f" .gguf)
     [[ "$name" =~ -c([0-9]+)(-s([0-9]+))?$ ]]
     C=${BASH_REMATCH[1]} S=${BASH_REMATCH[3]:-20}
-    run cl-model list
-    [[ "$output" == *"/$name.gguf  C=$C  S=$S  base model tinystories-656k"* ]]
+    # cl-compress accepts --rate/--max-segment only when they are the file's
+    cl-compress --compressor "$f" --rate "$C" --max-segment "$S" -o "$TMP/e.ce" "$DOC" 2> "$TMP/err" ||
+      [[ "$(cat "$TMP/err")" == *"takes at most $S" ]]   # S < the demo's longest segment
+    run cl-compress --compressor "$f" --rate "$((C + 1))" -o "$TMP/x.ce" "$DOC"
+    [ "$status" -eq 1 ]
+    run cl-compress --compressor "$f" --max-segment "$((S + 1))" -o "$TMP/x.ce" "$DOC"
+    [ "$status" -eq 1 ]
     if [ "$S" = 20 ]; then   # the default file for --rate C: the same CEs, ceil(n/C) per segment
-      cl-compress --rate "$C" -o "$TMP/d.ce" "$DOC"
-      cl-compress --compressor "$f" -o "$TMP/e.ce" "$DOC"
+      "$TMP/tree/bin/cl-compress" --rate "$C" -o "$TMP/d.ce" "$DOC"
       cmp "$TMP/d.ce" "$TMP/e.ce"
       bad=$(/usr/bin/python3 "$DUMP" "$TMP/d.ce" | awk -v c="$C" '$6 != int(($5 + c - 1) / c)' | wc -l)
       [ "$bad" -eq 0 ]

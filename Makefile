@@ -43,7 +43,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
 MAN     := $(wildcard man/*.1 man/*.5)
 
-.PHONY: all tools unit test check-asan fuzz bench install uninstall deps clean
+.PHONY: all tools unit test check-asan fuzz bench eval-report install uninstall deps clean
 
 all: tools unit
 
@@ -103,6 +103,11 @@ fuzz:
 
 bench: tools $(BENCH_BIN)
 	tests/bench/run
+
+# Quality of every compressor in models/ against the baselines -> docs/eval (tests/eval/report.sh;
+# EVAL_LIMIT, EVAL_TRIALS, EVAL_LENGTHS, EVAL_DEPTHS make it longer or shorter).
+eval-report: tools
+	tests/eval/report.sh
 
 # `make install PREFIX=P`: tools in P/bin, man pages in P/share/man, the shipped compressors and
 # their README in P/share/compllm (where the tools look first, lib/datadir.h).  `make uninstall

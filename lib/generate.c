@@ -39,6 +39,11 @@ double cl_log_prob(const float *logits, int n_vocab, int id) {
 
 int cl_score_continuation(const cl_model *m, const cl_piece *p, int n_p, const int32_t *cont,
                           int n_cont, double *nll_sum, int *top1) {
+    return cl_score_tokens(m, p, n_p, cont, n_cont, nll_sum, top1, NULL);
+}
+
+int cl_score_tokens(const cl_model *m, const cl_piece *p, int n_p, const int32_t *cont, int n_cont,
+                    double *nll_sum, int *top1, float *nll_each) {
     int V = m->cfg.n_vocab, n_pre = cl_pieces_len(p, n_p);
     *nll_sum = 0;
     if (top1) *top1 = 0;
@@ -53,7 +58,9 @@ int cl_score_continuation(const cl_model *m, const cl_piece *p, int n_p, const i
     while (rc == 0) {
         for (int i = 0; i < n; i++) {
             const float *row = lg + (size_t)i * V;
-            *nll_sum -= cl_log_prob(row, V, cont[done + i]);
+            double lp = cl_log_prob(row, V, cont[done + i]);
+            *nll_sum -= lp;
+            if (nll_each) nll_each[done + i] = (float)-lp;
             if (top1) *top1 += cl_argmax(row, V) == cont[done + i];
         }
         done += n;

@@ -29,6 +29,10 @@ double cl_log_prob(const float *logits, int n_vocab, int id);
  * argmax (may be NULL). */
 int cl_score_continuation(const cl_model *m, const cl_piece *p, int n_p, const int32_t *cont,
                           int n_cont, double *nll_sum, int *top1);
+/* The same, also writing each token's -log p (nats, rounded to float) into nll_each[0..n_cont)
+ * when it is not NULL: the self-information of the continuation's tokens given the prefix. */
+int cl_score_tokens(const cl_model *m, const cl_piece *p, int n_p, const int32_t *cont, int n_cont,
+                    double *nll_sum, int *top1, float *nll_each);
 
 typedef struct {
     double prefill_s;   /* the prefix's forward pass */

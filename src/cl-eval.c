@@ -19,6 +19,8 @@
 #include "hub.h"
 #include "compressor.h"
 #include "eval_data.h"
+#include "eval_drop.h"
+#include "eval_needle.h"
 #include "generate.h"
 #include "eval_squad.h"
 #include "model.h"
@@ -32,24 +34,32 @@
 static const char usage_text[] =
     "usage: cl-eval [--mode fidelity] [options] [TEXT-FILE...]\n"
     "       cl-eval --mode qa --data QA-FILE [options]\n"
+    "       cl-eval --mode needle [--data FILE | TEXT-FILE...] [options]\n"
     "Measure what a compressor keeps of a context, and the time and memory it saves.\n"
     "  --model PATH          model (default $CL_MODEL or ../shared/models/tinystories-656k)\n"
     "  --pull                --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K        compressor GGUF (cl-train), 'identity' (untrained: final hidden\n"
     "                        states as CEs) or 'naive' (mean of C embeddings); default identity\n"
-    "  --mode M              fidelity (default) or qa\n"
+    "  --mode M              fidelity (default), qa or needle; fidelity and needle compare the\n"
+    "                        text, the CEs, token-drop (keep the ceil(n/C) tokens of each segment\n"
+    "                        with the highest -log p(token | preceding text)), naive and no context\n"
     "  --data FILE           JSONL {context, question?, answer?|answers?} or SQuAD v1.1/v2.0 JSON;\n"
     "                        fidelity without it: TEXT-FILEs (each a context), or held-out stories\n"
-    "                        sampled from the model (temperature 0.8, --seed)\n"
-    "  --limit N             at most N examples (default: 16 sampled stories; all of a file)\n"
+    "                        sampled from the model (temperature 0.8, --seed); needle: the\n"
+    "                        filler texts (default 48 sampled stories)\n"
+    "  --limit N             at most N examples (default: 16 sampled stories; all of a file);\n"
+    "                        needle: trials per depth x length cell (8)\n"
     "  --seed S              sample of the examples and of the stories (default 20251125;\n"
     "                        0: the file's first N in order)\n"
     "  --answer-tokens N     fidelity: teacher continuation length when none is given (32)\n"
     "  --agree-tokens N      fidelity: greedy tokens compared for agreement (32)\n"
     "  --max-tokens N        qa: answer length limit (32)\n"
     "  --context-tokens L    qa: long contexts of these token counts (comma list, k = 1024),\n"
-    "                        the gold paragraph among other examples' contexts\n"
+    "                        the gold paragraph among other examples' contexts; needle: the\n"
+    "                        haystack lengths (default 1/8, 1/4, 1/2 and all of the model's context\n"
+    "                        that fits; longer ones are refused)\n"
     "  --depth D             qa: where the gold paragraph goes, 0 (first) .. 1 (last); default 0.5\n"
+    "  --depths D,...        needle: where the needle goes (default 0,0.25,0.5,0.75,1)\n"
     "  --no-template         plain completion prompt even if the model has a chat template\n"
     "  --answers FILE        qa: every question's answers and scores as JSONL\n"
     "  --json FILE           the JSON summary to FILE (default: the last line of stdout)\n"
@@ -74,6 +84,19 @@ static int parse_lengths(const char *s, int *out, int cap) {
     return n;
 }
 
+/* "0,0.5,1" -> depths in [0, 1]. */
+static int parse_depths(const char *s, double *out, int cap) {
+    int n = 0;
+    char *list = cl_strdup(s), *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save))
+        if (n == cap || cl_parse_double(p, 0, 1, &out[n++]) < 0)
+            cl_usage_error("bad depth list for --depths (numbers 0..1, comma-separated): %s", s);
+    free(list);
+    if (n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
+        cl_usage_error("bad depth list for --depths (numbers 0..1, comma-separated): %s", s);
+    return n;
+}
+
 typedef struct {
     cl_model *m;
     cl_tokenizer *tok;
@@ -92,12 +115,18 @@ static int32_t *encode(const cl_tokenizer *tok, const char *s, int *n) {
     return ids;
 }
 
+/* The context's segments, cut exactly as cl-segment cuts them (what the compressor gets). */
+static int segments(const ctx_t *x, const char *text, int32_t **ids, int **len) {
+    int n_seg;
+    if (cl_text_segments(x->tok, text, x->S, 1, ids, len, &n_seg) < 0) cl_die("%s", cl_error());
+    return n_seg;
+}
+
 /* Segment and compress a text: *ce gets n_ce vectors; returns n_ce.  naive forces the naive
  * baseline whatever the compressor. */
 static int compress_text(const ctx_t *x, const char *text, int naive, float **ce) {
     int32_t *ids;
-    int *len, n_seg;
-    if (cl_text_segments(x->tok, text, x->S, 1, &ids, &len, &n_seg) < 0) cl_die("%s", cl_error());
+    int *len, n_seg = segments(x, text, &ids, &len);
     int n_ce = 0;
     for (int i = 0; i < n_seg; i++) n_ce += cl_compress_n_out(len[i], x->C);
     *ce = cl_malloc(((size_t)n_ce + 1) * x->m->cfg.dim * sizeof **ce);
@@ -118,6 +147,61 @@ static int compress_text(const ctx_t *x, const char *text, int naive, float **ce
     return n_ce;
 }
 
+/* Token dropping at rate C over the same segments (eval_drop.h): *kept gets the ids; their count. */
+static int drop_text(const ctx_t *x, const char *text, int32_t **kept) {
+    int32_t *ids;
+    int *len, n_seg = segments(x, text, &ids, &len), n_out = 0;
+    for (int i = 0; i < n_seg; i++) n_out += cl_compress_n_out(len[i], x->C);
+    *kept = cl_malloc(((size_t)n_out + 1) * sizeof **kept);
+    int n = cl_drop_tokens(x->m, x->start_id, ids, len, n_seg, x->C, *kept, NULL);
+    if (n < 0) cl_die("token dropping: %s", cl_error());
+    free(ids);
+    free(len);
+    return n;
+}
+
+/* The context methods every mode compares, and the table's names for them. */
+enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_DROP, F_N };
+static const char *const f_names[F_N] = {"text", "ce", "none", "naive", "drop"};
+static const char *const f_label[F_N] = {"text", "compressed", "none", "naive", "token-drop"};
+static const int f_order[F_N] = {F_TEXT, F_CE, F_DROP, F_NAIVE, F_NONE};   /* table rows */
+
+/* One context in every form: its text tokens, CEs, naive CEs and kept tokens, the time each took
+ * to make from the text (prep_s; 0 for text and none), and as prompt pieces. */
+typedef struct {
+    int32_t *ids, *kept;
+    float *ce, *naive;
+    double prep_s[F_N];
+    cl_piece piece[F_N];
+} ctx_views;
+
+static void views_make(const ctx_t *x, const char *text, ctx_views *v) {
+    memset(v, 0, sizeof *v);
+    int n_ids, n;
+    v->ids = encode(x->tok, text, &n_ids);
+    v->piece[F_TEXT] = (cl_piece){.ids = v->ids, .n = n_ids};
+    double t0 = cl_now();
+    n = compress_text(x, text, 0, &v->ce);
+    v->prep_s[F_CE] = cl_now() - t0;
+    v->piece[F_CE] = (cl_piece){.embd = v->ce, .n = n};
+    t0 = cl_now();
+    n = compress_text(x, text, 1, &v->naive);
+    v->prep_s[F_NAIVE] = cl_now() - t0;
+    v->piece[F_NAIVE] = (cl_piece){.embd = v->naive, .n = n};
+    t0 = cl_now();
+    n = drop_text(x, text, &v->kept);
+    v->prep_s[F_DROP] = cl_now() - t0;
+    v->piece[F_DROP] = (cl_piece){.ids = v->kept, .n = n};
+    v->piece[F_NONE] = (cl_piece){.n = 0};
+}
+
+static void views_free(ctx_views *v) {
+    free(v->ids);
+    free(v->kept);
+    free(v->ce);
+    free(v->naive);
+}
+
 static void progress(const ctx_t *x, int i, int n) {
     if (x->progress) fprintf(stderr, "\r%s: %d/%d", cl_progname(), i, n);
     if (x->progress && i == n) fputc('\n', stderr);
@@ -136,35 +220,24 @@ static void warn_over_ctx(const ctx_t *x, int over, int n) {
 
 /* ---- fidelity ---------------------------------------------------------------------------- */
 
-enum { F_TEXT, F_CE, F_NONE, F_NAIVE, F_N };
-static const char *const f_names[F_N] = {"text", "ce", "none", "naive"};
-
 typedef struct {
-    double nll[F_N], agree[F_N], ttft[F_N], kv[F_N];
+    double nll[F_N], agree[F_N], ttft[F_N], kv[F_N], pos[F_N], prep_s[F_N];
     long top1[F_N], tokens, agree_tokens;
-    double compress_s, naive_s, context_tokens, ces;
+    double context_tokens;
     int examples, skipped, over_ctx;
 } fid_sums;
 
 static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, fid_sums *s) {
     const cl_model *m = x->m;
-    int n_ctx, n_q;
-    int32_t *ctx = encode(x->tok, it->context, &n_ctx), *q = encode(x->tok, it->question, &n_q);
+    int n_q;
+    int32_t *q = encode(x->tok, it->question, &n_q);
     int32_t start = x->start_id;
-    float *ce[F_N] = {0};
-    int n_ce[F_N] = {0};
-    double t0 = cl_now();
-    n_ce[F_CE] = compress_text(x, it->context, 0, &ce[F_CE]);
-    double t_ce = cl_now() - t0;
-    t0 = cl_now();
-    n_ce[F_NAIVE] = compress_text(x, it->context, 1, &ce[F_NAIVE]);
-    double t_naive = cl_now() - t0;
+    ctx_views v;
+    views_make(x, it->context, &v);
     cl_piece pre[F_N][3];
     for (int k = 0; k < F_N; k++) {
         pre[k][0] = (cl_piece){.ids = &start, .n = 1};
-        pre[k][1] = k == F_TEXT ? (cl_piece){.ids = ctx, .n = n_ctx}
-                    : k == F_NONE ? (cl_piece){.n = 0}
-                                  : (cl_piece){.embd = ce[k], .n = n_ce[k]};
+        pre[k][1] = v.piece[k];
         pre[k][2] = (cl_piece){.ids = q, .n = n_q};
     }
     /* the continuation: the given answer, or the teacher's greedy one (stopping at EOS) */
@@ -181,7 +254,7 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
     if (n_a == 0) {
         s->skipped++;
     } else {
-        if (1 + n_ctx + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
+        if (1 + v.piece[F_TEXT].n + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
         int32_t *g[F_N];
         for (int k = 0; k < F_N; k++) {
             double nll;
@@ -192,8 +265,10 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
             cl_gen_stats st = {0};
             g[k] = cl_malloc((size_t)n_agree * sizeof *g[k]);
             if (cl_greedy(m, pre[k], 3, n_agree, NULL, 0, g[k], &st) != n_agree) cl_die("%s", cl_error());
-            s->ttft[k] += st.ttft_s;
+            s->ttft[k] += st.ttft_s + v.prep_s[k];
             s->kv[k] += (double)st.kv_bytes;
+            s->pos[k] += cl_pieces_len(pre[k], 3);
+            s->prep_s[k] += v.prep_s[k];
         }
         for (int k = 0; k < F_N; k++) {
             for (int i = 0; i < n_agree; i++) s->agree[k] += g[k][i] == g[F_TEXT][i];
@@ -201,17 +276,12 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
         for (int k = 0; k < F_N; k++) free(g[k]);
         s->tokens += n_a;
         s->agree_tokens += n_agree;
-        s->compress_s += t_ce;
-        s->naive_s += t_naive;
-        s->context_tokens += n_ctx;
-        s->ces += n_ce[F_CE];
+        s->context_tokens += v.piece[F_TEXT].n;
         s->examples++;
     }
     free(a);
-    free(ctx);
     free(q);
-    free(ce[F_CE]);
-    free(ce[F_NAIVE]);
+    views_free(&v);
 }
 
 static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, int n, int n_answer,
@@ -223,29 +293,31 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
     }
     if (s.examples == 0) cl_die("no example gave a continuation to score");
     warn_over_ctx(x, s.over_ctx, s.examples);
-    double nll[F_N];
+    double nll[F_N], util[F_N];
     for (int k = 0; k < F_N; k++) nll[k] = s.nll[k] / (double)s.tokens;
-    double util = ratio(nll[F_NONE] - nll[F_CE], nll[F_NONE] - nll[F_TEXT]);
-    double util_naive = ratio(nll[F_NONE] - nll[F_NAIVE], nll[F_NONE] - nll[F_TEXT]);
+    for (int k = 0; k < F_N; k++) util[k] = ratio(nll[F_NONE] - nll[k], nll[F_NONE] - nll[F_TEXT]);
     int E = s.examples;
     printf("%d examples (%d skipped), %ld continuation tokens, mean context %.1f tokens -> %.1f CEs\n", E,
-           s.skipped, s.tokens, s.context_tokens / E, s.ces / E);
-    printf("%-12s %10s %8s %9s %12s %12s\n", "context", "NLL/token", "top-1", "agree", "TTFT ms", "KV bytes");
-    for (int k = 0; k < F_N; k++) {
-        double ttft = s.ttft[k] / E + (k == F_CE ? s.compress_s / E : k == F_NAIVE ? s.naive_s / E : 0);
-        printf("%-12s %10.4f %8.3f %9.3f %12.3f %12.0f\n", k == F_CE ? "compressed" : f_names[k], nll[k],
-               (double)s.top1[k] / s.tokens, s.agree[k] / s.agree_tokens, 1e3 * ttft, s.kv[k] / E);
+           s.skipped, s.tokens, s.context_tokens / E, s.pos[F_CE] / E - (s.pos[F_NONE] / E));
+    printf("%-12s %10s %8s %9s %9s %12s %8s %12s\n", "context", "NLL/token", "top-1", "agree", "utility", "TTFT ms",
+           "KV pos", "KV bytes");
+    for (int r = 0; r < F_N; r++) {
+        int k = f_order[r];
+        printf("%-12s %10.4f %8.3f %9.3f %9.3f %12.3f %8.1f %12.0f\n", f_label[k], nll[k],
+               (double)s.top1[k] / s.tokens, s.agree[k] / s.agree_tokens, util[k], 1e3 * s.ttft[k] / E,
+               s.pos[k] / E, s.kv[k] / E);
     }
-    printf("retained utility (none - compressed) / (none - text): %.3f   naive: %.3f\n", util, util_naive);
-    printf("(TTFT of compressed/naive includes compressing the context: %.3f / %.3f ms)\n",
-           1e3 * s.compress_s / E, 1e3 * s.naive_s / E);
+    printf("retained utility (none - compressed) / (none - text): %.3f   token-drop: %.3f   naive: %.3f\n",
+           util[F_CE], util[F_DROP], util[F_NAIVE]);
+    printf("(TTFT of compressed/token-drop/naive includes making them from the text: %.3f / %.3f / %.3f ms)\n",
+           1e3 * s.prep_s[F_CE] / E, 1e3 * s.prep_s[F_DROP] / E, 1e3 * s.prep_s[F_NAIVE] / E);
     json_t *j = json_object();
     json_object_set_new(j, "examples", json_integer(E));
     json_object_set_new(j, "skipped", json_integer(s.skipped));
     json_object_set_new(j, "tokens", json_integer(s.tokens));
     json_object_set_new(j, "agree_tokens", json_integer(n_agree));
     json_object_set_new(j, "context_tokens", num(s.context_tokens / E));
-    json_object_set_new(j, "ces", num(s.ces / E));
+    json_object_set_new(j, "ces", num((s.pos[F_CE] - s.pos[F_NONE]) / E));
     for (int k = 0; k < F_N; k++) {
         char key[64];
         snprintf(key, sizeof key, "nll_%s", f_names[k]);
@@ -257,13 +329,18 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
             json_object_set_new(j, key, num(s.agree[k] / s.agree_tokens));
         }
         snprintf(key, sizeof key, "ttft_%s_s", f_names[k]);
-        json_object_set_new(j, key, num(s.ttft[k] / E + (k == F_CE ? s.compress_s / E : k == F_NAIVE ? s.naive_s / E : 0)));
+        json_object_set_new(j, key, num(s.ttft[k] / E));
         snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
         json_object_set_new(j, key, num(s.kv[k] / E));
+        snprintf(key, sizeof key, "kv_%s_positions", f_names[k]);
+        json_object_set_new(j, key, num(s.pos[k] / E));
     }
-    json_object_set_new(j, "compress_s", num(s.compress_s / E));
-    json_object_set_new(j, "utility", num(util));
-    json_object_set_new(j, "utility_naive", num(util_naive));
+    json_object_set_new(j, "compress_s", num(s.prep_s[F_CE] / E));
+    json_object_set_new(j, "naive_s", num(s.prep_s[F_NAIVE] / E));
+    json_object_set_new(j, "drop_s", num(s.prep_s[F_DROP] / E));
+    json_object_set_new(j, "utility", num(util[F_CE]));
+    json_object_set_new(j, "utility_naive", num(util[F_NAIVE]));
+    json_object_set_new(j, "utility_drop", num(util[F_DROP]));
     json_object_set_new(j, "agreement", num(s.agree[F_CE] / s.agree_tokens));
     return j;
 }
@@ -407,6 +484,184 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
     return j;
 }
 
+/* ---- needle ------------------------------------------------------------------------------ */
+
+static int count_tokens(void *tok, const char *s) {
+    int n;
+    free(encode(tok, s, &n));
+    return n;
+}
+
+typedef struct {
+    const char *const *pool;   /* filler texts */
+    int n_pool, trials;
+    uint64_t seed;
+    int32_t *q;                /* the probe, cl_needle_probe */
+    int n_q, max_answer;       /* the longest answer in tokens */
+} needle_opts;
+
+/* The answer's tokens as they follow the probe: encode(probe + answer + " ") past the probe's
+ * tokens (a story goes on after the name, and this tokenizer family glues a word's following
+ * space to it: "Mia▁"). */
+static int32_t *answer_ids(const ctx_t *x, const needle_opts *o, const char *answer, int *n) {
+    char *full = cl_malloc(strlen(cl_needle_probe) + strlen(answer) + 2);
+    strcpy(full, cl_needle_probe);
+    strcat(full, answer);
+    strcat(full, " ");
+    int n_full;
+    int32_t *ids = encode(x->tok, full, &n_full);
+    if (n_full <= o->n_q || memcmp(ids, o->q, (size_t)o->n_q * sizeof *ids) != 0)
+        cl_die("needle: the tokenizer does not keep the probe's tokens in \"%s\"", full);
+    *n = n_full - o->n_q;
+    memmove(ids, ids + o->n_q, (size_t)*n * sizeof *ids);
+    free(full);
+    return ids;
+}
+
+typedef struct {
+    double p[F_N], recall[F_N], kv[F_N], pos[F_N], context_tokens, before_tokens;
+    int n, over_ctx;
+} needle_sums;
+
+static void needle_one(const ctx_t *x, const needle_opts *o, int length, double depth, uint64_t seed,
+                       needle_sums *s) {
+    cl_needle_doc d;
+    if (cl_needle_make(o->pool, o->n_pool, length, depth, seed, count_tokens, x->tok, &d) < 0)
+        cl_die("%s", cl_error());
+    int n_a, n_before;
+    int32_t *a = answer_ids(x, o, d.answer, &n_a);
+    char *head = cl_strdup(d.context);
+    head[d.needle_off] = 0;
+    free(encode(x->tok, head, &n_before));
+    free(head);
+    ctx_views v;
+    views_make(x, d.context, &v);
+    int32_t start = x->start_id, *g = cl_malloc((size_t)n_a * sizeof *g);
+    if (1 + v.piece[F_TEXT].n + o->n_q + n_a > x->m->cfg.max_ctx) s->over_ctx++;
+    for (int k = 0; k < F_N; k++) {
+        cl_piece pre[3] = {{.ids = &start, .n = 1}, v.piece[k], {.ids = o->q, .n = o->n_q}};
+        double nll;
+        if (cl_score_continuation(x->m, pre, 3, a, n_a, &nll, NULL) < 0) cl_die("%s", cl_error());
+        cl_gen_stats st = {0};
+        int n = cl_greedy(x->m, pre, 3, n_a, NULL, 0, g, &st);
+        if (n != n_a) cl_die("%s", cl_error());
+        s->p[k] += exp(-nll);
+        s->recall[k] += memcmp(g, a, (size_t)n_a * sizeof *g) == 0;
+        s->kv[k] += (double)st.kv_bytes;
+        s->pos[k] += cl_pieces_len(pre, 3);
+    }
+    s->context_tokens += v.piece[F_TEXT].n;
+    s->before_tokens += n_before;
+    s->n++;
+    views_free(&v);
+    free(g);
+    free(a);
+    cl_needle_free(&d);
+}
+
+static json_t *needle_run(const ctx_t *x, const needle_opts *o, const int *lengths, int n_len,
+                          const double *depths, int n_dep) {
+    json_t *cells = json_array();
+    double mp[F_N] = {0}, mr[F_N] = {0};
+    int over = 0, total = 0;
+    printf("%6s %5s %7s", "length", "depth", "tokens");
+    for (int r = 0; r < F_N; r++) printf(" %17s", f_label[f_order[r]]);
+    printf("\n%20s", "");
+    for (int r = 0; r < F_N; r++) printf(" %10s %6s", "p(needle)", "recall");
+    printf("\n");
+    for (int l = 0; l < n_len; l++)
+        for (int di = 0; di < n_dep; di++) {
+            needle_sums s = {0};
+            for (int t = 0; t < o->trials; t++)
+                needle_one(x, o, lengths[l], depths[di], o->seed + (uint64_t)t, &s);
+            progress(x, l * n_dep + di + 1, n_len * n_dep);
+            over += s.over_ctx;
+            total += s.n;
+            double N = s.n;
+            printf("%6d %5.2f %7.1f", lengths[l], depths[di], s.context_tokens / N);
+            for (int r = 0; r < F_N; r++) printf(" %10.4f %6.3f", s.p[f_order[r]] / N, s.recall[f_order[r]] / N);
+            printf("\n");
+            json_t *c = json_object();
+            json_object_set_new(c, "length", json_integer(lengths[l]));
+            json_object_set_new(c, "depth", json_real(depths[di]));
+            json_object_set_new(c, "trials", json_integer(s.n));
+            json_object_set_new(c, "context_tokens", num(s.context_tokens / N));
+            json_object_set_new(c, "needle_token_depth", num(s.before_tokens / s.context_tokens));
+            for (int k = 0; k < F_N; k++) {
+                char key[64];
+                snprintf(key, sizeof key, "p_%s", f_names[k]);
+                json_object_set_new(c, key, num(s.p[k] / N));
+                snprintf(key, sizeof key, "recall_%s", f_names[k]);
+                json_object_set_new(c, key, num(s.recall[k] / N));
+                snprintf(key, sizeof key, "kv_%s_positions", f_names[k]);
+                json_object_set_new(c, key, num(s.pos[k] / N));
+                snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
+                json_object_set_new(c, key, num(s.kv[k] / N));
+                mp[k] += s.p[k] / N / (n_len * n_dep);
+                mr[k] += s.recall[k] / N / (n_len * n_dep);
+            }
+            json_array_append_new(cells, c);
+        }
+    warn_over_ctx(x, over, total);
+    printf("%-20s", "mean");
+    for (int r = 0; r < F_N; r++) printf(" %10.4f %6.3f", mp[f_order[r]], mr[f_order[r]]);
+    printf("\n");
+    json_t *j = json_object();
+    json_object_set_new(j, "probe", json_string(cl_needle_probe));
+    json_object_set_new(j, "trials", json_integer(o->trials));
+    json_object_set_new(j, "filler_texts", json_integer(o->n_pool));
+    for (int k = 0; k < F_N; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "p_%s", f_names[k]);
+        json_object_set_new(j, key, num(mp[k]));
+        snprintf(key, sizeof key, "recall_%s", f_names[k]);
+        json_object_set_new(j, key, num(mr[k]));
+    }
+    json_object_set_new(j, "cells", cells);
+    return j;
+}
+
+/* The probe and answers' tokens, and the lengths to run: want[] (refused when one does not fit
+ * the model's context) or the defaults.  Before any work, so a refusal costs nothing. */
+static void needle_prepare(const ctx_t *x, const int *want, int n_want, needle_opts *o, int *lengths, int *n_len) {
+    o->q = encode(x->tok, cl_needle_probe, &o->n_q);
+    for (int i = 0; i < cl_needle_n_names(); i++) {
+        int k;
+        free(answer_ids(x, o, cl_needle_name(i), &k));
+        if (k > o->max_answer) o->max_answer = k;
+    }
+    int fit = x->m->cfg.max_ctx - 1 - o->n_q - o->max_answer;   /* the longest context that fits */
+    *n_len = 0;
+    if (n_want) {
+        for (int i = 0; i < n_want; i++)
+            if (want[i] > fit)
+                cl_die("needle: --context-tokens %d does not fit the model's context of %d tokens (BOS, the "
+                       "probe's %d and the answer's up to %d tokens leave %d)",
+                       want[i], x->m->cfg.max_ctx, o->n_q, o->max_answer, fit);
+        memcpy(lengths, want, (size_t)n_want * sizeof *want);
+        *n_len = n_want;
+    } else {   /* 1/8, 1/4, 1/2 of the context and all that fits */
+        for (int div = 8; div >= 2; div /= 2)
+            if (x->m->cfg.max_ctx / div < fit) lengths[(*n_len)++] = x->m->cfg.max_ctx / div;
+        lengths[(*n_len)++] = fit;
+    }
+}
+
+/* Needle mode over the examples' contexts as filler. */
+static json_t *needle(const ctx_t *x, needle_opts *o, const cl_qa_set *set, const int *idx, int n,
+                      const int *lengths, int n_len, const double *depths, int n_dep) {
+    const char **pool = cl_malloc((size_t)(n > 0 ? n : 1) * sizeof *pool);
+    for (int i = 0; i < n; i++) pool[i] = set->items[idx[i]].context;
+    o->pool = pool;
+    o->n_pool = n;
+    printf("needle \"%sNAME.\" (%d names), probe \"%s\", %d trials per cell, %d filler texts\n", cl_needle_pre,
+           cl_needle_n_names(), cl_needle_probe, o->trials, n);
+    json_t *j = needle_run(x, o, lengths, n_len, depths, n_dep);
+    free(pool);
+    free(o->q);
+    return j;
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 static void load_texts(char **paths, int n, cl_qa_set *set) {
@@ -439,12 +694,16 @@ static void load_texts(char **paths, int n, cl_qa_set *set) {
     free(mem);
 }
 
+enum { NEEDLE_STORIES = 48, NEEDLE_TRIALS = 8 };   /* needle mode's defaults */
+
 /* What the command line asks for. */
 typedef struct {
     const char *model_path, *comp_path, *data, *answers_path, *json_path;
-    int qa, limit, n_answer, n_agree, max_tokens, threads, no_template;
+    int qa, needle, limit, n_answer, n_agree, max_tokens, threads, no_template;
     int lengths[64], n_lengths;   /* --context-tokens */
     double depth;
+    double depths[64];            /* --depths */
+    int n_depths;
     unsigned long long seed;
     char **texts;                 /* TEXT-FILEs */
     int n_texts;
@@ -453,12 +712,12 @@ typedef struct {
 /* Parse argv into o (exits on a usage error or after --help). */
 static void parse_options(int argc, char **argv, eval_opts *o) {
     enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
-           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP };
+           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP, O_DEPTHS };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"compressor", 1, 0, O_COMP}, {"mode", 1, 0, O_MODE},
         {"data", 1, 0, O_DATA}, {"limit", 1, 0, O_LIMIT}, {"seed", 1, 0, O_SEED},
         {"answer-tokens", 1, 0, O_ANS}, {"agree-tokens", 1, 0, O_AGREE}, {"max-tokens", 1, 0, O_MAX},
-        {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"no-template", 0, 0, O_NOTMPL},
+        {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"depths", 1, 0, O_DEPTHS}, {"no-template", 0, 0, O_NOTMPL},
         {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
         {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
@@ -472,9 +731,10 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
         case O_COMP: o->comp_path = optarg; break;
         case O_MODE:
-            if (!strcmp(optarg, "qa")) o->qa = 1;
-            else if (!strcmp(optarg, "fidelity")) o->qa = 0;
-            else cl_usage_error("unknown mode '%s' (fidelity or qa)", optarg);
+            o->qa = !strcmp(optarg, "qa");
+            o->needle = !strcmp(optarg, "needle");
+            if (!o->qa && !o->needle && strcmp(optarg, "fidelity") != 0)
+                cl_usage_error("unknown mode '%s' (fidelity, qa or needle)", optarg);
             break;
         case O_DATA: o->data = optarg; break;
         case O_LIMIT: o->limit = (int)cl_arg_long(optarg, "--limit", 1, 1 << 30); break;
@@ -483,6 +743,7 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case O_AGREE: o->n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
         case O_MAX: o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
         case O_CTX: o->n_lengths = parse_lengths(optarg, o->lengths, 64); break;
+        case O_DEPTHS: o->n_depths = parse_depths(optarg, o->depths, 64); break;
         case O_DEPTH: o->depth = cl_arg_double(optarg, "--depth", 0, 1); break;
         case O_NOTMPL: o->no_template = 1; break;
         case O_ANSWERS: o->answers_path = optarg; break;
@@ -495,8 +756,10 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
     o->texts = argv + optind;
     o->n_texts = argc - optind;
     if (o->qa && !o->data) cl_usage_error("%s", "--mode qa needs --data FILE");
-    if (o->n_texts && (o->qa || o->data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity mode without --data");
-    if (!o->qa && (o->n_lengths || o->answers_path)) cl_usage_error("%s", "--context-tokens and --answers are for --mode qa");
+    if (o->n_texts && (o->qa || o->data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity or needle mode without --data");
+    if (!o->qa && o->answers_path) cl_usage_error("%s", "--answers is for --mode qa");
+    if (!o->qa && !o->needle && o->n_lengths) cl_usage_error("%s", "--context-tokens is for --mode qa or needle");
+    if (!o->needle && o->n_depths) cl_usage_error("%s", "--depths is for --mode needle (qa: --depth)");
 }
 
 /* Evaluate (fidelity or QA) and print the table and the JSON summary; the exit status. */
@@ -528,6 +791,9 @@ static int run_eval(const eval_opts *opt) {
         answers = aa.f;
     }
 
+    needle_opts no = {.trials = opt->limit > 0 ? opt->limit : NEEDLE_TRIALS, .seed = opt->seed};
+    int needle_len[64], n_needle_len = 0;
+    if (opt->needle) needle_prepare(&x, opt->lengths, opt->n_lengths, &no, needle_len, &n_needle_len);
     cl_qa_set set;
     int default_limit = 16;
     if (opt->data) {
@@ -537,7 +803,7 @@ static int run_eval(const eval_opts *opt) {
         load_texts(opt->texts, opt->n_texts, &set);
         default_limit = set.n;
     } else {   /* held-out stories from the model itself */
-        int n = opt->limit > 0 ? opt->limit : default_limit;
+        int n = opt->needle ? NEEDLE_STORIES : opt->limit > 0 ? opt->limit : default_limit;
         char *mem = NULL;
         size_t msz = 0;
         FILE *f = open_memstream(&mem, &msz);
@@ -548,20 +814,28 @@ static int run_eval(const eval_opts *opt) {
         free(mem);
     }
     int n;
-    int *idx = cl_qa_sample(&set, opt->limit > 0 ? opt->limit : default_limit, opt->data ? opt->seed : 0, &n);
+    int *idx = opt->needle ? cl_qa_sample(&set, set.n, 0, &n)   /* every text is filler */
+                           : cl_qa_sample(&set, opt->limit > 0 ? opt->limit : default_limit, opt->data ? opt->seed : 0, &n);
+    const char *mode = opt->qa ? "qa" : opt->needle ? "needle" : "fidelity";
 
     char comp_desc[512];
     snprintf(comp_desc, sizeof comp_desc, "%s (C=%d, S=%d)", opt->comp_path, x.C, x.S);
-    printf("cl-eval %s: model %s, compressor %s, %d examples, seed %llu\n", opt->qa ? "qa" : "fidelity", model_path,
-           comp_desc, n, opt->seed);
+    printf("cl-eval %s: model %s, compressor %s, %d %s, seed %llu\n", mode, model_path, comp_desc, n,
+           opt->needle ? "filler texts" : "examples", opt->seed);
     json_t *summary = json_object();
-    json_object_set_new(summary, "mode", json_string(opt->qa ? "qa" : "fidelity"));
+    json_object_set_new(summary, "mode", json_string(mode));
     json_object_set_new(summary, "model", json_string(model_path));
     json_object_set_new(summary, "compressor", json_string(opt->comp_path));
     json_object_set_new(summary, "rate", json_integer(x.C));
     json_object_set_new(summary, "max_segment", json_integer(x.S));
     json_object_set_new(summary, "seed", json_integer((json_int_t)opt->seed));
-    if (!opt->qa) {
+    if (opt->needle) {
+        static const double def_depths[] = {0, 0.25, 0.5, 0.75, 1};
+        json_t *f = needle(&x, &no, &set, idx, n, needle_len, n_needle_len, opt->n_depths ? opt->depths : def_depths,
+                           opt->n_depths ? opt->n_depths : 5);
+        json_object_update(summary, f);
+        json_decref(f);
+    } else if (!opt->qa) {
         json_t *f = fidelity(&x, &set, idx, n, opt->n_answer, opt->n_agree);
         json_object_update(summary, f);
         json_decref(f);

@@ -198,3 +198,85 @@ open(sys.argv[3] + "/want_ce.txt", "w").write(ans["ce_answer"])
     diff <(cat "$TMP/want_ce.txt"; echo) "$TMP/got_ce.txt"
   done
 }
+
+@test "cl-eval fidelity: token-drop and naive hold exactly the CEs' KV positions; utilities from the NLLs" {
+  need_model
+  need_python
+  run cl-eval --model "$MODEL" --data models/data/tinystories-656k-dev.jsonl --limit 3 --answer-tokens 6 \
+      --agree-tokens 4 --json "$TMP/f.json"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *token-drop* ]] && [[ "$output" == *"KV pos"* ]]
+  /usr/bin/python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("text", "ce", "none", "naive", "drop"):
+    for key in ("nll_", "top1_", "kv_%s_bytes", "kv_%s_positions", "ttft_%s_s"):
+        key = key % k if "%" in key else key + k
+        assert key in j and j[key] is not None, key
+assert j["kv_drop_positions"] == j["kv_ce_positions"] == j["kv_naive_positions"], j
+assert j["kv_drop_bytes"] == j["kv_ce_bytes"] < j["kv_text_bytes"], j
+assert abs(j["kv_ce_positions"] - j["kv_none_positions"] - j["ces"]) < 1e-9, j
+for k in ("drop", "naive"):
+    u = (j["nll_none"] - j["nll_" + k]) / (j["nll_none"] - j["nll_text"])
+    assert abs(u - j["utility_" + k]) < 1e-6, (k, u)
+assert j["drop_s"] > 0
+' "$TMP/f.json"
+}
+
+@test "cl-eval needle: table, JSON schema per depth x length cell, no-context floor" {
+  need_model
+  need_python
+  run cl-eval --model "$MODEL" --mode needle --data models/data/tinystories-656k-dev.jsonl --limit 2 \
+      --context-tokens 40,120 --depths 0,1 --json "$TMP/n.json"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == "cl-eval needle:"* ]]
+  [[ "$output" == *"p(needle)"* ]] && [[ "$output" == *token-drop* ]]
+  /usr/bin/python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["mode"] == "needle" and j["trials"] == 2 and j["probe"] == "One day, ", j
+cells = j["cells"]
+assert [(c["length"], c["depth"]) for c in cells] == [(40, 0), (40, 1), (120, 0), (120, 1)], cells
+M = ("text", "ce", "none", "naive", "drop")
+for c in cells:
+    assert c["trials"] == 2 and 0 < c["context_tokens"] <= c["length"] + 8, c
+    assert (c["needle_token_depth"] == 0) == (c["depth"] == 0), c
+    for k in M:
+        assert 0 <= c["p_" + k] <= 1 and c["recall_" + k] in (0, 0.5, 1), (k, c)
+        assert c["kv_%s_positions" % k] > 0 and c["kv_%s_bytes" % k] > 0, (k, c)
+    assert c["kv_drop_positions"] == c["kv_ce_positions"] == c["kv_naive_positions"] < c["kv_text_positions"], c
+for k in M:
+    mean = sum(c["p_" + k] for c in cells) / len(cells)
+    assert abs(mean - j["p_" + k]) < 1e-6, k
+assert len(set(c["p_none"] for c in cells)) == 1, "no context: the same prompt in every cell"
+' "$TMP/n.json"
+}
+
+@test "cl-eval needle: the same seed gives the same numbers" {
+  need_model
+  cl-eval --model "$MODEL" --mode needle --data models/data/tinystories-656k-dev.jsonl --limit 1 \
+      --context-tokens 60 --depths 0.5 --seed 4 --json "$TMP/a.json" > /dev/null
+  cl-eval --model "$MODEL" --mode needle --data models/data/tinystories-656k-dev.jsonl --limit 1 \
+      --context-tokens 60 --depths 0.5 --seed 4 --json "$TMP/b.json" > /dev/null
+  cmp "$TMP/a.json" "$TMP/b.json"
+}
+
+@test "cl-eval needle: bad options are one-line errors" {
+  run cl-eval --mode needle --depths 0,2
+  [ "$status" -eq 2 ]
+  [[ "${lines[0]}" == "cl-eval: bad depth list for --depths"* ]]
+  run cl-eval --mode needle --depths 0,,1
+  [ "$status" -eq 2 ]
+  run cl-eval --depths 0.5
+  [ "$status" -eq 2 ]
+  [[ "${lines[0]}" == *"--depths is for --mode needle"* ]]
+  run cl-eval --mode needle --answers x.jsonl
+  [ "$status" -eq 2 ]
+  run cl-eval --context-tokens 64
+  [ "$status" -eq 2 ]
+  need_model
+  run cl-eval --model "$MODEL" --mode needle --context-tokens 64,600
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" == "cl-eval: needle: --context-tokens 600 does not fit the model's context of 512 tokens"* ]]
+}

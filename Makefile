@@ -60,6 +60,8 @@ $(B)/%.o: lib/%.c $(FLAVOUR) | $(B)
 
 # ops.c's exp/softmax/SwiGLU loops vectorise only with these (see lib/ops.c).
 $(B)/ops.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
+# mat_q8.c's portable integer dot products (the kernels of CPUs without AVX2) likewise.
+$(B)/mat_q8.o: ALL_CFLAGS += -ftree-loop-vectorize -fvect-cost-model=dynamic
 
 $(B)/cuda_%.o: lib/cuda/%.cu $(LIB_HDR) $(FLAVOUR) | $(B)
 	$(NVCC) -O2 -Ilib -DCL_CUDA=1 -Xcompiler -Wall,-Wextra,-Werror -c -o $@ $<

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mat_kern.h"
+#include "mat_q8.h"
 #include "ops.h"
 #include "pool.h"
 #include "quant.h"
@@ -65,6 +66,29 @@ static void dot_rows(void *vj, int j0, int j1) {
 
 static float dot_f32_row(const void *row, const float *x, int K) { return cl_dot_f32(row, x, K); }
 
+static _Atomic int int8_on = -1;   /* -1: not read from the environment yet */
+
+int cl_mat_int8(int on) {
+    int was = int8_on;
+    if (was < 0) {
+        const char *e = getenv("CL_QUANT_DOT");
+        was = !(e && !strcmp(e, "f32"));
+    }
+    if (on >= 0) int8_on = on;
+    else int8_on = was;
+    return was;
+}
+
+/* Quantised weights, Linear orientation: integer products on quantised activations (mat_q8.h). */
+static void gemm_int8(int trans_a, int M, int N, int K, float alpha, const float *A, int lda, const cl_mat *W,
+                      float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    cl_q8act X;
+    cl_q8act_make(&X, W->dtype, trans_a, M, K, A, lda);
+    cl_q8_gemm(&X, W, N, alpha, beta, C, ldc);
+    cl_q8act_free(&X);
+}
+
 void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
                  const cl_mat *W, float beta, float *C, int ldc) {
     /* with cl_gemm_fixed_order on, every product goes to cl_gemm (its fixed order, whatever M) */
@@ -74,6 +98,10 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
 #else
     int few = 0;  /* the GPU offload takes f32 products */
 #endif
+    if (trans_w && cl_q8_supports(W->dtype) && cl_mat_int8(-1) && K == W->cols && N <= W->rows && !cl_gemm_fixed_order_on()) {
+        gemm_int8(trans_a, M, N, K, alpha, A, lda, W, beta, C, ldc);
+        return;
+    }
     if (W->dtype == CL_F32 && !few) {
         cl_gemm(trans_a, trans_w, M, N, K, alpha, A, lda, W->data, W->cols, beta, C, ldc);
         return;

@@ -7,7 +7,13 @@
  * `make CUDA=1`, where f32 products stay with cl_gemm and its offload).  Larger products: f32 goes
  * to cl_gemm unchanged; other dtypes dequantise panels of rows to f32 and hand them to cl_gemm.
  * Either way the result equals the product with the dequantised f32 matrix up to float summation
- * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).  The few-row and panel paths sum in
+ * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).
+ * Exception, on by default: quantised weights (q8_0, q4_0, q4_K, q5_K, q6_K) in the Linear
+ * orientation (trans_w) multiply in integers on quantised activation rows, as llama.cpp does
+ * (mat_q8.h): the result then differs from the dequantised f32 product by the activation rounding
+ * (a few 1e-3 of sum |a w|), but is bit-identical for any M, chunking, thread count and kernel
+ * family (CL_KERNELS=generic|avx2 caps it).  cl_mat_int8(0) or CL_QUANT_DOT=f32 in the
+ * environment turns it off (the dequantised f32 path above).  The few-row and panel paths sum in
  * different orders, so a row's result can differ in the last bits between a 1-row and a 5-row
  * batch (as sgemv and sgemm did before), except on a thread with cl_gemm_fixed_order on (ops.h):
  * there every product, of any M, goes through cl_gemm's fixed-order path (cl_compress). */
@@ -39,6 +45,10 @@ void cl_mat_row(const cl_mat *w, int r, float *out);
  * op(W) = W, W is [K,N] (the backward's dx = dy W).  beta == 0 ignores C's old contents. */
 void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
                  const cl_mat *W, float beta, float *C, int ldc);
+
+/* Integer products for quantised weights on (1, the default unless CL_QUANT_DOT=f32) or off (0),
+ * process-wide; returns the previous setting (-1: only read it). */
+int cl_mat_int8(int on);
 
 /* y[n, W.rows] = x[n, W.cols] W^T (+ y when accumulate). */
 void cl_mat_linear(float *y, const float *x, const cl_mat *W, int n, int accumulate);

@@ -4,12 +4,15 @@
  * untied head, both RoPE conventions (GGUF llama: interleaved; qwen: halves), F16/BF16/Q8_0
  * weights, ids and embeddings input, batches of independent sequences, LoRA.
  * Compared: all-position logits, final-normed states and the residual stream after every layer,
- * max |C - ref| / max |ref| < 1e-4 for each. */
+ * max |C - ref| / max |ref| < 1e-4 for each; quantised models twice: with the dequantised f32
+ * products (cl_mat_int8 off) < 1e-4, and with the default integer products (activations rounded
+ * to int8 blocks as llama.cpp does) < 0.1. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gguf.h"
+#include "mat.h"
 #include "model.h"
 #include "model_file.h"
 #include "quant.h"
@@ -183,6 +186,9 @@ static void run_case(const tcase *t) {
     cl_batch b = {.n_tokens = n, .ids = embd ? NULL : ids, .embd = embd, .n_seq = t->n_seq,
                   .seq_len = t->seq_len, .lora = lo, .logits = lg, .logits_all = 1, .n_out = n,
                   .out_pos = pos, .out_final = fin, .out_layers = lay};
+    /* first with the dequantised f32 products (quantised weights: cl_mat_int8 off) */
+    const int quant = cl_dtype_block(t->dt) > 1;
+    const int int8_was = cl_mat_int8(0);
     int fw = cl_forward(m, NULL, &b);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/ref/ref_forward.py %s %s %s", mpath, cpath, opath);
     int py = saved == 0 && fw == 0 ? system(cmd) : -1;
@@ -194,10 +200,26 @@ static void run_case(const tcase *t) {
         double ef = relmax(fin, rf + (size_t)n * V, (size_t)n * dim);
         double eh = relmax(lay, rf + (size_t)n * V + (size_t)n * dim, (size_t)(L + 1) * n * dim);
         OK(el < 1e-4 && ef < 1e-4 && eh < 1e-4,
-           "%s: matches numpy reference (rel err logits %.2g, final %.2g, layers %.2g; < 1e-4)", t->name, el, ef, eh);
+           "%s%s: matches numpy reference (rel err logits %.2g, final %.2g, layers %.2g; < 1e-4)", t->name,
+           quant ? ", f32 products" : "", el, ef, eh);
+        /* then the default integer products (mat_q8.h: activations quantised to int8 blocks, as
+         * llama.cpp does): the activation rounding (up to ~1e-2 of sum |a w| per product, see
+         * test_quant_q8) compounds through the layers of these random models to a few percent;
+         * the integer arithmetic itself is checked bit for bit against numpy in test_quant_q8 */
+        if (quant) {
+            cl_mat_int8(1);
+            fw = cl_forward(m, NULL, &b);
+            el = relmax(lg, rf, (size_t)n * V);
+            ef = relmax(fin, rf + (size_t)n * V, (size_t)n * dim);
+            eh = relmax(lay, rf + (size_t)n * V + (size_t)n * dim, (size_t)(L + 1) * n * dim);
+            OK(fw == 0 && el < 0.1 && ef < 0.1 && eh < 0.1,
+               "%s, int8 products: near the numpy reference (rel err logits %.2g, final %.2g, layers %.2g; < 0.1)",
+               t->name, el, ef, eh);
+        }
     } else {
         OK(0, "%s: forward %d, reference run %d, output %zu of %zu bytes", t->name, fw, py, rl, want);
     }
+    cl_mat_int8(int8_was);
     free(ref);
     if (lo) {
         for (int l = 0; l < L; l++)

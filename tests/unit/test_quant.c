@@ -4,7 +4,8 @@
  *  - random blocks decode bit for bit as the independent numpy decoder tests/ref/ref_dequant.py;
  *  - quantise/dequantise round trips stay within the grid's half step;
  *  - cl_mat_gemm in both orientations, decode (few rows) and panel paths, equals the product with
- *    the dequantised f32 matrix within 1e-5 of sum |a||w| per entry (summation order differs). */
+ *    the dequantised f32 matrix within 1e-5 of sum |a||w| per entry (summation order differs),
+ *    with the integer products (on by default for quantised W^T, test_quant_q8.c) turned off. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,7 @@ static void check_gemm(cl_dtype t, int trans_a, int trans_w, int M, int N, int K
 }
 
 static void test_gemm(void) {
+    cl_mat_int8(0);   /* the f32 paths; the integer ones are test_quant_q8's */
     static const cl_dtype all[] = {CL_F32, CL_F16, CL_BF16, CL_Q4_0, CL_Q8_0, CL_Q4_K, CL_Q5_K, CL_Q6_K};
     for (size_t k = 0; k < sizeof all / sizeof *all; k++) {
         int K = cl_dtype_block(all[k]) == 256 ? 512 : 96;

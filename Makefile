@@ -58,8 +58,8 @@ $(FLAVOUR): | $(B)
 $(B)/%.o: lib/%.c $(FLAVOUR) | $(B)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# ops.c's exp/softmax/SwiGLU loops vectorise only with these (see lib/ops.c).
-$(B)/ops.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
+# ops.c's exp/softmax/SwiGLU loops and attention.c's vectorise only with these (see lib/ops.c).
+$(B)/ops.o $(B)/attention.o: ALL_CFLAGS += -fno-trapping-math -ftree-loop-vectorize -fvect-cost-model=dynamic
 # mat_q8.c's portable integer dot products (the kernels of CPUs without AVX2) likewise.
 $(B)/mat_q8.o: ALL_CFLAGS += -ftree-loop-vectorize -fvect-cost-model=dynamic
 

@@ -197,7 +197,6 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
     if (cos_l) cl_rope_table_freq(cos_l, sin_l, w->pos, n, hd, w->inv[1], w->mscale[1]);
     float scale = c->attn_scale > 0 ? c->attn_scale : 1.0f / sqrtf((float)hd);
 
-    float *kvf = kv && kv->dtype != CL_F32 ? cl_malloc((size_t)2 * (base + n) * kvd * sizeof *kvf) : NULL;
     for (int l = 0; l < c->n_layers; l++) {
         const cl_layer *L = &m->layers[l];
         cl_tape_layer *a = tp ? &tp->layer[l] : NULL;
@@ -231,20 +230,9 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
             kv_store(kv, kv_at(kv, kv->k, l, base), kd, n);
             kv_store(kv, kv_at(kv, kv->v, l, base), vd, n);
         }
-        /* decode from a 16-bit cache reads it in place (full attention, default scale only) */
-        int few = kv && !direct && n <= 4 && !win && scale == 1.0f / sqrtf((float)hd);
-        if (kv && !few) {
-            const float *kc = (const float *)kv_at(kv, kv->k, l, 0), *vc = (const float *)kv_at(kv, kv->v, l, 0);
-            if (!direct) {   /* prefill from a 16-bit cache: the visible rows in f32, then BLAS */
-                size_t ne = (size_t)(base + n) * kvd;
-                cl_convert_to_f32(kv->dtype, kc, 0, (int64_t)ne, kvf);
-                cl_convert_to_f32(kv->dtype, vc, 0, (int64_t)ne, kvf + ne);
-                kc = kvf, vc = kvf + ne;
-            }
-            cl_attention_win(att, qd, q, qd, n, kc, vc, kvd, base + n, H, KV, hd, base, win, scale);
-        } else if (kv) {
-            cl_attention_few(att, qd, q, qd, n, kv_at(kv, kv->k, l, 0), kv_at(kv, kv->v, l, 0), kv->dtype, kvd,
-                             base + n, H, KV, hd, base);
+        if (kv) {   /* the whole cache, this span's rows included, read in its stored type */
+            cl_attention_kv(att, qd, q, qd, n, kv_at(kv, kv->k, l, 0), kv_at(kv, kv->v, l, 0), kv->dtype, kvd,
+                            base + n, H, KV, hd, base, win, scale);
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
@@ -293,7 +281,6 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         if (b->out_layers)
             save_rows(b, t0, n, x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
     }
-    free(kvf);
     if (kv) kv->len += n;
 
     /* Final norm: all rows when every logit row is wanted, else only the rows needed. */

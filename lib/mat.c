@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mat_bf16.h"
 #include "mat_kern.h"
 #include "mat_q8.h"
 #include "ops.h"
@@ -89,36 +90,10 @@ static void gemm_int8(int trans_a, int M, int N, int K, float alpha, const float
     cl_q8act_free(&X);
 }
 
-void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
-                 const cl_mat *W, float beta, float *C, int ldc) {
-    /* with cl_gemm_fixed_order on, every product goes to cl_gemm (its fixed order, whatever M) */
-    int small = trans_w && M <= FEW_ROWS && K > 0 && !cl_gemm_fixed_order_on();
-#ifndef CL_CUDA   /* f32 decode: our threads too (OpenBLAS's spin between calls; see pool.h) */
-    int few = small;
-#else
-    int few = 0;  /* the GPU offload takes f32 products */
-#endif
-    if (trans_w && cl_q8_supports(W->dtype) && cl_mat_int8(-1) && K == W->cols && N <= W->rows && !cl_gemm_fixed_order_on()) {
-        gemm_int8(trans_a, M, N, K, alpha, A, lda, W, beta, C, ldc);
-        return;
-    }
-    if (W->dtype == CL_F32 && !few) {
-        cl_gemm(trans_a, trans_w, M, N, K, alpha, A, lda, W->data, W->cols, beta, C, ldc);
-        return;
-    }
+/* the product through panels of whole rows of W in f32, each one cl_gemm */
+void cl_mat_gemm_panels(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                        const cl_mat *W, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
-    if (small) {
-        /* decode: stream W once; op(A) rows gathered contiguous */
-        float *a = cl_malloc((size_t)M * K * sizeof *a);
-        for (int i = 0; i < M; i++)
-            for (int k = 0; k < K; k++)
-                a[(size_t)i * K + k] = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-        dot_job J = {W, a, M, K, ldc, alpha, beta, C, W->dtype == CL_F32 ? dot_f32_row : cl_row_dot_for(W->dtype)};
-        cl_parallel_for(N, 64, dot_rows, &J);
-        free(a);
-        return;
-    }
-    /* panels of whole rows of W in f32, each one cl_gemm */
     int cols = W->cols, pr = PANEL_FLOATS / (cols > 0 ? cols : 1);
     if (pr < 16) pr = 16;
     if (pr > W->rows) pr = W->rows > 0 ? W->rows : 1;
@@ -139,6 +114,48 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
         }
     }
     free(panel);
+}
+
+void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                 const cl_mat *W, float beta, float *C, int ldc) {
+    /* with cl_gemm_fixed_order on, every product goes to cl_gemm (its fixed order, whatever M) */
+    int small = trans_w && M <= FEW_ROWS && K > 0 && !cl_gemm_fixed_order_on();
+#ifndef CL_CUDA   /* f32 decode: our threads too (OpenBLAS's spin between calls; see pool.h) */
+    int few = small;
+#else
+    int few = 0;  /* the GPU offload takes f32 products */
+#endif
+    if (trans_w && cl_q8_supports(W->dtype) && cl_mat_int8(-1) && K == W->cols && N <= W->rows && !cl_gemm_fixed_order_on()) {
+        gemm_int8(trans_a, M, N, K, alpha, A, lda, W, beta, C, ldc);
+        return;
+    }
+    if (W->dtype == CL_F32 && !few) {
+        cl_gemm(trans_a, trans_w, M, N, K, alpha, A, lda, W->data, W->cols, beta, C, ldc);
+        return;
+    }
+    if (M <= 0 || N <= 0) return;
+    float *a_bf16 = NULL;   /* bf16 weights: activations rounded to bf16 whatever the kernel (mat_bf16.h) */
+    if (W->dtype == CL_BF16 && trans_w && !cl_gemm_fixed_order_on()) {
+        if (cl_bf16_gemm_wins(M, N, K)) {
+            cl_bf16_gemm(1, trans_a, M, N, K, alpha, A, lda, W, beta, C, ldc);
+            return;
+        }
+        A = a_bf16 = cl_bf16_rounded(trans_a, M, K, A, lda);
+        trans_a = 0, lda = K;
+    }
+    if (small) {
+        /* decode: stream W once; op(A) rows gathered contiguous (on the stack when small) */
+        float stack[4096], *a = (size_t)M * K <= 4096 ? stack : cl_malloc((size_t)M * K * sizeof *a);
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < K; k++)
+                a[(size_t)i * K + k] = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+        dot_job J = {W, a, M, K, ldc, alpha, beta, C, W->dtype == CL_F32 ? dot_f32_row : cl_row_dot_for(W->dtype)};
+        cl_parallel_for(N, 64, dot_rows, &J);
+        if (a != stack) free(a);
+    } else {
+        cl_mat_gemm_panels(trans_a, trans_w, M, N, K, alpha, A, lda, W, beta, C, ldc);
+    }
+    free(a_bf16);
 }
 
 void cl_mat_linear(float *y, const float *x, const cl_mat *W, int n, int accumulate) {

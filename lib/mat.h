@@ -6,8 +6,19 @@
  * code with AVX2/AVX-512 clones) on our thread pool (pool.h), f32 included (except under
  * `make CUDA=1`, where f32 products stay with cl_gemm and its offload).  Larger products: f32 goes
  * to cl_gemm unchanged; other dtypes dequantise panels of rows to f32 and hand them to cl_gemm.
+ * bf16 with W transposed goes to mat_bf16.h's AVX512-BF16 kernels (decode and prefill) where the
+ * CPU has them.
+ *
  * Either way the result equals the product with the dequantised f32 matrix up to float summation
  * order (tests/unit/test_quant.c: within 1e-5 of sum |a w|).
+ * Exception, bf16: bf16 weights with W transposed (every Linear of a forward pass) multiply
+ * activations rounded to bf16 (nearest even; as llama.cpp does), on every CPU and for every M: the
+ * result is the product of the bf16-rounded activations with the bf16 weights up to float
+ * summation order (float64 numpy reference within K 2^-24 sum|a w|, tests/unit/test_mat_bf16.c),
+ * and differs from the product with f32 activations by up to ~2^-9 of sum|a w|.  The backward
+ * orientation (op(W) = W) and products on a thread with cl_gemm_fixed_order on keep f32
+ * activations.  bf16 products on an AVX512-BF16 CPU do not depend on the thread count, nor on M
+ * within M <= 4 and within M >= 5 (mat_bf16.h).
  * Exception, on by default: quantised weights (q8_0, q4_0, q4_K, q5_K, q6_K) in the Linear
  * orientation (trans_w) multiply in integers on quantised activation rows, as llama.cpp does
  * (mat_q8.h): the result then differs from the dequantised f32 product by the activation rounding
@@ -45,6 +56,11 @@ void cl_mat_row(const cl_mat *w, int r, float *out);
  * op(W) = W, W is [K,N] (the backward's dx = dy W).  beta == 0 ignores C's old contents. */
 void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
                  const cl_mat *W, float beta, float *C, int ldc);
+
+/* cl_mat_gemm through panels of W dequantised to f32, each handed to cl_gemm (what cl_mat_gemm
+ * does for products it has no own kernel for; benchmarks compare against it). */
+void cl_mat_gemm_panels(int trans_a, int trans_w, int M, int N, int K, float alpha, const float *A, int lda,
+                        const cl_mat *W, float beta, float *C, int ldc);
 
 /* Integer products for quantised weights on (1, the default unless CL_QUANT_DOT=f32) or off (0),
  * process-wide; returns the previous setting (-1: only read it). */

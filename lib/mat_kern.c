@@ -1,7 +1,8 @@
-/* mat_kern.c — AVX-512 row dot products for each stored dtype (see mat_kern.h).  The file is
+/* mat_kern.c — AVX-512 row dot products for each stored dtype, AVX2 ones for f16/bf16 (see mat_kern.h).  The file is
  * compiled for baseline x86-64; each kernel carries its own target attribute and is only called
  * after __builtin_cpu_supports says the CPU has those instructions. */
 #include "mat_kern.h"
+#include "mat_bf16.h"
 #include "quant.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -163,25 +164,69 @@ T512 static float dot_q6_k(const void *row, const float *x, int K) {
     return _mm512_reduce_add_ps(acc);
 }
 
+/* AVX2 + FMA + F16C clones of the 16-bit float kernels (CPUs without AVX-512), 32 per step. */
+#define T256 __attribute__((target("avx2,f16c,fma")))
+T256 static inline __m256 bf16x8(const uint8_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+T256 static inline __m256 f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+T256 static inline float sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+#define DOT16_AVX2(name, load, scalar)                                                                  \
+    T256 static float name(const void *row, const float *x, int K) {                                   \
+        const uint8_t *w = row;                                                                        \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                    \
+        int k = 0;                                                                                     \
+        for (; k + 32 <= K; k += 32) {                                                                 \
+            a0 = _mm256_fmadd_ps(load(w + 2 * k), _mm256_loadu_ps(x + k), a0);                         \
+            a1 = _mm256_fmadd_ps(load(w + 2 * k + 16), _mm256_loadu_ps(x + k + 8), a1);                \
+            a2 = _mm256_fmadd_ps(load(w + 2 * k + 32), _mm256_loadu_ps(x + k + 16), a2);               \
+            a3 = _mm256_fmadd_ps(load(w + 2 * k + 48), _mm256_loadu_ps(x + k + 24), a3);               \
+        }                                                                                              \
+        for (; k + 8 <= K; k += 8) a0 = _mm256_fmadd_ps(load(w + 2 * k), _mm256_loadu_ps(x + k), a0); \
+        float s = sum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));                   \
+        for (; k < K; k++) s += scalar(w + 2 * k) * x[k];                                              \
+        return s;                                                                                      \
+    }
+T256 static inline float bf16_at(const uint8_t *p) {
+    uint32_t u = (uint32_t)(p[0] | p[1] << 8) << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+T256 static inline float f16_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+DOT16_AVX2(dot_f16_avx2, f16x8, f16_at)
+DOT16_AVX2(dot_bf16_avx2, bf16x8, bf16_at)
+#undef DOT16_AVX2
+
 /* F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports does not know "f16c". */
 static int have_f16c(void) {
     unsigned a, b, c, d;
     return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
 }
 
-static int have_avx512(void) {
+/* 2: AVX-512 (+ FMA, F16C), 1: AVX2 + FMA + F16C, 0: portable; CL_KERNELS=generic or avx2 caps it */
+static int isa_level(void) {
     static int v = -1;
     if (v < 0) {
         const char *e = getenv("CL_KERNELS");
         __builtin_cpu_init();
-        v = !(e && !strcmp(e, "generic")) && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma") &&
-            have_f16c();
+        int a2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && have_f16c();
+        v = e && !strcmp(e, "generic") ? 0 : a2 && __builtin_cpu_supports("avx512f") && !(e && !strcmp(e, "avx2")) ? 2 : a2;
     }
     return v;
 }
 
 cl_row_dot cl_row_dot_for(cl_dtype t) {
-    if (!have_avx512()) return NULL;
+    if (isa_level() == 1) return t == CL_F16 ? dot_f16_avx2 : t == CL_BF16 ? dot_bf16_avx2 : NULL;
+    if (isa_level() != 2) return NULL;
     switch (t) {
     case CL_F16: return dot_f16;
     case CL_BF16: return dot_bf16;
@@ -195,7 +240,9 @@ cl_row_dot cl_row_dot_for(cl_dtype t) {
     return NULL;
 }
 
-const char *cl_row_dot_isa(void) { return have_avx512() ? "avx512" : "generic"; }
+const char *cl_row_dot_isa(void) {
+    return isa_level() == 2 ? (cl_bf16_simd() ? "avx512+bf16" : "avx512") : isa_level() ? "avx2" : "generic";
+}
 
 #else
 cl_row_dot cl_row_dot_for(cl_dtype t) { (void)t; return NULL; }

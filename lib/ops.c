@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "gemm_fixed.h"
-#include "mat_kern.h"
 #include "tensor.h"
 #include "util.h"
 
@@ -220,133 +219,22 @@ float cl_dot_f32(const float *x, const float *y, int n) {
     return s;
 }
 
-/* out[0..hd) = sum_j p_j v_j over n rows of v (stride kv_stride): the vectorised axpy of the
- * few-query path. */
-CL_VECTOR_CLONES
-static void weighted_rows(float *out, const float *p, const float *v, int n, int kv_stride, int hd) {
-    for (int i = 0; i < hd; i++) out[i] = 0;
-    for (int j = 0; j < n; j++) {
-        const float *vj = v + (size_t)j * kv_stride, pj = p[j];
-        for (int i = 0; i < hd; i++) out[i] += pj * vj[i];
-    }
-}
-
-/* Few queries (decode): per query row and head, scores by dot products, softmax, weighted sum
- * of values; no BLAS call, so a decode step that streams the weights on our own threads (mat.c)
- * does not wake OpenBLAS's.  K and V rows are f32, f16 or bf16 (kv_stride in elements); the
- * 16-bit ones are read through the row kernels of mat_kern.c, or converted a row at a time. */
-void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
-                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
-                      int head_dim, int q_offset) {
-    int group = n_heads / n_kv_heads;
-    size_t esz = kv_dtype == CL_F32 ? 4 : 2;
-    float scale = 1.0f / sqrtf((float)head_dim);
-    cl_row_dot dot = kv_dtype == CL_F32 ? NULL : cl_row_dot_for((cl_dtype)kv_dtype);
-    float *sc = cl_malloc((size_t)n_k * sizeof *sc + 1), *row = cl_malloc((size_t)head_dim * sizeof *row);
-    float *vf = kv_dtype == CL_F32 ? NULL : cl_malloc((size_t)n_k * head_dim * sizeof *vf + 1);
-    for (int i = 0; i < n_q; i++) {
-        int vis = q_offset + i + 1 < n_k ? q_offset + i + 1 : n_k;
-        for (int h = 0; h < n_heads; h++) {
-            const float *qh = q + (size_t)i * q_stride + (size_t)h * head_dim;
-            const uint8_t *kh = (const uint8_t *)k + (size_t)(h / group) * head_dim * esz;
-            const uint8_t *vh = (const uint8_t *)v + (size_t)(h / group) * head_dim * esz;
-            for (int j = 0; j < vis; j++) {
-                const void *kj = kh + (size_t)j * kv_stride * esz;
-                if (kv_dtype == CL_F32) {
-                    sc[j] = cl_dot_f32(qh, kj, head_dim) * scale;
-                } else if (dot) {
-                    sc[j] = dot(kj, qh, head_dim) * scale;
-                } else {
-                    cl_convert_to_f32((cl_dtype)kv_dtype, kj, 0, head_dim, row);
-                    sc[j] = cl_dot_f32(qh, row, head_dim) * scale;
-                }
-            }
-            cl_softmax(sc, 1, vis);
-            float *o = out + (size_t)i * out_stride + (size_t)h * head_dim;
-            if (kv_dtype == CL_F32) {
-                weighted_rows(o, sc, (const float *)vh, vis, kv_stride, head_dim);
-            } else {   /* this head's value rows in f32, then the same weighted sum */
-                for (int j = 0; j < vis; j++)
-                    cl_convert_to_f32((cl_dtype)kv_dtype, vh + (size_t)j * kv_stride * esz, 0, head_dim, vf + (size_t)j * head_dim);
-                weighted_rows(o, sc, vf, vis, head_dim, head_dim);
-            }
-        }
-    }
-    free(sc);
-    free(row);
-    free(vf);
-}
-
 void cl_softmax(float *x, int n, int len) {
     for (int r = 0; r < n; r++) softmax_row(x + (size_t)r * len, len);
 }
 
-/* Queries per block and kv group: bounds the score scratch to ATT_ROWS * n_k floats. */
-enum { ATT_ROWS = 256 };
-
 void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset) {
-    cl_attention_win(out, out_stride, q, q_stride, n_q, k, v, kv_stride, n_k, n_heads, n_kv_heads, head_dim,
-                     q_offset, 0, 1.0f / sqrtf((float)head_dim));
+    cl_attention_kv(out, out_stride, q, q_stride, n_q, k, v, CL_F32, kv_stride, n_k, n_heads, n_kv_heads, head_dim,
+                    q_offset, 0, 1.0f / sqrtf((float)head_dim));
 }
 
 void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, int n_q,
                       const float *k, const float *v, int kv_stride, int n_k,
                       int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale) {
-    if (n_q <= 0) return;
-    if (n_q <= 4 && window <= 0 && scale == 1.0f / sqrtf((float)head_dim)) {   /* decode: no BLAS call */
-        cl_attention_few(out, out_stride, q, q_stride, n_q, k, v, CL_F32, kv_stride, n_k, n_heads, n_kv_heads,
-                         head_dim, q_offset);
-        return;
-    }
-    int group = n_heads / n_kv_heads;
-    int nb_max = ATT_ROWS / group > 0 ? ATT_ROWS / group : 1;
-    if (nb_max > n_q) nb_max = n_q;
-    int rows_max = nb_max * group;
-    /* The heads of one kv group share K and V: gather their query rows into one matrix so
-     * K and V are read once per group (decode is bound by reading the cache). */
-    float *qg = cl_malloc((size_t)rows_max * head_dim * sizeof *qg);
-    float *og = cl_malloc((size_t)rows_max * head_dim * sizeof *og);
-    /* a block's rows see at most window + nb_max - 1 keys */
-    size_t span = window > 0 && window + nb_max - 1 < n_k ? (size_t)(window + nb_max - 1) : (size_t)n_k;
-    float *sc = cl_malloc((size_t)rows_max * span * sizeof *sc);
-    for (int g = 0; g < n_kv_heads; g++) {
-        const float *kh = k + (size_t)g * head_dim, *vh = v + (size_t)g * head_dim;
-        for (int i0 = 0; i0 < n_q; i0 += nb_max) {
-            int nb = n_q - i0 < nb_max ? n_q - i0 : nb_max;
-            int k1 = q_offset + i0 + nb;   /* keys visible to the block's last row: < k1 */
-            if (k1 > n_k) k1 = n_k;
-            int k0 = window > 0 && q_offset + i0 - window + 1 > 0 ? q_offset + i0 - window + 1 : 0;
-            int nk = k1 - k0;              /* score columns: keys k0 .. k1-1 */
-            int rows = nb * group;
-            /* row gi*nb + r of qg = head (g*group + gi), query i0 + r */
-            for (int gi = 0; gi < group; gi++)
-                for (int r = 0; r < nb; r++)
-                    memcpy(qg + ((size_t)gi * nb + r) * head_dim,
-                           q + (size_t)(i0 + r) * q_stride + (size_t)(g * group + gi) * head_dim,
-                           head_dim * sizeof *qg);
-            cl_gemm(0, 1, rows, nk, head_dim, scale, qg, head_dim, kh + (size_t)k0 * kv_stride, kv_stride, 0.0f, sc, nk);
-            for (int gi = 0; gi < group; gi++)
-                for (int r = 0; r < nb; r++) {
-                    float *row = sc + ((size_t)gi * nb + r) * nk;
-                    int p = q_offset + i0 + r;   /* this query's key position */
-                    int lo = window > 0 && p - window + 1 > k0 ? p - window + 1 - k0 : 0;
-                    int hi = p + 1 - k0 < nk ? p + 1 - k0 : nk;   /* columns lo .. hi-1 visible */
-                    memset(row, 0, (size_t)lo * sizeof *row);
-                    cl_softmax(row + lo, 1, hi - lo);
-                    memset(row + hi, 0, (size_t)(nk - hi) * sizeof *row);
-                }
-            cl_gemm(0, 0, rows, head_dim, nk, 1.0f, sc, nk, vh + (size_t)k0 * kv_stride, kv_stride, 0.0f, og, head_dim);
-            for (int gi = 0; gi < group; gi++)
-                for (int r = 0; r < nb; r++)
-                    memcpy(out + (size_t)(i0 + r) * out_stride + (size_t)(g * group + gi) * head_dim,
-                           og + ((size_t)gi * nb + r) * head_dim, head_dim * sizeof *og);
-        }
-    }
-    free(qg);
-    free(og);
-    free(sc);
+    cl_attention_kv(out, out_stride, q, q_stride, n_q, k, v, CL_F32, kv_stride, n_k, n_heads, n_kv_heads, head_dim,
+                    q_offset, window, scale);
 }
 
 int cl_argmax(const float *x, int n) {

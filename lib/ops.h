@@ -1,8 +1,9 @@
 /* ops.h — the decoder's building blocks on plain row-major float arrays.
  *
  * Each op is a pure function of its arguments (no model structs), so a backward pass or a GPU
- * offload can reuse or replace it one op at a time.  All matrix products go through cl_gemm:
- * under `make CUDA=1` that is the one place a device implementation swaps in.
+ * offload can reuse or replace it one op at a time.  All matrix products but attention's (its own
+ * kernel, cl_attention_kv) go through cl_gemm: under `make CUDA=1` that is the one place a device
+ * implementation swaps in.
  * Rows are tokens; a "row of heads" is n_heads * head_dim consecutive floats. */
 #ifndef CL_OPS_H
 #define CL_OPS_H
@@ -58,9 +59,7 @@ void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float t
  *   q [n_q rows, row stride q_stride] holding n_heads heads; k, v [n_k rows, stride kv_stride]
  *   holding n_kv_heads heads (query head h reads kv head h / (n_heads / n_kv_heads)).
  *   Query row i sits at key position q_offset + i and sees keys 0 .. q_offset + i (< n_k).
- *   out [n_q rows, stride out_stride] gets n_heads heads.  Scale 1/sqrt(head_dim).
- * Blocks of queries go through cl_gemm (Q K^T, softmax, P V), so scratch stays
- * O(block * n_k) however long the context. */
+ *   out [n_q rows, stride out_stride] gets n_heads heads.  Scale 1/sqrt(head_dim). */
 void cl_attention(float *out, int out_stride, const float *q, int q_stride, int n_q,
                   const float *k, const float *v, int kv_stride, int n_k,
                   int n_heads, int n_kv_heads, int head_dim, int q_offset);
@@ -69,13 +68,19 @@ void cl_attention(float *out, int out_stride, const float *q, int q_stride, int 
 void cl_attention_win(float *out, int out_stride, const float *q, int q_stride, int n_q,
                       const float *k, const float *v, int kv_stride, int n_k,
                       int n_heads, int n_kv_heads, int head_dim, int q_offset, int window, float scale);
-
-/* The same for few query rows (decode; cl_attention takes it for n_q <= 4) with K and V stored
- * as kv_dtype (a cl_dtype: f32, f16 or bf16; kv_stride counts elements): dot products per key,
- * no BLAS call. */
-void cl_attention_few(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
-                      const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
-                      int head_dim, int q_offset);
+/* The one attention kernel (lib/attention.c; the two above call it): cl_attention_win with K and V
+ * stored as kv_dtype (a cl_dtype: f32, f16 or bf16; kv_stride counts elements), read in place
+ * (a KV cache).  Flash-style: key blocks of 64 with an online softmax, never an n_q x n_k score
+ * matrix; scratch ~200 KiB per thread whatever the context.  Runs on the thread pool (pool.h).
+ * Each output row's bits depend only on its query, the keys it sees, the scale and the window:
+ * not on n_q, q_offset chunking, the thread count or the CPU's instruction set (AVX-512 and the
+ * portable code perform the same IEEE operations).  A row that sees no key gets zeros. */
+void cl_attention_kv(float *out, int out_stride, const float *q, int q_stride, int n_q, const void *k,
+                     const void *v, int kv_dtype, int kv_stride, int n_k, int n_heads, int n_kv_heads,
+                     int head_dim, int q_offset, int window, float scale);
+/* For tests: on != 0 forces the portable kernels of cl_attention_kv (else the CPU's best);
+ * returns the previous setting. */
+int cl_attention_use_portable(int on);
 
 /* Row-wise softmax in place on n rows of len floats (max-subtracted). */
 void cl_softmax(float *x, int n, int len);

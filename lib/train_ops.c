@@ -65,7 +65,8 @@ void tr_attn_bwd(const float *q, const float *k, const float *v, const float *do
             int g = h / grp;
             const float *qh = q + t0 * qs + (long)h * hd, *doh = dout + t0 * qs + (long)h * hd;
             const float *kg = k + t0 * ks + (long)g * hd, *vg = v + t0 * ks + (long)g * hd;
-            /* P = causal (windowed) softmax(sc q_h k_g^T), as cl_attention_win computes it */
+            /* P = causal (windowed) softmax(sc q_h k_g^T): the probabilities of cl_attention_win's
+             * online softmax (attention.c) up to float rounding */
             cl_gemm(0, 1, L, L, hd, sc, qh, qs, kg, ks, 0.0f, P, L);
             for (int i = 0; i < L; i++) {
                 float *row = P + (long)i * L;

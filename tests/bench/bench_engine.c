@@ -1,21 +1,30 @@
 /* bench_engine.c — inference speed of cl_forward on random-weight models of real shapes.
  *
- *   bench_engine [--threads N] [--ctx 512,2048,8192] [--decode N] NAME=CONFIG.json ...
+ *   bench_engine [--threads N] [--ctx 512,2048,8192] [--decode N] [--kv-type f32|f16|bf16] NAME=CONFIG.json ...
  *
  * First a plain cblas_sgemm (1024^3 and a prefill-like shape) gives the machine's peak; then for
  * each model (a Hugging Face config.json): prefill tokens/s at each context length (one
  * prefill, timed at each checkpoint, i.e. the time to read a prompt of that length) and decode
  * tokens/s with that many positions in the cache, with achieved GFLOP/s (matmul FLOPs: the
  * projections, attention scores and values, and the LM head of the positions that produce
- * logits).  Weights are random: speed does not depend on their values. */
+ * logits).  Weights are random: speed does not depend on their values.  The KV cache is f32 unless
+ * --kv-type says f16 or bf16.  Each prefill line also gives the process CPU seconds and GFLOP/s
+ * per CPU second (with --threads 1 the figure to compare on a shared, loaded machine). */
 #include <cblas.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model.h"
 #include "model_file.h"
 #include "util.h"
+
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static double sgemm_gflops(int M, int N, int K) {
     float *A = cl_calloc((size_t)M * K, sizeof(float)), *B = cl_calloc((size_t)K * N, sizeof(float));
@@ -45,7 +54,7 @@ static double attn_flops(const cl_config *c, long p0, long p1) {
 }
 
 static int bench_model(const char *name, const char *cfg_path, const int *ctx, int n_ctx, int n_dec,
-                       double peak) {
+                       double peak, cl_dtype kv_type) {
     cl_config c;
     if (cl_hf_config_load(cfg_path, &c) < 0) {
         fprintf(stderr, "bench_engine: %s\n", cl_error());
@@ -61,21 +70,24 @@ static int bench_model(const char *name, const char *cfg_path, const int *ctx, i
            name, cl_arch_name(c.arch), c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.head_dim, c.ffn_dim,
            c.n_vocab, cl_now() - t);
     int max_ctx = ctx[n_ctx - 1];
-    cl_kv *kv = cl_kv_new(m, max_ctx + n_dec);
+    cl_kv *kv = cl_kv_new_type(m, max_ctx + n_dec, kv_type);
     int32_t *ids = cl_malloc((size_t)max_ctx * sizeof *ids);
     for (int i = 0; i < max_ctx; i++) ids[i] = (int32_t)((i * 2654435761u) % (unsigned)c.n_vocab);
     float *lg = cl_malloc((size_t)c.n_vocab * sizeof *lg);
-    double head = 2.0 * c.n_vocab * c.dim, elapsed = 0, flops = 0;
+    double head = 2.0 * c.n_vocab * c.dim, elapsed = 0, flops = 0, cpu = 0;
     int done = 0;
     for (int k = 0; k < n_ctx; k++) {
         cl_batch b = {.n_tokens = ctx[k] - done, .ids = ids + done, .logits = lg};
         t = cl_now();
+        double t_cpu = cpu_now();
         if (cl_forward(m, kv, &b) < 0) return -1;
         elapsed += cl_now() - t;
+        cpu += cpu_now() - t_cpu;
         flops += dense_flops(&c) * b.n_tokens + attn_flops(&c, done, ctx[k]) + head;
         done = ctx[k];
-        printf("  prefill %5d tokens: %8.1f tok/s  %6.1f GFLOP/s (%3.0f%% of sgemm peak)  %.2f s\n", done,
-               done / elapsed, flops / elapsed / 1e9, 100 * flops / elapsed / 1e9 / peak, elapsed);
+        printf("  prefill %5d tokens: %8.1f tok/s  %6.1f GFLOP/s (%3.0f%% of sgemm peak)  %.2f s  cpu %.2f s %6.1f GFLOP/s\n",
+               done, done / elapsed, flops / elapsed / 1e9, 100 * flops / elapsed / 1e9 / peak, elapsed, cpu,
+               flops / cpu / 1e9);
         fflush(stdout);
     }
     for (int k = n_ctx - 1; k >= 0; k--) {   /* longest first: truncating only shortens */
@@ -102,14 +114,23 @@ static int bench_model(const char *name, const char *cfg_path, const int *ctx, i
 
 int main(int argc, char **argv) {
     int threads = 0, n_dec = 8, ctx[8] = {512, 2048, 8192}, n_ctx = 3, i = 1;
+    cl_dtype kv_type = CL_F32;
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--decode") && i + 1 < argc) n_dec = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc) {
+            i++;
+            if (!strcmp(argv[i], "f32") || !strcmp(argv[i], "f16") || !strcmp(argv[i], "bf16"))
+                kv_type = argv[i][0] == 'b' ? CL_BF16 : argv[i][1] == '1' ? CL_F16 : CL_F32;
+            else {
+                fprintf(stderr, "bench_engine: --kv-type %s: f32, f16 or bf16\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) {
             n_ctx = 0;
             for (char *p = argv[++i]; *p && n_ctx < 8; p += *p == ',') ctx[n_ctx++] = (int)strtol(p, &p, 10);
         } else {
-            fprintf(stderr, "usage: bench_engine [--threads N] [--ctx A,B,..] [--decode N] NAME=CONFIG.json ...\n");
+            fprintf(stderr, "usage: bench_engine [--threads N] [--ctx A,B,..] [--decode N] [--kv-type T] NAME=CONFIG.json ...\n");
             return 2;
         }
     }
@@ -123,7 +144,8 @@ int main(int argc, char **argv) {
     printf("engine bench (random weights: speed does not depend on weight values), %d BLAS threads,\n"
            "  OpenBLAS kernels for %s (OPENBLAS_CORETYPE overrides)\n",
            openblas_get_num_threads(), openblas_get_corename());
-    printf("  cblas_sgemm peak: %.1f GFLOP/s (1024^3), %.1f GFLOP/s (512x1536x576)\n", peak, shaped);
+    printf("  cblas_sgemm peak: %.1f GFLOP/s (1024^3), %.1f GFLOP/s (512x1536x576); kv cache %s\n", peak, shaped,
+           cl_dtype_name(kv_type));
     for (; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!eq) {
@@ -131,7 +153,7 @@ int main(int argc, char **argv) {
             return 2;
         }
         *eq = 0;
-        if (bench_model(argv[i], eq + 1, ctx, n_ctx, n_dec, peak) < 0) return 1;
+        if (bench_model(argv[i], eq + 1, ctx, n_ctx, n_dec, peak, kv_type) < 0) return 1;
     }
     return 0;
 }

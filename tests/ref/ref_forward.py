@@ -85,7 +85,23 @@ def read_gguf(path):
         n = int(np.prod(shape))
         p = base + off
         tensors[name] = dequant(data, p, typ, n).reshape(shape)
+        if typ == 30:
+            BF16.add(id(tensors[name]))
     return kv, tensors
+
+
+# ids of the weight arrays stored as bf16: products with them take activations rounded to bf16
+# (round to nearest even from float32, subnormals to zero), as llama.cpp and the engine do
+BF16 = set()
+
+
+def bf16_act(h, w):
+    if id(w) not in BF16:
+        return h
+    u = h.astype(np.float32).view(np.uint32).astype(np.uint64)
+    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16
+    r = np.where((u & 0x7F800000) == 0, u & 0x80000000, r)
+    return r.astype(np.uint32).view(np.float32).astype(np.float64)
 
 
 def f16(raw):
@@ -133,6 +149,8 @@ def read_safetensors(path):
         else:
             raise ValueError("dtype " + e["dtype"])
         out[name] = v.reshape(e["shape"])
+        if e["dtype"] == "BF16":
+            BF16.add(id(out[name]))
         dtypes[name] = e["dtype"]
     return out, dtypes
 
@@ -375,7 +393,8 @@ def forward(m, x, C, lscale, keep=True):
     H, KV, hd, eps = m.H, m.KV, m.hd, m.eps
 
     def proj(l, t, wname, h):
-        y = h @ W["blk.%d.%s" % (l, wname)].T
+        w = W["blk.%d.%s" % (l, wname)]
+        y = bf16_act(h, w) @ w.T
         a = C.get("lora.%d.%s.A" % (l, t))
         if a is not None:
             y = y + lscale * (h @ a.T) @ C["lora.%d.%s.B" % (l, t)].T
@@ -416,7 +435,7 @@ def forward(m, x, C, lscale, keep=True):
             res.append(h0)
     f = rmsnorm(h0, W["output_norm.weight"], eps)
     out_w = W.get("output.weight", W["token_embd.weight"])
-    return f @ out_w.T, f, (np.stack(res) if keep else None)
+    return bf16_act(f, out_w) @ out_w.T, f, (np.stack(res) if keep else None)
 
 
 def main():

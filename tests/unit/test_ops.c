@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "ops.h"
+#include "tensor.h"
+#include "util.h"
 #include "t.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -179,6 +181,31 @@ static void test_attention(void) {
     }
 }
 
+/* Decode attention from a 16-bit cache (cl_attention_kv with two query rows): against the naive attention of the
+ * f16 values, and the same bits on 1 and 2 threads (the kv heads are split over the pool). */
+static void test_attention_few(void) {
+    int n_q = 2, n_k = 520, H = 6, KV = 3, hd = 64, off = n_k - n_q, qd = H * hd, kvd = KV * hd;
+    float *q = rnd((size_t)n_q * qd), *k = rnd((size_t)n_k * kvd), *v = rnd((size_t)n_k * kvd);
+    uint16_t *k16 = malloc((size_t)n_k * kvd * 2), *v16 = malloc((size_t)n_k * kvd * 2);
+    for (size_t i = 0; i < (size_t)n_k * kvd; i++) {
+        k16[i] = cl_f32_to_f16(k[i]), v16[i] = cl_f32_to_f16(v[i]);
+        k[i] = cl_f16_to_f32(k16[i]), v[i] = cl_f16_to_f32(v16[i]);
+    }
+    for (size_t i = 0; i < (size_t)n_q * qd; i++) q[i] *= 3;
+    double *ref = malloc((size_t)n_q * qd * sizeof *ref);
+    float *o1 = malloc((size_t)n_q * qd * sizeof *o1), *o2 = malloc((size_t)n_q * qd * sizeof *o2);
+    naive_attention(ref, q, n_q, k, v, n_k, H, KV, hd, off);
+    cl_set_threads(1);
+    cl_attention_kv(o1, qd, q, qd, n_q, k16, v16, CL_F16, kvd, n_k, H, KV, hd, off, 0, 1.0f / sqrtf((float)hd));
+    cl_set_threads(2);
+    cl_attention_kv(o2, qd, q, qd, n_q, k16, v16, CL_F16, kvd, n_k, H, KV, hd, off, 0, 1.0f / sqrtf((float)hd));
+    cl_set_threads(0);
+    double e = relerr(o1, ref, (size_t)n_q * qd);
+    OK(e < 1e-5 && !memcmp(o1, o2, (size_t)n_q * qd * sizeof *o1),
+       "cl_attention_kv decode, f16 cache n_k=%d H=%d KV=%d: rel err %.2g, threads 1 and 2 the same bits", n_k, H, KV, e);
+    free(q); free(k); free(v); free(k16); free(v16); free(ref); free(o1); free(o2);
+}
+
 static void test_small(void) {
     float x[6] = {1, 2, 3, -1, 0, 1000};
     cl_softmax(x, 2, 3);
@@ -199,6 +226,7 @@ int main(void) {
     test_rmsnorm();
     test_rope();
     test_attention();
+    test_attention_few();
     test_small();
     return t_done();
 }

@@ -28,6 +28,7 @@ static const char usage[] =
     "  --pull             --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K     compressor GGUF (default $CL_COMPRESSOR, else <model>-c<C>.gguf in\n"
     "                     PREFIX/share/compllm, then models/ beside the tools, if present)\n"
+    "                     (it sets C and S: --rate / --max-segment, if given, must match it)\n"
     "  --naive            naive baseline: mean of each C consecutive token embeddings (--rate C)\n"
     "  -o, --output FILE  write FILE atomically (default stdout)\n"
     "  --cache DIR        segment cache (default $CL_CACHE; none if unset)\n"
@@ -145,6 +146,7 @@ static char *default_compressor(const char *model_path, int rate) {
 typedef struct {
     const char *model_path, *comp_path, *out_path, *cache_dir, *init_path;
     int naive, stats, batch, threads, rate, rate_given, max_seg, rank;
+    int seg_given, init_only;   /* --max-segment given; any of --rank --alpha --targets --seed given */
     float alpha;
     unsigned targets;
     unsigned long long seed;
@@ -188,13 +190,14 @@ static void parse_options(int argc, char **argv, compress_opts *o) {
         case O_STATS: o->stats = 1; break;
         case O_INIT: o->init_path = optarg; break;
         case O_RATE: o->rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), o->rate_given = 1; break;
-        case O_MAXSEG: o->max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536); break;
-        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 0, 4096); break;
-        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
+        case O_MAXSEG: o->max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536), o->seg_given = 1; break;
+        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 0, 4096), o->init_only = 1; break;
+        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6), o->init_only = 1; break;
         case O_TARGETS:
             if (cl_compressor_parse_targets(optarg, &o->targets) < 0 || !o->targets) cl_usage_error("--targets: %s", cl_error());
+            o->init_only = 1;
             break;
-        case O_SEED: o->seed = cl_arg_u64(optarg, "--seed"); break;
+        case O_SEED: o->seed = cl_arg_u64(optarg, "--seed"), o->init_only = 1; break;
         case O_HELP: fputs(usage, stdout); exit(0);
         default: cl_usage_error("unknown option or missing argument: %s", argv[optind - 1]);
         }
@@ -204,6 +207,17 @@ static void parse_options(int argc, char **argv, compress_opts *o) {
     o->n_inputs = optind < argc ? argc - optind : 1;
     if (o->naive && o->comp_path) cl_usage_error("--naive and --compressor exclude each other");
     if (o->init_path && optind < argc) cl_usage_error("--init-compressor takes no input files");
+    if (!o->init_path && o->init_only) cl_usage_error("--rank, --alpha, --targets and --seed go with --init-compressor");
+    if (o->naive && o->seg_given) cl_usage_error("--max-segment: the naive baseline has no segment length");
+}
+
+/* The compressor file sets C and S: a --rate or --max-segment given must agree (-1, cl_error). */
+static int check_settings(const compress_opts *o, const cl_compressor *c, const char *path) {
+    if (o->rate_given && o->rate != c->rate)
+        return cl_fail("%s: compression rate is %d, --rate says %d", path, c->rate, o->rate);
+    if (o->seg_given && o->max_seg != c->max_seg)
+        return cl_fail("%s: segment length is %d, --max-segment says %d", path, c->max_seg, o->max_seg);
+    return 0;
 }
 
 /* Compress the inputs' segments to CE records (or write a fresh compressor with
@@ -238,8 +252,10 @@ static int run_compress(const compress_opts *o) {
             cl_die("no compressor: give --compressor K (make one with --init-compressor K), set CL_COMPRESSOR, or use --naive");
         comp = cl_compressor_load(comp_path, model);
         if (!comp) cl_die("%s", cl_error());
-        if (o->rate_given && o->rate != comp->rate)
-            cl_die("%s: compression rate is %d, --rate says %d", comp_path, comp->rate, o->rate);
+        if (check_settings(o, comp, comp_path) < 0) {
+            cl_compressor_free(comp);   /* exit without a leak (check-asan) */
+            cl_die("%s", cl_error());
+        }
         j.comp = comp;
         j.rate = comp->rate;
         j.max_seg = comp->max_seg;

@@ -403,8 +403,9 @@ static void list_compressors(void) {
             cl_gguf *g = cl_gguf_open(path);
             const char *arch = g ? cl_gguf_get_str(g, "general.architecture") : NULL;
             if (arch && !strcmp(arch, "compllm-compressor")) {
-                int64_t rate = 0;
+                int64_t rate = 0, seg = 0;
                 cl_gguf_get_i64(g, "compllm.rate", &rate);
+                cl_gguf_get_i64(g, "compllm.max_segment", &seg);
                 const char *fp = cl_gguf_get_str(g, "compllm.base_fingerprint");
                 char base[256];
                 snprintf(base, sizeof base, "%s", e->d_name);
@@ -412,7 +413,8 @@ static void list_compressors(void) {
                 char *last = cut;
                 while (cut && (cut = strstr(cut + 2, "-c"))) last = cut;
                 if (last) *last = 0;
-                printf("  %s  C=%lld  base model %s (fingerprint %.16s)\n", path, (long long)rate, base, fp ? fp : "?");
+                printf("  %s  C=%lld  S=%lld  base model %s (fingerprint %.16s)\n", path, (long long)rate, (long long)seg,
+                       base, fp ? fp : "?");
                 found++;
             }
             if (g) cl_gguf_close(g);

@@ -36,7 +36,8 @@ static const char usage_text[] =
     "  --max-segment S       segment length in tokens (20)\n"
     "  --rank R --alpha A    LoRA rank (8) and alpha (16)\n"
     "  --targets LIST        LoRA projections: q,k,v,o,gate,up,down | all | attn | mlp (all)\n"
-    "  --init FILE           start from this compressor instead of a fresh one\n"
+    "  --init FILE           start from this compressor instead of a fresh one (its C and S\n"
+    "                        unless --rate / --max-segment set new ones)\n"
     "  --steps N             optimizer steps (1000)       --batch B   examples per step (16)\n"
     "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
     "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
@@ -168,6 +169,7 @@ typedef struct {
     unsigned targets;
     int C, S, rank, steps, batch, warmup, n_answer, bos, bench_k, bench_seg, threads, eval_every, ckpt_every;
     int resume, gen, evaluate, progress, allow_long;
+    int set_C, set_S, set_shape;   /* --rate / --max-segment / any of --rank --alpha --targets given */
     float alpha, lr, min_lr, clip, wd, beta, temp, kl;
     const char *layers;       /* --layers as given (checked against the model), NULL: all */
     double max_minutes;
@@ -209,12 +211,13 @@ static void parse_options(int argc, char **argv, train_opts *o) {
             o->dev_path = optarg;
             break;
         case O_LONG: o->allow_long = 1; break;
-        case O_RATE: o->C = (int)cl_arg_long(optarg, "--rate", 1, 64); break;
-        case O_SEG: o->S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096); break;
-        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 1, 4096); break;
-        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6); break;
+        case O_RATE: o->C = (int)cl_arg_long(optarg, "--rate", 1, 64), o->set_C = 1; break;
+        case O_SEG: o->S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096), o->set_S = 1; break;
+        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 1, 4096), o->set_shape = 1; break;
+        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6), o->set_shape = 1; break;
         case O_TARGETS:
             if (cl_compressor_parse_targets(optarg, &o->targets) < 0 || !o->targets) cl_usage_error("--targets: %s", cl_error());
+            o->set_shape = 1;
             break;
         case O_INIT: o->init = optarg; break;
         case O_STEPS: o->steps = (int)cl_arg_long(optarg, "--steps", 1, 1000000000); break;
@@ -252,6 +255,26 @@ static void parse_options(int argc, char **argv, train_opts *o) {
     if (!o->gen && !o->evaluate && !o->bench_k && optind != argc - 1) { fputs(usage_text, stderr); exit(2); }
     if (o->evaluate && (!o->dev_path || !o->init)) cl_die("--evaluate needs --init COMPRESSOR and --dev FILE");
     o->train_path = optind < argc ? argv[optind] : NULL;
+}
+
+/* Reconcile the command line with an --init compressor.  The LoRA and linear layer have the same
+ * shapes at every C and S, so training may start from a compressor made for another rate or
+ * segment length: an explicit --rate / --max-segment then sets the new compressor's C / S.
+ * --evaluate measures the file as it is, so there a differing --rate / --max-segment is refused;
+ * --rank / --alpha / --targets can't change an existing adapter and are refused when they differ. */
+static int adopt_init(const train_opts *o, cl_compressor *c) {
+    if (o->set_shape && (o->rank != c->rank || o->alpha != c->alpha || o->targets != c->targets))
+        return cl_fail("%s: has LoRA rank %d, alpha %g, targets %s: --rank/--alpha/--targets can't change it", o->init,
+                       c->rank, c->alpha, cl_compressor_targets_str(c->targets));
+    if ((o->set_C && o->C != c->rate) || (o->set_S && o->S != c->max_seg)) {
+        if (o->evaluate)
+            return cl_fail("%s: compressor has C=%d S=%d, not the --rate %d --max-segment %d asked for", o->init,
+                           c->rate, c->max_seg, o->set_C ? o->C : c->rate, o->set_S ? o->S : c->max_seg);
+        if (o->set_C) c->rate = o->C;
+        if (o->set_S) c->max_seg = o->S;
+        cl_compressor_refresh_fp(c);
+    }
+    return 0;
 }
 
 /* The objective the options ask for (exits on a bad --layers, or no term left). */
@@ -309,6 +332,10 @@ static int run_train(const train_opts *opt) {
     cl_compressor *comp = opt->init ? cl_compressor_load(opt->init, m)
                                : cl_compressor_new_init(m, C, S, rank, alpha, targets, opt->seed);
     if (!comp) cl_die("%s", cl_error());
+    if (opt->init && adopt_init(opt, comp)) {
+        cl_compressor_free(comp);   /* exit without a leak (check-asan) */
+        cl_die("%s", cl_error());
+    }
     if (opt->init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
     if (!comp->lora && !opt->evaluate) cl_die("%s: no LoRA adapter to train", opt->init);
     tr_objective ob = make_objective(opt, C, m);

@@ -80,6 +80,34 @@ teardown() { rm -rf "$TMP"; }
   cmp "$TMP/b64.ce" "$TMP/warm.ce"
 }
 
+@test "shipped compressors: each name says the C and S the file records; --rate C picks <model>-cC.gguf" {
+  # the tools look for <model>-cC.gguf in <their dir>/../models: a copy of cl-compress beside models/
+  mkdir -p "$TMP/tree/bin"
+  cp "$(command -v cl-compress)" "$TMP/tree/bin/"
+  ln -s "$PWD/models" "$TMP/tree/models"
+  n=0
+  for f in models/tinystories-656k-c*.gguf; do
+    name=$(basename "$f" .gguf)
+    [[ "$name" =~ -c([0-9]+)(-s([0-9]+))?$ ]]
+    C=${BASH_REMATCH[1]} S=${BASH_REMATCH[3]:-20}
+    # cl-compress accepts --rate/--max-segment only when they are the file's
+    cl-compress --compressor "$f" --rate "$C" --max-segment "$S" -o "$TMP/e.ce" "$DOC" 2> "$TMP/err" ||
+      [[ "$(cat "$TMP/err")" == *"takes at most $S" ]]   # S < the demo's longest segment
+    run cl-compress --compressor "$f" --rate "$((C + 1))" -o "$TMP/x.ce" "$DOC"
+    [ "$status" -eq 1 ]
+    run cl-compress --compressor "$f" --max-segment "$((S + 1))" -o "$TMP/x.ce" "$DOC"
+    [ "$status" -eq 1 ]
+    if [ "$S" = 20 ]; then   # the default file for --rate C: the same CEs, ceil(n/C) per segment
+      "$TMP/tree/bin/cl-compress" --rate "$C" -o "$TMP/d.ce" "$DOC"
+      cmp "$TMP/d.ce" "$TMP/e.ce"
+      bad=$(/usr/bin/python3 "$DUMP" "$TMP/d.ce" | awk -v c="$C" '$6 != int(($5 + c - 1) / c)' | wc -l)
+      [ "$bad" -eq 0 ]
+    fi
+    n=$((n + 1))
+  done
+  [ "$n" -ge 1 ]
+}
+
 @test "cl-compress: compressing the parts and concatenating = compressing the whole" {
   head -n 6 "$DOC" > "$TMP/a.jsonl"
   tail -n +7 "$DOC" > "$TMP/b.jsonl"
@@ -136,6 +164,29 @@ teardown() { rm -rf "$TMP"; }
   [ "$status" -eq 1 ]
   [[ "$output" == *"21 tokens"*"at most 20"* ]]
   [ ! -e "$TMP/long.ce" ]
+}
+
+@test "cl-compress: the file sets C and S; a differing --rate/--max-segment and init-only options are refused" {
+  cl-compress --init-compressor "$TMP/k4.gguf" --rate 4 --max-segment 10
+  run cl-compress --compressor "$TMP/k4.gguf" --max-segment 20 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-compress: $TMP/k4.gguf: segment length is 10, --max-segment says 20" ]]
+  [ ! -e "$TMP/x.ce" ]
+  run cl-compress --compressor "$TMP/k4.gguf" --rate 2 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"compression rate is 4, --rate says 2"* ]]
+  for opt in "--rank 4" "--alpha 8" "--targets q" "--seed 3"; do
+    run cl-compress --compressor "$TMP/k4.gguf" $opt -o "$TMP/x.ce" "$DOC"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"go with --init-compressor"* ]]
+  done
+  run cl-compress --naive --max-segment 10 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 2 ]
+  [ ! -e "$TMP/x.ce" ]
+  # matching values are accepted; S=10 refuses the demo's longer segments, naming S
+  run cl-compress --compressor "$TMP/k4.gguf" --rate 4 --max-segment 10 -o "$TMP/x.ce" "$DOC"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the compressor takes at most 10"* ]]
 }
 
 @test "cl-compress: missing or foreign compressor files are clear errors" {

@@ -125,3 +125,49 @@ need_model() {
   cmp "$TMP/straight.gguf" "$TMP/cut.gguf"
   cmp "$TMP/straight.gguf.ckpt" "$TMP/cut.gguf.ckpt"
 }
+
+@test "cl-train --init across rates: --rate/--max-segment set the new C and S, the tools use them" {
+  need_model
+  [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 absent"
+  head -2 models/data/tinystories-656k-dev.jsonl > "$TMP/t2.jsonl"
+  cl-train --model "$MODEL" --init models/tinystories-656k-c2.gguf --rate 4 --max-segment 10 \
+      --steps 1 --batch 2 -o "$TMP/c4.gguf" "$TMP/t2.jsonl"
+  # the file records C=4 S=10 (cl-eval reads both from it)
+  printf 'Once upon a time there was a very little girl named Lily who loved to play outside in the big green park.\n' > "$TMP/s.txt"
+  run cl-eval --model "$MODEL" --compressor "$TMP/c4.gguf" --json "$TMP/e.json" "$TMP/s.txt"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"(C=4, S=10)"* ]]
+  /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert (j["rate"], j["max_segment"]) == (4, 10), j' "$TMP/e.json"
+  # training on from it without --rate keeps its C and S
+  cl-train --model "$MODEL" --init "$TMP/c4.gguf" --steps 1 --batch 2 -o "$TMP/c4b.gguf" "$TMP/t2.jsonl"
+  run cl-eval --model "$MODEL" --compressor "$TMP/c4b.gguf" "$TMP/s.txt"
+  [[ "$output" == *"(C=4, S=10)"* ]]
+  # --evaluate measures the file as it is: another rate or segment length is refused
+  run cl-train --model "$MODEL" --evaluate --init "$TMP/c4.gguf" --rate 2 --dev "$TMP/t2.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"c4.gguf: compressor has C=4 S=10, not the --rate 2 --max-segment 10 asked for"* ]]
+  run cl-train --model "$MODEL" --evaluate --init "$TMP/c4.gguf" --max-segment 20 --dev "$TMP/t2.jsonl"
+  [ "$status" -eq 1 ]
+  run cl-train --model "$MODEL" --evaluate --init "$TMP/c4.gguf" --rate 4 --max-segment 10 --dev "$TMP/t2.jsonl"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"utility "* ]]
+  # the adapter's shape can't change
+  run cl-train --model "$MODEL" --init "$TMP/c4.gguf" --rank 4 --steps 1 -o "$TMP/x.gguf" "$TMP/t2.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"has LoRA rank 8"*"can't change it"* ]]
+  [ ! -e "$TMP/x.gguf" ]
+  # cl-compress: segments over S=10 refused; ceil(n/4) vectors per segment of at most 10 tokens
+  cl-segment -m "$MODEL" -S 20 "$TMP/s.txt" > "$TMP/s20.jsonl"
+  run cl-compress --model "$MODEL" --compressor "$TMP/c4.gguf" -o "$TMP/x.ce" "$TMP/s20.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"the compressor takes at most 10"* ]]
+  cl-segment -m "$MODEL" -S 10 "$TMP/s.txt" > "$TMP/s10.jsonl"
+  cl-compress --model "$MODEL" --compressor "$TMP/c4.gguf" --stats -o "$TMP/x.ce" "$TMP/s10.jsonl" 2> "$TMP/st.json"
+  /usr/bin/python3 - "$TMP/s10.jsonl" "$TMP/st.json" <<'PY'
+import json, sys
+lens = [len(json.loads(l)["ids"]) for l in open(sys.argv[1])]
+st = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
+assert max(lens) <= 10 and max(lens) > 4, lens
+assert st["rate"] == 4 and st["vectors"] == sum((n + 3) // 4 for n in lens), (st, lens)
+PY
+}

@@ -23,7 +23,7 @@ install_to() {
   cmp "$P/share/compllm/README.md" models/README.md
   run "$P/bin/cl-model" list
   [ "$status" -eq 0 ]
-  [[ "$output" == *"$P/share/compllm/tinystories-656k-c2.gguf  C=2  base model tinystories-656k"* ]]
+  [[ "$output" == *"$P/share/compllm/tinystories-656k-c2.gguf  C=2  S=20  base model tinystories-656k"* ]]
   [[ "$output" != *"$PWD/models/"* ]]
   make -s uninstall PREFIX="$P" BIN="${CL_BIN:-bin}"
   [ -z "$(find "$P" -type f)" ]

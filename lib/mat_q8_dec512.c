@@ -1,0 +1,234 @@
+/* mat_q8_dec512.c — decode products (up to 4 activation rows) with quantised weights read in place,
+ * AVX512-VNNI (see mat_q8.h for the arithmetic every kernel follows).
+ *
+ * Decode is memory-bound: each weight row is read once, whole, in address order (one sequential
+ * stream, which the hardware prefetcher follows; a software prefetch runs PF bytes ahead), each
+ * block unpacked once into unsigned bytes in registers and multiplied (vpdpbusd) with the
+ * activation rows.  Per block the exact integer sums of mat_q8.h come out of a sum across lanes
+ * (k-quants: the sub-block scales applied per lane first; the q8_0/q4_0 offsets and q6_K's -32
+ * through the activation 16-sums), then the float sequence runs in scalar fmaf, blocks in order, so
+ * the result is bit for bit the portable kernel's.  q8_0 and q4_0 take 16 blocks per step (two per
+ * vector, a tree of permutes leaves lane i with block i's sum).  Built for baseline x86-64: the
+ * functions carry target attributes and are only reached through cl_q8_cols_avx512. */
+#include "mat_q8.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "quant.h"
+#include "tensor.h"
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TV __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma")))
+#define TVI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma"), always_inline)) inline
+
+enum { MR = 4, PF = 1536 };   /* activation rows at most; prefetch distance in bytes */
+
+TVI static float h2f(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+TVI static __m512i pairsum(__m512i a, __m512i b) {   /* lane i: lanes 2i + 2i+1 of a:b */
+    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
+    return _mm512_add_epi32(_mm512_permutex2var_epi32(a, ev, b), _mm512_permutex2var_epi32(a, od, b));
+}
+
+/* q8_0 / q4_0: blocks b0 .. b0+15 (those below nb) of row w as unsigned bytes, two blocks a vector
+ * (q8_0: q + 128; q4_0: the nibbles, low ones first). */
+TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u[8]) {
+    const int bb = t == CL_Q8_0 ? 34 : 18;
+    _Pragma("GCC unroll 8")
+    for (int p = 0; p < 8; p++) {
+        const int bl = b0 + 2 * p;
+        const uint8_t *q = w + (size_t)bl * bb + 2;
+        if (t == CL_Q8_0) {
+            __m256i lo = bl < nb ? _mm256_loadu_si256((const __m256i *)q) : _mm256_setzero_si256();
+            __m256i hi = bl + 1 < nb ? _mm256_loadu_si256((const __m256i *)(q + 34)) : _mm256_setzero_si256();
+            u[p] = _mm512_xor_si512(_mm512_set1_epi8((char)0x80), _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+        } else {
+            __m128i lo = bl < nb ? _mm_loadu_si128((const __m128i *)q) : _mm_setzero_si128();
+            __m128i hi = bl + 1 < nb ? _mm_loadu_si128((const __m128i *)(q + 18)) : _mm_setzero_si128();
+            __m512i x = _mm512_inserti32x4(_mm512_castsi128_si512(lo), lo, 1);
+            x = _mm512_inserti32x4(_mm512_inserti32x4(x, hi, 2), hi, 3);
+            x = _mm512_mask_srli_epi16(x, (__mmask32)0xFF00FF00u, x, 4);   /* 128-bit lanes 1, 3: high nibbles */
+            u[p] = _mm512_and_si512(x, _mm512_set1_epi8(15));
+        }
+    }
+}
+
+/* The exact integer sums of blocks b0.. (up to 16) of activation row r with the unpacked u, the
+ * offset (q8_0: 128, q4_0: 8) taken back through the activation 16-sums. */
+TVI static __m512i sums16(cl_dtype t, const __m512i u[8], const cl_q8act *X, int r, int b0, int nb) {
+    const int8_t *a = X->q + (size_t)r * X->K + 32 * (size_t)b0;
+    __m512i v[8];
+    _Pragma("GCC unroll 8")
+    for (int p = 0; p < 8; p++) {
+        const int bl = b0 + 2 * p;
+        __mmask64 m = bl + 1 < nb ? ~(__mmask64)0 : bl < nb ? (__mmask64)0xFFFFFFFF : 0;
+        v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[p], _mm512_maskz_loadu_epi8(m, a + 64 * p));
+    }
+    __m512i s = pairsum(pairsum(pairsum(v[0], v[1]), pairsum(v[2], v[3])), pairsum(pairsum(v[4], v[5]), pairsum(v[6], v[7])));
+    const __mmask32 mb = nb - b0 >= 16 ? ~(__mmask32)0 : (((__mmask32)1 << (2 * (nb - b0))) - 1);
+    __m512i bs = _mm512_madd_epi16(_mm512_maskz_loadu_epi16(mb, X->bs + (size_t)r * (X->K / 16) + 2 * (size_t)b0),
+                                   _mm512_set1_epi16(1));
+    return _mm512_sub_epi32(s, t == CL_Q8_0 ? _mm512_slli_epi32(bs, 7) : _mm512_slli_epi32(bs, 3));
+}
+
+/* One weight row of q8_0 / q4_0 against the M activation rows: acc[r] per mat_q8.h. */
+TVI static void row_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, float acc[MR]) {
+    const int nb = X->K / 32, M = X->M, bb = t == CL_Q8_0 ? 34 : 18;
+    for (int b0 = 0; b0 < nb; b0 += 16) {
+        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 128), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 192), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 256), _MM_HINT_T0);
+        if (t == CL_Q8_0) {
+            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 320), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 384), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 448), _MM_HINT_T0);
+            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 512), _MM_HINT_T0);
+        }
+        __m512i u[8];
+        unpack16(t, w, b0, nb, u);
+        const int n = nb - b0 < 16 ? nb - b0 : 16;
+        float dw[16];
+        for (int b = 0; b < n; b++) dw[b] = h2f(w + (size_t)(b0 + b) * bb);
+        for (int r = 0; r < M; r++) {
+            int32_t s[16];
+            _mm512_storeu_si512(s, sums16(t, u, X, r, b0, nb));
+            const float *da = X->d + (size_t)r * nb + b0;
+            float a = acc[r];
+            for (int b = 0; b < n; b++) a = fmaf((float)s[b], dw[b] * da[b], a);
+            acc[r] = a;
+        }
+    }
+}
+
+/* q4_K / q5_K: one block (256) against the M activation rows. */
+TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, float acc[MR]) {
+    const int nb = X->K / 256;
+    const __m512i m4 = _mm512_set1_epi8(15);
+    int sc[8], mn[8];
+    for (int k = 0; k < 8; k++) cl_qk_scale_min(w + 4, k, &sc[k], &mn[k]);
+    const uint8_t *qs = w + (five ? 48 : 16);
+    __m512i u[4], scv[4];
+    for (int h = 0; h < 2; h++) {   /* 64 bytes: c = 2h (bytes 0-31), 2h+1 */
+        __m512i x = _mm512_loadu_si512(qs + 64 * h), lo = _mm512_and_si512(x, m4),
+                hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
+        u[2 * h] = _mm512_shuffle_i64x2(lo, hi, 0x44);       /* c's low nibbles, then its high ones */
+        u[2 * h + 1] = _mm512_shuffle_i64x2(lo, hi, 0xEE);
+    }
+    if (five) {   /* bit 2c (low nibbles) and 2c+1 (high) of qh[l] is bit 4 */
+        __m256i h = _mm256_loadu_si256((const __m256i *)(w + 16));
+        __m512i hd = _mm512_inserti64x4(_mm512_castsi256_si512(h), h, 1);
+        for (int c = 0; c < 4; c++) {
+            __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << 2 * c)), _mm256_set1_epi8((char)(2 << 2 * c)), 1);
+            u[c] = _mm512_mask_add_epi8(u[c], _mm512_test_epi8_mask(hd, bit), u[c], _mm512_set1_epi8(16));
+        }
+    }
+    for (int c = 0; c < 4; c++)
+        scv[c] = _mm512_mask_blend_epi32((__mmask16)0xFF00, _mm512_set1_epi32(sc[2 * c]), _mm512_set1_epi32(sc[2 * c + 1]));
+    __m256i mv = _mm256_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1], (short)mn[2], (short)mn[2],
+                                   (short)mn[3], (short)mn[3], (short)mn[4], (short)mn[4], (short)mn[5], (short)mn[5],
+                                   (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);
+    const float d = h2f(w), dmin = h2f(w + 2);
+    for (int r = 0; r < X->M; r++) {
+        const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
+        __m512i s = _mm512_setzero_si512();
+        _Pragma("GCC unroll 4")
+        for (int c = 0; c < 4; c++)
+            s = _mm512_add_epi32(s, _mm512_mullo_epi32(scv[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[c], _mm512_loadu_si512(a + 64 * c))));
+        __m256i bs = _mm256_loadu_si256((const __m256i *)(X->bs + (size_t)r * (X->K / 16) + 16 * (size_t)b));
+        __m256i m = _mm256_madd_epi16(bs, mv);
+        __m128i m2 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+        m2 = _mm_add_epi32(m2, _mm_shuffle_epi32(m2, 0x4E));
+        m2 = _mm_add_epi32(m2, _mm_shuffle_epi32(m2, 0xB1));
+        const int sumi = _mm512_reduce_add_epi32(s), summ = _mm_cvtsi128_si32(m2);
+        const float da = X->d[(size_t)r * nb + b];
+        acc[r] = fmaf((float)sumi, d * da, acc[r]);
+        acc[r] = fmaf((float)summ, -(dmin * da), acc[r]);
+    }
+}
+
+/* q6_K: one block (256) against the M activation rows. */
+TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int b, float acc[MR]) {
+    const int nb = X->K / 256;
+    const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
+    __m512i u[4], scr[4];
+    for (int n = 0; n < 2; n++) {   /* elements 128n ..: low nibbles (64), then high nibbles (64) */
+        __m512i ql = _mm512_loadu_si512(w + 64 * n);
+        __m256i h = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * n));
+        __m512i hd = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 2), 1);
+        u[2 * n] = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_and_si512(_mm512_slli_epi16(hd, 4), m30));
+        u[2 * n + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(hd, m30));
+    }
+    const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)));
+    for (int v = 0; v < 4; v++) {   /* lane l of vector v: 16-group 4v + l/4 */
+        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(4 * v), _mm512_srli_epi32(
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 2));
+        scr[v] = _mm512_permutexvar_epi32(idx, scv);
+    }
+    const float d = h2f(w + 208);
+    for (int r = 0; r < X->M; r++) {
+        const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
+        __m512i bs = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(X->bs + (size_t)r * (X->K / 16) + 16 * (size_t)b)));
+        __m512i s = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(_mm512_mullo_epi32(bs, scv), 5));
+        _Pragma("GCC unroll 4")
+        for (int v = 0; v < 4; v++)
+            s = _mm512_add_epi32(s, _mm512_mullo_epi32(scr[v], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[v], _mm512_loadu_si512(a + 64 * v))));
+        acc[r] = fmaf((float)_mm512_reduce_add_epi32(s), d * X->d[(size_t)r * nb + b], acc[r]);
+    }
+}
+
+TVI static void row_k(cl_dtype t, const uint8_t *w, const cl_q8act *X, float acc[MR]) {
+    const int nb = X->K / 256, bb = t == CL_Q4_K ? 144 : t == CL_Q5_K ? 176 : 210;
+    for (int b = 0; b < nb; b++, w += bb) {
+        for (int o = 0; o < bb; o += 64) _mm_prefetch((const char *)(w + PF + o), _MM_HINT_T0);
+        if (t == CL_Q6_K) blk_q6k(w, X, b, acc);
+        else blk_q45k(t == CL_Q5_K, w, X, b, acc);
+    }
+}
+
+/* Rows j0..j1-1 of W, one after the other. */
+TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta,
+                     float *C, int ldc) {
+    for (int j = j0; j < j1; j++) {
+        const uint8_t *w = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
+        float acc[MR] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (t == CL_Q8_0 || t == CL_Q4_0) row_q32(t, w, X, acc);
+        else row_k(t, w, X, acc);
+        for (int r = 0; r < X->M; r++) {
+            float *o = C + (size_t)r * ldc + j;
+            *o = cl_q8_out(acc[r], alpha, beta, *o);
+        }
+    }
+}
+
+TV static void dec_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q8_0, X, W, j0, j1, al, be, C, ldc); }
+TV static void dec_q4_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q4_0, X, W, j0, j1, al, be, C, ldc); }
+TV static void dec_q4_k(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q4_K, X, W, j0, j1, al, be, C, ldc); }
+TV static void dec_q5_k(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q5_K, X, W, j0, j1, al, be, C, ldc); }
+TV static void dec_q6_k(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q6_K, X, W, j0, j1, al, be, C, ldc); }
+
+cl_q8_cols cl_q8_decode_avx512(cl_dtype t, int M) {
+    if (M > MR) return NULL;
+    switch (t) {
+    case CL_Q8_0: return dec_q8_0;
+    case CL_Q4_0: return dec_q4_0;
+    case CL_Q4_K: return dec_q4_k;
+    case CL_Q5_K: return dec_q5_k;
+    case CL_Q6_K: return dec_q6_k;
+    default: return NULL;
+    }
+}
+
+#else
+cl_q8_cols cl_q8_decode_avx512(cl_dtype t, int M) { return NULL; }
+#endif

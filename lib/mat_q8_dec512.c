@@ -13,9 +13,11 @@
 #include "mat_q8.h"
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "quant.h"
 #include "tensor.h"
+#include "util.h"
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
@@ -31,12 +33,6 @@ TVI static float h2f(const uint8_t *p) {
     uint16_t h;
     memcpy(&h, p, 2);
     return _cvtsh_ss(h);
-}
-
-TVI static __m512i pairsum(__m512i a, __m512i b) {   /* lane i: lanes 2i + 2i+1 of a:b */
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-    return _mm512_add_epi32(_mm512_permutex2var_epi32(a, ev, b), _mm512_permutex2var_epi32(a, od, b));
 }
 
 /* q8_0 / q4_0: blocks b0 .. b0+15 (those below nb) of row w as unsigned bytes, two blocks a vector
@@ -62,39 +58,34 @@ TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u
     }
 }
 
-/* The exact integer sums of blocks b0.. (up to 16) of activation row r with the unpacked u, the
- * offset (q8_0: 128, q4_0: 8) taken back through the activation 16-sums. */
-TVI static __m512i sums16(cl_dtype t, const __m512i u[8], const cl_q8act *X, int r, int b0, int nb) {
+/* The exact integer sums of blocks b0.. (up to 16) of activation row r with the unpacked u, less
+ * corr (the offset q8_0: 128, q4_0: 8, times the activation block sums; computed once a call).
+ * Each vector's 8-lane block sums fold through unpacks and adds into lanes in the order
+ * 0,2,4,6,1,3,5,7,8,10,..., which one permute puts in block order. */
+TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, int nb, const int32_t *corr) {
     const int8_t *a = X->q + (size_t)r * X->K + 32 * (size_t)b0;
-    __m512i v[8];
+    __m512i v[8], t[4];
     _Pragma("GCC unroll 8")
     for (int p = 0; p < 8; p++) {
         const int bl = b0 + 2 * p;
         __mmask64 m = bl + 1 < nb ? ~(__mmask64)0 : bl < nb ? (__mmask64)0xFFFFFFFF : 0;
         v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[p], _mm512_maskz_loadu_epi8(m, a + 64 * p));
     }
-    __m512i s = pairsum(pairsum(pairsum(v[0], v[1]), pairsum(v[2], v[3])), pairsum(pairsum(v[4], v[5]), pairsum(v[6], v[7])));
-    const __mmask32 mb = nb - b0 >= 16 ? ~(__mmask32)0 : (((__mmask32)1 << (2 * (nb - b0))) - 1);
-    __m512i bs = _mm512_madd_epi16(_mm512_maskz_loadu_epi16(mb, X->bs + (size_t)r * (X->K / 16) + 2 * (size_t)b0),
-                                   _mm512_set1_epi16(1));
-    return _mm512_sub_epi32(s, t == CL_Q8_0 ? _mm512_slli_epi32(bs, 7) : _mm512_slli_epi32(bs, 3));
+    _Pragma("GCC unroll 4")
+    for (int p = 0; p < 4; p++)
+        t[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_epi32(v[2 * p], v[2 * p + 1]));
+    const __m512i u0 = _mm512_add_epi32(_mm512_unpacklo_epi64(t[0], t[1]), _mm512_unpackhi_epi64(t[0], t[1]));
+    const __m512i u1 = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2], t[3]), _mm512_unpackhi_epi64(t[2], t[3]));
+    const __m512i x = _mm512_add_epi32(_mm512_shuffle_i32x4(u0, u1, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_i32x4(u0, u1, _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m512i ord = _mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15);
+    return _mm512_sub_epi32(_mm512_permutexvar_epi32(ord, x), _mm512_loadu_si512(corr + b0));
 }
 
-/* One weight row of q8_0 / q4_0 against the M activation rows: acc[r] per mat_q8.h. */
-TVI static void row_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, float acc[MR]) {
+/* One weight row of q8_0 / q4_0 against the M activation rows: acc[r] per mat_q8.h (corr: [M][nbp]). */
+TVI static void row_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, const int32_t *corr, int nbp, float acc[MR]) {
     const int nb = X->K / 32, M = X->M, bb = t == CL_Q8_0 ? 34 : 18;
     for (int b0 = 0; b0 < nb; b0 += 16) {
-        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 64), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 128), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 192), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 256), _MM_HINT_T0);
-        if (t == CL_Q8_0) {
-            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 320), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 384), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 448), _MM_HINT_T0);
-            _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + 512), _MM_HINT_T0);
-        }
+        for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
         __m512i u[8];
         unpack16(t, w, b0, nb, u);
         const int n = nb - b0 < 16 ? nb - b0 : 16;
@@ -102,7 +93,7 @@ TVI static void row_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, float a
         for (int b = 0; b < n; b++) dw[b] = h2f(w + (size_t)(b0 + b) * bb);
         for (int r = 0; r < M; r++) {
             int32_t s[16];
-            _mm512_storeu_si512(s, sums16(t, u, X, r, b0, nb));
+            _mm512_storeu_si512(s, sums16(u, X, r, b0, nb, corr + (size_t)r * nbp));
             const float *da = X->d + (size_t)r * nb + b0;
             float a = acc[r];
             for (int b = 0; b < n; b++) a = fmaf((float)s[b], dw[b] * da[b], a);
@@ -115,8 +106,12 @@ TVI static void row_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, float a
 TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, float acc[MR]) {
     const int nb = X->K / 256;
     const __m512i m4 = _mm512_set1_epi8(15);
-    int sc[8], mn[8];
-    for (int k = 0; k < 8; k++) cl_qk_scale_min(w + 4, k, &sc[k], &mn[k]);
+    /* the 12 scale bytes to sc[0..7], m[0..7] (cl_qk_scale_min for all j at once, 32 bits at a time) */
+    uint32_t s3[3];
+    memcpy(s3, w + 4, 12);
+    const __m128i sm = _mm_setr_epi32((int)(s3[0] & 0x3f3f3f3f), (int)((s3[2] & 0x0f0f0f0f) | ((s3[0] >> 6) & 0x03030303) << 4),
+                                      (int)(s3[1] & 0x3f3f3f3f), (int)(((s3[2] >> 4) & 0x0f0f0f0f) | ((s3[1] >> 6) & 0x03030303) << 4));
+    const __m512i s32 = _mm512_cvtepu8_epi32(sm);   /* lanes 0-7 sc, 8-15 m */
     const uint8_t *qs = w + (five ? 48 : 16);
     __m512i u[4], scv[4];
     for (int h = 0; h < 2; h++) {   /* 64 bytes: c = 2h (bytes 0-31), 2h+1 */
@@ -133,11 +128,9 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, f
             u[c] = _mm512_mask_add_epi8(u[c], _mm512_test_epi8_mask(hd, bit), u[c], _mm512_set1_epi8(16));
         }
     }
-    for (int c = 0; c < 4; c++)
-        scv[c] = _mm512_mask_blend_epi32((__mmask16)0xFF00, _mm512_set1_epi32(sc[2 * c]), _mm512_set1_epi32(sc[2 * c + 1]));
-    __m256i mv = _mm256_setr_epi16((short)mn[0], (short)mn[0], (short)mn[1], (short)mn[1], (short)mn[2], (short)mn[2],
-                                   (short)mn[3], (short)mn[3], (short)mn[4], (short)mn[4], (short)mn[5], (short)mn[5],
-                                   (short)mn[6], (short)mn[6], (short)mn[7], (short)mn[7]);
+    for (int c = 0; c < 4; c++)   /* lanes 0-7: sc[2c], 8-15: sc[2c+1] */
+        scv[c] = _mm512_permutexvar_epi32(_mm512_mask_blend_epi32((__mmask16)0xFF00, _mm512_set1_epi32(2 * c), _mm512_set1_epi32(2 * c + 1)), s32);
+    const __m256i mv = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
     const float d = h2f(w), dmin = h2f(w + 2);
     for (int r = 0; r < X->M; r++) {
         const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
@@ -146,11 +139,11 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, f
         for (int c = 0; c < 4; c++)
             s = _mm512_add_epi32(s, _mm512_mullo_epi32(scv[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[c], _mm512_loadu_si512(a + 64 * c))));
         __m256i bs = _mm256_loadu_si256((const __m256i *)(X->bs + (size_t)r * (X->K / 16) + 16 * (size_t)b));
-        __m256i m = _mm256_madd_epi16(bs, mv);
-        __m128i m2 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
-        m2 = _mm_add_epi32(m2, _mm_shuffle_epi32(m2, 0x4E));
-        m2 = _mm_add_epi32(m2, _mm_shuffle_epi32(m2, 0xB1));
-        const int sumi = _mm512_reduce_add_epi32(s), summ = _mm_cvtsi128_si32(m2);
+        /* both sums across lanes at once: lane 0 sumi, lane 1 summ */
+        __m256i x = _mm256_hadd_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), _mm256_madd_epi16(bs, mv));
+        x = _mm256_hadd_epi32(x, x);
+        const __m128i y = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+        const int sumi = _mm_cvtsi128_si32(y), summ = _mm_extract_epi32(y, 1);
         const float da = X->d[(size_t)r * nb + b];
         acc[r] = fmaf((float)sumi, d * da, acc[r]);
         acc[r] = fmaf((float)summ, -(dmin * da), acc[r]);
@@ -199,16 +192,27 @@ TVI static void row_k(cl_dtype t, const uint8_t *w, const cl_q8act *X, float acc
 /* Rows j0..j1-1 of W, one after the other. */
 TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta,
                      float *C, int ldc) {
+    const int q32 = t == CL_Q8_0 || t == CL_Q4_0, nb = X->K / 32, nbp = (nb + 15) / 16 * 16;
+    int32_t *corr = NULL;
+    if (q32) {   /* the weight offset times each activation block's sum */
+        corr = cl_malloc((size_t)X->M * nbp * sizeof *corr);
+        for (int r = 0; r < X->M; r++)
+            for (int b = 0; b < nbp; b++) {
+                const int16_t *bs = X->bs + (size_t)r * (X->K / 16) + 2 * (size_t)b;
+                corr[(size_t)r * nbp + b] = b < nb ? (t == CL_Q8_0 ? 128 : 8) * (bs[0] + bs[1]) : 0;
+            }
+    }
     for (int j = j0; j < j1; j++) {
         const uint8_t *w = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
         float acc[MR] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (t == CL_Q8_0 || t == CL_Q4_0) row_q32(t, w, X, acc);
+        if (q32) row_q32(t, w, X, corr, nbp, acc);
         else row_k(t, w, X, acc);
         for (int r = 0; r < X->M; r++) {
             float *o = C + (size_t)r * ldc + j;
             *o = cl_q8_out(acc[r], alpha, beta, *o);
         }
     }
+    free(corr);
 }
 
 TV static void dec_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q8_0, X, W, j0, j1, al, be, C, ldc); }

@@ -27,7 +27,7 @@
 #define TV __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma")))
 #define TVI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma"), always_inline)) inline
 
-enum { MR = 4, PF = 1536 };   /* activation rows at most; prefetch distance in bytes */
+enum { MR = 4, JR = 4, PF = 1536 };   /* activation rows at most; q8_0/q4_0 weight rows a pass; prefetch distance in bytes */
 
 TVI static float h2f(const uint8_t *p) {
     uint16_t h;
@@ -81,22 +81,53 @@ TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, 
     return _mm512_sub_epi32(_mm512_permutexvar_epi32(ord, x), _mm512_loadu_si512(corr + b0));
 }
 
-/* One weight row of q8_0 / q4_0 against the M activation rows: acc[r] per mat_q8.h (corr: [M][nbp]). */
-TVI static void row_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, const int32_t *corr, int nbp, float acc[MR]) {
-    const int nb = X->K / 32, M = X->M, bb = t == CL_Q8_0 ? 34 : 18;
+/* Transposed 4 x 16 -> lane group L of g[k] holds element 4L + k of x[0..3] (as lanes 0..3). */
+TVI static void tr4(const __m512 x[4], __m512 g[4]) {
+    const __m512 t0 = _mm512_unpacklo_ps(x[0], x[1]), t1 = _mm512_unpackhi_ps(x[0], x[1]);
+    const __m512 t2 = _mm512_unpacklo_ps(x[2], x[3]), t3 = _mm512_unpackhi_ps(x[2], x[3]);
+    g[0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    g[1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t0), _mm512_castps_pd(t2)));
+    g[2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+    g[3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t1), _mm512_castps_pd(t3)));
+}
+
+/* nj (<= JR) consecutive weight rows of q8_0 / q4_0 (w, stride rb) against the M activation rows:
+ * lane jj of acc[r] per mat_q8.h (corr: [M][nbp]).  Per 16 blocks each row's exact sums and the
+ * products dw da come out as vectors (the same conversions and roundings as scalar code), are
+ * transposed to lane = weight row, and the fma chains run for the JR rows side by side, blocks in
+ * order (rows past nj: zeros, never stored). */
+TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, const int32_t *corr, int nbp,
+                         int M, __m128 acc[MR]) {
+    const int nb = X->K / 32, bb = t == CL_Q8_0 ? 34 : 18;
+    const __m512i doff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(bb));
     for (int b0 = 0; b0 < nb; b0 += 16) {
-        for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
-        __m512i u[8];
-        unpack16(t, w, b0, nb, u);
         const int n = nb - b0 < 16 ? nb - b0 : 16;
-        float dw[16];
-        for (int b = 0; b < n; b++) dw[b] = h2f(w + (size_t)(b0 + b) * bb);
+        const __mmask16 mn = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
+        __m512 F[MR][JR], P[MR][JR];
+        for (int jj = 0; jj < JR; jj++) {
+            if (jj >= nj) {
+                for (int r = 0; r < M; r++) F[r][jj] = P[r][jj] = _mm512_setzero_ps();
+                continue;
+            }
+            const uint8_t *wj = w + jj * rb;
+            for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(wj + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
+            __m512i u[8];
+            unpack16(t, wj, b0, nb, u);
+            const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
+                _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(wj + (size_t)b0 * bb), 1)));
+            for (int r = 0; r < M; r++) {
+                F[r][jj] = _mm512_cvtepi32_ps(sums16(u, X, r, b0, nb, corr + (size_t)r * nbp));
+                P[r][jj] = _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0));
+            }
+        }
         for (int r = 0; r < M; r++) {
-            int32_t s[16];
-            _mm512_storeu_si512(s, sums16(u, X, r, b0, nb, corr + (size_t)r * nbp));
-            const float *da = X->d + (size_t)r * nb + b0;
-            float a = acc[r];
-            for (int b = 0; b < n; b++) a = fmaf((float)s[b], dw[b] * da[b], a);
+            __m512 g[4], h[4];
+            tr4(F[r], g), tr4(P[r], h);
+            __m128 a = acc[r];
+#define STEP(b) if (b < n) a = _mm_fmadd_ps(_mm512_extractf32x4_ps(g[b % 4], b / 4), _mm512_extractf32x4_ps(h[b % 4], b / 4), a)
+            STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
+            STEP(8); STEP(9); STEP(10); STEP(11); STEP(12); STEP(13); STEP(14); STEP(15);
+#undef STEP
             acc[r] = a;
         }
     }
@@ -202,15 +233,27 @@ TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int
                 corr[(size_t)r * nbp + b] = b < nb ? (t == CL_Q8_0 ? 128 : 8) * (bs[0] + bs[1]) : 0;
             }
     }
-    for (int j = j0; j < j1; j++) {
+    for (int j = j0; j < j1;) {
         const uint8_t *w = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
-        float acc[MR] = {0.0f, 0.0f, 0.0f, 0.0f};
-        if (q32) row_q32(t, w, X, corr, nbp, acc);
-        else row_k(t, w, X, acc);
-        for (int r = 0; r < X->M; r++) {
-            float *o = C + (size_t)r * ldc + j;
-            *o = cl_q8_out(acc[r], alpha, beta, *o);
-        }
+        const int nj = q32 ? (j1 - j < JR ? j1 - j : JR) : 1;
+        float acc[JR][MR] = {{0.0f}};
+        if (q32) {
+            __m128 a4[MR] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+            if (X->M == 1) rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, 1, a4);   /* a constant: registers */
+            else rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, X->M, a4);
+            for (int r = 0; r < X->M; r++) {
+                float l[4];
+                _mm_storeu_ps(l, a4[r]);
+                for (int jj = 0; jj < nj; jj++) acc[jj][r] = l[jj];
+            }
+        } else
+            row_k(t, w, X, acc[0]);
+        for (int jj = 0; jj < nj; jj++)
+            for (int r = 0; r < X->M; r++) {
+                float *o = C + (size_t)r * ldc + j + jj;
+                *o = cl_q8_out(acc[jj][r], alpha, beta, *o);
+            }
+        j += nj;
     }
     free(corr);
 }

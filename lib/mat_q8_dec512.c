@@ -63,7 +63,7 @@ TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u
  * Each vector's 8-lane block sums fold through unpacks and adds into lanes in the order
  * 0,2,4,6,1,3,5,7,8,10,..., which one permute puts in block order. */
 TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, int nb, const int32_t *corr) {
-    const int8_t *a = X->q + (size_t)r * X->K + 32 * (size_t)b0;
+    const int8_t *a = X->q + (size_t)r * X->K + 32 * (size_t)b0;   /* nb: the blocks end here (this group's) */
     __m512i v[8], t[4];
     _Pragma("GCC unroll 8")
     for (int p = 0; p < 8; p++) {
@@ -96,41 +96,47 @@ TVI static void tr4(const __m512 x[4], __m512 g[4]) {
  * products dw da come out as vectors (the same conversions and roundings as scalar code), are
  * transposed to lane = weight row, and the fma chains run for the JR rows side by side, blocks in
  * order (rows past nj: zeros, never stored). */
-TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, const int32_t *corr, int nbp,
-                         int M, __m128 acc[MR]) {
+TVI static void group_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, const int32_t *corr, int nbp,
+                          int M, int b0, int n, __m128 acc[MR]) {
     const int nb = X->K / 32, bb = t == CL_Q8_0 ? 34 : 18;
     const __m512i doff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(bb));
-    for (int b0 = 0; b0 < nb; b0 += 16) {
-        const int n = nb - b0 < 16 ? nb - b0 : 16;
-        const __mmask16 mn = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
-        __m512 F[MR][JR], P[MR][JR];
-        for (int jj = 0; jj < JR; jj++) {
-            if (jj >= nj) {
-                for (int r = 0; r < M; r++) F[r][jj] = P[r][jj] = _mm512_setzero_ps();
-                continue;
-            }
-            const uint8_t *wj = w + jj * rb;
-            for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(wj + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
-            __m512i u[8];
-            unpack16(t, wj, b0, nb, u);
-            const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
-                _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(wj + (size_t)b0 * bb), 1)));
-            for (int r = 0; r < M; r++) {
-                F[r][jj] = _mm512_cvtepi32_ps(sums16(u, X, r, b0, nb, corr + (size_t)r * nbp));
-                P[r][jj] = _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0));
-            }
+    const __mmask16 mn = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
+    __m512 F[MR][JR], P[MR][JR];
+    _Pragma("GCC unroll 4")
+    for (int jj = 0; jj < JR; jj++) {
+        if (jj >= nj) {
+            for (int r = 0; r < M; r++) F[r][jj] = P[r][jj] = _mm512_setzero_ps();
+            continue;
         }
+        const uint8_t *wj = w + jj * rb;
+        for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(wj + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
+        __m512i u[8];
+        unpack16(t, wj, b0, b0 + n, u);
+        const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
+            _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(wj + (size_t)b0 * bb), 1)));
         for (int r = 0; r < M; r++) {
-            __m512 g[4], h[4];
-            tr4(F[r], g), tr4(P[r], h);
-            __m128 a = acc[r];
-#define STEP(b) if (b < n) a = _mm_fmadd_ps(_mm512_extractf32x4_ps(g[b % 4], b / 4), _mm512_extractf32x4_ps(h[b % 4], b / 4), a)
-            STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
-            STEP(8); STEP(9); STEP(10); STEP(11); STEP(12); STEP(13); STEP(14); STEP(15);
-#undef STEP
-            acc[r] = a;
+            F[r][jj] = _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, corr + (size_t)r * nbp));
+            P[r][jj] = _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0));
         }
     }
+    for (int r = 0; r < M; r++) {
+        __m512 g[4], h[4];
+        tr4(F[r], g), tr4(P[r], h);
+        __m128 a = acc[r];
+#define STEP(b) if (b < n) a = _mm_fmadd_ps(_mm512_extractf32x4_ps(g[b % 4], b / 4), _mm512_extractf32x4_ps(h[b % 4], b / 4), a)
+        STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
+        STEP(8); STEP(9); STEP(10); STEP(11); STEP(12); STEP(13); STEP(14); STEP(15);
+#undef STEP
+        acc[r] = a;
+    }
+}
+
+TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, const int32_t *corr, int nbp,
+                         int M, __m128 acc[MR]) {
+    const int nb = X->K / 32;
+    int b0 = 0;
+    for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w, rb, nj, X, corr, nbp, M, b0, 16, acc);   /* 16: constant */
+    if (b0 < nb) group_q32(t, w, rb, nj, X, corr, nbp, M, b0, nb - b0, acc);
 }
 
 /* q4_K / q5_K: one block (256) against the M activation rows. */

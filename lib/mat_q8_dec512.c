@@ -140,7 +140,7 @@ TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const 
 }
 
 /* q4_K / q5_K: one block (256) against the M activation rows. */
-TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, float acc[MR]) {
+TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int M, int b, float acc[MR]) {
     const int nb = X->K / 256;
     const __m512i m4 = _mm512_set1_epi8(15);
     /* the 12 scale bytes to sc[0..7], m[0..7] (cl_qk_scale_min for all j at once, 32 bits at a time) */
@@ -151,6 +151,7 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, f
     const __m512i s32 = _mm512_cvtepu8_epi32(sm);   /* lanes 0-7 sc, 8-15 m */
     const uint8_t *qs = w + (five ? 48 : 16);
     __m512i u[4], scv[4];
+    _Pragma("GCC unroll 2")
     for (int h = 0; h < 2; h++) {   /* 64 bytes: c = 2h (bytes 0-31), 2h+1 */
         __m512i x = _mm512_loadu_si512(qs + 64 * h), lo = _mm512_and_si512(x, m4),
                 hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), m4);
@@ -160,16 +161,18 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, f
     if (five) {   /* bit 2c (low nibbles) and 2c+1 (high) of qh[l] is bit 4 */
         __m256i h = _mm256_loadu_si256((const __m256i *)(w + 16));
         __m512i hd = _mm512_inserti64x4(_mm512_castsi256_si512(h), h, 1);
+        _Pragma("GCC unroll 4")
         for (int c = 0; c < 4; c++) {
             __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << 2 * c)), _mm256_set1_epi8((char)(2 << 2 * c)), 1);
             u[c] = _mm512_mask_add_epi8(u[c], _mm512_test_epi8_mask(hd, bit), u[c], _mm512_set1_epi8(16));
         }
     }
+    _Pragma("GCC unroll 4")
     for (int c = 0; c < 4; c++)   /* lanes 0-7: sc[2c], 8-15: sc[2c+1] */
         scv[c] = _mm512_permutexvar_epi32(_mm512_mask_blend_epi32((__mmask16)0xFF00, _mm512_set1_epi32(2 * c), _mm512_set1_epi32(2 * c + 1)), s32);
     const __m256i mv = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
     const float d = h2f(w), dmin = h2f(w + 2);
-    for (int r = 0; r < X->M; r++) {
+    for (int r = 0; r < M; r++) {
         const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
         __m512i s = _mm512_setzero_si512();
         _Pragma("GCC unroll 4")
@@ -188,10 +191,11 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int b, f
 }
 
 /* q6_K: one block (256) against the M activation rows. */
-TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int b, float acc[MR]) {
+TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int M, int b, float acc[MR]) {
     const int nb = X->K / 256;
     const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
     __m512i u[4], scr[4];
+    _Pragma("GCC unroll 2")
     for (int n = 0; n < 2; n++) {   /* elements 128n ..: low nibbles (64), then high nibbles (64) */
         __m512i ql = _mm512_loadu_si512(w + 64 * n);
         __m256i h = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * n));
@@ -200,13 +204,14 @@ TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int b, float acc[MR
         u[2 * n + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_and_si512(hd, m30));
     }
     const __m512i scv = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(w + 192)));
+    _Pragma("GCC unroll 4")
     for (int v = 0; v < 4; v++) {   /* lane l of vector v: 16-group 4v + l/4 */
         const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(4 * v), _mm512_srli_epi32(
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 2));
         scr[v] = _mm512_permutexvar_epi32(idx, scv);
     }
     const float d = h2f(w + 208);
-    for (int r = 0; r < X->M; r++) {
+    for (int r = 0; r < M; r++) {
         const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
         __m512i bs = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(X->bs + (size_t)r * (X->K / 16) + 16 * (size_t)b)));
         __m512i s = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(_mm512_mullo_epi32(bs, scv), 5));
@@ -217,13 +222,15 @@ TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int b, float acc[MR
     }
 }
 
-TVI static void row_k(cl_dtype t, const uint8_t *w, const cl_q8act *X, float acc[MR]) {
+TVI static void row_k(cl_dtype t, const uint8_t *w, const cl_q8act *X, int M, float acc[MR]) {
     const int nb = X->K / 256, bb = t == CL_Q4_K ? 144 : t == CL_Q5_K ? 176 : 210;
+    float a[MR] = {0.0f, 0.0f, 0.0f, 0.0f};   /* locals: registers when M is a constant */
     for (int b = 0; b < nb; b++, w += bb) {
         for (int o = 0; o < bb; o += 64) _mm_prefetch((const char *)(w + PF + o), _MM_HINT_T0);
-        if (t == CL_Q6_K) blk_q6k(w, X, b, acc);
-        else blk_q45k(t == CL_Q5_K, w, X, b, acc);
+        if (t == CL_Q6_K) blk_q6k(w, X, M, b, a);
+        else blk_q45k(t == CL_Q5_K, w, X, M, b, a);
     }
+    for (int r = 0; r < M; r++) acc[r] = a[r];
 }
 
 /* Rows j0..j1-1 of W, one after the other. */
@@ -252,8 +259,10 @@ TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int
                 _mm_storeu_ps(l, a4[r]);
                 for (int jj = 0; jj < nj; jj++) acc[jj][r] = l[jj];
             }
-        } else
-            row_k(t, w, X, acc[0]);
+        } else if (X->M == 1)
+            row_k(t, w, X, 1, acc[0]);   /* a constant: registers */
+        else
+            row_k(t, w, X, X->M, acc[0]);
         for (int jj = 0; jj < nj; jj++)
             for (int r = 0; r < X->M; r++) {
                 float *o = C + (size_t)r * ldc + j + jj;

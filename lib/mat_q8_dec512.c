@@ -1,15 +1,16 @@
 /* mat_q8_dec512.c — decode products (up to 4 activation rows) with quantised weights read in place,
  * AVX512-VNNI (see mat_q8.h for the arithmetic every kernel follows).
  *
- * Decode is memory-bound: each weight row is read once, whole, in address order (one sequential
- * stream, which the hardware prefetcher follows; a software prefetch runs PF bytes ahead), each
- * block unpacked once into unsigned bytes in registers and multiplied (vpdpbusd) with the
- * activation rows.  Per block the exact integer sums of mat_q8.h come out of a sum across lanes
- * (k-quants: the sub-block scales applied per lane first; the q8_0/q4_0 offsets and q6_K's -32
- * through the activation 16-sums), then the float sequence runs in scalar fmaf, blocks in order, so
- * the result is bit for bit the portable kernel's.  q8_0 and q4_0 take 16 blocks per step (two per
- * vector, a tree of permutes leaves lane i with block i's sum).  Built for baseline x86-64: the
- * functions carry target attributes and are only reached through cl_q8_cols_avx512. */
+ * Decode is memory-bound: each weight row is read whole, in address order (k-quants: one row at a
+ * time, one sequential stream; q8_0/q4_0: 4 rows a pass, one after the other; a software prefetch runs PF bytes
+ * ahead of each), each block unpacked once into unsigned bytes in registers and multiplied
+ * (vpdpbusd) with the activation rows.  The exact integer sums of mat_q8.h come out of sums across
+ * lanes (k-quants: per block, the sub-block scales applied per lane first; q8_0/q4_0: 16 blocks at
+ * a time, folded by unpacks; the q8_0/q4_0 offsets and q6_K's -32 through the activation
+ * 16-sums), then the float sequence, blocks in order: k-quants in scalar fmaf, q8_0/q4_0 with the
+ * 4 rows' chains in the lanes of one vector (the same conversions, products and fma per lane).  So
+ * the result is bit for bit the portable kernel's.  Built for baseline x86-64: the functions carry
+ * target attributes and are only reached through cl_q8_cols_avx512 (cl_q8_decode_avx512). */
 #include "mat_q8.h"
 #include <math.h>
 #include <stdint.h>
@@ -96,47 +97,56 @@ TVI static void tr4(const __m512 x[4], __m512 g[4]) {
  * products dw da come out as vectors (the same conversions and roundings as scalar code), are
  * transposed to lane = weight row, and the fma chains run for the JR rows side by side, blocks in
  * order (rows past nj: zeros, never stored). */
-TVI static void group_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, const int32_t *corr, int nbp,
-                          int M, int b0, int n, __m128 acc[MR]) {
+/* Group g (blocks b0 = 16 g .. b0 + n - 1) of one weight row w: per activation row r the block sums
+ * and the products dw da as vectors, into buf[r][g][jj][2] (16 floats each). */
+TVI static void group_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, const int32_t *corr, int nbp, int M,
+                          int b0, int n, int jj, int ng, float *buf) {
     const int nb = X->K / 32, bb = t == CL_Q8_0 ? 34 : 18;
     const __m512i doff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(bb));
     const __mmask16 mn = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
-    __m512 F[MR][JR], P[MR][JR];
-    _Pragma("GCC unroll 4")
-    for (int jj = 0; jj < JR; jj++) {
-        if (jj >= nj) {
-            for (int r = 0; r < M; r++) F[r][jj] = P[r][jj] = _mm512_setzero_ps();
-            continue;
-        }
-        const uint8_t *wj = w + jj * rb;
-        for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(wj + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
-        __m512i u[8];
-        unpack16(t, wj, b0, b0 + n, u);
-        const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
-            _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(wj + (size_t)b0 * bb), 1)));
-        for (int r = 0; r < M; r++) {
-            F[r][jj] = _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, corr + (size_t)r * nbp));
-            P[r][jj] = _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0));
-        }
-    }
+    for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
+    __m512i u[8];
+    unpack16(t, w, b0, b0 + n, u);
+    const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
+        _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(w + (size_t)b0 * bb), 1)));
     for (int r = 0; r < M; r++) {
-        __m512 g[4], h[4];
-        tr4(F[r], g), tr4(P[r], h);
-        __m128 a = acc[r];
-#define STEP(b) if (b < n) a = _mm_fmadd_ps(_mm512_extractf32x4_ps(g[b % 4], b / 4), _mm512_extractf32x4_ps(h[b % 4], b / 4), a)
-        STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
-        STEP(8); STEP(9); STEP(10); STEP(11); STEP(12); STEP(13); STEP(14); STEP(15);
-#undef STEP
-        acc[r] = a;
+        float *o = buf + (((size_t)r * ng + b0 / 16) * JR + jj) * 32;
+        _mm512_storeu_ps(o, _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, corr + (size_t)r * nbp)));
+        _mm512_storeu_ps(o + 16, _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0)));
     }
 }
 
+/* nj (<= JR) consecutive weight rows of q8_0 / q4_0 (w, stride rb) against the M activation rows:
+ * lane jj of acc[r] per mat_q8.h (corr: [M][nbp]; buf: M * ng * JR * 32 floats).  Each row is
+ * read whole, one after the other (address order), its block sums and products dw da kept as
+ * vectors; then per 16 blocks the rows' vectors are transposed to lane = row and the fma chains run
+ * side by side, blocks in order (rows past nj: zeros, never stored). */
 TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, const int32_t *corr, int nbp,
-                         int M, __m128 acc[MR]) {
-    const int nb = X->K / 32;
-    int b0 = 0;
-    for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w, rb, nj, X, corr, nbp, M, b0, 16, acc);   /* 16: constant */
-    if (b0 < nb) group_q32(t, w, rb, nj, X, corr, nbp, M, b0, nb - b0, acc);
+                         int M, float *buf, __m128 acc[MR]) {
+    const int nb = X->K / 32, ng = (nb + 15) / 16;
+    for (int jj = 0; jj < JR; jj++) {
+        if (jj >= nj) {
+            for (size_t i = 0; i < (size_t)M * ng; i++) memset(buf + (i * JR + jj) * 32, 0, 32 * sizeof *buf);
+            continue;
+        }
+        int b0 = 0;
+        for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, 16, jj, ng, buf);   /* 16: constant */
+        if (b0 < nb) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, nb - b0, jj, ng, buf);
+    }
+    for (int r = 0; r < M; r++)
+        for (int g = 0; g < ng; g++) {
+            const float *o = buf + ((size_t)r * ng + g) * JR * 32;
+            const int n = nb - 16 * g < 16 ? nb - 16 * g : 16;
+            __m512 F[JR], P[JR], gv[4], h[4];
+            for (int jj = 0; jj < JR; jj++) F[jj] = _mm512_loadu_ps(o + 32 * jj), P[jj] = _mm512_loadu_ps(o + 32 * jj + 16);
+            tr4(F, gv), tr4(P, h);
+            __m128 a = acc[r];
+#define STEP(b) if (b < n) a = _mm_fmadd_ps(_mm512_extractf32x4_ps(gv[b % 4], b / 4), _mm512_extractf32x4_ps(h[b % 4], b / 4), a)
+            STEP(0); STEP(1); STEP(2); STEP(3); STEP(4); STEP(5); STEP(6); STEP(7);
+            STEP(8); STEP(9); STEP(10); STEP(11); STEP(12); STEP(13); STEP(14); STEP(15);
+#undef STEP
+            acc[r] = a;
+        }
 }
 
 /* q4_K / q5_K: one block (256) against the M activation rows. */
@@ -238,8 +248,10 @@ TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int
                      float *C, int ldc) {
     const int q32 = t == CL_Q8_0 || t == CL_Q4_0, nb = X->K / 32, nbp = (nb + 15) / 16 * 16;
     int32_t *corr = NULL;
+    float *buf = NULL;
     if (q32) {   /* the weight offset times each activation block's sum */
         corr = cl_malloc((size_t)X->M * nbp * sizeof *corr);
+        buf = cl_malloc((size_t)X->M * (nbp / 16) * JR * 32 * sizeof *buf);
         for (int r = 0; r < X->M; r++)
             for (int b = 0; b < nbp; b++) {
                 const int16_t *bs = X->bs + (size_t)r * (X->K / 16) + 2 * (size_t)b;
@@ -252,8 +264,8 @@ TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int
         float acc[JR][MR] = {{0.0f}};
         if (q32) {
             __m128 a4[MR] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
-            if (X->M == 1) rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, 1, a4);   /* a constant: registers */
-            else rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, X->M, a4);
+            if (X->M == 1) rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, 1, buf, a4);   /* a constant: registers */
+            else rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, X->M, buf, a4);
             for (int r = 0; r < X->M; r++) {
                 float l[4];
                 _mm_storeu_ps(l, a4[r]);
@@ -270,7 +282,7 @@ TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int
             }
         j += nj;
     }
-    free(corr);
+    free(corr), free(buf);
 }
 
 TV static void dec_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q8_0, X, W, j0, j1, al, be, C, ldc); }

@@ -2,8 +2,8 @@
  * AVX512-VNNI (see mat_q8.h for the arithmetic every kernel follows).
  *
  * Decode is memory-bound: each weight row is read whole, in address order (k-quants: one row at a
- * time, one sequential stream; q8_0/q4_0: 4 rows a pass, one after the other; a software prefetch runs PF bytes
- * ahead of each), each block unpacked once into unsigned bytes in registers and multiplied
+ * time; q8_0/q4_0: 4 rows a pass, one after the other), one sequential stream with a software
+ * prefetch PF bytes ahead (4 rows side by side streamed at half the rate from DRAM), each block unpacked once into unsigned bytes in registers and multiplied
  * (vpdpbusd) with the activation rows.  The exact integer sums of mat_q8.h come out of sums across
  * lanes (k-quants: per block, the sub-block scales applied per lane first; q8_0/q4_0: 16 blocks at
  * a time, folded by unpacks; the q8_0/q4_0 offsets and q6_K's -32 through the activation

@@ -43,7 +43,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 BENCH_BIN := $(patsubst tests/bench/%.c,$(TBIN)/%,$(wildcard tests/bench/bench_*.c))
 MAN     := $(wildcard man/*.1 man/*.5)
 
-.PHONY: all tools unit test check-asan fuzz bench eval-report install uninstall deps clean
+.PHONY: all tools unit test check-asan fuzz bench bench-bin eval-report install uninstall deps clean
 
 all: tools unit
 
@@ -84,6 +84,13 @@ $(TBIN)/bench_%: tests/bench/bench_%.c $(LIBCL)
 	@mkdir -p $(TBIN)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCL) $(LDLIBS)
 
+# bench_gguf prints every kernel family the library reports: each `const char *cl_NAME_isa(void)`
+# defined in libcl.a, listed here by nm (tests/bench/bench_gguf.c).
+$(B)/kernel_isa.h: $(LIBCL)
+	nm -g --defined-only $(LIBCL) | awk '$$2 == "T" && $$3 ~ /^cl_[a-z0-9_]+_isa$$/ { print "ISA(" $$3 ")" }' | sort -u > $@
+$(TBIN)/bench_gguf: $(B)/kernel_isa.h
+$(TBIN)/bench_gguf: ALL_CFLAGS += -I$(B)
+
 -include $(wildcard $(B)/*.d $(BIN)/*.d $(TBIN)/*.d)
 
 # The test command of the README: unit tests (TAP) and bats CLI tests, one summary line.
@@ -105,6 +112,9 @@ fuzz:
 
 bench: tools $(BENCH_BIN)
 	tests/bench/run
+
+# The benchmark programs alone (CI builds them with -Werror; it never runs them).
+bench-bin: $(BENCH_BIN)
 
 # Quality of every compressor in models/ against the baselines -> docs/eval (tests/eval/report.sh;
 # EVAL_LIMIT, EVAL_TRIALS, EVAL_LENGTHS, EVAL_DEPTHS make it longer or shorter).

@@ -1,5 +1,7 @@
 /* train_distill.c — the distillation loss and its gradient (see train_distill.h). */
 #include "train_distill.h"
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +165,71 @@ int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_exa
     return 0;
 }
 
+int tr_parse_layers(const char *s, int n_layers, tr_objective *o) {
+    uint8_t seen[CL_MAX_LAYERS] = {0};
+    if (n_layers < 1 || n_layers > CL_MAX_LAYERS) return cl_fail("layers: model with %d layers", n_layers);
+    if (strcmp(s, "none") != 0) {
+        const char *p = s;
+        for (;;) {
+            char *end;
+            errno = 0;
+            long v = strtol(p, &end, 10);
+            if (end == p || errno || (*end && *end != ',') || !isdigit((unsigned char)*p))
+                return cl_fail("layers '%s': expected 1-based layer numbers separated by commas, or none", s);
+            if (v < 1 || v > n_layers) return cl_fail("layers '%s': layer %ld is not in 1..%d", s, v, n_layers);
+            if (seen[v - 1]) return cl_fail("layers '%s': layer %ld given twice", s, v);
+            seen[v - 1] = 1;
+            if (!*end) break;
+            p = end + 1;
+        }
+    }
+    for (int l = 0; l < CL_MAX_LAYERS; l++) o->skip_layer[l] = !seen[l];
+    return 0;
+}
+
+/* Log-softmax of each row of x [n, V], in place; double accumulation. */
+static void log_softmax_rows(float *x, int n, int V) {
+    for (int i = 0; i < n; i++) {
+        float *r = x + (long)i * V, mx = r[0];
+        for (int v = 1; v < V; v++) mx = r[v] > mx ? r[v] : mx;
+        double z = 0;
+        for (int v = 0; v < V; v++) z += exp((double)(r[v] - mx));
+        float lz = mx + (float)log(z);
+        for (int v = 0; v < V; v++) r[v] -= lz;
+    }
+}
+
+/* Logits [n, V] of residual-stream rows x [n, D] (after the last layer): the forward's final
+ * norm and LM head.  h is scratch [n, D] (left holding the final-norm output). */
+static void head_logits(const cl_model *m, const float *x, int n, float *h, float *logits) {
+    cl_rmsnorm(h, x, m->out_norm, n, m->cfg.dim, m->cfg.rms_eps);
+    cl_mat_linear(logits, h, &m->output, n, 0);
+}
+
+/* The KL term: weight/N sum_p KL(teacher_p || student_p) over N rows of the last layer's
+ * states xs (student), xt (teacher).  If dfin != NULL it gets d(term)/d(student final-norm output)
+ * [N, D] (overwritten).  scratch: 2 N (D + V) floats. */
+static double logit_kl(const cl_model *m, const float *xs, const float *xt, int N, float weight,
+                       float *scratch, float *dfin) {
+    int D = m->cfg.dim, V = m->cfg.n_vocab;
+    float *hs = scratch, *ht = hs + (size_t)N * D, *ls = ht + (size_t)N * D, *lt = ls + (size_t)N * V;
+    head_logits(m, xs, N, hs, ls);
+    head_logits(m, xt, N, ht, lt);
+    log_softmax_rows(ls, N, V);
+    log_softmax_rows(lt, N, V);
+    double kl = 0;
+    for (long i = 0; i < (long)N * V; i++) {
+        double pt = exp((double)lt[i]);
+        kl += pt * ((double)lt[i] - ls[i]);
+        ls[i] = weight / N * (float)(exp((double)ls[i]) - pt);   /* d term / d student logit */
+    }
+    if (dfin) {
+        memset(dfin, 0, (size_t)N * D * sizeof(float));
+        tr_mat_bwd_x(ls, &m->output, N, dfin);
+    }
+    return weight / N * kl;
+}
+
 int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, const cl_compressor *p,
                     const tr_example *e, tr_grads *grad, float weight, double *loss) {
     const cl_config *c = &m->cfg;
@@ -173,13 +240,17 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     int *ph = NULL, nce = 0;
     float *z = NULL;
     if (comp_forward(w, m, o, p, e, &z, &ph, &nce)) return -1;
-    int Ts = seq_len_of(o, e, nce);
-    /* scratch: ces, dz [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; d_final [Tc, D] */
-    int Tc = w->comp.T;
-    size_t need = (size_t)nce * D * 2 + (size_t)Ts * D * 2 + (size_t)L * Ts * D + (size_t)Tc * D;
+    int Ts = seq_len_of(o, e, nce), n_in = 0;
+    for (int l = 0; l < L; l++) n_in += !o->skip_layer[l];
+    if (n_in == 0 && !(o->kl > 0)) { free(ph); free(z); return cl_fail("train: no distilled layer and no KL term"); }
+    /* scratch: ces, dz [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; d_final [Tc, D];
+     * with kl: d_final of the student [Ts, D] and the KL scratch 2 N (D + V) */
+    int Tc = w->comp.T, V = c->n_vocab;
+    size_t nkl = o->kl > 0 ? (size_t)Ts * D + 2 * (size_t)N * (D + V) : 0;
+    size_t need = (size_t)nce * D * 2 + (size_t)Ts * D * 2 + (size_t)L * Ts * D + (size_t)Tc * D + nkl;
     float *ces = scratch(w, need), *dz = ces + (size_t)nce * D;
     float *xs = dz + (size_t)nce * D, *dembd = xs + (size_t)Ts * D, *dl = dembd + (size_t)Ts * D;
-    float *dfin = dl + (size_t)L * Ts * D;
+    float *dfin = dl + (size_t)L * Ts * D, *dsfin = dfin + (size_t)Tc * D, *kls = dsfin + (size_t)Ts * D;
     project(p, z, nce, D, ces);
     build_seq(m, o, e, ces, nce, xs, &a0);
     cl_batch b = {.n_tokens = Ts, .embd = xs, .tape = &w->stud};
@@ -188,18 +259,27 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     float *dlayer[CL_MAX_LAYERS + 1] = {0};
     if (grad) memset(dl, 0, (size_t)L * Ts * D * sizeof(float));
     for (int l = 0; l < L; l++) {
-        float wgt = 1.0f / ((float)L * N * D);
+        if (o->skip_layer[l]) continue;
+        float wgt = 1.0f / ((float)n_in * N * D);
         float *d = grad ? dl + (size_t)l * Ts * D : NULL;
         total += tr_smooth_l1(w->stud.x[l + 1] + (long)(a0 - 1) * D, e->teacher + (long)l * N * D,
                               (long)N * D, 1.0f / e->sigma[l], o->beta, wgt,
                               d ? d + (long)(a0 - 1) * D : NULL);
         dlayer[l + 1] = d;
     }
+    if (o->kl > 0) {
+        if (grad) memset(dsfin, 0, (size_t)Ts * D * sizeof(float));
+        total += logit_kl(m, w->stud.x[L] + (long)(a0 - 1) * D, e->teacher + (long)(L - 1) * N * D, N, o->kl,
+                          kls, grad ? dsfin + (long)(a0 - 1) * D : NULL);
+    }
     *loss = total;
     if (grad) {
-        if (weight != 1.0f)
+        if (weight != 1.0f) {
             for (size_t i = 0; i < (size_t)L * Ts * D; i++) dl[i] *= weight;
-        tr_backward(&w->stud, &w->grad, NULL, dlayer, dembd, NULL);
+            if (o->kl > 0)
+                for (size_t i = 0; i < (size_t)Ts * D; i++) dsfin[i] *= weight;
+        }
+        tr_backward(&w->stud, &w->grad, o->kl > 0 ? dsfin : NULL, dlayer, dembd, NULL);
         const float *dce = dembd + (o->bos ? D : 0);
         tr_linear_bwd_w(dce, z, nce, D, D, grad->W, grad->b);
         memset(dz, 0, (size_t)nce * D * sizeof(float));

@@ -8,10 +8,13 @@
  *               CE = W z + b for the final-norm state z at every placeholder;
  *   teacher:    base model over [BOS, context, question, answer] (context: tctx, else ctx);
  *   student:    base model over [BOS, CEs, question, answer];
- *   loss = 1/L sum_{l=1..L} 1/(N D) sum_{p, j} SmoothL1_beta((s_lpj - t_lpj) / sigma_l),
+ *   loss = 1/|S| sum_{l in S} 1/(N D) sum_{p, j} SmoothL1_beta((s_lpj - t_lpj) / sigma_l)
+ *          + kl/N sum_p KL(softmax(t_p) || softmax(s_p)),
  *   sigma_l = mean_{p,j} |t_lpj|, over the N = n_answer + 1 prediction positions p: the position
- *   before the first answer token and every answer token; l runs over the residual stream after
- *   each layer (not the input embeddings).
+ *   before the first answer token and every answer token; l runs over S, the distilled layers'
+ *   residual streams after the layer (not the input embeddings; default all L layers); t_p, s_p
+ *   in the KL term are the logits (final norm + LM head of the last layer's state) of teacher
+ *   and student at p, in nats.
  * With bos == 0 the BOS is left out of both sequences. */
 #ifndef CL_TRAIN_DISTILL_H
 #define CL_TRAIN_DISTILL_H
@@ -40,6 +43,8 @@ typedef struct {
     int C;                    /* compression rate: placeholders = ceil(n / C) */
     int bos;                  /* prepend BOS to teacher and student sequences */
     float beta;               /* Smooth-L1 beta */
+    uint8_t skip_layer[CL_MAX_LAYERS];   /* 1: the state after layer l is left out of S (all 0: all in) */
+    float kl;                 /* weight of the logit KL term (0: none); S empty needs kl > 0 */
 } tr_objective;
 
 typedef struct {
@@ -55,6 +60,10 @@ void tr_workspace_free(tr_workspace *w);
 /* The input embeddings [n, dim] the student is given for token ids: the rows cl_forward looks
  * up from ids (Gemma: times embd_scale), so feeding them as embd equals feeding the ids. */
 void tr_embed(const cl_model *m, const int32_t *ids, int n, float *out);
+
+/* Parse a --layers list into o->skip_layer for a model of n_layers layers: "none" (no layer) or
+ * comma-separated 1-based layer numbers, each once.  0, or -1 with cl_error naming the bad item. */
+int tr_parse_layers(const char *s, int n_layers, tr_objective *o);
 
 /* Fills e->teacher and e->sigma (runs the teacher pass). */
 int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e);

@@ -97,8 +97,10 @@ double tr_example_flops(const cl_config *c, const tr_objective *o, const tr_exam
     double tc = e->n_ctx + nce, ts = 1 + nce + e->n_q + e->n_a;
     attn += 2.0 * 2 * ts * ts / 2 * Q * c->n_layers;
     double lora = 2.0 * rank * (D * 4 + Q * 2 + KV * 2) * c->n_layers * tc;  /* rough */
+    /* the KL term: teacher and student logits and the student's backward through the LM head */
+    double kl = o->kl > 0 ? 3.0 * 2 * (e->n_a + 1) * D * c->n_vocab : 0;
     /* frozen base weights: the backward computes input gradients only (~1x the forward) */
-    return 2.0 * ((tc + ts) * per_tok + attn + lora) + 3.0 * 2 * D * D * nce;
+    return 2.0 * ((tc + ts) * per_tok + attn + lora) + 3.0 * 2 * D * D * nce + kl;
 }
 
 int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_adamw *o,

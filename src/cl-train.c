@@ -40,6 +40,8 @@ static const char usage_text[] =
     "  --steps N             optimizer steps (1000)       --batch B   examples per step (16)\n"
     "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
     "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
+    "  --layers LIST         layers (1-based, comma list) whose states are distilled, or none (all)\n"
+    "  --kl W                add W x KL(teacher || student) of the next-token distributions (0)\n"
     "  --answer-tokens N     teacher continuation length when \"answer\" is absent (32)\n"
     "  --allow-long          keep examples longer than the model's context (with a warning);\n"
     "                        without it such an example is an error naming its line\n"
@@ -166,7 +168,8 @@ typedef struct {
     unsigned targets;
     int C, S, rank, steps, batch, warmup, n_answer, bos, bench_k, bench_seg, threads, eval_every, ckpt_every;
     int resume, gen, evaluate, progress, allow_long;
-    float alpha, lr, min_lr, clip, wd, beta, temp;
+    float alpha, lr, min_lr, clip, wd, beta, temp, kl;
+    const char *layers;       /* --layers as given (checked against the model), NULL: all */
     double max_minutes;
     unsigned long long seed;
 } train_opts;
@@ -180,7 +183,8 @@ static void parse_options(int argc, char **argv, train_opts *o) {
     cl_compressor_parse_targets("all", &o->targets);
     enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
            O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
-           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG, O_LONG };
+           O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG, O_LONG,
+           O_LAYERS, O_KL };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"out", 1, 0, 'o'}, {"dev", 1, 0, O_DEV}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_SEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
@@ -191,7 +195,8 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         {"threads", 1, 0, O_THREADS}, {"seed", 1, 0, O_SEED}, {"eval-every", 1, 0, O_EVERY},
         {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
         {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
-        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
+        {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG},
+        {"layers", 1, 0, O_LAYERS}, {"kl", 1, 0, O_KL}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -220,6 +225,8 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         case O_CLIP: o->clip = (float)cl_arg_double(optarg, "--clip", 0, 1e9); break;
         case O_WD: o->wd = (float)cl_arg_double(optarg, "--weight-decay", 0, 1e3); break;
         case O_BETA: o->beta = (float)cl_arg_double(optarg, "--beta", 1e-9, 1e9); break;
+        case O_LAYERS: o->layers = optarg; break;
+        case O_KL: o->kl = (float)cl_arg_double(optarg, "--kl", 0, 1e6); break;
         case O_ANS: o->n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 100000); break;
         case O_NOBOS: o->bos = 0; break;
         case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
@@ -247,6 +254,16 @@ static void parse_options(int argc, char **argv, train_opts *o) {
     o->train_path = optind < argc ? argv[optind] : NULL;
 }
 
+/* The objective the options ask for (exits on a bad --layers, or no term left). */
+static tr_objective make_objective(const train_opts *opt, int C, const cl_model *m) {
+    tr_objective ob = {.C = C, .bos = opt->bos, .beta = opt->beta, .kl = opt->kl};
+    if (opt->layers && tr_parse_layers(opt->layers, m->cfg.n_layers, &ob)) cl_usage_error("--%s", cl_error());
+    int n_in = 0;
+    for (int l = 0; l < m->cfg.n_layers; l++) n_in += !ob.skip_layer[l];
+    if (!n_in && !(ob.kl > 0)) cl_usage_error("--layers none: nothing left to train on without --kl W > 0");
+    return ob;
+}
+
 /* Train (or --gen-data, --evaluate, --bench); the exit status. */
 static int run_train(const train_opts *opt) {
     const char *model_path = opt->model_path;
@@ -266,7 +283,7 @@ static int run_train(const train_opts *opt) {
     if (opt->bench_k) {
         cl_compressor *bc = cl_compressor_new_init(m, C, S, rank, alpha, targets, opt->seed);
         if (!bc) cl_die("%s", cl_error());
-        tr_objective bo = {.C = C, .bos = opt->bos, .beta = opt->beta};
+        tr_objective bo = make_objective(opt, C, m);
         bench(m, &bo, bc, S, opt->bench_seg, opt->bench_k, opt->threads);
         cl_compressor_free(bc);
         cl_model_free(m);
@@ -294,7 +311,7 @@ static int run_train(const train_opts *opt) {
     if (!comp) cl_die("%s", cl_error());
     if (opt->init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
     if (!comp->lora && !opt->evaluate) cl_die("%s: no LoRA adapter to train", opt->init);
-    tr_objective ob = {.C = C, .bos = opt->bos, .beta = opt->beta};
+    tr_objective ob = make_objective(opt, C, m);
     tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = opt->n_answer, .bos = opt->bos, .progress = opt->progress,
                          .allow_long = opt->allow_long, .n_long = &n_long};
 
@@ -352,6 +369,8 @@ static int run_train(const train_opts *opt) {
     char desc[512];
     snprintf(desc, sizeof desc, "C%d S%d r%d a%g t%u steps%d batch%d lr%g warm%d min%g clip%g wd%g beta%g ans%d bos%d seed%llu threads%d",
              C, S, rank, alpha, targets, opt->steps, opt->batch, opt->lr, opt->warmup, opt->min_lr, opt->clip, opt->wd, opt->beta, opt->n_answer, opt->bos, opt->seed, opt->threads);
+    if (opt->layers || opt->kl > 0)   /* only then, so the tags of older runs stay valid */
+        snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " layers%s kl%g", opt->layers ? opt->layers : "all", opt->kl);
     tr_adamw_cfg ac = {.lr = opt->lr, .min_lr_ratio = opt->min_lr, .warmup = opt->warmup, .total_steps = opt->steps,
                        .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = opt->wd, .clip = opt->clip};
     tr_adamw o;

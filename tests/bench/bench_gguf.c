@@ -5,12 +5,20 @@
  *
  * The KV cache is f16 unless --kv-type says f32 or bf16 (llama.cpp's default cache is f16 too).
  *
- * For each prefill length P: R times (best kept, min and max printed) a prefill of P token ids
- * from an empty cache; then R times N decode steps after a prefill of the first length.  Token
- * ids are i * 7919 mod n_vocab, the same the peer script gives llama.cpp.  One line per figure:
+ * First an untimed warm-up: a prefill of the first length and one decode step (pages the mapped
+ * weights in, sizes the buffers).  Then for each prefill length P: R times (best kept, min and
+ * max printed) a prefill of P token ids from an empty cache; then R times N decode steps after a
+ * prefill of the first length (the cache truncated to it).  Token ids are i * 7919 mod n_vocab,
+ * the same the peer script gives llama.cpp.  Lines (peer.sh parses them):
+ *   model PATH: vocab V, N threads, kv T
+ *   kernels: openblas CONFIG, core CORE[, CL_KERNELS=X][, NAME ISA]...
+ *   read per decoded token: W MiB of weights (lm_head H MiB) + K MiB of KV cache at position P
  *   prefill P: BEST tok/s (min MIN max MAX)
  *   decode after P: BEST tok/s (min MIN max MAX)
- * and the weight bytes streamed per decoded token.
+ * "kernels" names every kernel family the library reports: each `const char *cl_NAME_isa(void)`
+ * in libcl.a, listed by nm when this file is built (the Makefile writes build/kernel_isa.h), so a
+ * new family shows up without editing this file.  Such a function must take no argument.
+ * The KV bytes are those a decode step at position P reads (all layers, K and V, full attention).
  *
  *   bench_gguf [--threads N] --bandwidth
  * measures the machine's read bandwidth: 1 GiB summed by N threads (best of 5), in GB/s. */
@@ -19,16 +27,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mat_kern.h"
 #include "model.h"
 #include "pool.h"
 #include "model_file.h"
 #include "ops.h"
 #include "util.h"
 
+#define ISA(f) const char *f(void);
+#include "kernel_isa.h"
+#undef ISA
+
 static void stats(const double *v, int n, double *best, double *lo) {
     *best = 0, *lo = 1e300;
     for (int i = 0; i < n; i++) *best = v[i] > *best ? v[i] : *best, *lo = v[i] < *lo ? v[i] : *lo;
+}
+
+/* One ", NAME ISA" per kernel family of the library (see the head comment). */
+static void print_kernels(void) {
+    const char *env = getenv("OPENBLAS_CORETYPE");
+    printf("kernels: openblas %s, core %s", openblas_get_config(), openblas_get_corename());
+    if (env) printf(" (OPENBLAS_CORETYPE=%s)", env);
+    if ((env = getenv("CL_KERNELS"))) printf(", CL_KERNELS=%s", env);
+#define ISA(f) printf(", %.*s %s", (int)sizeof #f - 8, #f + 3, f());   /* cl_NAME_isa -> NAME */
+#include "kernel_isa.h"
+#undef ISA
+    printf("\n");
 }
 
 static size_t weight_bytes(const cl_model *m) {
@@ -82,6 +105,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc) {
             i++;
             kv_type = !strcmp(argv[i], "f32") ? CL_F32 : !strcmp(argv[i], "bf16") ? CL_BF16 : CL_F16;
+            if (kv_type == CL_F16 && strcmp(argv[i], "f16")) {
+                fprintf(stderr, "bench_gguf: --kv-type %s unsupported (f32, f16, bf16 are)\n", argv[i]);
+                return 2;
+            }
         }
         else if (!strcmp(argv[i], "--bandwidth")) {
             cl_set_threads(threads);
@@ -94,7 +121,7 @@ int main(int argc, char **argv) {
         } else break;
     }
     if (i + 1 != argc || rep < 1 || rep > 32 || n_dec < 1 || n_pre < 1) {
-        fprintf(stderr, "usage: bench_gguf [--threads N] [--prefill A,B,..] [--decode N] [--repeat R] MODEL\n");
+        fprintf(stderr, "usage: bench_gguf [--threads N] [--prefill A,B,..] [--decode N] [--repeat R] [--kv-type T] MODEL\n");
         return 2;
     }
     cl_set_threads(threads);
@@ -107,12 +134,27 @@ int main(int argc, char **argv) {
     }
     int max_p = 0, V = m->cfg.n_vocab;
     for (int k = 0; k < n_pre; k++) max_p = pre[k] > max_p ? pre[k] : max_p;
-    printf("model %s: %d threads, OpenBLAS kernels for %s, row kernels %s, kv %s, %.1f MiB of weights read per token\n",
-           argv[i], openblas_get_num_threads(), openblas_get_corename(), cl_row_dot_isa(), cl_dtype_name(kv_type), weight_bytes(m) / 1048576.0);
+    printf("model %s: vocab %d, %d threads, kv %s\n", argv[i], V, openblas_get_num_threads(), cl_dtype_name(kv_type));
+    print_kernels();
+    const cl_config *c = &m->cfg;
+    int mid = pre[0] + n_dec / 2;   /* mean position of the decode steps */
+    double kv_bytes = (double)c->n_layers * 2 * c->n_kv_heads * c->head_dim * mid * (double)cl_dtype_bytes(kv_type, 1);
+    printf("read per decoded token: %.1f MiB of weights (lm_head %.1f MiB) + %.1f MiB of KV cache at position %d\n",
+           weight_bytes(m) / 1048576.0, cl_mat_bytes(&m->output) / 1048576.0, kv_bytes / 1048576.0, mid);
+    fflush(stdout);
     cl_kv *kv = cl_kv_new_type(m, max_p + n_dec, kv_type);
+    if (!kv) {
+        fprintf(stderr, "bench_gguf: %s\n", cl_error());
+        return 1;
+    }
     int32_t *ids = cl_malloc((size_t)(max_p + n_dec) * sizeof *ids);
     for (int k = 0; k < max_p + n_dec; k++) ids[k] = (int32_t)(((int64_t)k * 7919) % V);
     float *lg = cl_malloc((size_t)V * sizeof *lg);
+    {   /* warm-up, untimed */
+        cl_batch b = {.n_tokens = pre[0], .ids = ids, .logits = lg};
+        cl_batch d = {.n_tokens = 1, .ids = ids + pre[0], .logits = lg};
+        if (cl_forward(m, kv, &b) < 0 || cl_forward(m, kv, &d) < 0) return 1;
+    }
     double v[32], best, lo;
     for (int k = 0; k < n_pre; k++) {
         for (int r = 0; r < rep; r++) {

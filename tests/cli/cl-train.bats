@@ -73,6 +73,32 @@ need_model() {
   [[ "$output" == *"other settings"* ]]
 }
 
+@test "cl-train --layers / --kl: bad lists refused naming the item; a KL-only run trains" {
+  need_model
+  cl-train --model "$MODEL" --gen-data 6 --seed 5 -o "$TMP/d.jsonl"
+  for bad in "3" "0" "1,1" "x" "1,"; do
+    run cl-train --model "$MODEL" --steps 1 --layers "$bad" -o "$TMP/c.gguf" "$TMP/d.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--layers '$bad'"* ]]
+    [ ! -e "$TMP/c.gguf" ]
+  done
+  run cl-train --model "$MODEL" --steps 1 --layers none -o "$TMP/c.gguf" "$TMP/d.jsonl"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--layers none"*"--kl"* ]]
+  run cl-train --model "$MODEL" --steps 1 --kl -1 -o "$TMP/c.gguf" "$TMP/d.jsonl"
+  [ "$status" -eq 2 ]
+  # the KL term alone, and with layer 2's states: the dev loss goes down
+  for sel in "--layers none --kl 1" "--layers 2 --kl 0.5"; do
+    run cl-train --model "$MODEL" --steps 4 --batch 3 --lr 1e-2 --warmup 0 --eval-every 4 $sel \
+        --dev "$TMP/d.jsonl" -o "$TMP/k.gguf" "$TMP/d.jsonl"
+    [ "$status" -eq 0 ]
+    start=$(sed -n 's/.*dev loss \([0-9.]*\) (start).*/\1/p' <<< "$output")
+    best=$(sed -n 's/^best dev loss \([0-9.]*\) .*/\1/p' <<< "$output")
+    awk -v a="$start" -v b="$best" 'BEGIN { exit !(b < a) }'
+    rm -f "$TMP/k.gguf" "$TMP/k.gguf.ckpt"
+  done
+}
+
 @test "cl-train --gen-data is deterministic for a seed" {
   need_model
   cl-train --model "$MODEL" --gen-data 3 --seed 9 -o "$TMP/a.jsonl"

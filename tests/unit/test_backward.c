@@ -320,7 +320,45 @@ static double dist_loss(void *p) {
     return l;
 }
 
-static void test_distill(cl_rng *r, int bos, int arch) {
+/* The KL term's value from an independent path: CEs from cl_compress (the engine's compressor),
+ * teacher and student logits of every position from cl_forward (logits_all), KL in double. */
+static double kl_reference(dist_ctx *c) {
+    const cl_model *m = c->m;
+    int D = m->cfg.dim, V = m->cfg.n_vocab, bos = c->o.bos ? 1 : 0, nce = 0;
+    const int32_t *seg[8];
+    for (int s = 0, c0 = 0; s < c->e.n_seg; c0 += c->e.seg_len[s], s++) {
+        seg[s] = c->e.ctx + c0;
+        nce += (c->e.seg_len[s] + 1) / 2;
+    }
+    int Tt = bos + c->e.n_ctx + c->e.n_q + c->e.n_a, Ts = bos + nce + c->e.n_q + c->e.n_a, N = c->e.n_a + 1;
+    int32_t *ids = cl_malloc((size_t)Tt * 4);
+    float *xs = cl_malloc((size_t)Ts * D * 4), *lt = cl_malloc((size_t)Tt * V * 4), *ls = cl_malloc((size_t)Ts * V * 4);
+    if (bos) ids[0] = m->cfg.bos_id;
+    memcpy(ids + bos, c->e.ctx, (size_t)c->e.n_ctx * 4);
+    memcpy(ids + bos + c->e.n_ctx, c->e.q, (size_t)c->e.n_q * 4);
+    memcpy(ids + bos + c->e.n_ctx + c->e.n_q, c->e.a, (size_t)c->e.n_a * 4);
+    if (bos) tr_embed(m, ids, 1, xs);
+    int rc = cl_compress(m, c->p, c->e.n_seg, seg, c->e.seg_len, xs + (size_t)bos * D);
+    tr_embed(m, c->e.q, c->e.n_q, xs + (size_t)(bos + nce) * D);
+    tr_embed(m, c->e.a, c->e.n_a, xs + (size_t)(bos + nce + c->e.n_q) * D);
+    cl_batch bt = {.n_tokens = Tt, .ids = ids, .logits = lt, .logits_all = 1};
+    cl_batch bs = {.n_tokens = Ts, .embd = xs, .logits = ls, .logits_all = 1};
+    rc |= cl_forward(m, NULL, &bt) | cl_forward(m, NULL, &bs);
+    double kl = 0;
+    for (int p = 0; p < N; p++) {
+        const float *a = lt + (size_t)(Tt - N + p) * V, *b = ls + (size_t)(Ts - N + p) * V;
+        double za = 0, zb = 0;
+        for (int v = 0; v < V; v++) za += exp((double)a[v]), zb += exp((double)b[v]);
+        for (int v = 0; v < V; v++) {
+            double la = a[v] - log(za), lb = b[v] - log(zb);
+            kl += exp(la) * (la - lb);
+        }
+    }
+    free(ids); free(xs); free(lt); free(ls);
+    return rc ? NAN : kl / N;
+}
+
+static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float kl) {
     dist_ctx c = {0};
     cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 11, 0.3f);
@@ -329,7 +367,8 @@ static void test_distill(cl_rng *r, int bos, int arch) {
     cl_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.2f);   /* B != 0: every gradient is exercised */
     for (int i = 0; i < cfg.dim; i++) c.p->proj_w[i * cfg.dim + i] += 1.0f;
     tr_workspace_init(&c.w);
-    c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f;
+    c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f; c.o.kl = kl;
+    if (layers) OK(tr_parse_layers(layers, cfg.n_layers, &c.o) == 0, "--layers %s parsed", layers);
     int segs[3] = {5, 2, 3};
     c.e.n_seg = 3;
     c.e.seg_len = cl_malloc(sizeof segs);
@@ -345,12 +384,18 @@ static void test_distill(cl_rng *r, int bos, int arch) {
     tr_grads_alloc(&g, c.p);
     double loss = 0;
     rc = tr_example_loss(&c.w, c.m, &c.o, c.p, &c.e, &g, 1.0f, &loss);
-    OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d)", loss, bos);
+    OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d, layers %s, kl %g)", loss, bos, layers ? layers : "all", kl);
+    if (layers && !strcmp(layers, "none")) {   /* the loss is the KL term alone */
+        double ref = kl * kl_reference(&c);
+        OK(fabs(loss - ref) <= 1e-4 * fabs(ref) + 1e-7, "KL term %.7f = independent KL from cl_compress + cl_forward logits %.7f",
+           loss, ref);
+    }
     long nl = (long)c.p->n_params - cfg.dim * cfg.dim - cfg.dim;
     double va = fd_check(dist_loss, &c, c.p->params, g.data, nl, 150, r);
     double vw = fd_check(dist_loss, &c, c.p->proj_w, g.W, (long)cfg.dim * cfg.dim, 80, r);
     double vb = fd_check(dist_loss, &c, c.p->proj_b, g.b, cfg.dim, cfg.dim, r);
-    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d): %.3f", arch_name[arch], bos, va);
+    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d, layers %s, kl %g): %.3f", arch_name[arch], bos,
+       layers ? layers : "all", kl, va);
     OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f) (%s)", vw, vb,
        arch_name[arch]);
     tr_grads_free(&g);
@@ -360,15 +405,40 @@ static void test_distill(cl_rng *r, int bos, int arch) {
     tr_model_random_free(c.m);
 }
 
+static void test_parse_layers(void) {
+    tr_objective o;
+    memset(&o, 0, sizeof o);
+    int rc = tr_parse_layers("2", 3, &o);
+    OK(rc == 0 && o.skip_layer[0] && !o.skip_layer[1] && o.skip_layer[2], "--layers 2 of 3");
+    rc = tr_parse_layers("3,1", 3, &o);
+    OK(rc == 0 && !o.skip_layer[0] && o.skip_layer[1] && !o.skip_layer[2], "--layers 3,1 of 3");
+    rc = tr_parse_layers("none", 2, &o);
+    OK(rc == 0 && o.skip_layer[0] && o.skip_layer[1], "--layers none");
+    rc = tr_parse_layers("1,2", 2, &o);
+    OK(rc == 0 && !o.skip_layer[0] && !o.skip_layer[1], "--layers 1,2 = all");
+    const char *bad[] = {"0", "3", "1,1", "1,", ",1", "", "a", "+1", " 1", "1;2", "-1", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        rc = tr_parse_layers(bad[i], 2, &o);
+        OK(rc < 0 && strstr(cl_error(), "layers"), "--layers '%s' refused: %s", bad[i], cl_error());
+    }
+}
+
 int main(void) {
     cl_rng r;
     cl_rng_seed(&r, 1234);
     test_ops(&r);
     for (int a = 0; a < N_ARCH; a++) test_model(&r, a);
-    test_distill(&r, 1, ARCH_LLAMA);
-    test_distill(&r, 0, ARCH_LLAMA);
-    test_distill(&r, 1, ARCH_QWEN3);
-    test_distill(&r, 1, ARCH_GEMMA3);
-    test_distill(&r, 0, ARCH_MISTRAL_SW);
+    test_distill(&r, 1, ARCH_LLAMA, NULL, 0);
+    test_distill(&r, 0, ARCH_LLAMA, NULL, 0);
+    test_distill(&r, 1, ARCH_QWEN3, NULL, 0);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0);
+    test_distill(&r, 0, ARCH_MISTRAL_SW, NULL, 0);
+    /* --layers / --kl: a subset of layers, the KL term alone (value checked), both together */
+    test_distill(&r, 1, ARCH_LLAMA, "2", 0);
+    test_distill(&r, 1, ARCH_LLAMA, "none", 1.0f);
+    test_distill(&r, 0, ARCH_LLAMA, "none", 0.5f);
+    test_distill(&r, 1, ARCH_QWEN3, "1", 0.7f);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0.3f);
+    test_parse_layers();
     return t_done();
 }

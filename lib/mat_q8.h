@@ -52,6 +52,10 @@ void cl_q8_cols_generic(const cl_q8act *X, const cl_mat *W, int j0, int j1, floa
 /* NULL when the CPU lacks AVX512F+AVX512BW+AVX512-VNNI (resp. AVX2+FMA). */
 cl_q8_cols cl_q8_cols_avx512(void);
 cl_q8_cols cl_q8_cols_avx2(void);
+/* The AVX512-VNNI decode kernel for dtype t and M activation rows (weights read in place, row by
+ * row): NULL when M > 4 (the repacking kernel's case) or t is not supported.  Only for callers
+ * that checked the CPU (cl_q8_cols_avx512 did). */
+cl_q8_cols cl_q8_decode_avx512(cl_dtype t, int M);
 /* The family cl_q8_gemm uses: "avx512-vnni", "avx2" or "generic" (CL_KERNELS=generic|avx2 limits it). */
 const char *cl_q8_isa(void);
 

@@ -335,102 +335,12 @@ TV static void pack_q4_k(const layout *L, const transposer *T, size_t o, const _
 TV static void pack_q5_k(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q5_K, L, T, o, i, r, P); }
 TV static void pack_q6_k(const layout *L, const transposer *T, size_t o, const __m512i i[2], const uint8_t *const r[32], uint8_t *P) { pack_block(CL_Q6_K, L, T, o, i, r, P); }
 
-/* Decode (up to 4 activation rows) with q8_0 weights, without repacking: groups of 16 weight rows,
- * each row's exact block sums first (below), then mat_q8.h's float sequence with lane = row. */
-TVI static __m512i pairsum(__m512i a, __m512i b) {   /* lane i: lanes 2i + 2i+1 of a:b */
-    const __m512i ev = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i od = _mm512_add_epi32(ev, _mm512_set1_epi32(1));
-    return _mm512_add_epi32(_mm512_permutex2var_epi32(a, ev, b), _mm512_permutex2var_epi32(a, od, b));
-}
-
-TV static void decode_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta, float *C,
-                           int ldc) {
-    const int K = X->K, nb = K / 32, M = X->M, nbp = (nb + 15) / 16 * 16;
-    const __m512i flip = _mm512_set1_epi8((char)0x80), one16 = _mm512_set1_epi16(1);
-    int32_t *ib = cl_malloc((size_t)M * 16 * nbp * sizeof *ib);   /* [r][row c][block] exact block sums */
-    int32_t sidx[16];
-    for (int c = 0; c < 16; c++) sidx[c] = c * nbp;
-    const __m512i vsidx = _mm512_loadu_si512(sidx);
-    for (int g0 = j0; g0 < j1; g0 += 16) {
-        const uint8_t *rows[16];
-        int32_t off[16];
-        for (int c = 0; c < 16; c++) {
-            int j = g0 + c < W->rows ? g0 + c : W->rows - 1;
-            rows[c] = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
-            off[c] = (int32_t)(rows[c] - rows[0]);
-        }
-        /* each row whole, in address order (16 rows side by side stream at half the speed):
-         * 16 blocks at a time, two per vector, vpdpbusd, a tree of permutes leaves lane i with
-         * block b0 + i's sum */
-        const int nb16 = nb / 16 * 16;
-        for (int c = 0; c < 16; c++) {
-            for (int b0 = 0; b0 < nb16; b0 += 16) {
-                __m512i w[8];
-                _Pragma("GCC unroll 8")
-                for (int p = 0; p < 8; p++) {
-                    const int bl = b0 + 2 * p;
-                    const uint8_t *q = rows[c] + (size_t)bl * 34 + 2;
-                    __m256i lo = bl < nb ? _mm256_loadu_si256((const __m256i *)q) : _mm256_setzero_si256();
-                    __m256i hi = bl + 1 < nb ? _mm256_loadu_si256((const __m256i *)(q + 34)) : _mm256_setzero_si256();
-                    w[p] = _mm512_xor_si512(flip, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
-                }
-                const __mmask64 ma = nb - b0 >= 16 ? ~(__mmask64)0 : (((__mmask64)1 << (2 * (nb - b0))) - 1);
-                for (int r = 0; r < M; r++) {
-                    const int8_t *a = X->q + (size_t)r * K + 32 * (size_t)b0;
-                    __m512i v[8];
-                    _Pragma("GCC unroll 8")
-                    for (int p = 0; p < 8; p++) {
-                        const int bl = b0 + 2 * p;
-                        __mmask64 m = bl + 1 < nb ? ~(__mmask64)0 : bl < nb ? (__mmask64)0xFFFFFFFF : 0;
-                        v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[p], _mm512_maskz_loadu_epi8(m, a + 64 * p));
-                    }
-                    __m512i u0 = pairsum(v[0], v[1]), u1 = pairsum(v[2], v[3]), u2 = pairsum(v[4], v[5]), u3 = pairsum(v[6], v[7]);
-                    __m512i sum = pairsum(pairsum(u0, u1), pairsum(u2, u3));
-                    /* minus 128 x the activation block sums (pairs of 16-sums) */
-                    __m512i bs = _mm512_madd_epi16(_mm512_maskz_loadu_epi16((__mmask32)ma, X->bs + (size_t)r * (K / 16) + 2 * (size_t)b0), one16);
-                    sum = _mm512_sub_epi32(sum, _mm512_slli_epi32(bs, 7));
-                    _mm512_storeu_si512(ib + ((size_t)r * 16 + c) * nbp + b0, sum);
-                }
-            }
-            /* then the last nb % 16 blocks one at a time (in address order): a 256-bit vpdpbusd and a sum across lanes */
-            for (int b = nb16; b < nb; b++) {
-                const __m256i w = _mm256_xor_si256(_mm512_castsi512_si256(flip), _mm256_loadu_si256((const __m256i *)(rows[c] + (size_t)b * 34 + 2)));
-                for (int r = 0; r < M; r++) {
-                    __m256i v = _mm256_dpbusd_epi32(_mm256_setzero_si256(), w, _mm256_loadu_si256((const __m256i *)(X->q + (size_t)r * K + 32 * (size_t)b)));
-                    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-                    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
-                    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
-                    const int16_t *bs = X->bs + (size_t)r * (K / 16) + 2 * (size_t)b;
-                    ib[((size_t)r * 16 + c) * nbp + b] = _mm_cvtsi128_si32(h) - 128 * (bs[0] + bs[1]);
-                }
-            }
-        }
-        __m512 acc[RB];
-        for (int r = 0; r < M; r++) acc[r] = _mm512_setzero_ps();
-        for (int b = 0; b < nb; b++) {
-            const __m512 dw = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_i32gather_epi32(_mm512_loadu_si512(off), (const void *)(rows[0] + (size_t)b * 34), 1)));
-            for (int r = 0; r < M; r++) {
-                __m512i isum = _mm512_i32gather_epi32(vsidx, (const void *)(ib + (size_t)r * 16 * nbp + b), 4);
-                acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(dw, _mm512_set1_ps(X->d[(size_t)r * nb + b])), acc[r]);
-            }
-        }
-        const int nc = j1 - g0 < 16 ? j1 - g0 : 16;
-        const __mmask16 mk = (__mmask16)(nc >= 16 ? 0xFFFF : (1u << nc) - 1);
-        for (int r = 0; r < M; r++) {
-            float *o = C + (size_t)r * ldc + g0;
-            __m512 s = _mm512_mul_ps(acc[r], _mm512_set1_ps(alpha));
-            if (beta != 0.0f) s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mk, o)));
-            _mm512_mask_storeu_ps(o, mk, s);
-        }
-    }
-    free(ib);
-}
-
 TV static void cols_avx512(const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta, float *C,
                            int ldc) {
     const cl_dtype t = W->dtype;
-    if (t == CL_Q8_0 && X->M <= RB) {
-        decode_q8_0(X, W, j0, j1, alpha, beta, C, ldc);
+    cl_q8_cols dec = cl_q8_decode_avx512(t, X->M);   /* decode: in place (mat_q8_dec512.c) */
+    if (dec) {
+        dec(X, W, j0, j1, alpha, beta, C, ldc);
         return;
     }
     const layout L = layout_of(t);

@@ -2,11 +2,13 @@
  * kernels (mat_q8.h, cl_mat_int8 on) against the dequantised f32 path (off: row kernels for up to
  * 4 rows, dequantised panels + OpenBLAS sgemm above), on the projection shapes of Qwen3-0.6B and
  * SmolLM2-135M, M = 512 (prefill) and M = 1 (decode).  One thread; interleaved rounds, best of
- * each; time is the thread's CPU time.  Numbers, not a test.
- *   bench_qgemm [ROUNDS]   (default 5) */
+ * each; time is the thread's CPU time.  M = 1 rows also give the weight bytes streamed per second
+ * of the integer kernel (compare `bench_gguf --threads 1 --bandwidth`).  Numbers, not a test.
+ *   bench_qgemm [ROUNDS [decode]]   (default 5; decode: only M = 1) */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "mat.h"
 #include "mat_kern.h"
@@ -26,13 +28,13 @@ int main(int argc, char **argv) {
         {"smollm2 gate/up", 1536, 576},     {"smollm2 down", 576, 1536},
         {"qwen3-0.6b lm head", 151936, 1024},   /* beyond the caches */
     };
-    static const cl_dtype dts[] = {CL_Q8_0, CL_Q4_K, CL_Q6_K};
-    int rounds = argc > 1 ? atoi(argv[1]) : 5;
+    static const cl_dtype dts[] = {CL_Q8_0, CL_Q4_0, CL_Q4_K, CL_Q5_K, CL_Q6_K};
+    int rounds = argc > 1 ? atoi(argv[1]) : 5, decode_only = argc > 2 && !strcmp(argv[2], "decode");
     openblas_set_num_threads(1);
     cl_set_threads(1);
     printf("integer kernels %s vs dequantised f32 (row kernels %s, OpenBLAS %s); one thread, best of %d interleaved\n",
            cl_q8_isa(), cl_row_dot_isa(), openblas_get_corename(), rounds);
-    printf("%-20s %-5s %5s %12s %12s %7s\n", "product", "dtype", "M", "f32 GMAC/s", "int8 GMAC/s", "ratio");
+    printf("%-20s %-5s %5s %12s %12s %7s %9s\n", "product", "dtype", "M", "f32 GMAC/s", "int8 GMAC/s", "ratio", "int8 GB/s");
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (size_t d = 0; d < sizeof dts / sizeof *dts; d++) {
             int N = shapes[s].N, K = shapes[s].K;
@@ -49,7 +51,7 @@ int main(int argc, char **argv) {
             for (int M = 512; M >= 1; M = M == 512 ? 1 : 0) {
                 double best[2] = {1e30, 1e30};
                 int reps = M == 1 ? (N > 100000 ? 4 : 50) : 1;
-                if (M > 1 && N > 100000) continue;
+                if (M > 1 && (N > 100000 || decode_only)) continue;
                 for (int r = 0; r < rounds; r++)
                     for (int mode = 0; mode < 2; mode++) {
                         cl_mat_int8(mode);
@@ -59,8 +61,9 @@ int main(int argc, char **argv) {
                         best[mode] = dt < best[mode] ? dt : best[mode];
                     }
                 double mac = (double)M * N * K * 1e-9;
-                printf("%-20s %-5s %5d %12.2f %12.2f %6.2fx\n", shapes[s].what, cl_dtype_name(t), M, mac / best[0],
-                       mac / best[1], best[0] / best[1]);
+                double gbs = M == 1 ? (double)cl_mat_bytes(&W) * 1e-9 / best[1] : 0;
+                printf("%-20s %-5s %5d %12.2f %12.2f %6.2fx %9.2f\n", shapes[s].what, cl_dtype_name(t), M, mac / best[0],
+                       mac / best[1], best[0] / best[1], gbs);
                 fflush(stdout);
             }
             free(wf), free(A), free(C), free(wq);

@@ -8,7 +8,9 @@
  *    activation rounding bound: sum_k |w_k| (step_k / 2 + 2^-10 |a_k|) + 1e-5 sum |a w|, where
  *    step_k is the activation block's amax/127 (q8_0) or amax/128 (q8_K) (the f16-rounded q8_0
  *    scale adds up to 2^-11 relative; 2^-10 leaves room for the float sums);
- *  - cl_mat_gemm takes this path for M of 1 and more, and cl_gemm_fixed_order still holds. */
+ *  - cl_mat_gemm takes this path for M of 1 and more, and cl_gemm_fixed_order still holds;
+ *  - decode shapes (M = 1..4, the in-place kernels): odd row counts, rows whose block count is not
+ *    a multiple of 16, one and two threads, beta != 0, all equal to the portable kernel. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +176,32 @@ static void test_vs_numpy(cl_dtype t, int M, int N, int K, int raw) {
     free(ref), free(m.wf), free(m.wq), free(A), free(g);
 }
 
+/* Decode: M = 1..4 rows through cl_mat_gemm on 1 and 2 threads (N large enough to be split), with
+ * beta = 0 and beta = -0.5 over a known C, against the portable kernel. */
+static void test_decode(cl_dtype t, int N, int K) {
+    wmat m;
+    make_w(&m, t, N, K, 1);
+    for (int M = 1; M <= 4; M++) {
+        float *A = make_a(M, K), *g = run_cols(cl_q8_cols_generic, &m, A, M);
+        float *C = cl_malloc((size_t)M * N * sizeof *C);
+        size_t d[2][2] = {{0, 0}, {0, 0}};
+        for (int th = 1; th <= 2; th++) {
+            cl_set_threads(th);
+            cl_mat_gemm(0, 1, M, N, K, 1.0f, A, K, &m.W, 0.0f, C, N);
+            d[th - 1][0] = ndiff(C, g, (size_t)M * N);
+            for (int i = 0; i < M * N; i++) C[i] = (float)(i % 13) - 6.0f;
+            cl_mat_gemm(0, 1, M, N, K, 2.0f, A, K, &m.W, -0.5f, C, N);
+            for (int i = 0; i < M * N; i++) d[th - 1][1] += C[i] != 2.0f * g[i] + -0.5f * ((float)(i % 13) - 6.0f);
+        }
+        cl_set_threads(1);
+        OK(!d[0][0] && !d[0][1] && !d[1][0] && !d[1][1],
+           "%s decode M %d N %d K %d (%s): 1 and 2 threads, beta 0 and -0.5, equal the generic kernel (%zu %zu %zu %zu differ)",
+           cl_dtype_name(t), M, N, K, cl_q8_isa(), d[0][0], d[0][1], d[1][0], d[1][1]);
+        free(A), free(g), free(C);
+    }
+    free(m.wf), free(m.wq);
+}
+
 /* llama.cpp's activation quantisers on known values. */
 static void test_act(void) {
     float x[256];
@@ -222,6 +250,12 @@ int main(int argc, char **argv) {
     }
     /* q8_0 rows of 18 blocks: the decode kernel's 16-block groups and its tail */
     test_kernels_agree(CL_Q8_0, 4, 35, 576, 1);
+    for (int k = 0; k < NQT; k++) {   /* decode: 16-block groups with tails (q8_0/q4_0 18 and 5 blocks) */
+        int big = cl_dtype_block(QT[k]) == 256;
+        test_decode(QT[k], 301, big ? 768 : 576);
+        test_decode(QT[k], 37, big ? 256 : 160);
+        if (argc == 1) test_vs_numpy(QT[k], 1, 37, big ? 768 : 576, 1);
+    }
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
     make_w(&m, CL_Q8_0, 20, 64, 0);

@@ -22,8 +22,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define TV __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma")))
-#define TVI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma"), always_inline)) inline
+#include "mat_q8_x86.h"
 
 enum { RB = 4 };   /* activation rows per register block */
 

@@ -25,8 +25,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-#define TV __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma")))
-#define TVI __attribute__((target("avx512f,avx512bw,avx512vnni,avx512vl,f16c,fma"), always_inline)) inline
+#include "mat_q8_x86.h"
 
 enum { MR = 4, JR = 4, PF = 1536 };   /* activation rows at most; q8_0/q4_0 weight rows a pass; prefetch distance in bytes */
 

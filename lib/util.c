@@ -116,15 +116,6 @@ int cl_map_file(const char *path, cl_map *m) {
             close(fd);
             return cl_fail("%s: mmap: %s", path, strerror(errno));
         }
-#ifdef MADV_HUGEPAGE
-        /* Model weights are streamed whole for every decoded token.  Pages this mapping reads in
-         * may then come as 2 MiB folios mapped by one TLB entry each (Linux with transparent huge
-         * pages on "madvise" and a file system with large folios, e.g. ext4 on 6.18): the hardware
-         * prefetchers stop at 4 KiB page boundaries, and streaming an f32 model measured 10-35%
-         * faster so.  Pages already cached in small folios stay as they are.  Advice only: a
-         * refusal changes nothing. */
-        (void)madvise(p, (size_t)st.st_size, MADV_HUGEPAGE);
-#endif
         m->data = p;
         m->size = (size_t)st.st_size;
     }

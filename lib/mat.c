@@ -38,11 +38,6 @@ void cl_mat_row(const cl_mat *w, int r, float *out) {
  * panels measured slower (more, narrower sgemm calls: Qwen3-0.6B q8_0 prefill 512, 13 vs 22 tok/s). */
 enum { PANEL_FLOATS = 1 << 20, FEW_ROWS = 4 };
 
-int cl_mat_chunk_rows(size_t row_bytes) {
-    size_t r = (128u << 10) / (row_bytes ? row_bytes : 1);
-    return r < 16 ? 16 : r > 1024 ? 1024 : (int)r;
-}
-
 /* Dot products of m activation rows (contiguous, K floats each) with rows j0..j1-1 of W:
  * out[i * ldo + j] = alpha * <a_i, W_j> + beta * out[..].  With a kernel for the dtype the stored
  * row is read in place; otherwise it is dequantised into buf (K floats, stays in L1) once for
@@ -155,7 +150,7 @@ void cl_mat_gemm(int trans_a, int trans_w, int M, int N, int K, float alpha, con
             for (int k = 0; k < K; k++)
                 a[(size_t)i * K + k] = trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
         dot_job J = {W, a, M, K, ldc, alpha, beta, C, W->dtype == CL_F32 ? dot_f32_row : cl_row_dot_for(W->dtype)};
-        cl_parallel_chunks(N, cl_mat_chunk_rows(W->row_bytes), dot_rows, &J);
+        cl_parallel_for(N, 64, dot_rows, &J);
         if (a != stack) free(a);
     } else {
         cl_mat_gemm_panels(trans_a, trans_w, M, N, K, alpha, A, lda, W, beta, C, ldc);

@@ -3,8 +3,7 @@
  *
  * A product of one to four rows with W transposed (decode: y = x W^T) streams the stored rows
  * through a dot-product kernel chosen at run time for the CPU (mat_kern.h: AVX-512, else portable
- * code with AVX2/AVX-512 clones) on our thread pool (pool.h: chunks of rows handed to whichever
- * thread is free, cl_mat_chunk_rows), f32 included (except under
+ * code with AVX2/AVX-512 clones) on our thread pool (pool.h), f32 included (except under
  * `make CUDA=1`, where f32 products stay with cl_gemm and its offload).  Larger products: f32 goes
  * to cl_gemm unchanged; other dtypes dequantise panels of rows to f32 and hand them to cl_gemm.
  * bf16 with W transposed goes to mat_bf16.h's AVX512-BF16 kernels (decode and prefill) where the
@@ -66,11 +65,6 @@ void cl_mat_gemm_panels(int trans_a, int trans_w, int M, int N, int K, float alp
 /* Integer products for quantised weights on (1, the default unless CL_QUANT_DOT=f32) or off (0),
  * process-wide; returns the previous setting (-1: only read it). */
 int cl_mat_int8(int on);
-
-/* Rows of W per chunk that the few-row (decode) products hand out to the pool's threads
- * (pool.h cl_parallel_chunks): about 128 KiB of stored rows, 16 .. 1024.  Each output is one
- * row's dot product computed whole by one thread, so the chunking changes no bits. */
-int cl_mat_chunk_rows(size_t row_bytes);
 
 /* y[n, W.rows] = x[n, W.cols] W^T (+ y when accumulate). */
 void cl_mat_linear(float *y, const float *x, const cl_mat *W, int n, int accumulate);

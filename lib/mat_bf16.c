@@ -356,7 +356,7 @@ void cl_bf16_gemm(int use_simd, int trans_a, int M, int N, int K, float alpha, c
     int simd = use_simd && cl_bf16_simd();
     if (dec) {
         bf16_job J = {W, A2, lda2, M, N, K, 1, simd, ldc, alpha, beta, C};
-        cl_parallel_chunks(N, cl_mat_chunk_rows(W->row_bytes), bf16_decode, &J);
+        cl_parallel_for(N, 64, bf16_decode, &J);
     } else {
         int panels = (N + NR - 1) / NR, threads = openblas_get_num_threads(), mchunks = 1;
         /* few panels: slices of rows too, so every thread has work */

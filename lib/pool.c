@@ -12,32 +12,22 @@ static struct {
     pthread_cond_t wake, done;
     int n_workers;
     atomic_uint gen;                 /* bumped once per region */
-    atomic_int pending;              /* participants (workers) not finished */
-    atomic_int next;                 /* dynamic regions: the next chunk to hand out */
-    int n_chunks, n, size;           /* participants, indices, chunk size (0: one static share each) */
+    atomic_int pending;              /* chunks not finished */
+    int n_chunks, n;
     cl_range_fn fn;
     void *ctx;
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-       PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+       PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0};
 
-/* Participant c's work: its contiguous share of [0, n) (size 0), or chunks of size indices taken
- * in ascending order until none is left. */
-static void share(int n, int n_chunks, int size, int c, cl_range_fn fn, void *ctx) {
-    if (size > 0) {
-        for (;;) {
-            long lo = (long)atomic_fetch_add_explicit(&P.next, 1, memory_order_relaxed) * size;
-            if (lo >= n) return;
-            fn(ctx, (int)lo, lo + size < n ? (int)lo + size : n);
-        }
-    }
-    int lo = (int)((long)n * c / n_chunks), hi = (int)((long)n * (c + 1) / n_chunks);
-    fn(ctx, lo, hi);
+static void chunk(int n, int n_chunks, int c, int *lo, int *hi) {
+    *lo = (int)((long)n * c / n_chunks);
+    *hi = (int)((long)n * (c + 1) / n_chunks);
 }
 
 static unsigned start_gen[MAX_WORKERS];
 
 static void *worker(void *arg) {
-    int id = (int)(long)arg;   /* participant id + 1 */
+    int id = (int)(long)arg;   /* runs chunk id + 1 */
     unsigned seen = start_gen[id];   /* the generation before the region that created it */
     for (;;) {
         int spins = 0;
@@ -47,12 +37,14 @@ static void *worker(void *arg) {
         pthread_mutex_lock(&P.mu);
         while (atomic_load(&P.gen) == seen) pthread_cond_wait(&P.wake, &P.mu);
         seen = atomic_load(&P.gen);
-        int n = P.n, n_chunks = P.n_chunks, size = P.size;
+        int n = P.n, n_chunks = P.n_chunks;
         cl_range_fn fn = P.fn;
         void *ctx = P.ctx;
         pthread_mutex_unlock(&P.mu);
         if (id + 1 < n_chunks) {
-            share(n, n_chunks, size, id + 1, fn, ctx);
+            int lo, hi;
+            chunk(n, n_chunks, id + 1, &lo, &hi);
+            fn(ctx, lo, hi);
             if (atomic_fetch_sub_explicit(&P.pending, 1, memory_order_acq_rel) == 1) {
                 pthread_mutex_lock(&P.mu);
                 pthread_cond_signal(&P.done);
@@ -63,12 +55,13 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-/* t participants at most (the caller and t - 1 workers). */
-static void region(int n, int t, int size, cl_range_fn fn, void *ctx) {
+void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx) {
+    int t = openblas_get_num_threads();
+    if (grain < 1) grain = 1;
+    if (t > n / grain) t = n / grain;
     if (t > MAX_WORKERS + 1) t = MAX_WORKERS + 1;
     if (t <= 1 || pthread_mutex_trylock(&P.busy) != 0) {
-        if (size <= 0 && n > 0) fn(ctx, 0, n);
-        for (int lo = 0; size > 0 && lo < n; lo += size) fn(ctx, lo, n - lo > size ? lo + size : n);
+        if (n > 0) fn(ctx, 0, n);
         return;
     }
     while (P.n_workers < t - 1) {   /* grow on demand; workers live for the process */
@@ -80,13 +73,14 @@ static void region(int n, int t, int size, cl_range_fn fn, void *ctx) {
     }
     if (t > P.n_workers + 1) t = P.n_workers + 1;
     pthread_mutex_lock(&P.mu);
-    P.n = n, P.n_chunks = t, P.size = size, P.fn = fn, P.ctx = ctx;
-    atomic_store(&P.next, 0);
+    P.n = n, P.n_chunks = t, P.fn = fn, P.ctx = ctx;
     atomic_store(&P.pending, t - 1);
     atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
     pthread_cond_broadcast(&P.wake);
     pthread_mutex_unlock(&P.mu);
-    share(n, t, size, 0, fn, ctx);
+    int lo, hi;
+    chunk(n, t, 0, &lo, &hi);
+    fn(ctx, lo, hi);
     int spins = 0;
     while (atomic_load_explicit(&P.pending, memory_order_acquire) > 0 && ++spins < SPIN) __builtin_ia32_pause();
     if (atomic_load(&P.pending) > 0) {
@@ -95,18 +89,4 @@ static void region(int n, int t, int size, cl_range_fn fn, void *ctx) {
         pthread_mutex_unlock(&P.mu);
     }
     pthread_mutex_unlock(&P.busy);
-}
-
-void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx) {
-    int t = openblas_get_num_threads();
-    if (grain < 1) grain = 1;
-    if (t > n / grain) t = n / grain;
-    region(n, t, 0, fn, ctx);
-}
-
-void cl_parallel_chunks(int n, int size, cl_range_fn fn, void *ctx) {
-    int t = openblas_get_num_threads();
-    if (size < 1) size = 1;
-    if (t > (n + size - 1) / size) t = (n + size - 1) / size;
-    region(n, t, size, fn, ctx);
 }

@@ -14,11 +14,4 @@ typedef void (*cl_range_fn)(void *ctx, int lo, int hi);
 /* grain: the fewest indices worth a thread of their own. */
 void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx);
 
-/* The same with dynamic shares: [0, n) in chunks [k size, min((k + 1) size, n)), handed out in
- * ascending k to whichever thread (the caller included) is free, so a thread the OS holds back
- * leaves its chunks to the others instead of the region waiting for it.  fn runs once per chunk;
- * the chunks do not depend on the thread count (on one thread: every chunk in order), only which
- * thread runs each does. */
-void cl_parallel_chunks(int n, int size, cl_range_fn fn, void *ctx);
-
 #endif

@@ -105,7 +105,7 @@ for k, v in want.items():
 ' "$TMP/eval.json" "$TMP/train.txt"
 }
 
-@test "cl-eval qa: EM/F1 in the summary are those of the answers it wrote (official definition)" {
+@test "cl-eval qa: EM/F1 of text, CEs, token-drop and naive are those of the answers it wrote (official definition); equal KV size" {
   need_model
   need_python
   run cl-eval --model "$MODEL" --mode qa --data tests/data/qa-stories.jsonl --answers "$TMP/ans.jsonl" \
@@ -125,16 +125,22 @@ def f1(p, g):
 rows = [json.loads(l) for l in open(sys.argv[1])]
 run = json.load(open(sys.argv[2]))["runs"][0]
 assert run["questions"] == len(rows) == 6
-for k, key in ((0, "text_answer"), (1, "ce_answer")):
+for tag in ("text", "ce", "drop", "naive"):
+    key = tag + "_answer"
     em = sum(max(norm(r[key]) == norm(g) for g in r["answers"]) for r in rows) / len(rows)
     f = sum(max(f1(r[key], g) for g in r["answers"]) for r in rows) / len(rows)
-    tag = ("text", "ce")[k]
     assert abs(em - run["em_" + tag]) < 1e-9 and abs(f - run["f1_" + tag]) < 1e-6, (tag, em, f, run)
     for r in rows:
         assert abs(max(f1(r[key], g) for g in r["answers"]) - r["f1_" + tag]) < 1e-6, r
-ag = sum(f1(r["ce_answer"], r["text_answer"]) for r in rows) / len(rows)
-assert abs(ag - run["agree_f1"]) < 1e-6, (ag, run["agree_f1"])
-assert run["kv_ce_bytes"] < run["kv_text_bytes"]
+    if tag != "text":
+        ag = sum(f1(r[key], r["text_answer"]) for r in rows) / len(rows)
+        agree = run["agree_f1" + ("" if tag == "ce" else "_" + tag)]
+        assert abs(ag - agree) < 1e-6, (tag, ag, agree)
+# equal KV size: the kept tokens and both kinds of CEs take the same positions, fewer than the text
+assert run["kv_drop_positions"] == run["kv_ce_positions"] == run["kv_naive_positions"] < run["kv_text_positions"], run
+assert run["kv_drop_bytes"] == run["kv_ce_bytes"] == run["kv_naive_bytes"] < run["kv_text_bytes"], run
+assert abs(run["kv_text_positions"] - run["kv_ce_positions"] - (run["context_tokens"] - run["ces"])) < 1e-9, run
+assert run["drop_s"] > 0 and run["naive_s"] > 0
 ' "$TMP/ans.jsonl" "$TMP/qa.json"
 }
 

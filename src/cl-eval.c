@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "hub.h"
 #include "compressor.h"
+#include "comp_settings.h"
 #include "eval_data.h"
 #include "eval_drop.h"
 #include "eval_needle.h"
@@ -40,6 +41,10 @@ static const char usage_text[] =
     "  --pull                --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K        compressor GGUF (cl-train), 'identity' (untrained: final hidden\n"
     "                        states as CEs) or 'naive' (mean of C embeddings); default identity\n"
+    "  --rate C              identity and naive: tokens per CE (default 2); a GGUF sets C itself\n"
+    "                        and a differing --rate is an error\n"
+    "  --max-segment S       identity and naive: segment length in tokens (default 20); a GGUF\n"
+    "                        sets S itself and a differing --max-segment is an error\n"
     "  --mode M              fidelity (default), qa or needle; each compares the text, the CEs,\n"
     "                        token-drop (keep the ceil(n/C) tokens of each segment with the highest\n"
     "                        -log p(token | preceding text)) and naive; fidelity and needle also\n"
@@ -719,6 +724,7 @@ enum { NEEDLE_STORIES = 48, NEEDLE_TRIALS = 8 };   /* needle mode's defaults */
 /* What the command line asks for. */
 typedef struct {
     const char *model_path, *comp_path, *data, *answers_path, *json_path;
+    cl_comp_settings cs;          /* --rate, --max-segment */
     int qa, needle, limit, n_answer, n_agree, max_tokens, threads, no_template;
     int lengths[64], n_lengths;   /* --context-tokens */
     double depth;
@@ -732,17 +738,18 @@ typedef struct {
 /* Parse argv into o (exits on a usage error or after --help). */
 static void parse_options(int argc, char **argv, eval_opts *o) {
     enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
-           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP, O_DEPTHS };
+           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP, O_DEPTHS, O_RATE, O_MAXSEG };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"compressor", 1, 0, O_COMP}, {"mode", 1, 0, O_MODE},
         {"data", 1, 0, O_DATA}, {"limit", 1, 0, O_LIMIT}, {"seed", 1, 0, O_SEED},
         {"answer-tokens", 1, 0, O_ANS}, {"agree-tokens", 1, 0, O_AGREE}, {"max-tokens", 1, 0, O_MAX},
         {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"depths", 1, 0, O_DEPTHS}, {"no-template", 0, 0, O_NOTMPL},
         {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
-        {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
+        {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL}, {"rate", 1, 0, O_RATE}, {"max-segment", 1, 0, O_MAXSEG},
         {0, 0, 0, 0}};
     *o = (eval_opts){.comp_path = "identity", .limit = -1, .n_answer = 32, .n_agree = 32, .max_tokens = 32,
-                     .depth = 0.5, .seed = 20251125};
+                     .depth = 0.5, .seed = 20251125,
+                     .cs = {.rate = 2, .max_seg = 20, .rate_opt = "--rate", .seg_opt = "--max-segment"}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -769,6 +776,8 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case O_ANSWERS: o->answers_path = optarg; break;
         case O_JSON: o->json_path = optarg; break;
         case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_RATE: o->cs.rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), o->cs.rate_given = 1; break;
+        case O_MAXSEG: o->cs.max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536), o->cs.seg_given = 1; break;
         case O_HELP: fputs(usage_text, stdout); exit(0);
         default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -796,14 +805,15 @@ static int run_eval(const eval_opts *opt) {
     if (!(x.m = cl_model_load(mf))) cl_die("%s", cl_error());
     x.start_id = x.m->cfg.bos_id >= 0 ? x.m->cfg.bos_id : x.m->cfg.eos_id;
     if (x.start_id < 0) cl_die("%s: the model has neither BOS nor EOS to start a sequence", model_path);
+    cl_comp_settings cs = opt->cs;   /* a GGUF's own C and S, checked against --rate / --max-segment */
     if (!strcmp(opt->comp_path, "naive")) {
-        x.naive = 1, x.C = 2, x.S = 20;
+        x.naive = 1;
     } else {
-        x.comp = !strcmp(opt->comp_path, "identity") ? cl_compressor_new_init(x.m, 2, 20, 0, 0, 0, 0)
-                                                : cl_compressor_load(opt->comp_path, x.m);
+        x.comp = !strcmp(opt->comp_path, "identity") ? cl_compressor_new_init(x.m, cs.rate, cs.max_seg, 0, 0, 0, 0)
+                                                : cl_comp_settings_load(opt->comp_path, x.m, &cs);
         if (!x.comp) cl_die("%s", cl_error());
-        x.C = x.comp->rate, x.S = x.comp->max_seg;
     }
+    x.C = cs.rate, x.S = cs.max_seg;
     FILE *answers = NULL;
     cl_atomic aa;
     if (opt->answers_path) {

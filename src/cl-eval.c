@@ -225,6 +225,22 @@ static void set_method(json_t *j, const char *fmt, int k, double v) {
     json_object_set_new(j, key, num(v));
 }
 
+/* What method k costs (means): ttft_<m>_s (making its context form included), kv_<m>_bytes and
+ * kv_<m>_positions. */
+static void set_costs(json_t *j, int k, double ttft_s, double kv_bytes, double positions) {
+    set_method(j, "ttft_%s_s", k, ttft_s);
+    set_method(j, "kv_%s_bytes", k, kv_bytes);
+    set_method(j, "kv_%s_positions", k, positions);
+}
+
+/* Mean seconds making the CEs, the naive CEs and the kept tokens from the text took (prep_s sums
+ * over n examples): compress_s, naive_s, drop_s. */
+static void set_prep(json_t *j, const double prep_s[], double n) {
+    json_object_set_new(j, "compress_s", num(prep_s[F_CE] / n));
+    json_object_set_new(j, "naive_s", num(prep_s[F_NAIVE] / n));
+    json_object_set_new(j, "drop_s", num(prep_s[F_DROP] / n));
+}
+
 /* What the model reads beyond its context is out of what it was trained on: say how often. */
 static void warn_over_ctx(const ctx_t *x, int over, int n) {
     if (over)
@@ -336,13 +352,9 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
         set_method(j, "nll_%s", k, nll[k]);
         set_method(j, "top1_%s", k, (double)s.top1[k] / s.tokens);
         if (k != F_TEXT) set_method(j, "agreement_%s", k, s.agree[k] / s.agree_tokens);
-        set_method(j, "ttft_%s_s", k, s.ttft[k] / E);
-        set_method(j, "kv_%s_bytes", k, s.kv[k] / E);
-        set_method(j, "kv_%s_positions", k, s.pos[k] / E);
+        set_costs(j, k, s.ttft[k] / E, s.kv[k] / E, s.pos[k] / E);
     }
-    json_object_set_new(j, "compress_s", num(s.prep_s[F_CE] / E));
-    json_object_set_new(j, "naive_s", num(s.prep_s[F_NAIVE] / E));
-    json_object_set_new(j, "drop_s", num(s.prep_s[F_DROP] / E));
+    set_prep(j, s.prep_s, E);
     json_object_set_new(j, "utility", num(util[F_CE]));
     json_object_set_new(j, "utility_naive", num(util[F_NAIVE]));
     json_object_set_new(j, "utility_drop", num(util[F_DROP]));
@@ -505,15 +517,11 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
             set_method(j, "agree_em_%s", k, s.agree_em[k] / N);
             set_method(j, "agree_f1_%s", k, s.agree_f1[k] / N);
         }
-        set_method(j, "ttft_%s_s", k, s.ttft[k] / N);
-        set_method(j, "kv_%s_bytes", k, s.kv[k] / N);
-        set_method(j, "kv_%s_positions", k, s.pos[k] / N);
+        set_costs(j, k, s.ttft[k] / N, s.kv[k] / N, s.pos[k] / N);
     }
     json_object_set_new(j, "agree_em", num(s.agree_em[F_CE] / N));
     json_object_set_new(j, "agree_f1", num(s.agree_f1[F_CE] / N));
-    json_object_set_new(j, "compress_s", num(s.prep_s[F_CE] / N));
-    json_object_set_new(j, "drop_s", num(s.prep_s[F_DROP] / N));
-    json_object_set_new(j, "naive_s", num(s.prep_s[F_NAIVE] / N));
+    set_prep(j, s.prep_s, N);
     return j;
 }
 

@@ -10,7 +10,10 @@
  *     m' = max(m, max_j visible s_j);  a = exp(m - m');  p_j = exp(s_j - m') (0 when not visible)
  *     l = l a + sum_j p_j   (16 lanes j mod 16, then a fixed tree)
  *     o = fma chain over j of p_j v_j, starting from o a;   finally out = o / l.
- * Scratch is O(rows x (BK + hd)) per task, never n_q x n_k.
+ * Scratch is O(rows x (BK + hd)) per task, never n_q x n_k.  A task of at most 4 rows (decode:
+ * one query per head of the group) converts nothing into scratch: each 16 keys x 16 dims piece is
+ * transposed in registers and used at once, and value rows are converted as they are loaded
+ * (scores_direct, values_avx512_rows): the same operations as with scratch.
  *
  * Determinism: a row's arithmetic depends only on its own query, the keys it sees and the fixed
  * block grid: never on the other rows of its task, the task split, the thread count, how a prompt

@@ -103,7 +103,7 @@ T2 static float dot_row(cl_dtype t, const uint8_t *w, const cl_q8act *X, int i) 
  * 2 x 63 x 128 per pair per group), then vpmaddwd by 1 or the column's sub-block scale to 32 bits.
  * The offsets (q4_0 -8, q6_K -32) and the mins come from the activation sums per 16 (vpmaddwd of
  * scale pairs with sum pairs).  Every integer is exact, so each lane is mat_q8.h's sequence. */
-enum { PC = 8, PR = 4, PMIN = 4 };   /* panel columns, rows per register block, M from which it runs */
+enum { NV = 2, PC = 8 * NV, PR = 4, PMIN = 4 };   /* vectors and columns a panel, rows a register block, M from which it runs */
 #define TI __attribute__((target("avx2,fma"), always_inline)) inline
 
 /* Packed block: q [nkg][PC][4 bytes], float d[PC], dmin[PC], int32 sc[nsc][PC] (the scale in both
@@ -117,8 +117,8 @@ static play play_of(cl_dtype t) {
     play L;
     L.kb = cl_dtype_block(t), L.nkg = L.kb / 4;
     L.nsc = t == CL_Q6_K ? 16 : L.kb == 256 ? 8 : 0;
-    L.q = 0, L.d = (size_t)L.nkg * 32, L.dmin = L.d + 32, L.sc = L.dmin + 32;
-    L.mp = L.sc + (size_t)L.nsc * 32, L.stride = L.mp + (L.nsc ? 8 * 32 : 0);
+    L.q = 0, L.d = (size_t)L.nkg * 4 * PC, L.dmin = L.d + 4 * PC, L.sc = L.dmin + 4 * PC;
+    L.mp = L.sc + (size_t)L.nsc * 4 * PC, L.stride = L.mp + (L.nsc ? 8 * 4 * PC : 0);
     return L;
 }
 
@@ -191,9 +191,10 @@ T2 static void pack_panel(cl_dtype t, const play *L, const uint8_t *const rows[P
     }
 }
 
-/* acc[r] (lane = column) over all blocks for R rows from row i0 of X: mat_q8.h's sequence. */
+/* acc[r][v] (lane = column 8v + lane) over all blocks for R rows from row i0 of X: mat_q8.h's
+ * sequence. */
 TI static void run_rows(cl_dtype t, const play *L, const uint8_t *pack, int nb, const cl_q8act *X, int i0, const int R,
-                        __m256 acc[PR]) {
+                        __m256 acc[PR][NV]) {
     const int K = X->K, nbs = K / 16;
     const int8_t *aq[PR];
     const float *ad[PR];
@@ -201,72 +202,88 @@ TI static void run_rows(cl_dtype t, const play *L, const uint8_t *pack, int nb, 
     const __m256i one = _mm256_set1_epi16(1);
     for (int r = 0; r < R; r++) {
         aq[r] = X->q + (size_t)(i0 + r) * K, ad[r] = X->d + (size_t)(i0 + r) * nb, ab[r] = X->bs + (size_t)(i0 + r) * nbs;
-        acc[r] = _mm256_setzero_ps();
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_ps();
     }
     for (int b = 0; b < nb; b++) {
         const uint8_t *P = pack + (size_t)b * L->stride;
         const __m256i *q = (const __m256i *)(P + L->q);
-        const __m256 dv = _mm256_load_ps((const float *)(P + L->d));
-        __m256i si[PR], s16[PR];
+        const float *dv = (const float *)(P + L->d), *dm = (const float *)(P + L->dmin);
+        __m256i si[PR][NV], s16[PR][NV];
         if (t == CL_Q8_0) {
-            for (int r = 0; r < R; r++) si[r] = _mm256_setzero_si256();
+            for (int r = 0; r < R; r++)
+                for (int v = 0; v < NV; v++) si[r][v] = _mm256_setzero_si256();
             for (int g = 0; g < 8; g++) {
-                __m256i w = _mm256_load_si256(q + g), aw = _mm256_abs_epi8(w);
+                __m256i w[NV], aw[NV];
+                for (int v = 0; v < NV; v++) w[v] = _mm256_load_si256(q + NV * g + v), aw[v] = _mm256_abs_epi8(w[v]);
                 for (int r = 0; r < R; r++) {
                     __m256i a = _mm256_set1_epi32(ld32(aq[r] + 32 * b + 4 * g));
-                    si[r] = _mm256_add_epi32(si[r], dot(aw, _mm256_sign_epi8(a, w), one));
+                    for (int v = 0; v < NV; v++) si[r][v] = _mm256_add_epi32(si[r][v], dot(aw[v], _mm256_sign_epi8(a, w[v]), one));
                 }
             }
         } else if (t == CL_Q4_0) {
-            for (int r = 0; r < R; r++) s16[r] = _mm256_setzero_si256();
-            for (int g = 0; g < 8; g++) {
-                __m256i w = _mm256_load_si256(q + g);
-                for (int r = 0; r < R; r++)
-                    s16[r] = _mm256_add_epi16(s16[r], _mm256_maddubs_epi16(w, _mm256_set1_epi32(ld32(aq[r] + 32 * b + 4 * g))));
-            }
             for (int r = 0; r < R; r++)
-                si[r] = _mm256_sub_epi32(_mm256_madd_epi16(s16[r], one), _mm256_set1_epi32(8 * (ab[r][2 * b] + ab[r][2 * b + 1])));
-        } else {   /* k-quants: per sub-block scale, chunks of CH groups summed in 16 bits */
+                for (int v = 0; v < NV; v++) s16[r][v] = _mm256_setzero_si256();
+            for (int g = 0; g < 8; g++)
+                for (int r = 0; r < R; r++) {
+                    __m256i a = _mm256_set1_epi32(ld32(aq[r] + 32 * b + 4 * g));
+                    for (int v = 0; v < NV; v++)
+                        s16[r][v] = _mm256_add_epi16(s16[r][v], _mm256_maddubs_epi16(_mm256_load_si256(q + NV * g + v), a));
+                }
+            for (int r = 0; r < R; r++) {
+                __m256i z = _mm256_set1_epi32(8 * (ab[r][2 * b] + ab[r][2 * b + 1]));
+                for (int v = 0; v < NV; v++) si[r][v] = _mm256_sub_epi32(_mm256_madd_epi16(s16[r][v], one), z);
+            }
+        } else {   /* k-quants: per sub-block scale, chunks of ch groups summed in 16 bits */
             const int gps = t == CL_Q6_K ? 4 : 8, ch = t == CL_Q4_K ? 8 : t == CL_Q5_K ? 4 : 2;
             const __m256i *sc = (const __m256i *)(P + L->sc), *mp = (const __m256i *)(P + L->mp);
-            for (int r = 0; r < R; r++) si[r] = _mm256_setzero_si256();
-            for (int j = 0; j < L->nsc; j++) {
-                const __m256i s = _mm256_load_si256(sc + j);
+            for (int r = 0; r < R; r++)
+                for (int v = 0; v < NV; v++) si[r][v] = _mm256_setzero_si256();
+            for (int j = 0; j < L->nsc; j++)
                 for (int g0 = gps * j; g0 < gps * j + gps; g0 += ch) {
-                    for (int r = 0; r < R; r++) s16[r] = _mm256_setzero_si256();
-                    for (int g = g0; g < g0 + ch; g++) {
-                        __m256i w = _mm256_load_si256(q + g);
-                        for (int r = 0; r < R; r++)
-                            s16[r] = _mm256_add_epi16(s16[r], _mm256_maddubs_epi16(w, _mm256_set1_epi32(ld32(aq[r] + 256 * b + 4 * g))));
-                    }
-                    for (int r = 0; r < R; r++) si[r] = _mm256_add_epi32(si[r], _mm256_madd_epi16(s16[r], s));
+                    for (int r = 0; r < R; r++)
+                        for (int v = 0; v < NV; v++) s16[r][v] = _mm256_setzero_si256();
+                    for (int g = g0; g < g0 + ch; g++)
+                        for (int r = 0; r < R; r++) {
+                            __m256i a = _mm256_set1_epi32(ld32(aq[r] + 256 * b + 4 * g));
+                            for (int v = 0; v < NV; v++)
+                                s16[r][v] = _mm256_add_epi16(s16[r][v], _mm256_maddubs_epi16(_mm256_load_si256(q + NV * g + v), a));
+                        }
+                    for (int r = 0; r < R; r++)
+                        for (int v = 0; v < NV; v++)
+                            si[r][v] = _mm256_add_epi32(si[r][v], _mm256_madd_epi16(s16[r][v], _mm256_load_si256(sc + NV * j + v)));
                 }
-            }
             for (int r = 0; r < R; r++) {   /* sum_p (scale or min pair) . (activation sum pair) */
-                __m256i tm = _mm256_setzero_si256();
-                for (int p = 0; p < 8; p++)
-                    tm = _mm256_add_epi32(tm, _mm256_madd_epi16(_mm256_load_si256(mp + p), _mm256_set1_epi32(ld32(ab[r] + 16 * b + 2 * p))));
+                __m256i tm[NV];
+                for (int v = 0; v < NV; v++) tm[v] = _mm256_setzero_si256();
+                for (int p = 0; p < 8; p++) {
+                    __m256i a = _mm256_set1_epi32(ld32(ab[r] + 16 * b + 2 * p));
+                    for (int v = 0; v < NV; v++) tm[v] = _mm256_add_epi32(tm[v], _mm256_madd_epi16(_mm256_load_si256(mp + NV * p + v), a));
+                }
                 __m256 da = _mm256_set1_ps(ad[r][b]);
-                if (t == CL_Q6_K) {
-                    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si[r], _mm256_slli_epi32(tm, 5))),
-                                             _mm256_mul_ps(dv, da), acc[r]);
-                } else {
-                    const __m256 dm = _mm256_load_ps((const float *)(P + L->dmin));
-                    acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si[r]), _mm256_mul_ps(dv, da), acc[r]);
-                    acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(tm), _mm256_mul_ps(dm, da), acc[r]);
+                for (int v = 0; v < NV; v++) {
+                    __m256 d = _mm256_mul_ps(_mm256_load_ps(dv + 8 * v), da);
+                    if (t == CL_Q6_K) {
+                        acc[r][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si[r][v], _mm256_slli_epi32(tm[v], 5))), d, acc[r][v]);
+                    } else {
+                        acc[r][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si[r][v]), d, acc[r][v]);
+                        acc[r][v] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(tm[v]), _mm256_mul_ps(_mm256_load_ps(dm + 8 * v), da), acc[r][v]);
+                    }
                 }
             }
             continue;
         }
-        for (int r = 0; r < R; r++)
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si[r]), _mm256_mul_ps(dv, _mm256_set1_ps(ad[r][b])), acc[r]);
+        for (int r = 0; r < R; r++) {
+            __m256 da = _mm256_set1_ps(ad[r][b]);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si[r][v]), _mm256_mul_ps(_mm256_load_ps(dv + 8 * v), da), acc[r][v]);
+        }
     }
 }
 
 /* One instantiation per dtype and row count, so both are constants inside run_rows. */
-typedef void (*run_fn)(const play *, const uint8_t *, int, const cl_q8act *, int, __m256[PR]);
+typedef void (*run_fn)(const play *, const uint8_t *, int, const cl_q8act *, int, __m256[PR][NV]);
 #define RUN1(T, N, R) \
-    T2 static void run_##N##_##R(const play *L, const uint8_t *p, int nb, const cl_q8act *X, int i0, __m256 a[PR]) { run_rows(T, L, p, nb, X, i0, R, a); }
+    T2 static void run_##N##_##R(const play *L, const uint8_t *p, int nb, const cl_q8act *X, int i0, __m256 a[PR][NV]) { run_rows(T, L, p, nb, X, i0, R, a); }
 #define RUNS(T, N) RUN1(T, N, 1) RUN1(T, N, 2) RUN1(T, N, 3) RUN1(T, N, 4)
 RUNS(CL_Q8_0, q8_0)
 RUNS(CL_Q4_0, q4_0)
@@ -294,11 +311,11 @@ T2 static void cols_prefill(const cl_q8act *X, const cl_mat *W, int j0, int j1, 
         const int nc = j1 - p0 < PC ? j1 - p0 : PC;
         for (int i0 = 0; i0 < X->M; i0 += PR) {
             const int R = X->M - i0 < PR ? X->M - i0 : PR;
-            __m256 acc[PR];
+            __m256 acc[PR][NV];
             float v[PC];
             run[R - 1](&L, buf, nb, X, i0, acc);
             for (int r = 0; r < R; r++) {
-                _mm256_storeu_ps(v, acc[r]);
+                for (int k = 0; k < NV; k++) _mm256_storeu_ps(v + 8 * k, acc[r][k]);
                 float *o = C + (size_t)(i0 + r) * ldc + p0;
                 for (int c = 0; c < nc; c++) o[c] = cl_q8_out(v[c], alpha, beta, o[c]);
             }

@@ -1,11 +1,15 @@
 /* mat_q8_avx2.c — the integer products of mat_q8.h with AVX2 (for CPUs without AVX512-VNNI).
  *
- * One output entry at a time: per weight block the exact integer dot product from vpmaddubsw
- * (unsigned x signed bytes to 16-bit pairs; q8_0 weights go in as |w| with the activation's sign
- * flipped where w < 0, so no pair can saturate) and vpmaddwd (16-bit pairs times 1 or the
- * sub-block scale to 32 bits), summed across lanes, then mat_q8.h's float sequence in scalar
- * fmaf.  Built for baseline x86-64; the functions carry target attributes and are handed out
- * only after the CPU was checked. */
+ * Decode (M < PMIN rows): one output entry at a time, the weights read in place: per weight block
+ * the exact integer dot product from vpmaddubsw (unsigned x signed bytes to 16-bit pairs; q8_0
+ * weights go in as |w| with the activation's sign flipped where w < 0, so no pair can saturate)
+ * and vpmaddwd (16-bit pairs times 1 or the sub-block scale to 32 bits), summed across lanes, then
+ * mat_q8.h's float sequence in scalar fmaf.
+ * Prefill (M >= PMIN): panels of 16 weight rows repacked on the fly (see cols_prefill), register
+ * blocks of 4 activation rows x 16 columns, lane = column, the float sequence in vector fma per
+ * lane.  Every integer is exact and every lane follows mat_q8.h's order, so both paths give the
+ * bits of the portable kernel (tests/unit/test_quant_q8.c).  Built for baseline x86-64; the
+ * functions carry target attributes and are handed out only after the CPU was checked. */
 #include "mat_q8.h"
 #include <math.h>
 #include <stdint.h>
@@ -94,7 +98,8 @@ T2 static float dot_row(cl_dtype t, const uint8_t *w, const cl_q8act *X, int i) 
 }
 
 /* ---- Prefill (M >= PMIN): panels of PC columns repacked on the fly, PR x PC register blocks ----
- * Per panel and weight block: each column's block unpacked to its stored values (q8_0 signed q,
+ * Per panel and weight block (the panel's copy, 16 x K bytes plus scales, is freed at the end of
+ * the call): each column's block unpacked to its stored values (q8_0 signed q,
  * q4_0 the nibble, k-quants q as stored, unsigned), then laid out per 4 elements k as one vector
  * of PC columns x 4 bytes, plus the block's scales per column (lane = column).  Per activation row
  * the 4 bytes are broadcast: vpmaddubsw (weights unsigned, activations signed; q8_0 as |w| with

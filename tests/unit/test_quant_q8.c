@@ -199,9 +199,9 @@ static void test_decode(cl_dtype t, int N, int K) {
     free(m.wf), free(m.wq);
 }
 
-/* The AVX2 prefill kernel (mat_q8_avx2.c, M >= 4: panels of 8 columns, blocks of 4 rows) called
+/* The AVX2 prefill kernel (mat_q8_avx2.c, M >= 4: panels of 16 columns, blocks of 4 rows) called
  * directly: row counts around its blocking (4, 5, 7, 13), column ranges off the panel bounds
- * (columns 3..19 of 21, and 5 columns: fewer than a panel), alpha 2 and beta -0.5 over a known C,
+ * (columns 3..19 of 21: a panel and a tail, and 5 columns: fewer than a panel), alpha 2 and beta -0.5 over a known C,
  * uneven data and random bytes; bit for bit as the portable kernel, columns outside the range
  * untouched. */
 static void test_avx2_prefill(cl_dtype t, int raw) {

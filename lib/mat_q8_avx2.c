@@ -6,8 +6,8 @@
  * and vpmaddwd (16-bit pairs times 1 or the sub-block scale to 32 bits), summed across lanes, then
  * mat_q8.h's float sequence in scalar fmaf.
  * Prefill (M >= PMIN): panels of 16 weight rows repacked on the fly (see cols_prefill), register
- * blocks of 4 activation rows x 16 columns, lane = column, the float sequence in vector fma per
- * lane.  Every integer is exact and every lane follows mat_q8.h's order, so both paths give the
+ * blocks of 4 (q8_0) or 2 activation rows x 16 columns, lane = column, the float sequence in
+ * vector fma per lane.  Every integer is exact and every lane follows mat_q8.h's order, so both paths give the
  * bits of the portable kernel (tests/unit/test_quant_q8.c).  Built for baseline x86-64; the
  * functions carry target attributes and are handed out only after the CPU was checked. */
 #include "mat_q8.h"
@@ -97,7 +97,7 @@ T2 static float dot_row(cl_dtype t, const uint8_t *w, const cl_q8act *X, int i) 
     return acc;
 }
 
-/* ---- Prefill (M >= PMIN): panels of PC columns repacked on the fly, PR x PC register blocks ----
+/* ---- Prefill (M >= PMIN): panels of PC columns repacked on the fly, rb x PC register blocks ----
  * Per panel and weight block (the panel's copy, 16 x K bytes plus scales, is freed at the end of
  * the call): each column's block unpacked to its stored values (q8_0 signed q,
  * q4_0 the nibble, k-quants q as stored, unsigned), then laid out per 4 elements k as one vector
@@ -108,7 +108,10 @@ T2 static float dot_row(cl_dtype t, const uint8_t *w, const cl_q8act *X, int i) 
  * 2 x 63 x 128 per pair per group), then vpmaddwd by 1 or the column's sub-block scale to 32 bits.
  * The offsets (q4_0 -8, q6_K -32) and the mins come from the activation sums per 16 (vpmaddwd of
  * scale pairs with sum pairs).  Every integer is exact, so each lane is mat_q8.h's sequence. */
-enum { NV = 2, PC = 8 * NV, PR = 4, PMIN = 4 };   /* vectors and columns a panel, rows a register block, M from which it runs */
+/* NV vectors (PC columns) a panel; register blocks of up to PR rows: q8_0 (32-bit sums only) takes 4,
+ * the others 2 (their 16-bit partial sums take as many registers again: 4 rows spilled, measured
+ * 1.5x slower on q4_K); PMIN: the row count from which packing pays. */
+enum { NV = 2, PC = 8 * NV, PR = 4, PMIN = 4 };
 #define TI __attribute__((target("avx2,fma"), always_inline)) inline
 
 /* Packed block: q [nkg][PC][4 bytes], float d[PC], dmin[PC], int32 sc[nsc][PC] (the scale in both
@@ -304,7 +307,7 @@ T2 static void cols_prefill(const cl_q8act *X, const cl_mat *W, int j0, int j1, 
     const cl_dtype t = W->dtype;
     const run_fn *run = t == CL_Q8_0 ? tq8 : t == CL_Q4_0 ? tq4 : t == CL_Q4_K ? tk4 : t == CL_Q5_K ? tk5 : tk6;
     const play L = play_of(t);
-    const int nb = X->K / L.kb, bb = cl_dtype_block_bytes(t);
+    const int nb = X->K / L.kb, bb = cl_dtype_block_bytes(t), rb = t == CL_Q8_0 ? PR : 2;
     uint8_t *mem = cl_malloc(L.stride * (size_t)nb + 32), *buf = mem + (32 - (uintptr_t)mem % 32) % 32;
     for (int p0 = j0; p0 < j1; p0 += PC) {
         const uint8_t *rows[PC];
@@ -314,8 +317,8 @@ T2 static void cols_prefill(const cl_q8act *X, const cl_mat *W, int j0, int j1, 
         }
         pack_panel(t, &L, rows, nb, bb, buf);
         const int nc = j1 - p0 < PC ? j1 - p0 : PC;
-        for (int i0 = 0; i0 < X->M; i0 += PR) {
-            const int R = X->M - i0 < PR ? X->M - i0 : PR;
+        for (int i0 = 0; i0 < X->M; i0 += rb) {
+            const int R = X->M - i0 < rb ? X->M - i0 : rb;
             __m256 acc[PR][NV];
             float v[PC];
             run[R - 1](&L, buf, nb, X, i0, acc);

@@ -3,8 +3,38 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "util.h"
 
-enum { MAX_WORKERS = 63, SPIN = 200 };   /* pause loops (a few us) before sleeping: on a shared, oversubscribed machine longer spins cost more than they save */
+enum { MAX_WORKERS = 63 };
+
+#if defined(__x86_64__) || defined(__i386__)
+#define cpu_relax() __builtin_ia32_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+/* How long a waiting thread spins before it sleeps (seconds): CL_POOL_SPIN_US, default below.
+ * A wake-up from sleep costs tens of microseconds (more in a VM, where an idle vCPU halts), paid
+ * ~200 times per decoded token; a spin costs a core that an oversubscribed machine needs
+ * elsewhere.  Timed, not counted in pauses: one pause takes 3 to 40 ns depending on the CPU. */
+enum { SPIN_US_DEFAULT = 6 };
+static double spin_seconds(void) {
+    static _Atomic double s = -1;
+    double v = s;
+    if (v < 0) {
+        const char *e = getenv("CL_POOL_SPIN_US");
+        char *end;
+        double us = e && *e ? strtod(e, &end) : SPIN_US_DEFAULT;
+        if (e && *e && (*end || !(us >= 0) || us > 1e6)) {
+            fprintf(stderr, "compllm: CL_POOL_SPIN_US=%s is not 0..1000000 microseconds; %d used\n", e, SPIN_US_DEFAULT);
+            us = SPIN_US_DEFAULT;
+        }
+        s = v = us * 1e-6;
+    }
+    return v;
+}
 
 static struct {
     pthread_mutex_t busy;            /* held by the caller of a parallel region */
@@ -19,6 +49,25 @@ static struct {
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
        PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0};
 
+/* Spins until ready(arg) or the spin time is over; returns ready(arg). */
+static int gen_moved(unsigned seen) { return atomic_load_explicit(&P.gen, memory_order_acquire) != seen; }
+static int all_done(unsigned unused) {
+    (void)unused;
+    return atomic_load_explicit(&P.pending, memory_order_acquire) <= 0;
+}
+static int spin_until(int (*ready)(unsigned), unsigned arg) {
+    double until = 0;
+    for (unsigned i = 1; !ready(arg); i++) {
+        cpu_relax();
+        if (i % 16 == 0) {   /* the clock read (~20 ns) once per 16 pauses */
+            double t = cl_now();
+            if (until == 0) until = t + spin_seconds();
+            else if (t > until) return ready(arg);
+        }
+    }
+    return 1;
+}
+
 static void chunk(int n, int n_chunks, int c, int *lo, int *hi) {
     *lo = (int)((long)n * c / n_chunks);
     *hi = (int)((long)n * (c + 1) / n_chunks);
@@ -30,9 +79,7 @@ static void *worker(void *arg) {
     int id = (int)(long)arg;   /* runs chunk id + 1 */
     unsigned seen = start_gen[id];   /* the generation before the region that created it */
     for (;;) {
-        int spins = 0;
-        while (atomic_load_explicit(&P.gen, memory_order_acquire) == seen && ++spins < SPIN)
-            __builtin_ia32_pause();
+        spin_until(gen_moved, seen);
         /* the region's generation and job are read together under the lock */
         pthread_mutex_lock(&P.mu);
         while (atomic_load(&P.gen) == seen) pthread_cond_wait(&P.wake, &P.mu);
@@ -81,8 +128,7 @@ void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx) {
     int lo, hi;
     chunk(n, t, 0, &lo, &hi);
     fn(ctx, lo, hi);
-    int spins = 0;
-    while (atomic_load_explicit(&P.pending, memory_order_acquire) > 0 && ++spins < SPIN) __builtin_ia32_pause();
+    spin_until(all_done, 0);
     if (atomic_load(&P.pending) > 0) {
         pthread_mutex_lock(&P.mu);
         while (atomic_load(&P.pending) > 0) pthread_cond_wait(&P.done, &P.mu);

@@ -1,8 +1,10 @@
 /* test_pool.c — cl_parallel_for (pool.h): every index handled exactly once in many regions, a
  * call from inside a region runs on its caller, and the f32 decode product (mat.h, on the pool)
- * gives the same bits on 1, 2 and 3 threads, equal to cl_dot_f32 row by row. */
+ * gives the same bits on 1, 2 and 3 threads, equal to cl_dot_f32 row by row; all of it again with
+ * the waits sleeping at once, spinning long, and a refused CL_POOL_SPIN_US. */
 #include <cblas.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "ops.h"
 #include "pool.h"
 #include "t.h"
+#include "util.h"
 
 enum { N = 1000, MAXC = N };
 
@@ -76,7 +79,25 @@ static void check_decode(void) {
     free(w);
 }
 
-int main(void) {
+/* The whole test again in a child with CL_POOL_SPIN_US=us: 0 sends every wait to the condition
+ * variables, a long spin keeps every hand-over in the spin; "x" is refused with one line and the
+ * default used.  The spin decides speed only, never which thread does what. */
+static void rerun(const char *self, const char *us, const char *stderr_want) {
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "CL_POOL_SPIN_US=%s %s --again > %s 2> %s", us, self, t_tmp("pool_again.tap"),
+             t_tmp("pool_again.err"));
+    int rc = system(cmd);
+    char *out = NULL, *err = NULL;
+    size_t n = 0, ne = 0;
+    int ok = rc == 0 && cl_read_file(t_tmp("pool_again.tap"), &out, &n) == 0 && strstr(out, "\nok ") && !strstr(out, "not ok") &&
+             cl_read_file(t_tmp("pool_again.err"), &err, &ne) == 0 &&
+             (stderr_want ? strstr(err, stderr_want) && !strchr(strchr(err, '\n') + 1, '\n') : ne == 0);
+    OK(ok, "all of the above with CL_POOL_SPIN_US=%s (exit %d)%s", us, rc, stderr_want ? ", one line naming it on stderr" : "");
+    free(out);
+    free(err);
+}
+
+int main(int argc, char **argv) {
     for (int t = 1; t <= 3; t++) {
         check(t, 1);
         check(t, 64);
@@ -89,5 +110,10 @@ int main(void) {
     OK(nested_bad == 0 && o->n_calls == 2, "regions inside regions (%d outer calls): every inner index exactly once (%d misses)", (int)o->n_calls, (int)nested_bad);
     free(o);
     check_decode();
+    if (argc == 1) {
+        rerun(argv[0], "0", NULL);
+        rerun(argv[0], "3000", NULL);
+        rerun(argv[0], "x", "CL_POOL_SPIN_US=x");
+    }
     return t_done();
 }

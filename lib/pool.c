@@ -15,11 +15,11 @@ enum { MAX_WORKERS = 63 };
 #define cpu_relax() ((void)0)
 #endif
 
-/* How long a waiting thread spins before it sleeps (seconds): CL_POOL_SPIN_US, default below.
+/* How long a waiting thread spins at most before it sleeps (seconds): CL_POOL_SPIN_US, default below.
  * A wake-up from sleep costs tens of microseconds (more in a VM, where an idle vCPU halts), paid
  * ~200 times per decoded token; a spin costs a core that an oversubscribed machine needs
  * elsewhere.  Timed, not counted in pauses: one pause takes 3 to 40 ns depending on the CPU. */
-enum { SPIN_US_DEFAULT = 6 };
+enum { SPIN_US_DEFAULT = 50 };
 static double spin_seconds(void) {
     static _Atomic double s = -1;
     double v = s;
@@ -56,15 +56,25 @@ static int all_done(unsigned unused) {
     return atomic_load_explicit(&P.pending, memory_order_acquire) <= 0;
 }
 static int spin_until(int (*ready)(unsigned), unsigned arg) {
+    /* Adaptive, as glibc's adaptive mutexes: each thread's spin shrinks 4x when it runs out
+     * (the other thread is not running: an oversubscribed machine) and doubles back up to the
+     * limit when the wait ends inside it. */
+    static _Thread_local double budget = -1;
+    double most = spin_seconds(), least = most < 2e-6 ? most : 2e-6;
+    if (budget < 0) budget = most;
     double until = 0;
     for (unsigned i = 1; !ready(arg); i++) {
         cpu_relax();
         if (i % 16 == 0) {   /* the clock read (~20 ns) once per 16 pauses */
             double t = cl_now();
-            if (until == 0) until = t + spin_seconds();
-            else if (t > until) return ready(arg);
+            if (until == 0) until = t + budget;
+            else if (t > until) {
+                budget = budget / 4 > least ? budget / 4 : least;
+                return ready(arg);
+            }
         }
     }
+    budget = budget * 2 < most ? budget * 2 : most;
     return 1;
 }
 

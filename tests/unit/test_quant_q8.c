@@ -223,6 +223,38 @@ static void test_act(void) {
     cl_q8act_free(&X);
 }
 
+/* The AVX-512 activation quantisers are the portable ones bit for bit: exact halves (integers and
+ * halves times a power of two), a tie for the largest |x| (q8_K takes the first), zero, inf and nan
+ * blocks, random values. */
+static void test_act_isa(void) {
+    cl_q8_quant v[2] = {cl_q8_quant_avx512(32), cl_q8_quant_avx512(256)};
+    if (!v[0]) return;
+    enum { K = 1024 };
+    static float x[K];
+    uint32_t s = 12345;
+    for (int i = 0; i < K; i++) {
+        s = s * 1664525u + 1013904223u;
+        int blk = i / 256;
+        x[i] = blk == 0 ? (float)((int)(s >> 20) % 509 - 254) * 0.5f                 /* halves, many ties */
+             : blk == 1 ? ((float)(s >> 8) / 16777216.0f - 0.5f) * 3e3f              /* random */
+             : blk == 2 ? (float)((int)(s >> 24) % 15 - 7) * 0.25f : 0.0f;            /* +-7/4 ties for the max */
+    }
+    x[2 * 256 + 2] = -1.75f, x[2 * 256 + 9] = 1.75f;   /* q8_K: max = -1.75 (the first) */
+    x[3 * 256 + 40] = INFINITY, x[3 * 256 + 100] = NAN;   /* blocks with inf / nan; the rest zero */
+    for (int k = 0; k < 2; k++) {
+        int kb = k ? 256 : 32;
+        int8_t q[2][K];
+        float d[2][K / 32];
+        int16_t bs[2][K / 16];
+        memset(q, 1, sizeof q), memset(bs, 1, sizeof bs);
+        cl_q8_quant_generic(kb)(x, K, q[0], d[0], bs[0]);
+        v[k](x, K, q[1], d[1], bs[1]);
+        int ok = !memcmp(q[0], q[1], K) && !memcmp(bs[0], bs[1], sizeof bs[0]) && !memcmp(d[0], d[1], K / kb * sizeof(float));
+        OK(ok, "%s activations: the AVX-512 quantiser is the portable one bit for bit (ties, inf/nan, zero blocks)",
+           k ? "q8_K" : "q8_0");
+    }
+}
+
 /* The whole test again with CL_KERNELS capping the family cl_mat_gemm dispatches to. */
 static void rerun(const char *self, const char *family) {
     char cmd[4400], want[64];
@@ -239,6 +271,7 @@ static void rerun(const char *self, const char *family) {
 int main(int argc, char **argv) {
     printf("# integer kernels: %s\n", cl_q8_isa());
     test_act();
+    test_act_isa();
     for (int k = 0; k < NQT; k++) {
         int K = cl_dtype_block(QT[k]) == 256 ? 512 : 96;
         test_kernels_agree(QT[k], 11, 70, K, 0);   /* a panel tail: 70 = 2 x 32 + 6 */

@@ -36,12 +36,16 @@ TVI static float h2f(const uint8_t *p) {
 }
 
 /* q8_0 / q4_0: blocks b0 .. b0+15 (those below nb) of row w as unsigned bytes, two blocks a vector
- * (q8_0: q + 128; q4_0: the nibbles, low ones first). */
-TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u[8]) {
+ * (q8_0: q + 128; q4_0: the nibbles, low ones first); vectors from np (a constant <= 8) on: zero. */
+TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, int np, __m512i u[8]) {
     const int bb = t == CL_Q8_0 ? 34 : 18;
     _Pragma("GCC unroll 8")
     for (int p = 0; p < 8; p++) {
         const int bl = b0 + 2 * p;
+        if (p >= np) {
+            u[p] = _mm512_setzero_si512();
+            continue;
+        }
         const uint8_t *q = w + (size_t)bl * bb + 2;
         if (t == CL_Q8_0) {
             __m256i lo = bl < nb ? _mm256_loadu_si256((const __m256i *)q) : _mm256_setzero_si256();
@@ -62,12 +66,16 @@ TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u
  * corr (the offset q8_0: 128, q4_0: 8, times the activation block sums; computed once a call).
  * Each vector's 8-lane block sums fold through unpacks and adds into lanes in the order
  * 0,2,4,6,1,3,5,7,8,10,..., which one permute puts in block order. */
-TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, int nb, const int32_t *corr) {
+TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, int nb, int np, const int32_t *corr) {
     const int8_t *a = X->q + (size_t)r * X->K + 32 * (size_t)b0;   /* nb: the blocks end here (this group's) */
     __m512i v[8], t[4];
     _Pragma("GCC unroll 8")
     for (int p = 0; p < 8; p++) {
         const int bl = b0 + 2 * p;
+        if (p >= np) {   /* blocks past the group's end (np: a constant) */
+            v[p] = _mm512_setzero_si512();
+            continue;
+        }
         __mmask64 m = bl + 1 < nb ? ~(__mmask64)0 : bl < nb ? (__mmask64)0xFFFFFFFF : 0;
         v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[p], _mm512_maskz_loadu_epi8(m, a + 64 * p));
     }
@@ -97,20 +105,21 @@ TVI static void tr4(const __m512 x[4], __m512 g[4]) {
  * transposed to lane = weight row, and the fma chains run for the JR rows side by side, blocks in
  * order (rows past nj: zeros, never stored). */
 /* Group g (blocks b0 = 16 g .. b0 + n - 1) of one weight row w: per activation row r the block sums
- * and the products dw da as vectors, into buf[r][g][jj][2] (16 floats each). */
+ * and the products dw da as vectors, into buf[r][g][jj][2] (16 floats each).  np (a constant,
+ * >= n / 2): the vectors of two blocks worked on, so a short tail group costs what it holds. */
 TVI static void group_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, const int32_t *corr, int nbp, int M,
-                          int b0, int n, int jj, int ng, float *buf) {
+                          int b0, int n, int np, int jj, int ng, float *buf) {
     const int nb = X->K / 32, bb = t == CL_Q8_0 ? 34 : 18;
     const __m512i doff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(bb));
     const __mmask16 mn = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
     for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
     __m512i u[8];
-    unpack16(t, w, b0, b0 + n, u);
+    unpack16(t, w, b0, b0 + n, np, u);
     const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
         _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(w + (size_t)b0 * bb), 1)));
     for (int r = 0; r < M; r++) {
         float *o = buf + (((size_t)r * ng + b0 / 16) * JR + jj) * 32;
-        _mm512_storeu_ps(o, _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, corr + (size_t)r * nbp)));
+        _mm512_storeu_ps(o, _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, np, corr + (size_t)r * nbp)));
         _mm512_storeu_ps(o + 16, _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0)));
     }
 }
@@ -129,8 +138,12 @@ TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const 
             continue;
         }
         int b0 = 0;
-        for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, 16, jj, ng, buf);   /* 16: constant */
-        if (b0 < nb) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, nb - b0, jj, ng, buf);
+        for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, 16, 8, jj, ng, buf);   /* 16: constant */
+        const int n = nb - b0;   /* the tail: 1 to 15 blocks, in 1, 2, 4 or 8 vectors */
+        if (n > 8) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 8, jj, ng, buf);
+        else if (n > 4) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 4, jj, ng, buf);
+        else if (n > 2) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 2, jj, ng, buf);
+        else if (n > 0) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 1, jj, ng, buf);
     }
     for (int r = 0; r < M; r++)
         for (int g = 0; g < ng; g++) {

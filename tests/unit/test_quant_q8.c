@@ -289,6 +289,11 @@ int main(int argc, char **argv) {
         test_decode(QT[k], 37, big ? 256 : 160);
         if (argc == 1) test_vs_numpy(QT[k], 1, 37, big ? 768 : 576, 1);
     }
+    /* tails of 1-15 blocks take 1, 2, 4 or 8 vectors of two blocks: one length for each */
+    for (int n = 1; n <= 16; n *= 2) {
+        test_decode(CL_Q8_0, 6, 32 * (16 + n - 1));
+        test_decode(CL_Q4_0, 6, 32 * (32 + n + 1));
+    }
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
     make_w(&m, CL_Q8_0, 20, 64, 0);

@@ -294,6 +294,7 @@ int main(int argc, char **argv) {
         test_decode(CL_Q8_0, 6, 32 * (16 + n - 1));
         test_decode(CL_Q4_0, 6, 32 * (32 + n + 1));
     }
+    for (int k = 2; k < NQT; k++) test_decode(QT[k], 6, 256 * 5);   /* k-quant groups of 4 blocks and a tail of 1 */
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
     make_w(&m, CL_Q8_0, 20, 64, 0);

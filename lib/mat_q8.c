@@ -72,6 +72,30 @@ cl_q8_quant cl_q8_quant_generic(int kb) { return kb == 32 ? row_q8_0 : row_q8_k;
 
 static int kernel_cap(void);
 
+typedef struct {
+    cl_q8act *X;
+    cl_q8_quant f;
+    int trans_a, lda;
+    const float *A;
+} act_job;
+
+/* Rows lo..hi-1 of op(A) into X (rows are independent: any split gives the same bytes). */
+static void act_rows(void *vj, int lo, int hi) {
+    const act_job *J = vj;
+    cl_q8act *X = J->X;
+    const int K = X->K, kb = X->kb;
+    float *row = J->trans_a ? cl_malloc((size_t)K * sizeof *row) : NULL;
+    for (int i = lo; i < hi; i++) {
+        const float *x = J->A + (size_t)i * J->lda;
+        if (J->trans_a) {
+            for (int k = 0; k < K; k++) row[k] = J->A[(size_t)k * J->lda + i];
+            x = row;
+        }
+        J->f(x, K, X->q + (size_t)i * K, X->d + (size_t)i * (K / kb), X->bs + (size_t)i * (K / 16));
+    }
+    free(row);
+}
+
 void cl_q8act_make(cl_q8act *X, cl_dtype t, int trans_a, int M, int K, const float *A, int lda) {
     int kb = cl_dtype_block(t) == 256 ? 256 : 32;
     X->M = M, X->K = K, X->kb = kb;
@@ -79,17 +103,9 @@ void cl_q8act_make(cl_q8act *X, cl_dtype t, int trans_a, int M, int K, const flo
     X->d = cl_malloc((size_t)M * (K / kb) * sizeof *X->d + 1);
     X->bs = cl_malloc((size_t)M * (K / 16) * sizeof *X->bs + 1);
     cl_q8_quant f = kernel_cap() >= 2 ? cl_q8_quant_avx512(kb) : NULL;
-    if (!f) f = cl_q8_quant_generic(kb);
-    float *row = trans_a ? cl_malloc((size_t)K * sizeof *row) : NULL;
-    for (int i = 0; i < M; i++) {
-        const float *x = A + (size_t)i * lda;
-        if (trans_a) {
-            for (int k = 0; k < K; k++) row[k] = A[(size_t)k * lda + i];
-            x = row;
-        }
-        f(x, K, X->q + (size_t)i * K, X->d + (size_t)i * (K / kb), X->bs + (size_t)i * (K / 16));
-    }
-    free(row);
+    act_job J = {X, f ? f : cl_q8_quant_generic(kb), trans_a, lda, A};
+    /* prefill: rows on the pool, ~32k elements a thread at least */
+    cl_parallel_for(M, K >= 32768 ? 1 : 32768 / K, act_rows, &J);
 }
 
 void cl_q8act_free(cl_q8act *X) {

@@ -36,7 +36,8 @@ typedef struct {
 /* 1 if products with dtype t go through these kernels. */
 int cl_q8_supports(cl_dtype t);
 /* Quantise the M rows of op(A) (A^T when trans_a; row stride lda) of length K for weights of
- * dtype t into X (allocated here; cl_q8act_free releases it). */
+ * dtype t into X (allocated here; cl_q8act_free releases it).  Rows are split over the thread pool
+ * when there are many (each row's bytes do not depend on the split). */
 void cl_q8act_make(cl_q8act *X, cl_dtype t, int trans_a, int M, int K, const float *A, int lda);
 void cl_q8act_free(cl_q8act *X);
 /* One activation row of length K (a multiple of the block) quantised as above: q[K], d[K / block],

@@ -255,6 +255,32 @@ static void test_act_isa(void) {
     }
 }
 
+/* Prefill-sized activations are quantised on the pool: the same bytes at 1 and 2 threads, op(A)
+ * plain and transposed (A^T stored [K, M]). */
+static void test_act_threads(void) {
+    enum { M = 300, K = 512 };
+    float *A = make_a(M, K), *T = cl_malloc((size_t)M * K * sizeof *T);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) T[(size_t)k * M + i] = A[(size_t)i * K + k];
+    for (int k = 0; k < 2; k++) {
+        cl_dtype t = k ? CL_Q4_K : CL_Q8_0;
+        cl_q8act X[3];
+        cl_set_threads(1);
+        cl_q8act_make(&X[0], t, 0, M, K, A, K);
+        cl_set_threads(2);
+        cl_q8act_make(&X[1], t, 0, M, K, A, K);
+        cl_q8act_make(&X[2], t, 1, M, K, T, M);
+        cl_set_threads(1);
+        int ok = 1;
+        for (int v = 1; v < 3; v++)
+            ok &= !memcmp(X[0].q, X[v].q, (size_t)M * K) && !memcmp(X[0].d, X[v].d, (size_t)M * (K / X[0].kb) * sizeof(float)) &&
+                  !memcmp(X[0].bs, X[v].bs, (size_t)M * (K / 16) * sizeof(int16_t));
+        OK(ok, "%s activations M %d K %d: the same bytes at 1 and 2 threads, A and A^T", k ? "q8_K" : "q8_0", M, K);
+        for (int v = 0; v < 3; v++) cl_q8act_free(&X[v]);
+    }
+    free(A), free(T);
+}
+
 /* The whole test again with CL_KERNELS capping the family cl_mat_gemm dispatches to. */
 static void rerun(const char *self, const char *family) {
     char cmd[4400], want[64];
@@ -272,6 +298,7 @@ int main(int argc, char **argv) {
     printf("# integer kernels: %s\n", cl_q8_isa());
     test_act();
     test_act_isa();
+    test_act_threads();
     for (int k = 0; k < NQT; k++) {
         int K = cl_dtype_block(QT[k]) == 256 ? 512 : 96;
         test_kernels_agree(QT[k], 11, 70, K, 0);   /* a panel tail: 70 = 2 x 32 + 6 */

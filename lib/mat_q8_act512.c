@@ -31,10 +31,12 @@ TVI static __m512i round_away(__m512 x) {
     return _mm512_mask_sub_epi32(_mm512_mask_add_epi32(t, up, t, _mm512_set1_epi32(1)), dn, t, _mm512_set1_epi32(1));
 }
 
-/* 16 int32 lanes (in int8 range) to 16 bytes at q, their sum to *bs */
+/* 16 int32 lanes to 16 bytes at q (the low byte of each, as the portable (int8_t) conversion
+ * leaves it), the sum of those bytes to *bs */
 TVI static void put16(__m512i v, int8_t *q, int16_t *bs) {
-    _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(v));
-    *bs = (int16_t)_mm512_reduce_add_epi32(v);
+    const __m128i b = _mm512_cvtepi32_epi8(v);
+    _mm_storeu_si128((__m128i *)q, b);
+    *bs = (int16_t)_mm512_reduce_add_epi32(_mm512_cvtepi8_epi32(b));
 }
 
 TV static void row_q8_0(const float *x, int K, int8_t *q, float *d, int16_t *bs) {

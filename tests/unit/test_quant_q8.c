@@ -10,7 +10,8 @@
  *    scale adds up to 2^-11 relative; 2^-10 leaves room for the float sums);
  *  - cl_mat_gemm takes this path for M of 1 and more, and cl_gemm_fixed_order still holds;
  *  - decode shapes (M = 1..4, the in-place kernels): odd row counts, rows whose block count is not
- *    a multiple of 16, one and two threads, beta != 0, all equal to the portable kernel. */
+ *    a multiple of 16, one and two threads, beta != 0, all equal to the portable kernel;
+ *  - the AVX2 prefill kernel's shapes (row and column counts off its blocking), equal to it too. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,42 @@ static void test_decode(cl_dtype t, int N, int K) {
     free(m.wf), free(m.wq);
 }
 
+/* The AVX2 prefill kernel (mat_q8_avx2.c, M >= 4: panels of 16 columns, blocks of 4 rows) called
+ * directly: row counts around its blocking (4, 5, 7, 13), column ranges off the panel bounds
+ * (columns 3..19 of 21: a panel and a tail, and 5 columns: fewer than a panel), alpha 2 and beta -0.5 over a known C,
+ * uneven data and random bytes; bit for bit as the portable kernel, columns outside the range
+ * untouched. */
+static void test_avx2_prefill(cl_dtype t, int raw) {
+    cl_q8_cols f = cl_q8_cols_avx2();
+    if (!f) {
+        SKIP("%s: this CPU has no avx2", cl_dtype_name(t));
+        return;
+    }
+    static const int Ms[] = {4, 5, 7, 13}, Ns[][3] = {{21, 3, 20}, {5, 0, 5}};   /* N, j0, j1 */
+    const int K = cl_dtype_block(t) == 256 ? 768 : 160;   /* 3 and 5 blocks */
+    size_t d = 0;
+    for (int n = 0; n < 2; n++) {
+        const int N = Ns[n][0], j0 = Ns[n][1], j1 = Ns[n][2];
+        wmat m;
+        make_w(&m, t, N, K, raw);
+        for (int k = 0; k < 4; k++) {
+            const int M = Ms[k];
+            float *A = make_a(M, K), *C0 = cl_malloc((size_t)M * N * sizeof *C0), *C1 = cl_malloc((size_t)M * N * sizeof *C1);
+            for (int i = 0; i < M * N; i++) C0[i] = C1[i] = (float)(i % 13) - 6.0f;
+            cl_q8act X;
+            cl_q8act_make(&X, t, 0, M, K, A, K);
+            cl_q8_cols_generic(&X, &m.W, j0, j1, 2.0f, -0.5f, C0, N);
+            f(&X, &m.W, j0, j1, 2.0f, -0.5f, C1, N);
+            d += ndiff(C0, C1, (size_t)M * N);
+            cl_q8act_free(&X);
+            free(A), free(C0), free(C1);
+        }
+        free(m.wf), free(m.wq);
+    }
+    OK(!d, "%s%s avx2 prefill M 4 5 7 13, columns 3..19 of 21 and 0..4 of 5, beta -0.5: bit-identical to generic (%zu differ)",
+       cl_dtype_name(t), raw ? " random bytes" : "", d);
+}
+
 /* llama.cpp's activation quantisers on known values. */
 static void test_act(void) {
     float x[256];
@@ -300,6 +337,8 @@ int main(int argc, char **argv) {
         test_kernels_agree(QT[k], 11, 70, K, 0);   /* a panel tail: 70 = 2 x 32 + 6 */
         test_kernels_agree(QT[k], 1, 33, K, 0);
         test_kernels_agree(QT[k], 9, 48, K, 1);
+        test_avx2_prefill(QT[k], 0);
+        test_avx2_prefill(QT[k], 1);
         if (argc > 1) continue;   /* the rerun: numpy checked the generic kernel already */
         test_vs_numpy(QT[k], 6, 40, K, 0);
         test_vs_numpy(QT[k], 5, 17, K, 1);

@@ -256,6 +256,64 @@ static void test_act(void) {
     cl_q8act_free(&X);
 }
 
+/* The AVX-512 activation quantisers are the portable ones bit for bit: exact halves (integers and
+ * halves times a power of two), a tie for the largest |x| (q8_K takes the first), zero, inf and nan
+ * blocks, random values. */
+static void test_act_isa(void) {
+    cl_q8_quant v[2] = {cl_q8_quant_avx512(32), cl_q8_quant_avx512(256)};
+    if (!v[0]) return;
+    enum { K = 1024 };
+    static float x[K];
+    uint32_t s = 12345;
+    for (int i = 0; i < K; i++) {
+        s = s * 1664525u + 1013904223u;
+        int blk = i / 256;
+        x[i] = blk == 0 ? (float)((int)(s >> 20) % 509 - 254) * 0.5f                 /* halves, many ties */
+             : blk == 1 ? ((float)(s >> 8) / 16777216.0f - 0.5f) * 3e3f              /* random */
+             : blk == 2 ? (float)((int)(s >> 24) % 15 - 7) * 0.25f : 0.0f;            /* +-7/4 ties for the max */
+    }
+    x[2 * 256 + 2] = -1.75f, x[2 * 256 + 9] = 1.75f;   /* q8_K: max = -1.75 (the first) */
+    x[3 * 256 + 40] = INFINITY, x[3 * 256 + 100] = NAN;   /* blocks with inf / nan; the rest zero */
+    for (int k = 0; k < 2; k++) {
+        int kb = k ? 256 : 32;
+        int8_t q[2][K];
+        float d[2][K / 32];
+        int16_t bs[2][K / 16];
+        memset(q, 1, sizeof q), memset(bs, 1, sizeof bs);
+        cl_q8_quant_generic(kb)(x, K, q[0], d[0], bs[0]);
+        v[k](x, K, q[1], d[1], bs[1]);
+        int ok = !memcmp(q[0], q[1], K) && !memcmp(bs[0], bs[1], sizeof bs[0]) && !memcmp(d[0], d[1], K / kb * sizeof(float));
+        OK(ok, "%s activations: the AVX-512 quantiser is the portable one bit for bit (ties, inf/nan, zero blocks)",
+           k ? "q8_K" : "q8_0");
+    }
+}
+
+/* Prefill-sized activations are quantised on the pool: the same bytes at 1 and 2 threads, op(A)
+ * plain and transposed (A^T stored [K, M]). */
+static void test_act_threads(void) {
+    enum { M = 300, K = 512 };
+    float *A = make_a(M, K), *T = cl_malloc((size_t)M * K * sizeof *T);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) T[(size_t)k * M + i] = A[(size_t)i * K + k];
+    for (int k = 0; k < 2; k++) {
+        cl_dtype t = k ? CL_Q4_K : CL_Q8_0;
+        cl_q8act X[3];
+        cl_set_threads(1);
+        cl_q8act_make(&X[0], t, 0, M, K, A, K);
+        cl_set_threads(2);
+        cl_q8act_make(&X[1], t, 0, M, K, A, K);
+        cl_q8act_make(&X[2], t, 1, M, K, T, M);
+        cl_set_threads(1);
+        int ok = 1;
+        for (int v = 1; v < 3; v++)
+            ok &= !memcmp(X[0].q, X[v].q, (size_t)M * K) && !memcmp(X[0].d, X[v].d, (size_t)M * (K / X[0].kb) * sizeof(float)) &&
+                  !memcmp(X[0].bs, X[v].bs, (size_t)M * (K / 16) * sizeof(int16_t));
+        OK(ok, "%s activations M %d K %d: the same bytes at 1 and 2 threads, A and A^T", k ? "q8_K" : "q8_0", M, K);
+        for (int v = 0; v < 3; v++) cl_q8act_free(&X[v]);
+    }
+    free(A), free(T);
+}
+
 /* The whole test again with CL_KERNELS capping the family cl_mat_gemm dispatches to. */
 static void rerun(const char *self, const char *family) {
     char cmd[4400], want[64];
@@ -272,6 +330,8 @@ static void rerun(const char *self, const char *family) {
 int main(int argc, char **argv) {
     printf("# integer kernels: %s\n", cl_q8_isa());
     test_act();
+    test_act_isa();
+    test_act_threads();
     for (int k = 0; k < NQT; k++) {
         int K = cl_dtype_block(QT[k]) == 256 ? 512 : 96;
         test_kernels_agree(QT[k], 11, 70, K, 0);   /* a panel tail: 70 = 2 x 32 + 6 */
@@ -291,6 +351,12 @@ int main(int argc, char **argv) {
         test_decode(QT[k], 37, big ? 256 : 160);
         if (argc == 1) test_vs_numpy(QT[k], 1, 37, big ? 768 : 576, 1);
     }
+    /* tails of 1-15 blocks take 1, 2, 4 or 8 vectors of two blocks: one length for each */
+    for (int n = 1; n <= 16; n *= 2) {
+        test_decode(CL_Q8_0, 6, 32 * (16 + n - 1));
+        test_decode(CL_Q4_0, 6, 32 * (32 + n + 1));
+    }
+    for (int k = 2; k < NQT; k++) test_decode(QT[k], 6, 256 * 5);   /* k-quant groups of 4 blocks and a tail of 1 */
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
     make_w(&m, CL_Q8_0, 20, 64, 0);

@@ -10,7 +10,10 @@
  *     m' = max(m, max_j visible s_j);  a = exp(m - m');  p_j = exp(s_j - m') (0 when not visible)
  *     l = l a + sum_j p_j   (16 lanes j mod 16, then a fixed tree)
  *     o = fma chain over j of p_j v_j, starting from o a;   finally out = o / l.
- * Scratch is O(rows x (BK + hd)) per task, never n_q x n_k.
+ * Scratch is O(rows x (BK + hd)) per task, never n_q x n_k.  A task of at most 4 rows (decode:
+ * one query per head of the group) converts nothing into scratch: each 16 keys x 16 dims piece is
+ * transposed in registers and used at once, and value rows are converted as they are loaded
+ * (scores_direct, values_avx512_rows): the same operations as with scratch.
  *
  * Determinism: a row's arithmetic depends only on its own query, the keys it sees and the fixed
  * block grid: never on the other rows of its task, the task split, the thread count, how a prompt
@@ -162,14 +165,15 @@ static int have_avx512(void) {
     return v;
 }
 
-/* 16 keys of one head (rows src, stride in bytes) converted to f32 and transposed into
- * kt[d][j0 .. j0+15] for d in d0 .. d0+15. */
-__attribute__((target("avx512f,f16c"))) static void transpose16(const att_job *J, const uint8_t *src, size_t stride,
-                                                               int d0, float *kt, int j0) {
-    __m512 r[16], t[16];
+/* n <= 16 keys of one head (rows src, stride in bytes; zeros for rows n .. 15) converted to f32
+ * and transposed in registers: t[d] = keys 0 .. 15 at dimension d0 + d. */
+static inline __attribute__((always_inline, target("avx512f,f16c"))) void transpose16_regs(
+    const att_job *J, const uint8_t *src, size_t stride, int d0, int n, __m512 t[16]) {
+    __m512 r[16];
     for (int i = 0; i < 16; i++) {
         const uint8_t *p = src + (size_t)i * stride;
-        if (J->dtype == CL_F32) r[i] = _mm512_loadu_ps((const float *)p + d0);
+        if (i >= n) r[i] = _mm512_setzero_ps();
+        else if (J->dtype == CL_F32) r[i] = _mm512_loadu_ps((const float *)p + d0);
         else if (J->dtype == CL_F16) r[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + d0)));
         else r[i] = _mm512_castsi512_ps(_mm512_slli_epi32(
                  _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + d0))), 16));
@@ -193,7 +197,49 @@ __attribute__((target("avx512f,f16c"))) static void transpose16(const att_job *J
         t[8 + c] = _mm512_shuffle_f32x4(x0, x2, 0xdd);    /* lane 2: column 8 + c */
         t[12 + c] = _mm512_shuffle_f32x4(x1, x3, 0xdd);   /* lane 3: column 12 + c */
     }
+}
+
+/* 16 keys into kt[d][j0 .. j0+15] for d in d0 .. d0+15. */
+__attribute__((target("avx512f,f16c"))) static void transpose16(const att_job *J, const uint8_t *src, size_t stride,
+                                                               int d0, float *kt, int j0) {
+    __m512 t[16];
+    transpose16_regs(J, src, stride, d0, 16, t);
     for (int d = 0; d < 16; d++) _mm512_storeu_ps(kt + (size_t)(d0 + d) * BK + j0, t[d]);
+}
+
+/* Few rows (decode: one query per head of the group): the scores of a key block straight from the
+ * cache, each 16 x 16 piece transposed in registers and used at once (no kt scratch).  The same
+ * fma chain over d = 0 .. hd-1 per score as keys_avx512 + scores_tile, so the same bits; columns
+ * of absent keys (nk .. BK-1) get zero keys, as there. */
+static inline __attribute__((always_inline, target("avx512f,f16c"))) void scores_direct_tile(
+    const att_job *J, const uint8_t *kh, int kb0, int nk, const float *qs, int hd, float *s, const int NR) {
+    size_t stride = (size_t)J->kv_stride * J->esz;
+    for (int c = 0; c < BK / 16; c++) {
+        int n = nk - 16 * c;
+        __m512 acc[4];
+        #pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) acc[r] = _mm512_setzero_ps();
+        for (int d0 = 0; d0 < hd && n > 0; d0 += 16) {
+            __m512 t[16];
+            transpose16_regs(J, kh + (size_t)(kb0 + 16 * c) * stride, stride, d0, n, t);
+            #pragma GCC unroll 16
+            for (int d = 0; d < 16; d++)
+                #pragma GCC unroll 4
+                for (int r = 0; r < NR; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(qs[(size_t)r * hd + d0 + d]), t[d], acc[r]);
+        }
+        #pragma GCC unroll 4
+        for (int r = 0; r < NR; r++) _mm512_storeu_ps(s + (size_t)r * BK + 16 * c, acc[r]);
+    }
+}
+
+__attribute__((target("avx512f,f16c"))) static void scores_direct(const att_job *J, const uint8_t *kh, int kb0, int nk,
+                                                                 const float *qs, int hd, int nr, float *s) {
+    switch (nr) {
+    case 1: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 1); break;
+    case 2: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 2); break;
+    case 3: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 3); break;
+    default: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 4); break;   /* nr <= 4 (run_task) */
+    }
 }
 
 __attribute__((target("avx512f,f16c"))) static void keys_avx512(const att_job *J, const uint8_t *kh, int kb0, int nk,
@@ -258,10 +304,18 @@ __attribute__((target("avx512f"))) static void scores_avx512(const float *qs, in
     for (; r < nr; r++) scores_tile(qs + (size_t)r * hd, hd, kt, s + (size_t)r * BK, 1);
 }
 
-/* NR rows x NC vectors of output columns (d0 .. d0+16 NC-1). */
-static inline __attribute__((always_inline, target("avx512f"))) void values_tile(
-    float *o, int hd, const float *p, const float *a, const float *v, size_t vs, int j0, int j1, int d0,
-    const int NR, const int NC) {
+/* 16 values at p as f32: SRC 0 f32, 1 f16, 2 bf16 (a compile-time constant). */
+static inline __attribute__((always_inline, target("avx512f,f16c"))) __m512 load16(const uint8_t *p, const int SRC) {
+    if (SRC == 0) return _mm512_loadu_ps((const float *)p);
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    return SRC == 1 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* NR rows x NC vectors of output columns (d0 .. d0+16 NC-1); value row j at v + j vs bytes, in
+ * the type SRC (load16), converted as it is read. */
+static inline __attribute__((always_inline, target("avx512f,f16c"))) void values_tile(
+    float *o, int hd, const float *p, const float *a, const uint8_t *v, size_t vs, int j0, int j1, int d0,
+    const int NR, const int NC, const int SRC) {
     __m512 acc[4][4];
     #pragma GCC unroll 4
     for (int r = 0; r < NR; r++) {
@@ -271,10 +325,10 @@ static inline __attribute__((always_inline, target("avx512f"))) void values_tile
             acc[r][c] = _mm512_mul_ps(_mm512_loadu_ps(o + (size_t)r * hd + d0 + 16 * c), ar);
     }
     for (int j = j0; j < j1; j++) {
-        const float *vj = v + (size_t)j * vs + d0;
+        const uint8_t *vj = v + (size_t)j * vs + (size_t)d0 * (SRC ? 2 : 4);
         __m512 x[4];
         #pragma GCC unroll 4
-        for (int c = 0; c < NC; c++) x[c] = _mm512_loadu_ps(vj + 16 * c);
+        for (int c = 0; c < NC; c++) x[c] = load16(vj + (size_t)16 * c * (SRC ? 2 : 4), SRC);
         #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) {
             __m512 pr = _mm512_set1_ps(p[(size_t)r * BK + j]);
@@ -341,15 +395,15 @@ __attribute__((target("avx512f"))) static float block_exp_avx512(float *s, int j
 #define VALUES_NC(NR)                                                                                  \
     for (int d0 = 0; d0 < hd;) {                                                                       \
         int left = (hd - d0) / 16;                                                                     \
-        if (left >= 4) values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 4), d0 += 64;                   \
-        else if (left == 3) values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 3), d0 += 48;              \
-        else if (left == 2) values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 2), d0 += 32;              \
-        else values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 1), d0 += 16;                             \
+        if (left >= 4) values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 4, SRC), d0 += 64;              \
+        else if (left == 3) values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 3, SRC), d0 += 48;         \
+        else if (left == 2) values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 2, SRC), d0 += 32;         \
+        else values_tile(o, hd, p, a, v, vs, j0, j1, d0, NR, 1, SRC), d0 += 16;                        \
     }
 
-__attribute__((target("avx512f"))) static void values_avx512_rows(float *o, int hd, int nr, const float *p,
-                                                                  const float *a, const float *v, size_t vs,
-                                                                  int j0, int j1) {
+static inline __attribute__((always_inline, target("avx512f,f16c"))) void values_rows(
+    float *o, int hd, int nr, const float *p, const float *a, const uint8_t *v, size_t vs, int j0, int j1,
+    const int SRC) {
     int r = 0;
     for (; r + 4 <= nr; r += 4, o += (size_t)4 * hd, p += (size_t)4 * BK, a += 4) {
         VALUES_NC(4)
@@ -359,6 +413,16 @@ __attribute__((target("avx512f"))) static void values_avx512_rows(float *o, int 
     }
 }
 #undef VALUES_NC
+
+/* The rows' outputs over value rows j0 .. j1-1 at v (stride vs bytes), stored as dtype (f32 for the
+ * converted scratch): the conversion in the loads gives the same f32 values as values_avx512. */
+__attribute__((target("avx512f,f16c"))) static void values_avx512_rows(float *o, int hd, int nr, const float *p,
+                                                                      const float *a, const uint8_t *v, size_t vs,
+                                                                      int j0, int j1, cl_dtype dtype) {
+    if (dtype == CL_F16) values_rows(o, hd, nr, p, a, v, vs, j0, j1, 1);
+    else if (dtype == CL_BF16) values_rows(o, hd, nr, p, a, v, vs, j0, j1, 2);
+    else values_rows(o, hd, nr, p, a, v, vs, j0, j1, 0);
+}
 #endif
 
 /* ---- online softmax of a block (shared by every ISA: plain C, 16 lanes) ---- */
@@ -428,6 +492,10 @@ static void run_task(const att_job *J, int task, att_scratch *W) {
     }
     memset(W->o, 0, (size_t)rows * hd * sizeof *W->o);
     const uint8_t *kh = J->k + (size_t)g * hd * J->esz, *vh = J->v + (size_t)g * hd * J->esz;
+    int direct = 0;   /* few rows (decode): no converted key/value scratch (scores_direct) */
+#ifdef CL_X86
+    direct = J->simd && rows <= 4;
+#endif
     for (int kb0 = klo / BK * BK; kb0 < khi; kb0 += BK) {
         int nk = J->n_k - kb0 < BK ? J->n_k - kb0 : BK;
         int j0 = klo > kb0 ? klo - kb0 : 0, j1 = khi - kb0 < nk ? khi - kb0 : nk;   /* keys any row sees */
@@ -436,7 +504,9 @@ static void run_task(const att_job *J, int task, att_scratch *W) {
         if (J->dtype == CL_F32) v = (const float *)vh + (size_t)kb0 * J->kv_stride, vs = (size_t)J->kv_stride;
         else v = W->vf, vs = (size_t)hd;
 #ifdef CL_X86
-        if (J->simd) {
+        if (direct) {
+            scores_direct(J, kh, kb0, nk, W->qs, hd, rows, W->s);
+        } else if (J->simd) {
             keys_avx512(J, kh, kb0, nk, W->kt, W->vf);
             if (J->dtype != CL_F32) values_avx512(J, vh, kb0, nk, W->vf);
             scores_avx512(W->qs, hd, rows, W->kt, W->s);
@@ -468,7 +538,11 @@ static void run_task(const att_job *J, int task, att_scratch *W) {
         }
         rows_update(rows, W->m, W->l, W->a, W->mnew, W->sum);
 #ifdef CL_X86
-        if (J->simd) values_avx512_rows(W->o, hd, rows, W->s, W->a, v, vs, j0, j1);
+        if (direct)   /* the block's values read in place, converted in the loads */
+            values_avx512_rows(W->o, hd, rows, W->s, W->a, vh + (size_t)kb0 * J->kv_stride * J->esz,
+                               (size_t)J->kv_stride * J->esz, j0, j1, J->dtype);
+        else if (J->simd)
+            values_avx512_rows(W->o, hd, rows, W->s, W->a, (const uint8_t *)v, vs * sizeof *v, j0, j1, CL_F32);
         else
 #endif
             values_portable(W->o, hd, rows, W->s, W->a, v, vs, j0, j1);

@@ -93,29 +93,31 @@ static void sc_00(const gemm_args *g, const float *Bp, int i0, int j0, int nc) {
 static int always(void) { return 1; }
 
 #ifdef CL_X86
+/* The accumulation of every vector tile (in a tile function with g, Bp, i0, MR and NV): declares
+ * acc[MRMAX][2] of vector type T and W = NV * VW, and runs k = 0 .. K-1 in order with
+ * acc[r][v] = FMA(BCAST(&A[i0 + r][k]), LOAD(&Bp[k][VW v]), acc[r][v]); ZERO is the zero vector.
+ * One loop for every ISA, so their tiles cannot drift apart. */
+#define TILE_ACCUMULATE(T, VW, MRMAX, ZERO, LOAD, BCAST, FMA)                                              \
+    T acc[MRMAX][2];                                                                                        \
+    const int W = NV * (VW);                                                                                \
+    _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++)                                                  \
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[r][v] = ZERO;                            \
+    const float *a = g->A + (size_t)i0 * g->ars;                                                            \
+    for (int k = 0; k < g->K; k++, a += g->acs) {                                                          \
+        T b[2];                                                                                             \
+        _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) b[v] = LOAD(Bp + (size_t)k * W + (VW) * v);  \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR; r++) {                                            \
+            T x = BCAST(a + (size_t)r * g->ars);                                                            \
+            _Pragma("GCC unroll 2") for (int v = 0; v < NV; v++) acc[r][v] = FMA(x, b[v], acc[r][v]);     \
+        }                                                                                                   \
+    }
+
 /* ---- AVX2 + FMA: MR 6 x 2 vectors of 8 (12 accumulators of 16 registers) ---- */
 #define AVX2 __attribute__((target("avx2,fma")))
 #define A2_MR 6
 static inline __attribute__((always_inline)) AVX2 void tile_avx2(const gemm_args *g, const float *Bp, int i0,
                                                                   int j0, int nc, const int MR, const int NV) {
-    __m256 acc[A2_MR][2];
-    const int W = NV * 8;
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_ps();
-    const float *a = g->A + (size_t)i0 * g->ars;
-    for (int k = 0; k < g->K; k++, a += g->acs) {
-        __m256 b[2];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) b[v] = _mm256_loadu_ps(Bp + (size_t)k * W + 8 * v);
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            __m256 x = _mm256_broadcast_ss(a + (size_t)r * g->ars);
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_fmadd_ps(x, b[v], acc[r][v]);
-        }
-    }
+    TILE_ACCUMULATE(__m256, 8, A2_MR, _mm256_setzero_ps(), _mm256_loadu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps);
     if (nc == W) {   /* the epilogue in vector registers: the same operations as put() */
         __m256 al = _mm256_set1_ps(g->alpha), be = _mm256_set1_ps(g->beta);
 #pragma GCC unroll 8
@@ -147,26 +149,10 @@ static int has_avx2(void) {
 /* ---- AVX-512F: MR 12 x 2 vectors of 16 (24 accumulators of 32 registers) ---- */
 #define AVX512 __attribute__((target("avx512f")))
 #define A5_MR 12
+#define A5_BCAST(p) _mm512_set1_ps(*(p))
 static inline __attribute__((always_inline)) AVX512 void tile_avx512(const gemm_args *g, const float *Bp, int i0,
                                                                       int j0, int nc, const int MR, const int NV) {
-    __m512 acc[A5_MR][2];
-    const int W = NV * 16;
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; r++)
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
-    const float *a = g->A + (size_t)i0 * g->ars;
-    for (int k = 0; k < g->K; k++, a += g->acs) {
-        __m512 b[2];
-#pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(Bp + (size_t)k * W + 16 * v);
-#pragma GCC unroll 12
-        for (int r = 0; r < MR; r++) {
-            __m512 x = _mm512_set1_ps(a[(size_t)r * g->ars]);
-#pragma GCC unroll 2
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(x, b[v], acc[r][v]);
-        }
-    }
+    TILE_ACCUMULATE(__m512, 16, A5_MR, _mm512_setzero_ps(), _mm512_loadu_ps, A5_BCAST, _mm512_fmadd_ps);
     /* the epilogue in vector registers, masked to the tile's columns: the same operations as put() */
     __m512 al = _mm512_set1_ps(g->alpha), be = _mm512_set1_ps(g->beta);
 #pragma GCC unroll 2

@@ -51,31 +51,61 @@ static void quant_q8_k(const float *x, int8_t *q, float *d) {
     *d = 1.0f / iscale;
 }
 
+/* The portable row quantisers (cl_q8_quant): blocks, then the sums per 16. */
+static void sums16(const int8_t *q, int K, int16_t *bs) {
+    for (int g = 0; g < K / 16; g++) {
+        int s = 0;
+        for (int l = 0; l < 16; l++) s += q[16 * g + l];
+        bs[g] = (int16_t)s;
+    }
+}
+static void row_q8_0(const float *x, int K, int8_t *q, float *d, int16_t *bs) {
+    for (int b = 0; b < K / 32; b++) quant_q8_0(x + 32 * b, q + 32 * b, d + b);
+    sums16(q, K, bs);
+}
+static void row_q8_k(const float *x, int K, int8_t *q, float *d, int16_t *bs) {
+    for (int b = 0; b < K / 256; b++) quant_q8_k(x + 256 * b, q + 256 * b, d + b);
+    sums16(q, K, bs);
+}
+
+cl_q8_quant cl_q8_quant_generic(int kb) { return kb == 32 ? row_q8_0 : row_q8_k; }
+
+static int kernel_cap(void);
+
+typedef struct {
+    cl_q8act *X;
+    cl_q8_quant f;
+    int trans_a, lda;
+    const float *A;
+} act_job;
+
+/* Rows lo..hi-1 of op(A) into X (rows are independent: any split gives the same bytes). */
+static void act_rows(void *vj, int lo, int hi) {
+    const act_job *J = vj;
+    cl_q8act *X = J->X;
+    const int K = X->K, kb = X->kb;
+    float *row = J->trans_a ? cl_malloc((size_t)K * sizeof *row) : NULL;
+    for (int i = lo; i < hi; i++) {
+        const float *x = J->A + (size_t)i * J->lda;
+        if (J->trans_a) {
+            for (int k = 0; k < K; k++) row[k] = J->A[(size_t)k * J->lda + i];
+            x = row;
+        }
+        J->f(x, K, X->q + (size_t)i * K, X->d + (size_t)i * (K / kb), X->bs + (size_t)i * (K / 16));
+    }
+    free(row);
+}
+
 void cl_q8act_make(cl_q8act *X, cl_dtype t, int trans_a, int M, int K, const float *A, int lda) {
     int kb = cl_dtype_block(t) == 256 ? 256 : 32;
     X->M = M, X->K = K, X->kb = kb;
     X->q = cl_malloc((size_t)M * K + 64);
     X->d = cl_malloc((size_t)M * (K / kb) * sizeof *X->d + 1);
     X->bs = cl_malloc((size_t)M * (K / 16) * sizeof *X->bs + 1);
-    float *row = trans_a ? cl_malloc((size_t)K * sizeof *row) : NULL;
-    for (int i = 0; i < M; i++) {
-        const float *x = A + (size_t)i * lda;
-        if (trans_a) {
-            for (int k = 0; k < K; k++) row[k] = A[(size_t)k * lda + i];
-            x = row;
-        }
-        int8_t *q = X->q + (size_t)i * K;
-        for (int b = 0; b < K / kb; b++) {
-            if (kb == 32) quant_q8_0(x + 32 * b, q + 32 * b, X->d + (size_t)i * (K / kb) + b);
-            else quant_q8_k(x + 256 * b, q + 256 * b, X->d + (size_t)i * (K / kb) + b);
-        }
-        for (int g = 0; g < K / 16; g++) {
-            int s = 0;
-            for (int l = 0; l < 16; l++) s += q[16 * g + l];
-            X->bs[(size_t)i * (K / 16) + g] = (int16_t)s;
-        }
-    }
-    free(row);
+    cl_q8_quant f = kernel_cap() >= 2 ? cl_q8_quant_avx512(kb) : NULL;
+    act_job J = {X, f ? f : cl_q8_quant_generic(kb), trans_a, lda, A};
+    /* prefill: rows on the pool, ~32k elements a thread at least */
+    cl_parallel_for(M, K >= 32768 ? 1 : 32768 / K, act_rows, &J);
 }
 
 void cl_q8act_free(cl_q8act *X) {
@@ -165,9 +195,18 @@ void cl_q8_cols_generic(const cl_q8act *X, const cl_mat *W, int j0, int j1, floa
 }
 
 /* CL_KERNELS: "generic" or "avx2" caps the family; anything else (or unset) takes the best. */
+static _Atomic int cap_seen = -1;
+static int kernel_cap(void) {
+    int c = cap_seen;
+    if (c < 0) {   /* a race only reads the same variable twice */
+        const char *e = getenv("CL_KERNELS");
+        cap_seen = c = e && !strcmp(e, "generic") ? 0 : e && !strcmp(e, "avx2") ? 1 : 2;
+    }
+    return c;
+}
+
 static cl_q8_cols pick(const char **isa) {
-    const char *e = getenv("CL_KERNELS");
-    int cap = e && !strcmp(e, "generic") ? 0 : e && !strcmp(e, "avx2") ? 1 : 2;
+    int cap = kernel_cap();
     cl_q8_cols f;
     if (cap >= 2 && (f = cl_q8_cols_avx512())) return *isa = "avx512-vnni", f;
     if (cap >= 1 && (f = cl_q8_cols_avx2())) return *isa = "avx2", f;

@@ -36,9 +36,17 @@ typedef struct {
 /* 1 if products with dtype t go through these kernels. */
 int cl_q8_supports(cl_dtype t);
 /* Quantise the M rows of op(A) (A^T when trans_a; row stride lda) of length K for weights of
- * dtype t into X (allocated here; cl_q8act_free releases it). */
+ * dtype t into X (allocated here; cl_q8act_free releases it).  Rows are split over the thread pool
+ * when there are many (each row's bytes do not depend on the split). */
 void cl_q8act_make(cl_q8act *X, cl_dtype t, int trans_a, int M, int K, const float *A, int lda);
 void cl_q8act_free(cl_q8act *X);
+/* One activation row of length K (a multiple of the block) quantised as above: q[K], d[K / block],
+ * bs[K / 16].  The portable quantisers are in mat_q8.c; cl_q8_quant_avx512 gives the AVX-512 ones
+ * (bit for bit the same; NULL when the CPU lacks AVX512F+BW+VL) for blocks of kb = 32 (q8_0) or 256
+ * (q8_K).  cl_q8act_make picks within CL_KERNELS's cap, as for the products. */
+typedef void (*cl_q8_quant)(const float *x, int K, int8_t *q, float *d, int16_t *bs);
+cl_q8_quant cl_q8_quant_avx512(int kb);
+cl_q8_quant cl_q8_quant_generic(int kb);
 
 /* C[M,N] = alpha X W^T + beta C for the first N rows of W (a supported dtype, K columns), on the
  * thread pool. */

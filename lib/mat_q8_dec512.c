@@ -1,16 +1,17 @@
 /* mat_q8_dec512.c — decode products (up to 4 activation rows) with quantised weights read in place,
  * AVX512-VNNI (see mat_q8.h for the arithmetic every kernel follows).
  *
- * Decode is memory-bound: each weight row is read whole, in address order (k-quants: one row at a
- * time; q8_0/q4_0: 4 rows a pass, one after the other), one sequential stream with a software
- * prefetch PF bytes ahead (4 rows side by side streamed at half the rate from DRAM), each block unpacked once into unsigned bytes in registers and multiplied
- * (vpdpbusd) with the activation rows.  The exact integer sums of mat_q8.h come out of sums across
- * lanes (k-quants: per block, the sub-block scales applied per lane first; q8_0/q4_0: 16 blocks at
- * a time, folded by unpacks; the q8_0/q4_0 offsets and q6_K's -32 through the activation
- * 16-sums), then the float sequence, blocks in order: k-quants in scalar fmaf, q8_0/q4_0 with the
- * 4 rows' chains in the lanes of one vector (the same conversions, products and fma per lane).  So
- * the result is bit for bit the portable kernel's.  Built for baseline x86-64: the functions carry
- * target attributes and are only reached through cl_q8_cols_avx512 (cl_q8_decode_avx512). */
+ * Decode is memory-bound: 4 weight rows a pass, each read whole, one after the other (address
+ * order: one sequential stream with a software prefetch PF bytes ahead; 4 rows side by side
+ * streamed at half the rate from DRAM), each block unpacked once into unsigned bytes in registers
+ * and multiplied (vpdpbusd) with the activation rows.  The exact integer sums of mat_q8.h come out
+ * of sums across lanes (q8_0/q4_0: 16 blocks at a time, folded by unpacks; k-quants: per block 8
+ * partial sums, the sub-block scales applied per lane first, kept until the pass's 4 rows are
+ * done, then folded to lane = row; the q8_0/q4_0 offsets and q6_K's -32 through the activation
+ * 16-sums), then the float sequence, blocks in order, with the 4 rows' chains in the lanes of one
+ * vector (the same conversions, products and fma per lane as scalar code).  So the result is bit
+ * for bit the portable kernel's.  Built for baseline x86-64: the functions carry target attributes
+ * and are only reached through cl_q8_cols_avx512 (cl_q8_decode_avx512). */
 #include "mat_q8.h"
 #include <math.h>
 #include <stdint.h>
@@ -36,12 +37,16 @@ TVI static float h2f(const uint8_t *p) {
 }
 
 /* q8_0 / q4_0: blocks b0 .. b0+15 (those below nb) of row w as unsigned bytes, two blocks a vector
- * (q8_0: q + 128; q4_0: the nibbles, low ones first). */
-TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u[8]) {
+ * (q8_0: q + 128; q4_0: the nibbles, low ones first); vectors from np (a constant <= 8) on: zero. */
+TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, int np, __m512i u[8]) {
     const int bb = t == CL_Q8_0 ? 34 : 18;
     _Pragma("GCC unroll 8")
     for (int p = 0; p < 8; p++) {
         const int bl = b0 + 2 * p;
+        if (p >= np) {
+            u[p] = _mm512_setzero_si512();
+            continue;
+        }
         const uint8_t *q = w + (size_t)bl * bb + 2;
         if (t == CL_Q8_0) {
             __m256i lo = bl < nb ? _mm256_loadu_si256((const __m256i *)q) : _mm256_setzero_si256();
@@ -62,12 +67,16 @@ TVI static void unpack16(cl_dtype t, const uint8_t *w, int b0, int nb, __m512i u
  * corr (the offset q8_0: 128, q4_0: 8, times the activation block sums; computed once a call).
  * Each vector's 8-lane block sums fold through unpacks and adds into lanes in the order
  * 0,2,4,6,1,3,5,7,8,10,..., which one permute puts in block order. */
-TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, int nb, const int32_t *corr) {
+TVI static __m512i sums16(const __m512i u[8], const cl_q8act *X, int r, int b0, int nb, int np, const int32_t *corr) {
     const int8_t *a = X->q + (size_t)r * X->K + 32 * (size_t)b0;   /* nb: the blocks end here (this group's) */
     __m512i v[8], t[4];
     _Pragma("GCC unroll 8")
     for (int p = 0; p < 8; p++) {
         const int bl = b0 + 2 * p;
+        if (p >= np) {   /* blocks past the group's end (np: a constant) */
+            v[p] = _mm512_setzero_si512();
+            continue;
+        }
         __mmask64 m = bl + 1 < nb ? ~(__mmask64)0 : bl < nb ? (__mmask64)0xFFFFFFFF : 0;
         v[p] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[p], _mm512_maskz_loadu_epi8(m, a + 64 * p));
     }
@@ -97,20 +106,30 @@ TVI static void tr4(const __m512 x[4], __m512 g[4]) {
  * transposed to lane = weight row, and the fma chains run for the JR rows side by side, blocks in
  * order (rows past nj: zeros, never stored). */
 /* Group g (blocks b0 = 16 g .. b0 + n - 1) of one weight row w: per activation row r the block sums
- * and the products dw da as vectors, into buf[r][g][jj][2] (16 floats each). */
+ * and the products dw da as vectors, into buf[r][g][jj][2] (16 floats each).  np (a constant,
+ * >= n / 2): the vectors of two blocks worked on, so a short tail group costs what it holds. */
 TVI static void group_q32(cl_dtype t, const uint8_t *w, const cl_q8act *X, const int32_t *corr, int nbp, int M,
-                          int b0, int n, int jj, int ng, float *buf) {
+                          int b0, int n, int np, int jj, int ng, float *buf) {
     const int nb = X->K / 32, bb = t == CL_Q8_0 ? 34 : 18;
-    const __m512i doff = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(bb));
     const __mmask16 mn = (__mmask16)(n == 16 ? 0xFFFF : (1u << n) - 1);
     for (int o = 0; o < 16 * bb; o += 64) _mm_prefetch((const char *)(w + (size_t)b0 * bb + PF + o), _MM_HINT_T0);
     __m512i u[8];
-    unpack16(t, w, b0, b0 + n, u);
-    const __m512 dwv = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(
-        _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mn, doff, (const void *)(w + (size_t)b0 * bb), 1)));
+    unpack16(t, w, b0, b0 + n, np, u);
+    const uint8_t *wd = w + (size_t)b0 * bb;
+    __m128i x[2];   /* the blocks' f16 scales by 16-bit inserts (a gather costs ~1/4 of the kernel), converted at once */
+    _Pragma("GCC unroll 2")
+    for (int k = 0; k < 2; k++) {
+        const uint8_t *q = wd + 8 * k * bb;
+        x[k] = _mm_setzero_si128();
+#define INS(i) if (8 * k + (i) < n) { uint16_t v; memcpy(&v, q + (i) * bb, 2); x[k] = _mm_insert_epi16(x[k], v, i); }
+        INS(0) INS(1) INS(2) INS(3) INS(4) INS(5) INS(6) INS(7)
+#undef INS
+    }
+    const __m256i hv = _mm256_set_m128i(x[1], x[0]);
+    const __m512 dwv = _mm512_maskz_cvtph_ps(mn, hv);
     for (int r = 0; r < M; r++) {
         float *o = buf + (((size_t)r * ng + b0 / 16) * JR + jj) * 32;
-        _mm512_storeu_ps(o, _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, corr + (size_t)r * nbp)));
+        _mm512_storeu_ps(o, _mm512_cvtepi32_ps(sums16(u, X, r, b0, b0 + n, np, corr + (size_t)r * nbp)));
         _mm512_storeu_ps(o + 16, _mm512_mul_ps(dwv, _mm512_maskz_loadu_ps(mn, X->d + (size_t)r * nb + b0)));
     }
 }
@@ -129,8 +148,12 @@ TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const 
             continue;
         }
         int b0 = 0;
-        for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, 16, jj, ng, buf);   /* 16: constant */
-        if (b0 < nb) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, nb - b0, jj, ng, buf);
+        for (; b0 + 16 <= nb; b0 += 16) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, 16, 8, jj, ng, buf);   /* 16: constant */
+        const int n = nb - b0;   /* the tail: 1 to 15 blocks, in 1, 2, 4 or 8 vectors */
+        if (n > 8) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 8, jj, ng, buf);
+        else if (n > 4) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 4, jj, ng, buf);
+        else if (n > 2) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 2, jj, ng, buf);
+        else if (n > 0) group_q32(t, w + jj * rb, X, corr, nbp, M, b0, n, 1, jj, ng, buf);
     }
     for (int r = 0; r < M; r++)
         for (int g = 0; g < ng; g++) {
@@ -148,9 +171,15 @@ TVI static void rows_q32(cl_dtype t, const uint8_t *w, size_t rb, int nj, const 
         }
 }
 
-/* q4_K / q5_K: one block (256) against the M activation rows. */
-TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int M, int b, float acc[MR]) {
-    const int nb = X->K / 256;
+/* k-quants: like q8_0, JR weight rows a pass, each read whole (address order); per block and
+ * activation row the exact integer sums come out as 8-lane partial sums (sumi; q4_K/q5_K's summ,
+ * q6_K: 0), kept, then per block the JR rows' partial sums are folded (hadds: integer, so exact in
+ * any order) to lane = weight row, converted and multiplied as vectors (the same IEEE conversions
+ * and products per lane as scalar code), and mat_q8.h's fma sequence runs for the JR rows side by
+ * side, blocks in order. */
+/* q4_K / q5_K: block b of weight row jj (w) against the M activation rows: the 8-lane partial sums
+ * into kb[r][b][0][jj] (sumi) and kb[r][b][1][jj] (summ), d and dmin into dw[b][0 / 1][jj]. */
+TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int M, int b, int jj, __m256i *kb, float *dw) {
     const __m512i m4 = _mm512_set1_epi8(15);
     /* the 12 scale bytes to sc[0..7], m[0..7] (cl_qk_scale_min for all j at once, 32 bits at a time) */
     uint32_t s3[3];
@@ -180,7 +209,8 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int M, i
     for (int c = 0; c < 4; c++)   /* lanes 0-7: sc[2c], 8-15: sc[2c+1] */
         scv[c] = _mm512_permutexvar_epi32(_mm512_mask_blend_epi32((__mmask16)0xFF00, _mm512_set1_epi32(2 * c), _mm512_set1_epi32(2 * c + 1)), s32);
     const __m256i mv = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)));
-    const float d = h2f(w), dmin = h2f(w + 2);
+    const int nb = X->K / 256;
+    dw[(size_t)b * 2 * JR + jj] = h2f(w), dw[((size_t)b * 2 + 1) * JR + jj] = h2f(w + 2);
     for (int r = 0; r < M; r++) {
         const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
         __m512i s = _mm512_setzero_si512();
@@ -188,20 +218,14 @@ TVI static void blk_q45k(int five, const uint8_t *w, const cl_q8act *X, int M, i
         for (int c = 0; c < 4; c++)
             s = _mm512_add_epi32(s, _mm512_mullo_epi32(scv[c], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[c], _mm512_loadu_si512(a + 64 * c))));
         __m256i bs = _mm256_loadu_si256((const __m256i *)(X->bs + (size_t)r * (X->K / 16) + 16 * (size_t)b));
-        /* both sums across lanes at once: lane 0 sumi, lane 1 summ */
-        __m256i x = _mm256_hadd_epi32(_mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1)), _mm256_madd_epi16(bs, mv));
-        x = _mm256_hadd_epi32(x, x);
-        const __m128i y = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
-        const int sumi = _mm_cvtsi128_si32(y), summ = _mm_extract_epi32(y, 1);
-        const float da = X->d[(size_t)r * nb + b];
-        acc[r] = fmaf((float)sumi, d * da, acc[r]);
-        acc[r] = fmaf((float)summ, -(dmin * da), acc[r]);
+        __m256i *o = kb + ((size_t)r * nb + b) * 2 * JR + jj;
+        o[0] = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+        o[JR] = _mm256_madd_epi16(bs, mv);
     }
 }
 
-/* q6_K: one block (256) against the M activation rows. */
-TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int M, int b, float acc[MR]) {
-    const int nb = X->K / 256;
+/* q6_K: as blk_q45k (no summ: zero). */
+TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int M, int b, int jj, __m256i *kb, float *dw) {
     const __m512i m4 = _mm512_set1_epi8(15), m30 = _mm512_set1_epi8(0x30);
     __m512i u[4], scr[4];
     _Pragma("GCC unroll 2")
@@ -219,7 +243,8 @@ TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int M, int b, float
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 2));
         scr[v] = _mm512_permutexvar_epi32(idx, scv);
     }
-    const float d = h2f(w + 208);
+    const int nb = X->K / 256;
+    dw[(size_t)b * 2 * JR + jj] = h2f(w + 208), dw[((size_t)b * 2 + 1) * JR + jj] = 0.0f;
     for (int r = 0; r < M; r++) {
         const int8_t *a = X->q + (size_t)r * X->K + 256 * (size_t)b;
         __m512i bs = _mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(X->bs + (size_t)r * (X->K / 16) + 16 * (size_t)b)));
@@ -227,27 +252,62 @@ TVI static void blk_q6k(const uint8_t *w, const cl_q8act *X, int M, int b, float
         _Pragma("GCC unroll 4")
         for (int v = 0; v < 4; v++)
             s = _mm512_add_epi32(s, _mm512_mullo_epi32(scr[v], _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[v], _mm512_loadu_si512(a + 64 * v))));
-        acc[r] = fmaf((float)_mm512_reduce_add_epi32(s), d * X->d[(size_t)r * nb + b], acc[r]);
+        __m256i *o = kb + ((size_t)r * nb + b) * 2 * JR + jj;
+        o[0] = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+        o[JR] = _mm256_setzero_si256();
     }
 }
 
-TVI static void row_k(cl_dtype t, const uint8_t *w, const cl_q8act *X, int M, float acc[MR]) {
+/* nj (<= JR) consecutive weight rows of a k-quant (w, stride rb) against the M activation rows:
+ * lane jj of acc[r] per mat_q8.h (kb: M * nb * 2 * JR vectors, dw: nb * 2 * JR floats; rows past
+ * nj: zeros, never stored). */
+TVI static void rows_k(cl_dtype t, const uint8_t *w, size_t rb, int nj, const cl_q8act *X, int M, __m256i *kb, float *dw,
+                       __m128 acc[MR]) {
     const int nb = X->K / 256, bb = t == CL_Q4_K ? 144 : t == CL_Q5_K ? 176 : 210;
-    float a[MR] = {0.0f, 0.0f, 0.0f, 0.0f};   /* locals: registers when M is a constant */
-    for (int b = 0; b < nb; b++, w += bb) {
-        for (int o = 0; o < bb; o += 64) _mm_prefetch((const char *)(w + PF + o), _MM_HINT_T0);
-        if (t == CL_Q6_K) blk_q6k(w, X, M, b, a);
-        else blk_q45k(t == CL_Q5_K, w, X, M, b, a);
+    for (int jj = 0; jj < JR; jj++) {
+        if (jj >= nj) {
+            for (int b = 0; b < nb; b++) {
+                dw[(size_t)b * 2 * JR + jj] = dw[((size_t)b * 2 + 1) * JR + jj] = 0.0f;
+                for (int r = 0; r < M; r++) {
+                    __m256i *o = kb + ((size_t)r * nb + b) * 2 * JR + jj;
+                    o[0] = o[JR] = _mm256_setzero_si256();
+                }
+            }
+            continue;
+        }
+        const uint8_t *wr = w + jj * rb;
+        for (int b = 0; b < nb; b++, wr += bb) {
+            for (int o = 0; o < bb; o += 64) _mm_prefetch((const char *)(wr + PF + o), _MM_HINT_T0);
+            if (t == CL_Q6_K) blk_q6k(wr, X, M, b, jj, kb, dw);
+            else blk_q45k(t == CL_Q5_K, wr, X, M, b, jj, kb, dw);
+        }
     }
-    for (int r = 0; r < M; r++) acc[r] = a[r];
+    for (int r = 0; r < M; r++) {
+        __m128 a = acc[r];
+        for (int b = 0; b < nb; b++) {
+            const __m256i *S = kb + ((size_t)r * nb + b) * 2 * JR, *Q = S + JR;
+            const __m256i x = _mm256_hadd_epi32(_mm256_hadd_epi32(S[0], S[1]), _mm256_hadd_epi32(S[2], S[3]));
+            const __m256i y = _mm256_hadd_epi32(_mm256_hadd_epi32(Q[0], Q[1]), _mm256_hadd_epi32(Q[2], Q[3]));
+            /* lanes 0-3: sumi of rows 0-3, 4-7: summ */
+            const __m256i z = _mm256_add_epi32(_mm256_permute2x128_si256(x, y, 0x20), _mm256_permute2x128_si256(x, y, 0x31));
+            const __m256 f = _mm256_cvtepi32_ps(z);
+            const __m256 p = _mm256_mul_ps(_mm256_loadu_ps(dw + (size_t)b * 2 * JR), _mm256_set1_ps(X->d[(size_t)r * nb + b]));
+            a = _mm_fmadd_ps(_mm256_castps256_ps128(f), _mm256_castps256_ps128(p), a);
+            if (t != CL_Q6_K)   /* + summ * -(dmin da) */
+                a = _mm_fmadd_ps(_mm256_extractf128_ps(f, 1), _mm_xor_ps(_mm256_extractf128_ps(p, 1), _mm_set1_ps(-0.0f)), a);
+        }
+        acc[r] = a;
+    }
 }
 
-/* Rows j0..j1-1 of W, one after the other. */
+/* Rows j0..j1-1 of W, JR at a time. */
 TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int j1, float alpha, float beta,
                      float *C, int ldc) {
-    const int q32 = t == CL_Q8_0 || t == CL_Q4_0, nb = X->K / 32, nbp = (nb + 15) / 16 * 16;
+    const int q32 = t == CL_Q8_0 || t == CL_Q4_0, nb = X->K / 32, nbp = (nb + 15) / 16 * 16, nbk = X->K / 256;
     int32_t *corr = NULL;
     float *buf = NULL;
+    __m256i *kb = NULL;
+    void *kraw = NULL;
     if (q32) {   /* the weight offset times each activation block's sum */
         corr = cl_malloc((size_t)X->M * nbp * sizeof *corr);
         buf = cl_malloc((size_t)X->M * (nbp / 16) * JR * 32 * sizeof *buf);
@@ -256,32 +316,30 @@ TVI static void rows(cl_dtype t, const cl_q8act *X, const cl_mat *W, int j0, int
                 const int16_t *bs = X->bs + (size_t)r * (X->K / 16) + 2 * (size_t)b;
                 corr[(size_t)r * nbp + b] = b < nb ? (t == CL_Q8_0 ? 128 : 8) * (bs[0] + bs[1]) : 0;
             }
+    } else {
+        kraw = cl_malloc((size_t)X->M * nbk * 2 * JR * sizeof *kb + 32);   /* [M][nbk][2][JR], 32-byte aligned */
+        kb = (__m256i *)(((uintptr_t)kraw + 31) & ~(uintptr_t)31);
+        buf = cl_malloc((size_t)nbk * 2 * JR * sizeof *buf + 1);
     }
     for (int j = j0; j < j1;) {
         const uint8_t *w = (const uint8_t *)W->data + (size_t)j * W->row_bytes;
-        const int nj = q32 ? (j1 - j < JR ? j1 - j : JR) : 1;
-        float acc[JR][MR] = {{0.0f}};
-        if (q32) {
-            __m128 a4[MR] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
-            if (X->M == 1) rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, 1, buf, a4);   /* a constant: registers */
-            else rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, X->M, buf, a4);
-            for (int r = 0; r < X->M; r++) {
-                float l[4];
-                _mm_storeu_ps(l, a4[r]);
-                for (int jj = 0; jj < nj; jj++) acc[jj][r] = l[jj];
-            }
-        } else if (X->M == 1)
-            row_k(t, w, X, 1, acc[0]);   /* a constant: registers */
-        else
-            row_k(t, w, X, X->M, acc[0]);
-        for (int jj = 0; jj < nj; jj++)
-            for (int r = 0; r < X->M; r++) {
+        const int nj = j1 - j < JR ? j1 - j : JR;
+        __m128 a4[MR] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+        if (q32 && X->M == 1) rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, 1, buf, a4);   /* a constant: registers */
+        else if (q32) rows_q32(t, w, W->row_bytes, nj, X, corr, nbp, X->M, buf, a4);
+        else if (X->M == 1) rows_k(t, w, W->row_bytes, nj, X, 1, kb, buf, a4);
+        else rows_k(t, w, W->row_bytes, nj, X, X->M, kb, buf, a4);
+        for (int r = 0; r < X->M; r++) {
+            float l[4];
+            _mm_storeu_ps(l, a4[r]);
+            for (int jj = 0; jj < nj; jj++) {
                 float *o = C + (size_t)r * ldc + j + jj;
-                *o = cl_q8_out(acc[jj][r], alpha, beta, *o);
+                *o = cl_q8_out(l[jj], alpha, beta, *o);
             }
+        }
         j += nj;
     }
-    free(corr), free(buf);
+    free(corr), free(buf), free(kraw);
 }
 
 TV static void dec_q8_0(const cl_q8act *X, const cl_mat *W, int j0, int j1, float al, float be, float *C, int ldc) { rows(CL_Q8_0, X, W, j0, j1, al, be, C, ldc); }

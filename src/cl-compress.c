@@ -10,6 +10,7 @@
 #include "hub.h"
 #include "datadir.h"
 #include "ce_cache.h"
+#include "comp_settings.h"
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
@@ -211,15 +212,6 @@ static void parse_options(int argc, char **argv, compress_opts *o) {
     if (o->naive && o->seg_given) cl_usage_error("--max-segment: the naive baseline has no segment length");
 }
 
-/* The compressor file sets C and S: a --rate or --max-segment given must agree (-1, cl_error). */
-static int check_settings(const compress_opts *o, const cl_compressor *c, const char *path) {
-    if (o->rate_given && o->rate != c->rate)
-        return cl_fail("%s: compression rate is %d, --rate says %d", path, c->rate, o->rate);
-    if (o->seg_given && o->max_seg != c->max_seg)
-        return cl_fail("%s: segment length is %d, --max-segment says %d", path, c->max_seg, o->max_seg);
-    return 0;
-}
-
 /* Compress the inputs' segments to CE records (or write a fresh compressor with
  * --init-compressor); the exit status. */
 static int run_compress(const compress_opts *o) {
@@ -250,12 +242,11 @@ static int run_compress(const compress_opts *o) {
         if (!comp_path) comp_path = comp_default = default_compressor(model_path, o->rate);
         if (!comp_path)
             cl_die("no compressor: give --compressor K (make one with --init-compressor K), set CL_COMPRESSOR, or use --naive");
-        comp = cl_compressor_load(comp_path, model);
+        /* the file sets C and S: a --rate or --max-segment given must agree */
+        cl_comp_settings cs = {.rate = o->rate, .max_seg = o->max_seg, .rate_given = o->rate_given,
+                               .seg_given = o->seg_given, .rate_opt = "--rate", .seg_opt = "--max-segment"};
+        comp = cl_comp_settings_load(comp_path, model, &cs);
         if (!comp) cl_die("%s", cl_error());
-        if (check_settings(o, comp, comp_path) < 0) {
-            cl_compressor_free(comp);   /* exit without a leak (check-asan) */
-            cl_die("%s", cl_error());
-        }
         j.comp = comp;
         j.rate = comp->rate;
         j.max_seg = comp->max_seg;

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "hub.h"
 #include "compressor.h"
+#include "comp_settings.h"
 #include "eval_data.h"
 #include "eval_drop.h"
 #include "eval_needle.h"
@@ -40,9 +41,14 @@ static const char usage_text[] =
     "  --pull                --model ORG/NAME[@REV] not in the Hugging Face cache: download it\n"
     "  --compressor K        compressor GGUF (cl-train), 'identity' (untrained: final hidden\n"
     "                        states as CEs) or 'naive' (mean of C embeddings); default identity\n"
-    "  --mode M              fidelity (default), qa or needle; fidelity and needle compare the\n"
-    "                        text, the CEs, token-drop (keep the ceil(n/C) tokens of each segment\n"
-    "                        with the highest -log p(token | preceding text)), naive and no context\n"
+    "  --rate C              identity and naive: tokens per CE (default 2); a GGUF sets C itself\n"
+    "                        and a differing --rate is an error\n"
+    "  --max-segment S       identity and naive: segment length in tokens (default 20); a GGUF\n"
+    "                        sets S itself and a differing --max-segment is an error\n"
+    "  --mode M              fidelity (default), qa or needle; each compares the text, the CEs,\n"
+    "                        token-drop (keep the ceil(n/C) tokens of each segment with the highest\n"
+    "                        -log p(token | preceding text)) and naive; fidelity and needle also\n"
+    "                        no context\n"
     "  --data FILE           JSONL {context, question?, answer?|answers?} or SQuAD v1.1/v2.0 JSON;\n"
     "                        fidelity without it: TEXT-FILEs (each a context), or held-out stories\n"
     "                        sampled from the model (temperature 0.8, --seed); needle: the\n"
@@ -211,6 +217,30 @@ static double ratio(double a, double b) { return b != 0 ? a / b : NAN; }
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
+/* j[fmt with method k's name] = v (NaN as null): the "<key>_<method>" fields of every summary.
+ * fmt holds one %s. */
+static void set_method(json_t *j, const char *fmt, int k, double v) {
+    char key[64];
+    snprintf(key, sizeof key, fmt, f_names[k]);
+    json_object_set_new(j, key, num(v));
+}
+
+/* What method k costs (means): ttft_<m>_s (making its context form included), kv_<m>_bytes and
+ * kv_<m>_positions. */
+static void set_costs(json_t *j, int k, double ttft_s, double kv_bytes, double positions) {
+    set_method(j, "ttft_%s_s", k, ttft_s);
+    set_method(j, "kv_%s_bytes", k, kv_bytes);
+    set_method(j, "kv_%s_positions", k, positions);
+}
+
+/* Mean seconds making the CEs, the naive CEs and the kept tokens from the text took (prep_s sums
+ * over n examples): compress_s, naive_s, drop_s. */
+static void set_prep(json_t *j, const double prep_s[], double n) {
+    json_object_set_new(j, "compress_s", num(prep_s[F_CE] / n));
+    json_object_set_new(j, "naive_s", num(prep_s[F_NAIVE] / n));
+    json_object_set_new(j, "drop_s", num(prep_s[F_DROP] / n));
+}
+
 /* What the model reads beyond its context is out of what it was trained on: say how often. */
 static void warn_over_ctx(const ctx_t *x, int over, int n) {
     if (over)
@@ -319,25 +349,12 @@ static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, in
     json_object_set_new(j, "context_tokens", num(s.context_tokens / E));
     json_object_set_new(j, "ces", num((s.pos[F_CE] - s.pos[F_NONE]) / E));
     for (int k = 0; k < F_N; k++) {
-        char key[64];
-        snprintf(key, sizeof key, "nll_%s", f_names[k]);
-        json_object_set_new(j, key, num(nll[k]));
-        snprintf(key, sizeof key, "top1_%s", f_names[k]);
-        json_object_set_new(j, key, num((double)s.top1[k] / s.tokens));
-        if (k != F_TEXT) {
-            snprintf(key, sizeof key, "agreement_%s", f_names[k]);
-            json_object_set_new(j, key, num(s.agree[k] / s.agree_tokens));
-        }
-        snprintf(key, sizeof key, "ttft_%s_s", f_names[k]);
-        json_object_set_new(j, key, num(s.ttft[k] / E));
-        snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
-        json_object_set_new(j, key, num(s.kv[k] / E));
-        snprintf(key, sizeof key, "kv_%s_positions", f_names[k]);
-        json_object_set_new(j, key, num(s.pos[k] / E));
+        set_method(j, "nll_%s", k, nll[k]);
+        set_method(j, "top1_%s", k, (double)s.top1[k] / s.tokens);
+        if (k != F_TEXT) set_method(j, "agreement_%s", k, s.agree[k] / s.agree_tokens);
+        set_costs(j, k, s.ttft[k] / E, s.kv[k] / E, s.pos[k] / E);
     }
-    json_object_set_new(j, "compress_s", num(s.prep_s[F_CE] / E));
-    json_object_set_new(j, "naive_s", num(s.prep_s[F_NAIVE] / E));
-    json_object_set_new(j, "drop_s", num(s.prep_s[F_DROP] / E));
+    set_prep(j, s.prep_s, E);
     json_object_set_new(j, "utility", num(util[F_CE]));
     json_object_set_new(j, "utility_naive", num(util[F_NAIVE]));
     json_object_set_new(j, "utility_drop", num(util[F_DROP]));
@@ -375,75 +392,94 @@ static char *answer_text(const ctx_t *x, const qa_opts *o, const int32_t *ids, i
     return r;
 }
 
+/* The context methods QA compares (no "none": a question without a context is another prompt). */
+enum { Q_N = 4 };
+static const int q_methods[Q_N] = {F_TEXT, F_CE, F_DROP, F_NAIVE};
+
 typedef struct {
-    double em[2], f1[2], agree_em, agree_f1, ttft[2], kv[2], compress_s, context_tokens, ces;
+    double em[F_N], f1[F_N], agree_em[F_N], agree_f1[F_N], ttft[F_N], kv[F_N], pos[F_N], prep_s[F_N];
+    double context_tokens, ces;
     int n, over_ctx;
 } qa_sums;
 
+/* One question's answers and scores as a JSONL line of o->answers. */
+static void qa_write_answer(const qa_opts *o, const cl_qa_item *it, int n_ctx, char *const ans[F_N],
+                            const double em[F_N], const double f1[F_N], const double agree_em[F_N],
+                            const double agree_f1[F_N]) {
+    json_t *j = json_object(), *g = json_array();
+    for (int i = 0; i < it->n_answers; i++) json_array_append_new(g, json_string(it->answers[i]));
+    json_object_set_new(j, "id", json_string(it->id));
+    json_object_set_new(j, "question", json_string(it->question));
+    json_object_set_new(j, "answers", g);
+    json_object_set_new(j, "context_tokens", json_integer(n_ctx));
+    for (int r = 0; r < Q_N; r++) {
+        int k = q_methods[r];
+        char key[64];
+        snprintf(key, sizeof key, "%s_answer", f_names[k]);
+        json_object_set_new(j, key, json_stringn(ans[k], strlen(ans[k])));
+        snprintf(key, sizeof key, "em_%s", f_names[k]);
+        json_object_set_new(j, key, json_integer((int)em[k]));
+        set_method(j, "f1_%s", k, f1[k]);
+    }
+    json_object_set_new(j, "agree_em", json_integer((int)agree_em[F_CE]));
+    json_object_set_new(j, "agree_f1", json_real(agree_f1[F_CE]));
+    for (int r = 2; r < Q_N; r++) {   /* token-drop and naive vs text (agree_*: the CEs') */
+        set_method(j, "agree_em_%s", q_methods[r], agree_em[q_methods[r]]);
+        set_method(j, "agree_f1_%s", q_methods[r], agree_f1[q_methods[r]]);
+    }
+    char *line = json_dumps(j, JSON_COMPACT);
+    if (!line) cl_die("answers: an answer is not valid UTF-8");   /* jansson needs UTF-8 */
+    fprintf(o->answers, "%s\n", line);
+    free(line);
+    json_decref(j);
+}
+
+/* Answer one question over the context as text, CEs, kept tokens and naive CEs (views_make:
+ * the same segments, the same KV positions for all but the text). */
 static void qa_one(const ctx_t *x, const qa_opts *o, const cl_qa_item *it, const char *context, qa_sums *s) {
     cl_qa_prompt pr;
     if (cl_qa_prompt_build(&pr, x->tok, o->chat, *context != 0, it->question) < 0) cl_die("%s", cl_error());
-    int n_ctx;
-    int32_t *ctx = encode(x->tok, context, &n_ctx);
-    double t0 = cl_now();
-    float *ce;
-    int n_ce = compress_text(x, context, 0, &ce);
-    double t_ce = cl_now() - t0;
-    cl_piece p[2][3] = {
-        {{.ids = pr.pre, .n = pr.n_pre}, {.ids = ctx, .n = n_ctx}, {.ids = pr.post, .n = pr.n_post}},
-        {{.ids = pr.pre, .n = pr.n_pre}, {.embd = ce, .n = n_ce}, {.ids = pr.post, .n = pr.n_post}}};
-    if (cl_pieces_len(p[0], 3) + o->max_tokens > x->m->cfg.max_ctx) s->over_ctx++;
+    ctx_views v;
+    views_make(x, context, &v);
     int32_t *gen = cl_malloc((size_t)o->max_tokens * sizeof *gen);
-    char *ans[2];
-    double em[2], f1[2];
+    char *ans[F_N] = {0};
+    double em[F_N] = {0}, f1[F_N] = {0}, agree_em[F_N] = {0}, agree_f1[F_N] = {0};
     const char *const *gold = (const char *const *)it->answers;
-    for (int k = 0; k < 2; k++) {
+    for (int r = 0; r < Q_N; r++) {
+        int k = q_methods[r];
+        cl_piece p[3] = {{.ids = pr.pre, .n = pr.n_pre}, v.piece[k], {.ids = pr.post, .n = pr.n_post}};
+        if (k == F_TEXT && cl_pieces_len(p, 3) + o->max_tokens > x->m->cfg.max_ctx) s->over_ctx++;
         cl_gen_stats st = {0};
-        int n = cl_greedy(x->m, p[k], 3, o->max_tokens, o->stop, o->n_stop, gen, &st);
+        int n = cl_greedy(x->m, p, 3, o->max_tokens, o->stop, o->n_stop, gen, &st);
         if (n < 0) cl_die("%s", cl_error());
         ans[k] = answer_text(x, o, gen, n);
         em[k] = cl_squad_exact_max(ans[k], gold, it->n_answers);
         f1[k] = cl_squad_f1_max(ans[k], gold, it->n_answers);
+        agree_em[k] = cl_squad_exact(ans[k], ans[F_TEXT]);
+        agree_f1[k] = cl_squad_f1(ans[k], ans[F_TEXT]);
         s->em[k] += em[k];
         s->f1[k] += f1[k];
-        s->ttft[k] += st.ttft_s + (k == 1 ? t_ce : 0);
+        s->agree_em[k] += agree_em[k];
+        s->agree_f1[k] += agree_f1[k];
+        s->ttft[k] += st.ttft_s + v.prep_s[k];
         s->kv[k] += (double)st.kv_bytes;
+        s->pos[k] += cl_pieces_len(p, 3);
+        s->prep_s[k] += v.prep_s[k];
     }
-    int agree_em = cl_squad_exact(ans[1], ans[0]);
-    double agree_f1 = cl_squad_f1(ans[1], ans[0]);
-    s->agree_em += agree_em;
-    s->agree_f1 += agree_f1;
-    s->compress_s += t_ce;
-    s->context_tokens += n_ctx;
-    s->ces += n_ce;
+    s->context_tokens += v.piece[F_TEXT].n;
+    s->ces += v.piece[F_CE].n;
     s->n++;
-    if (o->answers) {
-        json_t *j = json_object(), *g = json_array();
-        for (int i = 0; i < it->n_answers; i++) json_array_append_new(g, json_string(it->answers[i]));
-        json_object_set_new(j, "id", json_string(it->id));
-        json_object_set_new(j, "question", json_string(it->question));
-        json_object_set_new(j, "answers", g);
-        json_object_set_new(j, "context_tokens", json_integer(n_ctx));
-        json_object_set_new(j, "text_answer", json_stringn(ans[0], strlen(ans[0])));
-        json_object_set_new(j, "ce_answer", json_stringn(ans[1], strlen(ans[1])));
-        json_object_set_new(j, "em_text", json_integer((int)em[0]));
-        json_object_set_new(j, "f1_text", json_real(f1[0]));
-        json_object_set_new(j, "em_ce", json_integer((int)em[1]));
-        json_object_set_new(j, "f1_ce", json_real(f1[1]));
-        json_object_set_new(j, "agree_em", json_integer(agree_em));
-        json_object_set_new(j, "agree_f1", json_real(agree_f1));
-        char *line = json_dumps(j, JSON_COMPACT);
-        if (!line) cl_die("answers: an answer is not valid UTF-8");   /* jansson needs UTF-8 */
-        fprintf(o->answers, "%s\n", line);
-        free(line);
-        json_decref(j);
-    }
-    free(ans[0]);
-    free(ans[1]);
+    if (o->answers) qa_write_answer(o, it, v.piece[F_TEXT].n, ans, em, f1, agree_em, agree_f1);
+    for (int k = 0; k < F_N; k++) free(ans[k]);
     free(gen);
-    free(ce);
-    free(ctx);
+    views_free(&v);
     cl_qa_prompt_free(&pr);
+}
+
+/* The QA table's header (qa_run prints a row per method). */
+static void qa_header(void) {
+    printf("%-8s %5s %8s %-11s %7s %7s %8s %8s %10s %8s %10s\n", "target", "n", "ctx tok", "context", "EM", "F1",
+           "agree EM", "agree F1", "TTFT ms", "KV pos", "KV bytes");
 }
 
 static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, const int *idx, int n,
@@ -461,26 +497,31 @@ static json_t *qa_run(const ctx_t *x, const qa_opts *o, const cl_qa_set *set, co
     warn_over_ctx(x, s.over_ctx, s.n);
     char tgt[32];
     snprintf(tgt, sizeof tgt, "%d", target);
-    printf("%-8s %6d %9.1f %9.3f %9.3f %9.3f %8.3f %8.3f %8.2fms %8.2fms %12.0f %12.0f\n",
-           target ? tgt : "natural", s.n, s.context_tokens / N, s.em[0] / N, s.f1[0] / N, s.em[1] / N,
-           s.f1[1] / N, s.agree_f1 / N, 1e3 * s.ttft[0] / N, 1e3 * s.ttft[1] / N, s.kv[0] / N, s.kv[1] / N);
+    for (int r = 0; r < Q_N; r++) {
+        int k = q_methods[r];
+        printf("%-8s %5d %8.1f %-11s %7.3f %7.3f %8.3f %8.3f %10.2f %8.1f %10.0f\n", target ? tgt : "natural", s.n,
+               s.context_tokens / N, f_label[k], s.em[k] / N, s.f1[k] / N, s.agree_em[k] / N, s.agree_f1[k] / N,
+               1e3 * s.ttft[k] / N, s.pos[k] / N, s.kv[k] / N);
+    }
     json_t *j = json_object();
     json_object_set_new(j, "context_tokens_target", json_integer(target));
     json_object_set_new(j, "depth", target ? json_real(depth) : json_null());
     json_object_set_new(j, "questions", json_integer(s.n));
     json_object_set_new(j, "context_tokens", num(s.context_tokens / N));
     json_object_set_new(j, "ces", num(s.ces / N));
-    json_object_set_new(j, "em_text", num(s.em[0] / N));
-    json_object_set_new(j, "f1_text", num(s.f1[0] / N));
-    json_object_set_new(j, "em_ce", num(s.em[1] / N));
-    json_object_set_new(j, "f1_ce", num(s.f1[1] / N));
-    json_object_set_new(j, "agree_em", num(s.agree_em / N));
-    json_object_set_new(j, "agree_f1", num(s.agree_f1 / N));
-    json_object_set_new(j, "ttft_text_s", num(s.ttft[0] / N));
-    json_object_set_new(j, "ttft_ce_s", num(s.ttft[1] / N));
-    json_object_set_new(j, "compress_s", num(s.compress_s / N));
-    json_object_set_new(j, "kv_text_bytes", num(s.kv[0] / N));
-    json_object_set_new(j, "kv_ce_bytes", num(s.kv[1] / N));
+    for (int r = 0; r < Q_N; r++) {
+        int k = q_methods[r];
+        set_method(j, "em_%s", k, s.em[k] / N);
+        set_method(j, "f1_%s", k, s.f1[k] / N);
+        if (k != F_TEXT && k != F_CE) {
+            set_method(j, "agree_em_%s", k, s.agree_em[k] / N);
+            set_method(j, "agree_f1_%s", k, s.agree_f1[k] / N);
+        }
+        set_costs(j, k, s.ttft[k] / N, s.kv[k] / N, s.pos[k] / N);
+    }
+    json_object_set_new(j, "agree_em", num(s.agree_em[F_CE] / N));
+    json_object_set_new(j, "agree_f1", num(s.agree_f1[F_CE] / N));
+    set_prep(j, s.prep_s, N);
     return j;
 }
 
@@ -588,15 +629,10 @@ static json_t *needle_run(const ctx_t *x, const needle_opts *o, const int *lengt
             json_object_set_new(c, "context_tokens", num(s.context_tokens / N));
             json_object_set_new(c, "needle_token_depth", num(s.before_tokens / s.context_tokens));
             for (int k = 0; k < F_N; k++) {
-                char key[64];
-                snprintf(key, sizeof key, "p_%s", f_names[k]);
-                json_object_set_new(c, key, num(s.p[k] / N));
-                snprintf(key, sizeof key, "recall_%s", f_names[k]);
-                json_object_set_new(c, key, num(s.recall[k] / N));
-                snprintf(key, sizeof key, "kv_%s_positions", f_names[k]);
-                json_object_set_new(c, key, num(s.pos[k] / N));
-                snprintf(key, sizeof key, "kv_%s_bytes", f_names[k]);
-                json_object_set_new(c, key, num(s.kv[k] / N));
+                set_method(c, "p_%s", k, s.p[k] / N);
+                set_method(c, "recall_%s", k, s.recall[k] / N);
+                set_method(c, "kv_%s_positions", k, s.pos[k] / N);
+                set_method(c, "kv_%s_bytes", k, s.kv[k] / N);
                 mp[k] += s.p[k] / N / (n_len * n_dep);
                 mr[k] += s.recall[k] / N / (n_len * n_dep);
             }
@@ -611,11 +647,8 @@ static json_t *needle_run(const ctx_t *x, const needle_opts *o, const int *lengt
     json_object_set_new(j, "trials", json_integer(o->trials));
     json_object_set_new(j, "filler_texts", json_integer(o->n_pool));
     for (int k = 0; k < F_N; k++) {
-        char key[64];
-        snprintf(key, sizeof key, "p_%s", f_names[k]);
-        json_object_set_new(j, key, num(mp[k]));
-        snprintf(key, sizeof key, "recall_%s", f_names[k]);
-        json_object_set_new(j, key, num(mr[k]));
+        set_method(j, "p_%s", k, mp[k]);
+        set_method(j, "recall_%s", k, mr[k]);
     }
     json_object_set_new(j, "cells", cells);
     return j;
@@ -699,6 +732,7 @@ enum { NEEDLE_STORIES = 48, NEEDLE_TRIALS = 8 };   /* needle mode's defaults */
 /* What the command line asks for. */
 typedef struct {
     const char *model_path, *comp_path, *data, *answers_path, *json_path;
+    cl_comp_settings cs;          /* --rate, --max-segment */
     int qa, needle, limit, n_answer, n_agree, max_tokens, threads, no_template;
     int lengths[64], n_lengths;   /* --context-tokens */
     double depth;
@@ -712,17 +746,18 @@ typedef struct {
 /* Parse argv into o (exits on a usage error or after --help). */
 static void parse_options(int argc, char **argv, eval_opts *o) {
     enum { O_MODEL = 256, O_COMP, O_MODE, O_DATA, O_LIMIT, O_SEED, O_ANS, O_AGREE, O_MAX, O_CTX, O_DEPTH,
-           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP, O_DEPTHS };
+           O_NOTMPL, O_ANSWERS, O_JSON, O_THREADS, O_HELP, O_DEPTHS, O_RATE, O_MAXSEG };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"compressor", 1, 0, O_COMP}, {"mode", 1, 0, O_MODE},
         {"data", 1, 0, O_DATA}, {"limit", 1, 0, O_LIMIT}, {"seed", 1, 0, O_SEED},
         {"answer-tokens", 1, 0, O_ANS}, {"agree-tokens", 1, 0, O_AGREE}, {"max-tokens", 1, 0, O_MAX},
         {"context-tokens", 1, 0, O_CTX}, {"depth", 1, 0, O_DEPTH}, {"depths", 1, 0, O_DEPTHS}, {"no-template", 0, 0, O_NOTMPL},
         {"answers", 1, 0, O_ANSWERS}, {"json", 1, 0, O_JSON}, {"threads", 1, 0, O_THREADS},
-        {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL},
+        {"help", 0, 0, O_HELP}, {"pull", 0, 0, CL_OPT_PULL}, {"rate", 1, 0, O_RATE}, {"max-segment", 1, 0, O_MAXSEG},
         {0, 0, 0, 0}};
     *o = (eval_opts){.comp_path = "identity", .limit = -1, .n_answer = 32, .n_agree = 32, .max_tokens = 32,
-                     .depth = 0.5, .seed = 20251125};
+                     .depth = 0.5, .seed = 20251125,
+                     .cs = {.rate = 2, .max_seg = 20, .rate_opt = "--rate", .seg_opt = "--max-segment"}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -749,6 +784,8 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case O_ANSWERS: o->answers_path = optarg; break;
         case O_JSON: o->json_path = optarg; break;
         case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
+        case O_RATE: o->cs.rate = (int)cl_arg_long(optarg, "--rate", 1, 1024), o->cs.rate_given = 1; break;
+        case O_MAXSEG: o->cs.max_seg = (int)cl_arg_long(optarg, "--max-segment", 1, 65536), o->cs.seg_given = 1; break;
         case O_HELP: fputs(usage_text, stdout); exit(0);
         default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -776,14 +813,15 @@ static int run_eval(const eval_opts *opt) {
     if (!(x.m = cl_model_load(mf))) cl_die("%s", cl_error());
     x.start_id = x.m->cfg.bos_id >= 0 ? x.m->cfg.bos_id : x.m->cfg.eos_id;
     if (x.start_id < 0) cl_die("%s: the model has neither BOS nor EOS to start a sequence", model_path);
+    cl_comp_settings cs = opt->cs;   /* a GGUF's own C and S, checked against --rate / --max-segment */
     if (!strcmp(opt->comp_path, "naive")) {
-        x.naive = 1, x.C = 2, x.S = 20;
+        x.naive = 1;
     } else {
-        x.comp = !strcmp(opt->comp_path, "identity") ? cl_compressor_new_init(x.m, 2, 20, 0, 0, 0, 0)
-                                                : cl_compressor_load(opt->comp_path, x.m);
+        x.comp = !strcmp(opt->comp_path, "identity") ? cl_compressor_new_init(x.m, cs.rate, cs.max_seg, 0, 0, 0, 0)
+                                                : cl_comp_settings_load(opt->comp_path, x.m, &cs);
         if (!x.comp) cl_die("%s", cl_error());
-        x.C = x.comp->rate, x.S = x.comp->max_seg;
     }
+    x.C = cs.rate, x.S = cs.max_seg;
     FILE *answers = NULL;
     cl_atomic aa;
     if (opt->answers_path) {
@@ -862,8 +900,7 @@ static int run_eval(const eval_opts *opt) {
             free(done);
         }
         json_t *runs = json_array();
-        printf("%-8s %6s %9s %9s %9s %9s %8s %8s %10s %10s %12s %12s\n", "target", "n", "ctx tok", "EM text",
-               "F1 text", "EM comp", "F1 comp", "agree", "TTFT text", "TTFT comp", "KV text", "KV comp");
+        qa_header();
         if (!opt->n_lengths) json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, 0, opt->depth, opt->seed, NULL));
         for (int l = 0; l < opt->n_lengths; l++)
             json_array_append_new(runs, qa_run(&x, &o, &set, idx, n, opt->lengths[l], opt->depth, opt->seed, para_tokens));

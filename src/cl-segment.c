@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "comp_settings.h"
 #include "hub.h"
 #include "model_file.h"
 #include "segment_jsonl.h"
@@ -27,6 +28,9 @@ static const char usage_text[] =
     "Split UTF-8 text (FILEs in order, or stdin) into sentence segments of at most S tokens;\n"
     "write one JSON object per segment per line (format v1, see cl-segment(1)).\n"
     "  -S, --max-tokens S   at most S token ids per segment (default 20)\n"
+    "      --compressor FILE\n"
+    "                       segment for this compressor GGUF: S is its segment length\n"
+    "                       (compllm.max_segment); a -S that differs is an error\n"
     "  -m, --model PATH     model whose tokenizer counts tokens: Hugging Face directory (only\n"
     "                       tokenizer.json is needed), .gguf, or llama2.c checkpoint (default\n"
     "                       $CL_MODEL, then ../shared/models/tinystories-656k)\n"
@@ -97,7 +101,8 @@ static int segment_file(cl_segmenter *seg, run_ctx *r, const char *path, char *b
 
 /* What the command line asks for. */
 typedef struct {
-    int max_tokens, lossy;
+    int max_tokens, lossy, seg_given;
+    const char *compressor;   /* --compressor: S from the file */
     const char *model, *tokenizer, *locale, *name, *output;
     char *const *files;   /* the inputs; none: stdin */
     int n_files;
@@ -110,13 +115,14 @@ static void parse_options(int argc, char **argv, segment_opts *o) {
         {"locale", required_argument, 0, 'l'},     {"name", required_argument, 0, 'n'},
         {"lossy", no_argument, 0, 'L'},            {"output", required_argument, 0, 'o'},
         {"tokenizer", required_argument, 0, 't'},  {"help", no_argument, 0, 'h'},
-        {"pull", 0, 0, CL_OPT_PULL},
+        {"pull", 0, 0, CL_OPT_PULL}, {"compressor", required_argument, 0, 'C'},
         {0, 0, 0, 0}};
     *o = (segment_opts){.max_tokens = 20, .output = "-"};
     int c;
     while ((c = getopt_long(argc, argv, "S:m:t:l:n:o:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'S': o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1000000); break;
+        case 'S': o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1000000), o->seg_given = 1; break;
+        case 'C': o->compressor = optarg; break;
         case 'm': o->model = optarg; break;
         case 't': o->tokenizer = optarg; break;
         case CL_OPT_PULL: cl_hub_set_pull(1); break;
@@ -134,8 +140,19 @@ static void parse_options(int argc, char **argv, segment_opts *o) {
     if (o->model && o->tokenizer) cl_usage_error("give --model or --tokenizer, not both");
 }
 
+/* S from the compressor file (comp_settings.h: the check cl-compress makes), or -S / the default. */
+static int segment_length(const segment_opts *opt) {
+    if (!opt->compressor) return opt->max_tokens;
+    cl_comp_settings cs = {.max_seg = opt->max_tokens, .seg_given = opt->seg_given, .seg_opt = "-S/--max-tokens"};
+    cl_compressor *c = cl_comp_settings_load(opt->compressor, NULL, &cs);
+    if (!c) cl_die("%s", cl_error());
+    cl_compressor_free(c);
+    return cs.max_seg;
+}
+
 /* Segment every input into one output; the exit status. */
 static int run_segment(const segment_opts *opt) {
+    int max_tokens = segment_length(opt);
     const char *model = opt->model;
     if (!opt->tokenizer && !model) model = cl_default_model_path();
     if (!opt->tokenizer && !model) cl_die("no model: give --model PATH, --tokenizer FILE or set CL_MODEL");
@@ -148,7 +165,7 @@ static int run_segment(const segment_opts *opt) {
     setvbuf(out.f, obuf, _IOFBF, sizeof obuf);
     run_ctx r = {.out = out.f};
     cl_segmenter_opts o = {.locale = opt->locale ? opt->locale : cl_segmenter_env_locale(),
-                           .max_tokens = opt->max_tokens, .lossy = opt->lossy,
+                           .max_tokens = max_tokens, .lossy = opt->lossy,
                            .tok = cl_seg_tok_for(tok), .emit = emit, .ctx = &r,
                            .replaced = on_replaced};
     cl_segmenter *seg = cl_segmenter_new(&o);

@@ -105,7 +105,7 @@ for k, v in want.items():
 ' "$TMP/eval.json" "$TMP/train.txt"
 }
 
-@test "cl-eval qa: EM/F1 in the summary are those of the answers it wrote (official definition)" {
+@test "cl-eval qa: EM/F1 of text, CEs, token-drop and naive are those of the answers it wrote (official definition); equal KV size" {
   need_model
   need_python
   run cl-eval --model "$MODEL" --mode qa --data tests/data/qa-stories.jsonl --answers "$TMP/ans.jsonl" \
@@ -125,16 +125,22 @@ def f1(p, g):
 rows = [json.loads(l) for l in open(sys.argv[1])]
 run = json.load(open(sys.argv[2]))["runs"][0]
 assert run["questions"] == len(rows) == 6
-for k, key in ((0, "text_answer"), (1, "ce_answer")):
+for tag in ("text", "ce", "drop", "naive"):
+    key = tag + "_answer"
     em = sum(max(norm(r[key]) == norm(g) for g in r["answers"]) for r in rows) / len(rows)
     f = sum(max(f1(r[key], g) for g in r["answers"]) for r in rows) / len(rows)
-    tag = ("text", "ce")[k]
     assert abs(em - run["em_" + tag]) < 1e-9 and abs(f - run["f1_" + tag]) < 1e-6, (tag, em, f, run)
     for r in rows:
         assert abs(max(f1(r[key], g) for g in r["answers"]) - r["f1_" + tag]) < 1e-6, r
-ag = sum(f1(r["ce_answer"], r["text_answer"]) for r in rows) / len(rows)
-assert abs(ag - run["agree_f1"]) < 1e-6, (ag, run["agree_f1"])
-assert run["kv_ce_bytes"] < run["kv_text_bytes"]
+    if tag != "text":
+        ag = sum(f1(r[key], r["text_answer"]) for r in rows) / len(rows)
+        agree = run["agree_f1" + ("" if tag == "ce" else "_" + tag)]
+        assert abs(ag - agree) < 1e-6, (tag, ag, agree)
+# equal KV size: the kept tokens and both kinds of CEs take the same positions, fewer than the text
+assert run["kv_drop_positions"] == run["kv_ce_positions"] == run["kv_naive_positions"] < run["kv_text_positions"], run
+assert run["kv_drop_bytes"] == run["kv_ce_bytes"] == run["kv_naive_bytes"] < run["kv_text_bytes"], run
+assert abs(run["kv_text_positions"] - run["kv_ce_positions"] - (run["context_tokens"] - run["ces"])) < 1e-9, run
+assert run["drop_s"] > 0 and run["naive_s"] > 0
 ' "$TMP/ans.jsonl" "$TMP/qa.json"
 }
 
@@ -279,4 +285,40 @@ assert len(set(c["p_none"] for c in cells)) == 1, "no context: the same prompt i
   [ "$status" -eq 1 ]
   [ "${#lines[@]}" -eq 1 ]
   [[ "$output" == "cl-eval: needle: --context-tokens 600 does not fit the model's context of 512 tokens"* ]]
+}
+
+@test "cl-eval --rate/--max-segment: naive and identity follow them (CEs = sum of ceil(n/C) over cl-segment -S segments); a compressor file's C and S are checked" {
+  need_model
+  need_python
+  printf 'Once upon a time, there was a little girl named Lily who liked to play with her red ball and her big brown dog in the park near the old house. She was happy. Tom came to play too. ' > "$TMP/doc.txt"
+  for cs in "2 20" "4 10" "3 7"; do
+    set -- $cs
+    cl-segment --model "$MODEL" -S "$2" "$TMP/doc.txt" > "$TMP/seg.jsonl"
+    want=$(/usr/bin/python3 -c 'import json, sys; C = int(sys.argv[2]); print(sum(-(-len(json.loads(l)["ids"]) // C) for l in open(sys.argv[1])))' "$TMP/seg.jsonl" "$1")
+    for comp in naive identity; do
+      run cl-eval --model "$MODEL" --compressor "$comp" --rate "$1" --max-segment "$2" --answer-tokens 2 --agree-tokens 2 \
+          --json "$TMP/r.json" "$TMP/doc.txt"
+      [ "$status" -eq 0 ]
+      [[ "${lines[0]}" == *"compressor $comp (C=$1, S=$2)"* ]]
+      /usr/bin/python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert (j["rate"], j["max_segment"]) == (int(sys.argv[2]), int(sys.argv[3])), j
+assert j["ces"] == int(sys.argv[4]), (j["ces"], sys.argv[4])
+assert j["kv_ce_positions"] == j["kv_naive_positions"] == j["kv_drop_positions"] < j["kv_text_positions"], j
+' "$TMP/r.json" "$1" "$2" "$want"
+    done
+  done
+  f=models/tinystories-656k-c2.gguf
+  [ -f "$f" ] || skip "$f not shipped"
+  run cl-eval --model "$MODEL" --compressor "$f" --rate 4 "$TMP/doc.txt"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-eval: $f: compression rate is 2, --rate says 4" ]]
+  run cl-eval --model "$MODEL" --compressor "$f" --max-segment 40 "$TMP/doc.txt"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-eval: $f: segment length is 20, --max-segment says 40" ]]
+  run cl-eval --model "$MODEL" --compressor "$f" --rate 2 --max-segment 20 --answer-tokens 2 --agree-tokens 2 "$TMP/doc.txt"
+  [ "$status" -eq 0 ]
+  run cl-eval --rate 0
+  [ "$status" -eq 2 ]
 }

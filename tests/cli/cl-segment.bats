@@ -286,3 +286,34 @@ assert n == "é" * 32767, len(n.encode())' "$T/out.jsonl"
   [ -p "$T/fifo" ]
   cmp "$T/want.jsonl" "$T/from-fifo.jsonl"
 }
+
+@test "--compressor FILE: S is the file's segment length (cl-compress accepts the result); a differing -S is refused" {
+  C40=models/tinystories-656k-c2-s40.gguf
+  [ -f "$C40" ] || skip "$C40 not shipped"
+  # one long sentence (> 40 tokens) and short ones: S=40 and S=20 cut it differently
+  printf 'Once upon a time, there was a little girl named Lily who liked to play with her red ball and her big brown dog in the park near the old house every sunny day of the long summer with her friends Tom and Sue. She was happy. ' > "$T/in.txt"
+  cl-segment --compressor "$C40" "$T/in.txt" > "$T/c.jsonl"
+  cl-segment -S 40 "$T/in.txt" > "$T/s40.jsonl"
+  cl-segment "$T/in.txt" > "$T/s20.jsonl"
+  cmp "$T/c.jsonl" "$T/s40.jsonl"
+  ! cmp -s "$T/c.jsonl" "$T/s20.jsonl"
+  run /usr/bin/python3 $CHECK 40 "$T/in.txt" < "$T/c.jsonl"
+  [ "$status" -eq 0 ]
+  # some segment needs the room: more than 20 ids
+  /usr/bin/python3 -c 'import json, sys; assert max(len(json.loads(l)["ids"]) for l in open(sys.argv[1])) > 20' "$T/c.jsonl"
+  # the same -S is fine; another is a one-line error naming the file, nothing written
+  cl-segment --compressor "$C40" -S 40 "$T/in.txt" | cmp - "$T/s40.jsonl"
+  run cl-segment --compressor "$C40" -S 20 -o "$T/x.jsonl" "$T/in.txt"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-segment: $C40: segment length is 40, -S/--max-tokens says 20" ]]
+  [ ! -e "$T/x.jsonl" ]
+  run cl-segment --compressor "$T/in.txt" "$T/in.txt"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-segment: $T/in.txt:"* ]]
+  # what it wrote is what cl-compress takes for this compressor, and too long for an S=20 one
+  cl-compress --compressor "$C40" -o "$T/c.ce" "$T/c.jsonl"
+  if [ -f models/tinystories-656k-c2.gguf ]; then
+    run cl-compress --compressor models/tinystories-656k-c2.gguf -o "$T/d.ce" "$T/c.jsonl"
+    [ "$status" -ne 0 ]
+  fi
+}

@@ -26,6 +26,7 @@
 #include "model_file.h"
 #include "ops.h"
 #include "t.h"
+#include "t_num.h"
 #include "util.h"
 
 typedef struct {
@@ -42,15 +43,6 @@ static uint64_t rs = 0x9E3779B97F4A7C15ULL;
 static int rnd(int n) {
     rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
     return (int)(rs % (uint64_t)n);
-}
-
-static double relmax(const float *a, const float *ref, size_t n) {
-    double d = 0, mx = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        d = fmax(d, fabs((double)a[i] - ref[i]));
-        mx = fmax(mx, fabs((double)ref[i]));
-    }
-    return d / mx;
 }
 
 /* All-position logits of ids through the cache, fed as: a third, 5 single tokens, the rest in

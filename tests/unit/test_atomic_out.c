@@ -36,6 +36,22 @@ static int no_temps(const char *dir) {
     return system(cmd) == 0;
 }
 
+/* A child that starts replacing path, writes part of it and dies of sig; its wait status. */
+static int killed_mid_write(const char *path, int sig) {
+    pid_t k = fork();
+    if (k == 0) {
+        cl_atomic b;
+        if (cl_atomic_open(&b, path) < 0) _exit(2);
+        fputs("partial", b.f);
+        fflush(b.f);
+        raise(sig);
+        _exit(5);
+    }
+    int ws = 0;
+    waitpid(k, &ws, 0);
+    return ws;
+}
+
 int main(void) {
     char cmd[1200];
     const char *dir = t_tmp("atomic");
@@ -146,29 +162,11 @@ int main(void) {
     OK(has(p, "small\n") && no_temps(dir), "old content kept, no temp file");
 
     /* killed by SIGTERM mid-write: the temp file is removed, the old file kept */
-    k = fork();
-    if (k == 0) {
-        cl_atomic b;
-        if (cl_atomic_open(&b, p) < 0) _exit(2);
-        fputs("partial", b.f);
-        fflush(b.f);
-        raise(SIGTERM);
-        _exit(5);
-    }
-    waitpid(k, &ws, 0);
+    ws = killed_mid_write(p, SIGTERM);
     OK(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGTERM, "child died of SIGTERM");
     OK(has(p, "small\n") && no_temps(dir), "after SIGTERM: old content, no temp file");
     /* kill -9 cannot be caught: the old file is still whole (the temp file may stay) */
-    k = fork();
-    if (k == 0) {
-        cl_atomic b;
-        if (cl_atomic_open(&b, p) < 0) _exit(2);
-        fputs("partial", b.f);
-        fflush(b.f);
-        raise(SIGKILL);
-        _exit(5);
-    }
-    waitpid(k, &ws, 0);
+    ws = killed_mid_write(p, SIGKILL);
     OK(has(p, "small\n"), "after SIGKILL: old content whole");
 
     OK(write_str("-", "") == 0, "\"-\" is stdout");

@@ -17,6 +17,7 @@
 #include "model_file.h"
 #include "quant.h"
 #include "t.h"
+#include "t_num.h"
 #include "tensor.h"
 #include "util.h"
 
@@ -96,15 +97,6 @@ static int write_model(const tcase *t, const char *path) {
 
 static int have_numpy(void) {
     return system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
-}
-
-static double relmax(const float *a, const float *ref, size_t n) {
-    double d = 0, mx = 1e-30;
-    for (size_t i = 0; i < n; i++) {
-        d = fmax(d, fabs((double)a[i] - ref[i]));
-        mx = fmax(mx, fabs((double)ref[i]));
-    }
-    return d / mx;
 }
 
 static void run_case(const tcase *t) {

@@ -48,25 +48,19 @@ static void test_cache_dir(void) {
     unsetenv("HF_HOME");
     unsetenv("XDG_CACHE_HOME");
     setenv("HOME", "/home/u", 1);
-    char *d = cl_hub_cache_dir();
-    OK(!strcmp(d, "/home/u/.cache/huggingface/hub"), "default ~/.cache/huggingface/hub: %s", d);
-    free(d);
-    setenv("XDG_CACHE_HOME", "/x", 1);
-    d = cl_hub_cache_dir();
-    OK(!strcmp(d, "/x/huggingface/hub"), "$XDG_CACHE_HOME/huggingface/hub: %s", d);
-    free(d);
-    setenv("HF_HOME", "/h", 1);
-    d = cl_hub_cache_dir();
-    OK(!strcmp(d, "/h/hub"), "$HF_HOME/hub over XDG: %s", d);
-    free(d);
-    setenv("HUGGINGFACE_HUB_CACHE", "/legacy", 1);
-    d = cl_hub_cache_dir();
-    OK(!strcmp(d, "/legacy"), "$HUGGINGFACE_HUB_CACHE over HF_HOME: %s", d);
-    free(d);
-    setenv("HF_HUB_CACHE", "/c", 1);
-    d = cl_hub_cache_dir();
-    OK(!strcmp(d, "/c"), "$HF_HUB_CACHE first: %s", d);
-    free(d);
+    /* each variable set in turn takes precedence over those set before it */
+    static const struct { const char *var, *value, *want, *what; } order[] = {
+        {NULL, NULL, "/home/u/.cache/huggingface/hub", "default ~/.cache/huggingface/hub"},
+        {"XDG_CACHE_HOME", "/x", "/x/huggingface/hub", "$XDG_CACHE_HOME/huggingface/hub"},
+        {"HF_HOME", "/h", "/h/hub", "$HF_HOME/hub over XDG"},
+        {"HUGGINGFACE_HUB_CACHE", "/legacy", "/legacy", "$HUGGINGFACE_HUB_CACHE over HF_HOME"},
+        {"HF_HUB_CACHE", "/c", "/c", "$HF_HUB_CACHE first"}};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (order[i].var) setenv(order[i].var, order[i].value, 1);
+        char *d = cl_hub_cache_dir();
+        OK(!strcmp(d, order[i].want), "%s: %s", order[i].what, d);
+        free(d);
+    }
     unsetenv("HUGGINGFACE_HUB_CACHE");
     unsetenv("HF_HOME");
     unsetenv("XDG_CACHE_HOME");

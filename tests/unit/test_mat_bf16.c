@@ -16,12 +16,8 @@
 #include "t.h"
 #include "util.h"
 
-static uint64_t rs = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void) {
-    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-    return (uint32_t)(rs >> 32);
-}
-static float urand(void) { return (float)(rnd() >> 8) / 8388608.0f - 1.0f; }
+#define T_RNG_SEED 0x2545F4914F6CDD1Dull
+#include "t_rng.h"
 
 typedef struct {
     int M, N, K, lda;

@@ -19,12 +19,7 @@
 #include "t.h"
 #include "util.h"
 
-static uint64_t rs = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void) {
-    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-    return (uint32_t)(rs >> 32);
-}
-static float urand(void) { return (float)(rnd() >> 8) / 8388608.0f - 1.0f; }
+#include "t_rng.h"
 
 static const cl_dtype QT[] = {CL_Q4_0, CL_Q8_0, CL_Q4_K, CL_Q5_K, CL_Q6_K};
 enum { NQT = sizeof QT / sizeof QT[0] };

@@ -10,7 +10,8 @@
  *    scale adds up to 2^-11 relative; 2^-10 leaves room for the float sums);
  *  - cl_mat_gemm takes this path for M of 1 and more, and cl_gemm_fixed_order still holds;
  *  - decode shapes (M = 1..4, the in-place kernels): odd row counts, rows whose block count is not
- *    a multiple of 16, one and two threads, beta != 0, all equal to the portable kernel. */
+ *    a multiple of 16, one and two threads, beta != 0, all equal to the portable kernel;
+ *  - the AVX2 prefill kernel's shapes (row and column counts off its blocking), equal to it too. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,8 @@
 #include "t.h"
 #include "util.h"
 
-static uint64_t rs = 0x2545F4914F6CDD1Dull;
-static uint32_t rnd(void) {
-    rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-    return (uint32_t)(rs >> 32);
-}
-static float urand(void) { return (float)(rnd() >> 8) / 8388608.0f - 1.0f; }
+#define T_RNG_SEED 0x2545F4914F6CDD1Dull
+#include "t_rng.h"
 
 static const cl_dtype QT[] = {CL_Q8_0, CL_Q4_0, CL_Q4_K, CL_Q5_K, CL_Q6_K};
 enum { NQT = sizeof QT / sizeof QT[0] };
@@ -202,6 +199,42 @@ static void test_decode(cl_dtype t, int N, int K) {
     free(m.wf), free(m.wq);
 }
 
+/* The AVX2 prefill kernel (mat_q8_avx2.c, M >= 4: panels of 16 columns, blocks of 4 rows) called
+ * directly: row counts around its blocking (4, 5, 7, 13), column ranges off the panel bounds
+ * (columns 3..19 of 21: a panel and a tail, and 5 columns: fewer than a panel), alpha 2 and beta -0.5 over a known C,
+ * uneven data and random bytes; bit for bit as the portable kernel, columns outside the range
+ * untouched. */
+static void test_avx2_prefill(cl_dtype t, int raw) {
+    cl_q8_cols f = cl_q8_cols_avx2();
+    if (!f) {
+        SKIP("%s: this CPU has no avx2", cl_dtype_name(t));
+        return;
+    }
+    static const int Ms[] = {4, 5, 7, 13}, Ns[][3] = {{21, 3, 20}, {5, 0, 5}};   /* N, j0, j1 */
+    const int K = cl_dtype_block(t) == 256 ? 768 : 160;   /* 3 and 5 blocks */
+    size_t d = 0;
+    for (int n = 0; n < 2; n++) {
+        const int N = Ns[n][0], j0 = Ns[n][1], j1 = Ns[n][2];
+        wmat m;
+        make_w(&m, t, N, K, raw);
+        for (int k = 0; k < 4; k++) {
+            const int M = Ms[k];
+            float *A = make_a(M, K), *C0 = cl_malloc((size_t)M * N * sizeof *C0), *C1 = cl_malloc((size_t)M * N * sizeof *C1);
+            for (int i = 0; i < M * N; i++) C0[i] = C1[i] = (float)(i % 13) - 6.0f;
+            cl_q8act X;
+            cl_q8act_make(&X, t, 0, M, K, A, K);
+            cl_q8_cols_generic(&X, &m.W, j0, j1, 2.0f, -0.5f, C0, N);
+            f(&X, &m.W, j0, j1, 2.0f, -0.5f, C1, N);
+            d += ndiff(C0, C1, (size_t)M * N);
+            cl_q8act_free(&X);
+            free(A), free(C0), free(C1);
+        }
+        free(m.wf), free(m.wq);
+    }
+    OK(!d, "%s%s avx2 prefill M 4 5 7 13, columns 3..19 of 21 and 0..4 of 5, beta -0.5: bit-identical to generic (%zu differ)",
+       cl_dtype_name(t), raw ? " random bytes" : "", d);
+}
+
 /* llama.cpp's activation quantisers on known values. */
 static void test_act(void) {
     float x[256];
@@ -223,6 +256,64 @@ static void test_act(void) {
     cl_q8act_free(&X);
 }
 
+/* The AVX-512 activation quantisers are the portable ones bit for bit: exact halves (integers and
+ * halves times a power of two), a tie for the largest |x| (q8_K takes the first), zero, inf and nan
+ * blocks, random values. */
+static void test_act_isa(void) {
+    cl_q8_quant v[2] = {cl_q8_quant_avx512(32), cl_q8_quant_avx512(256)};
+    if (!v[0]) return;
+    enum { K = 1024 };
+    static float x[K];
+    uint32_t s = 12345;
+    for (int i = 0; i < K; i++) {
+        s = s * 1664525u + 1013904223u;
+        int blk = i / 256;
+        x[i] = blk == 0 ? (float)((int)(s >> 20) % 509 - 254) * 0.5f                 /* halves, many ties */
+             : blk == 1 ? ((float)(s >> 8) / 16777216.0f - 0.5f) * 3e3f              /* random */
+             : blk == 2 ? (float)((int)(s >> 24) % 15 - 7) * 0.25f : 0.0f;            /* +-7/4 ties for the max */
+    }
+    x[2 * 256 + 2] = -1.75f, x[2 * 256 + 9] = 1.75f;   /* q8_K: max = -1.75 (the first) */
+    x[3 * 256 + 40] = INFINITY, x[3 * 256 + 100] = NAN;   /* blocks with inf / nan; the rest zero */
+    for (int k = 0; k < 2; k++) {
+        int kb = k ? 256 : 32;
+        int8_t q[2][K];
+        float d[2][K / 32];
+        int16_t bs[2][K / 16];
+        memset(q, 1, sizeof q), memset(bs, 1, sizeof bs);
+        cl_q8_quant_generic(kb)(x, K, q[0], d[0], bs[0]);
+        v[k](x, K, q[1], d[1], bs[1]);
+        int ok = !memcmp(q[0], q[1], K) && !memcmp(bs[0], bs[1], sizeof bs[0]) && !memcmp(d[0], d[1], K / kb * sizeof(float));
+        OK(ok, "%s activations: the AVX-512 quantiser is the portable one bit for bit (ties, inf/nan, zero blocks)",
+           k ? "q8_K" : "q8_0");
+    }
+}
+
+/* Prefill-sized activations are quantised on the pool: the same bytes at 1 and 2 threads, op(A)
+ * plain and transposed (A^T stored [K, M]). */
+static void test_act_threads(void) {
+    enum { M = 300, K = 512 };
+    float *A = make_a(M, K), *T = cl_malloc((size_t)M * K * sizeof *T);
+    for (int i = 0; i < M; i++)
+        for (int k = 0; k < K; k++) T[(size_t)k * M + i] = A[(size_t)i * K + k];
+    for (int k = 0; k < 2; k++) {
+        cl_dtype t = k ? CL_Q4_K : CL_Q8_0;
+        cl_q8act X[3];
+        cl_set_threads(1);
+        cl_q8act_make(&X[0], t, 0, M, K, A, K);
+        cl_set_threads(2);
+        cl_q8act_make(&X[1], t, 0, M, K, A, K);
+        cl_q8act_make(&X[2], t, 1, M, K, T, M);
+        cl_set_threads(1);
+        int ok = 1;
+        for (int v = 1; v < 3; v++)
+            ok &= !memcmp(X[0].q, X[v].q, (size_t)M * K) && !memcmp(X[0].d, X[v].d, (size_t)M * (K / X[0].kb) * sizeof(float)) &&
+                  !memcmp(X[0].bs, X[v].bs, (size_t)M * (K / 16) * sizeof(int16_t));
+        OK(ok, "%s activations M %d K %d: the same bytes at 1 and 2 threads, A and A^T", k ? "q8_K" : "q8_0", M, K);
+        for (int v = 0; v < 3; v++) cl_q8act_free(&X[v]);
+    }
+    free(A), free(T);
+}
+
 /* The whole test again with CL_KERNELS capping the family cl_mat_gemm dispatches to. */
 static void rerun(const char *self, const char *family) {
     char cmd[4400], want[64];
@@ -239,11 +330,15 @@ static void rerun(const char *self, const char *family) {
 int main(int argc, char **argv) {
     printf("# integer kernels: %s\n", cl_q8_isa());
     test_act();
+    test_act_isa();
+    test_act_threads();
     for (int k = 0; k < NQT; k++) {
         int K = cl_dtype_block(QT[k]) == 256 ? 512 : 96;
         test_kernels_agree(QT[k], 11, 70, K, 0);   /* a panel tail: 70 = 2 x 32 + 6 */
         test_kernels_agree(QT[k], 1, 33, K, 0);
         test_kernels_agree(QT[k], 9, 48, K, 1);
+        test_avx2_prefill(QT[k], 0);
+        test_avx2_prefill(QT[k], 1);
         if (argc > 1) continue;   /* the rerun: numpy checked the generic kernel already */
         test_vs_numpy(QT[k], 6, 40, K, 0);
         test_vs_numpy(QT[k], 5, 17, K, 1);
@@ -256,6 +351,12 @@ int main(int argc, char **argv) {
         test_decode(QT[k], 37, big ? 256 : 160);
         if (argc == 1) test_vs_numpy(QT[k], 1, 37, big ? 768 : 576, 1);
     }
+    /* tails of 1-15 blocks take 1, 2, 4 or 8 vectors of two blocks: one length for each */
+    for (int n = 1; n <= 16; n *= 2) {
+        test_decode(CL_Q8_0, 6, 32 * (16 + n - 1));
+        test_decode(CL_Q4_0, 6, 32 * (32 + n + 1));
+    }
+    for (int k = 2; k < NQT; k++) test_decode(QT[k], 6, 256 * 5);   /* k-quant groups of 4 blocks and a tail of 1 */
     /* fixed order still routes through cl_gemm: the same as the dequantised product there */
     wmat m;
     make_w(&m, CL_Q8_0, 20, 64, 0);

@@ -141,6 +141,24 @@ void cl_compressor_refresh_fp(cl_compressor *c) {
     cl_sha256_final(&s, c->fp);
 }
 
+/* Rows row0 .. rank-1 of every LoRA A: uniform in +-1/sqrt(in), one splitmix64 stream from seed
+ * drawn matrix after matrix (layer, then target order), row after row. */
+static void init_a_rows(cl_compressor *c, int row0, uint64_t seed) {
+    uint64_t st = seed;
+    if (!c->lora) return;
+    for (int l = 0; l < c->n_layers; l++)
+        for (int t = 0; t < CL_LORA_NT; t++) {
+            if (!c->lora->A[l][t]) continue;
+            int64_t in, out;
+            proj_dims(c, t, &in, &out);
+            float bound = 1.0f / sqrtf((float)in);
+            for (int64_t i = row0 * in; i < c->rank * in; i++) {
+                double u = (double)(cl_splitmix64(&st) >> 11) * (1.0 / 9007199254740992.0);
+                c->lora->A[l][t][i] = (float)((2 * u - 1) * bound);
+            }
+        }
+}
+
 cl_compressor *cl_compressor_new_init(const cl_model *m, int C, int S, int rank, float alpha,
                                       unsigned targets, uint64_t seed) {
     if (check_settings("new compressor", C, S, rank, alpha, m->cfg.n_layers) < 0) return NULL;
@@ -148,22 +166,45 @@ cl_compressor *cl_compressor_new_init(const cl_model *m, int C, int S, int rank,
     cl_compressor *c = alloc_params(k->dim, k->n_layers, k->n_heads * k->head_dim, k->n_kv_heads * k->head_dim,
                                     k->ffn_dim, C, S, rank, alpha, targets);
     memcpy(c->base_fp, m->fingerprint, 32);
-    uint64_t st = seed;
-    if (c->lora)
-        for (int l = 0; l < c->n_layers; l++)
-            for (int t = 0; t < CL_LORA_NT; t++) {
-                if (!c->lora->A[l][t]) continue;
-                int64_t in, out;
-                proj_dims(c, t, &in, &out);
-                float bound = 1.0f / sqrtf((float)in);
-                for (int64_t i = 0; i < c->rank * in; i++) {
-                    double u = (double)(cl_splitmix64(&st) >> 11) * (1.0 / 9007199254740992.0);
-                    c->lora->A[l][t][i] = (float)((2 * u - 1) * bound);
-                }
-            }
+    init_a_rows(c, 0, seed);
     for (int i = 0; i < c->dim; i++) c->proj_w[(size_t)i * c->dim + i] = 1.0f;
     cl_compressor_refresh_fp(c);
     return c;
+}
+
+cl_compressor *cl_compressor_grow_rank(const cl_compressor *c, int rank, uint64_t seed) {
+    if (!c->lora || c->rank <= 0) {
+        cl_fail("compressor has no LoRA adapter: no rank to grow");
+        return NULL;
+    }
+    if (rank < c->rank) {
+        cl_fail("LoRA rank %d can't shrink to %d", c->rank, rank);
+        return NULL;
+    }
+    float alpha = (float)((double)c->alpha * rank / c->rank);
+    if (check_settings("grown compressor", c->rate, c->max_seg, rank, alpha, c->n_layers) < 0) return NULL;
+    if (alpha / (float)rank != c->alpha / (float)c->rank) {
+        cl_fail("LoRA alpha %g rank %d: the scale alpha/rank is not exact at rank %d", c->alpha, c->rank, rank);
+        return NULL;
+    }
+    cl_compressor *g = alloc_params(c->dim, c->n_layers, c->q_dim, c->kv_dim, c->ffn_dim, c->rate, c->max_seg, rank,
+                                    alpha, c->targets);
+    memcpy(g->base_fp, c->base_fp, 32);
+    init_a_rows(g, c->rank, seed);
+    int r = c->rank;
+    for (int l = 0; l < c->n_layers; l++)
+        for (int t = 0; t < CL_LORA_NT; t++) {
+            if (!c->lora->A[l][t]) continue;
+            int64_t in, out;
+            proj_dims(c, t, &in, &out);
+            memcpy(g->lora->A[l][t], c->lora->A[l][t], (size_t)(r * in) * sizeof(float));   /* rows 0..r-1 */
+            for (int64_t o = 0; o < out; o++)   /* B [out, rank]: c's r columns, then zeros */
+                memcpy(g->lora->B[l][t] + o * rank, c->lora->B[l][t] + o * r, (size_t)r * sizeof(float));
+        }
+    memcpy(g->proj_w, c->proj_w, (size_t)c->dim * c->dim * sizeof(float));
+    memcpy(g->proj_b, c->proj_b, (size_t)c->dim * sizeof(float));
+    cl_compressor_refresh_fp(g);
+    return g;
 }
 
 void cl_compressor_free(cl_compressor *c) {

@@ -64,6 +64,13 @@ cl_compressor *cl_compressor_new_init(const cl_model *m, int C, int S, int rank,
 cl_compressor *cl_compressor_load(const char *path, const cl_model *m);
 int cl_compressor_save(const cl_compressor *c, const char *path);   /* atomic */
 void cl_compressor_free(cl_compressor *c);
+/* A copy of c with LoRA rank `rank` >= c->rank (cl-train --init F --rank R): every A keeps c's
+ * rows and gets rank - c->rank fresh ones (as cl_compressor_new_init draws them, from seed), every
+ * B keeps c's columns and gets zero ones, the linear layer is c's, and alpha becomes
+ * alpha * rank / c->rank so that the scale alpha / rank stays c's exactly: the copy computes what
+ * c computes (cl_compress: bit for bit) until training moves the new columns of B.  NULL
+ * (cl_error) when c has no adapter, rank < c->rank, or the scale would not be exact. */
+cl_compressor *cl_compressor_grow_rank(const cl_compressor *c, int rank, uint64_t seed);
 /* Recompute c->fp after the parameters changed (training). Load/new/save keep it current. */
 void cl_compressor_refresh_fp(cl_compressor *c);
 

@@ -37,7 +37,8 @@ static const char usage_text[] =
     "  --rank R --alpha A    LoRA rank (8) and alpha (16)\n"
     "  --targets LIST        LoRA projections: q,k,v,o,gate,up,down | all | attn | mlp (all)\n"
     "  --init FILE           start from this compressor instead of a fresh one (its C and S\n"
-    "                        unless --rate / --max-segment set new ones)\n"
+    "                        unless --rate / --max-segment set new ones; a larger --rank grows\n"
+    "                        its LoRA: new rows of A random, new columns of B zero, alpha x R/r)\n"
     "  --steps N             optimizer steps (1000)       --batch B   examples per step (16)\n"
     "  --lr X (1e-3) --warmup N (50) --min-lr-ratio X (0.1) --clip X (1.0) --weight-decay X (0)\n"
     "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
@@ -169,7 +170,7 @@ typedef struct {
     unsigned targets;
     int C, S, rank, steps, batch, warmup, n_answer, bos, bench_k, bench_seg, threads, eval_every, ckpt_every;
     int resume, gen, evaluate, progress, allow_long;
-    int set_C, set_S, set_shape;   /* --rate / --max-segment / any of --rank --alpha --targets given */
+    int set_C, set_S, set_rank, set_alpha, set_targets;   /* --rate / --max-segment / --rank / --alpha / --targets given */
     float alpha, lr, min_lr, clip, wd, beta, temp, kl;
     const char *layers;       /* --layers as given (checked against the model), NULL: all */
     double max_minutes;
@@ -213,11 +214,11 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         case O_LONG: o->allow_long = 1; break;
         case O_RATE: o->C = (int)cl_arg_long(optarg, "--rate", 1, 64), o->set_C = 1; break;
         case O_SEG: o->S = (int)cl_arg_long(optarg, "--max-segment", 1, 4096), o->set_S = 1; break;
-        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 1, 4096), o->set_shape = 1; break;
-        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6), o->set_shape = 1; break;
+        case O_RANK: o->rank = (int)cl_arg_long(optarg, "--rank", 1, 4096), o->set_rank = 1; break;
+        case O_ALPHA: o->alpha = (float)cl_arg_double(optarg, "--alpha", -1e6, 1e6), o->set_alpha = 1; break;
         case O_TARGETS:
             if (cl_compressor_parse_targets(optarg, &o->targets) < 0 || !o->targets) cl_usage_error("--targets: %s", cl_error());
-            o->set_shape = 1;
+            o->set_targets = 1;
             break;
         case O_INIT: o->init = optarg; break;
         case O_STEPS: o->steps = (int)cl_arg_long(optarg, "--steps", 1, 1000000000); break;
@@ -257,15 +258,38 @@ static void parse_options(int argc, char **argv, train_opts *o) {
     o->train_path = optind < argc ? argv[optind] : NULL;
 }
 
-/* Reconcile the command line with an --init compressor.  The LoRA and linear layer have the same
- * shapes at every C and S, so training may start from a compressor made for another rate or
+/* Reconcile the command line with an --init compressor *cp.  The LoRA and linear layer have the
+ * same shapes at every C and S, so training may start from a compressor made for another rate or
  * segment length: an explicit --rate / --max-segment then sets the new compressor's C / S.
- * --evaluate measures the file as it is, so there a differing --rate / --max-segment is refused;
- * --rank / --alpha / --targets can't change an existing adapter and are refused when they differ. */
-static int adopt_init(const train_opts *o, cl_compressor *c) {
-    if (o->set_shape && (o->rank != c->rank || o->alpha != c->alpha || o->targets != c->targets))
-        return cl_fail("%s: has LoRA rank %d, alpha %g, targets %s: --rank/--alpha/--targets can't change it", o->init,
-                       c->rank, c->alpha, cl_compressor_targets_str(c->targets));
+ * A --rank above the file's grows the adapter (cl_compressor_grow_rank: the student starts exactly
+ * where the file is; alpha grows with the rank so alpha/rank stays the file's, and an --alpha
+ * other than that is refused); a smaller --rank, another --targets or another --alpha at the
+ * file's rank is refused.  --evaluate measures the file as it is, so there a differing --rate /
+ * --max-segment / --rank is refused. */
+static int adopt_init(const train_opts *o, cl_compressor **cp) {
+    cl_compressor *c = *cp;
+    if (o->set_rank && o->rank < c->rank)
+        return cl_fail("%s: has LoRA rank %d: --rank %d can't shrink it (a larger rank grows it)", o->init, c->rank,
+                       o->rank);
+    if (o->set_targets && o->targets != c->targets)
+        return cl_fail("%s: has LoRA targets %s: --targets can't change them", o->init,
+                       cl_compressor_targets_str(c->targets));
+    if (o->set_rank && o->rank > c->rank) {
+        if (o->evaluate) return cl_fail("%s: compressor has LoRA rank %d, not the --rank %d asked for", o->init, c->rank, o->rank);
+        cl_compressor *g = cl_compressor_grow_rank(c, o->rank, o->seed);
+        if (!g) return cl_fail_prefix("%s: --rank %d", o->init, o->rank);
+        if (o->set_alpha && o->alpha != g->alpha) {
+            cl_fail("%s: growing LoRA rank %d (alpha %g) to %d keeps the scale alpha/rank: alpha becomes %g, not --alpha %g",
+                    o->init, c->rank, c->alpha, o->rank, g->alpha, o->alpha);
+            cl_compressor_free(g);
+            return -1;
+        }
+        cl_compressor_free(c);
+        *cp = c = g;
+    } else if (o->set_alpha && o->alpha != c->alpha) {
+        return cl_fail("%s: has LoRA rank %d, alpha %g: --alpha can't change it (a larger --rank grows it)", o->init,
+                       c->rank, c->alpha);
+    }
     if ((o->set_C && o->C != c->rate) || (o->set_S && o->S != c->max_seg)) {
         if (o->evaluate)
             return cl_fail("%s: compressor has C=%d S=%d, not the --rate %d --max-segment %d asked for", o->init,
@@ -332,7 +356,7 @@ static int run_train(const train_opts *opt) {
     cl_compressor *comp = opt->init ? cl_compressor_load(opt->init, m)
                                : cl_compressor_new_init(m, C, S, rank, alpha, targets, opt->seed);
     if (!comp) cl_die("%s", cl_error());
-    if (opt->init && adopt_init(opt, comp)) {
+    if (opt->init && adopt_init(opt, &comp)) {
         cl_compressor_free(comp);   /* exit without a leak (check-asan) */
         cl_die("%s", cl_error());
     }

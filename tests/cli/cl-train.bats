@@ -151,10 +151,16 @@ need_model() {
   run cl-train --model "$MODEL" --evaluate --init "$TMP/c4.gguf" --rate 4 --max-segment 10 --dev "$TMP/t2.jsonl"
   [ "$status" -eq 0 ]
   [[ "$output" == *"utility "* ]]
-  # the adapter's shape can't change
+  # the adapter can't shrink or change its targets or alpha (a larger --rank grows it: next test)
   run cl-train --model "$MODEL" --init "$TMP/c4.gguf" --rank 4 --steps 1 -o "$TMP/x.gguf" "$TMP/t2.jsonl"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"has LoRA rank 8"*"can't change it"* ]]
+  [[ "$output" == *"c4.gguf: has LoRA rank "*": --rank 4 can't shrink it"* ]]
+  run cl-train --model "$MODEL" --init "$TMP/c4.gguf" --targets q,v --steps 1 -o "$TMP/x.gguf" "$TMP/t2.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"has LoRA targets q,k,v,o,gate,up,down: --targets can't change them"* ]]
+  run cl-train --model "$MODEL" --init "$TMP/c4.gguf" --alpha 8 --steps 1 -o "$TMP/x.gguf" "$TMP/t2.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"c4.gguf: has LoRA rank "*", alpha "*": --alpha can't change it"* ]]
   [ ! -e "$TMP/x.gguf" ]
   # cl-compress: segments over S=10 refused; ceil(n/4) vectors per segment of at most 10 tokens
   cl-segment -m "$MODEL" -S 20 "$TMP/s.txt" > "$TMP/s20.jsonl"
@@ -170,4 +176,49 @@ st = json.loads(open(sys.argv[2]).read().strip().splitlines()[-1])
 assert max(lens) <= 10 and max(lens) > 4, lens
 assert st["rate"] == 4 and st["vectors"] == sum((n + 3) // 4 for n in lens), (st, lens)
 PY
+}
+
+@test "cl-train --init F --rank R grows the LoRA rank: the student starts exactly where F is" {
+  need_model
+  [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 absent"
+  head -3 models/data/tinystories-656k-dev.jsonl > "$TMP/t3.jsonl"
+  # F: a trained rank-8 adapter (B != 0), alpha 16
+  F="$TMP/f8.gguf"
+  cl-train --model "$MODEL" --steps 4 --batch 2 --lr 1e-2 --warmup 0 -o "$F" "$TMP/t3.jsonl"
+  run cl-train --model "$MODEL" --evaluate --init "$F" --dev "$TMP/t3.jsonl"
+  [ "$status" -eq 0 ]
+  d0=$(printf '%s\n' "$output" | sed -n 's/^dev_loss //p')
+  [ -n "$d0" ]
+  # rank 8 -> 12 (alpha 16 -> 24: alpha/rank stays 2); --lr 0 keeps the grown start as the output
+  run cl-train --model "$MODEL" --init "$F" --rank 12 --lr 0 --steps 1 --batch 2 --dev "$TMP/t3.jsonl" \
+      -o "$TMP/g12.gguf" "$TMP/t3.jsonl"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"step 0 dev loss $d0 (start)"* ]]
+  printf 'Once upon a time there was a very little girl named Lily who loved to play outside in the big green park.\n' > "$TMP/s.txt"
+  cl-eval --model "$MODEL" --compressor "$F" --json "$TMP/f.json" "$TMP/s.txt"
+  cl-eval --model "$MODEL" --compressor "$TMP/g12.gguf" --json "$TMP/g.json" "$TMP/s.txt"
+  /usr/bin/python3 - "$TMP/f.json" "$TMP/g.json" <<'PY'
+import json, sys
+f, g = (json.load(open(p)) for p in sys.argv[1:])
+def ce(j):   # every number that depends on the CEs
+    return {k: v for k, v in j.items() if isinstance(v, (int, float)) and not k.endswith("_s")}   # not timings
+a, b = ce(f), ce(g)
+assert a and a == b, [(k, a.get(k), b.get(k)) for k in set(a) | set(b) if a.get(k) != b.get(k)]
+PY
+  # the grown file is rank 12: a smaller rank is refused, and so is an alpha that changes the scale
+  run cl-train --model "$MODEL" --init "$TMP/g12.gguf" --rank 8 --steps 1 -o "$TMP/x.gguf" "$TMP/t3.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"g12.gguf: has LoRA rank 12: --rank 8 can't shrink it"* ]]
+  run cl-train --model "$MODEL" --init "$F" --rank 16 --alpha 16 --steps 1 -o "$TMP/x.gguf" "$TMP/t3.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"growing LoRA rank 8 (alpha 16) to 16 keeps the scale alpha/rank: alpha becomes 32, not --alpha 16"* ]]
+  run cl-train --model "$MODEL" --evaluate --init "$F" --rank 12 --dev "$TMP/t3.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"compressor has LoRA rank 8, not the --rank 12 asked for"* ]]
+  [ ! -e "$TMP/x.gguf" ]
+  # --rank 16 --alpha 32 is the same growth, said explicitly
+  run cl-train --model "$MODEL" --init "$F" --rank 16 --alpha 32 --lr 0 --steps 1 --batch 2 --dev "$TMP/t3.jsonl" \
+      -o "$TMP/g16.gguf" "$TMP/t3.jsonl"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"step 0 dev loss $d0 (start)"* ]]
 }

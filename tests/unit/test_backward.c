@@ -358,7 +358,9 @@ static double kl_reference(dist_ctx *c) {
     return rc ? NAN : kl / N;
 }
 
-static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float kl) {
+/* grow > 0: the adapter (rank 2) is grown to rank `grow` (cl_compressor_grow_rank: new B columns
+ * zero, as training from cl-train --init F --rank R starts) before the gradients are checked. */
+static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float kl, int grow) {
     dist_ctx c = {0};
     cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 11, 0.3f);
@@ -366,6 +368,12 @@ static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float
     c.p = cl_compressor_new_init(c.m, 2, 20, 2, 2.0f, targets, 3);
     cl_rng_fill_normal(r, c.p->params, (long)c.p->n_params, 0.2f);   /* B != 0: every gradient is exercised */
     for (int i = 0; i < cfg.dim; i++) c.p->proj_w[i * cfg.dim + i] += 1.0f;
+    if (grow) {
+        cl_compressor *g = cl_compressor_grow_rank(c.p, grow, 8);
+        OK(g && g->rank == grow, "rank 2 grown to %d", grow);
+        cl_compressor_free(c.p);
+        c.p = g;
+    }
     tr_workspace_init(&c.w);
     c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f; c.o.kl = kl;
     if (layers) OK(tr_parse_layers(layers, cfg.n_layers, &c.o) == 0, "--layers %s parsed", layers);
@@ -394,8 +402,8 @@ static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float
     double va = fd_check(dist_loss, &c, c.p->params, g.data, nl, 150, r);
     double vw = fd_check(dist_loss, &c, c.p->proj_w, g.W, (long)cfg.dim * cfg.dim, 80, r);
     double vb = fd_check(dist_loss, &c, c.p->proj_b, g.b, cfg.dim, cfg.dim, r);
-    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d, layers %s, kl %g): %.3f", arch_name[arch], bos,
-       layers ? layers : "all", kl, va);
+    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d, layers %s, kl %g, rank %d): %.3f", arch_name[arch],
+       bos, layers ? layers : "all", kl, c.p->rank, va);
     OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f) (%s)", vw, vb,
        arch_name[arch]);
     tr_grads_free(&g);
@@ -428,17 +436,20 @@ int main(void) {
     cl_rng_seed(&r, 1234);
     test_ops(&r);
     for (int a = 0; a < N_ARCH; a++) test_model(&r, a);
-    test_distill(&r, 1, ARCH_LLAMA, NULL, 0);
-    test_distill(&r, 0, ARCH_LLAMA, NULL, 0);
-    test_distill(&r, 1, ARCH_QWEN3, NULL, 0);
-    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0);
-    test_distill(&r, 0, ARCH_MISTRAL_SW, NULL, 0);
+    test_distill(&r, 1, ARCH_LLAMA, NULL, 0, 0);
+    test_distill(&r, 0, ARCH_LLAMA, NULL, 0, 0);
+    test_distill(&r, 1, ARCH_QWEN3, NULL, 0, 0);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0, 0);
+    test_distill(&r, 0, ARCH_MISTRAL_SW, NULL, 0, 0);
     /* --layers / --kl: a subset of layers, the KL term alone (value checked), both together */
-    test_distill(&r, 1, ARCH_LLAMA, "2", 0);
-    test_distill(&r, 1, ARCH_LLAMA, "none", 1.0f);
-    test_distill(&r, 0, ARCH_LLAMA, "none", 0.5f);
-    test_distill(&r, 1, ARCH_QWEN3, "1", 0.7f);
-    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0.3f);
+    test_distill(&r, 1, ARCH_LLAMA, "2", 0, 0);
+    test_distill(&r, 1, ARCH_LLAMA, "none", 1.0f, 0);
+    test_distill(&r, 0, ARCH_LLAMA, "none", 0.5f, 0);
+    test_distill(&r, 1, ARCH_QWEN3, "1", 0.7f, 0);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0.3f, 0);
+    /* a grown adapter (cl-train --init F --rank R): zero B columns next to trained ones */
+    test_distill(&r, 1, ARCH_LLAMA, NULL, 0.5f, 5);
+    test_distill(&r, 1, ARCH_QWEN3, NULL, 0, 4);
     test_parse_layers();
     return t_done();
 }

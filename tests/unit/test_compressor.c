@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "compressor.h"
 #include "model.h"
 #include "model_file.h"
@@ -98,6 +99,52 @@ int main(void) {
     cl_compressor_refresh_fp(lo);
     float *with = cl_malloc(nv * D * sizeof *with), *merged = cl_malloc(nv * D * sizeof *merged);
     int rc1 = cl_compress(m, lo, NSEG, ids, seg_n, with);
+
+    /* ---- rank growth: the grown adapter computes exactly what lo computes ---- */
+    for (int R = 4; R <= 11; R += 7) {   /* the same rank (a copy), and 4 -> 11 */
+        cl_compressor *gr = cl_compressor_grow_rank(lo, R, 5);
+        OK(gr && gr->rank == R && gr->lora->scale == lo->lora->scale && gr->alpha == 8.0f * R / 4,
+           "grow rank 4 -> %d: alpha %g, scale alpha/rank %g kept", R, gr ? gr->alpha : 0, gr ? gr->lora->scale : 0);
+        if (!gr) continue;
+        int kept = 1, zero = 1, fresh = 1;
+        for (int l = 0; l < m->cfg.n_layers; l++)
+            for (int t = 0; t < CL_LORA_NT; t++) {
+                int in, out;
+                cl_compressor_lora_dims(lo, t, &in, &out);
+                const float *A0 = lo->lora->A[l][t], *B0 = lo->lora->B[l][t], *A = gr->lora->A[l][t], *B = gr->lora->B[l][t];
+                kept &= !memcmp(A, A0, (size_t)4 * in * sizeof *A);
+                for (int o = 0; o < out; o++)
+                    for (int k = 0; k < R; k++) {
+                        if (k < 4) kept &= B[o * R + k] == B0[o * 4 + k];
+                        else zero &= B[o * R + k] == 0.0f;
+                    }
+                for (int i = 4 * in; i < R * in; i++) fresh &= A[i] != 0 && fabsf(A[i]) <= 1 / sqrtf((float)in);
+            }
+        kept &= !memcmp(gr->proj_w, lo->proj_w, (size_t)D * D * sizeof(float)) &&
+                !memcmp(gr->proj_b, lo->proj_b, (size_t)D * sizeof(float));
+        OK(kept && zero && fresh, "grown: A keeps its rows, B its columns, W and b kept; new B columns zero, new A rows "
+                                  "uniform in +-1/sqrt(in)");
+        float *grown = cl_malloc(nv * D * sizeof *grown);
+        const char *gpath = "tests/tmp/grown.gguf";
+        int rcg = cl_compress(m, gr, NSEG, ids, seg_n, grown);
+        OK(rcg == 0 && rc1 == 0 && !memcmp(grown, with, nv * D * sizeof *grown),
+           "rank %d: CEs bit-identical to the rank-4 compressor's before any step", R);
+        cl_compressor *back = cl_compressor_save(gr, gpath) == 0 ? cl_compressor_load(gpath, m) : NULL;
+        int rcb = back ? cl_compress(m, back, NSEG, ids, seg_n, grown) : -1;
+        OK(back && back->rank == R && back->alpha == gr->alpha && rcb == 0 && !memcmp(grown, with, nv * D * sizeof *grown),
+           "rank %d: saved and loaded, still bit-identical", R);
+        unlink(gpath);
+        cl_compressor_free(back);
+        cl_compressor_free(gr);
+        free(grown);
+    }
+    cl_compressor *shrunk = cl_compressor_grow_rank(lo, 3, 5);
+    OK(!shrunk && strstr(cl_error(), "shrink"), "rank 4 -> 3 refused: %s", cl_error());
+    cl_compressor *odd = cl_compressor_new_init(m, 2, 20, 3, 1.0f, 1u << CL_LORA_Q, 1), *odd7 = cl_compressor_grow_rank(odd, 7, 1);
+    OK(odd7 ? odd7->lora->scale == odd->lora->scale : strstr(cl_error(), "not exact") != NULL,
+       "alpha 1 rank 3 -> 7: the scale is kept exactly or the growth refused (%s)", odd7 ? "kept" : cl_error());
+    cl_compressor_free(odd7);
+    cl_compressor_free(odd);
     float *merged_w[256 * CL_LORA_NT];
     int n_merged = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) {

@@ -43,39 +43,54 @@ static struct {
     int n_workers;
     atomic_uint gen;                 /* bumped once per region */
     atomic_int pending;              /* chunks not finished */
+    double posted;                   /* cl_now() when the region was posted (under mu) */
+    _Atomic double finished;         /* cl_now() when a worker finished its chunk */
     int n_chunks, n;
     cl_range_fn fn;
     void *ctx;
 } P = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-       PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0};
+       PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, 0, 0, 0, 0};
 
-/* Spins until ready(arg) or the spin time is over; returns ready(arg). */
 static int gen_moved(unsigned seen) { return atomic_load_explicit(&P.gen, memory_order_acquire) != seen; }
 static int all_done(unsigned unused) {
     (void)unused;
     return atomic_load_explicit(&P.pending, memory_order_acquire) <= 0;
 }
-static int spin_until(int (*ready)(unsigned), unsigned arg) {
-    /* Adaptive, as glibc's adaptive mutexes: each thread's spin shrinks 4x when it runs out
-     * (the other thread is not running: an oversubscribed machine) and doubles back up to the
-     * limit when the wait ends inside it. */
-    static _Thread_local double budget = -1;
+
+/* Each thread's spin adapts, as glibc's adaptive mutexes do: after a wait that ended inside the
+ * spin it doubles (up to CL_POOL_SPIN_US); after one that outlasted it, it becomes twice the
+ * time the event actually took (the signaller stamps it), or a quarter of itself when the event
+ * came later than the longest spin (the other thread was not running: an oversubscribed
+ * machine, where spinning only takes a core from it). */
+static _Thread_local double budget = -1;
+static double clamp_budget(double b) {
     double most = spin_seconds(), least = most < 2e-6 ? most : 2e-6;
-    if (budget < 0) budget = most;
+    return b > most ? most : b < least ? least : b;
+}
+
+/* Spins until ready(arg) (returns 1) or the spin is over (returns 0, *start = when it began). */
+static int spin_until(int (*ready)(unsigned), unsigned arg, double *start) {
+    if (budget < 0) budget = spin_seconds();
     double until = 0;
+    *start = cl_now();
     for (unsigned i = 1; !ready(arg); i++) {
         cpu_relax();
         if (i % 16 == 0) {   /* the clock read (~20 ns) once per 16 pauses */
             double t = cl_now();
-            if (until == 0) until = t + budget;
-            else if (t > until) {
-                budget = budget / 4 > least ? budget / 4 : least;
-                return ready(arg);
+            if (until == 0) until = *start + budget;
+            if (t > until) {
+                if (ready(arg)) break;
+                return 0;
             }
         }
     }
-    budget = budget * 2 < most ? budget * 2 : most;
+    budget = clamp_budget(budget * 2);
     return 1;
+}
+
+/* after a spin that ran out: the event came `took` seconds after the spin began */
+static void spin_learn(double took) {
+    budget = clamp_budget(took < spin_seconds() ? 2 * took : budget / 4);
 }
 
 static void chunk(int n, int n_chunks, int c, int *lo, int *hi) {
@@ -89,10 +104,12 @@ static void *worker(void *arg) {
     int id = (int)(long)arg;   /* runs chunk id + 1 */
     unsigned seen = start_gen[id];   /* the generation before the region that created it */
     for (;;) {
-        spin_until(gen_moved, seen);
+        double t0;
+        int caught = spin_until(gen_moved, seen, &t0);
         /* the region's generation and job are read together under the lock */
         pthread_mutex_lock(&P.mu);
         while (atomic_load(&P.gen) == seen) pthread_cond_wait(&P.wake, &P.mu);
+        if (!caught) spin_learn(P.posted - t0);
         seen = atomic_load(&P.gen);
         int n = P.n, n_chunks = P.n_chunks;
         cl_range_fn fn = P.fn;
@@ -102,6 +119,7 @@ static void *worker(void *arg) {
             int lo, hi;
             chunk(n, n_chunks, id + 1, &lo, &hi);
             fn(ctx, lo, hi);
+            atomic_store_explicit(&P.finished, cl_now(), memory_order_relaxed);
             if (atomic_fetch_sub_explicit(&P.pending, 1, memory_order_acq_rel) == 1) {
                 pthread_mutex_lock(&P.mu);
                 pthread_cond_signal(&P.done);
@@ -130,7 +148,7 @@ void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx) {
     }
     if (t > P.n_workers + 1) t = P.n_workers + 1;
     pthread_mutex_lock(&P.mu);
-    P.n = n, P.n_chunks = t, P.fn = fn, P.ctx = ctx;
+    P.n = n, P.n_chunks = t, P.fn = fn, P.ctx = ctx, P.posted = cl_now();
     atomic_store(&P.pending, t - 1);
     atomic_fetch_add_explicit(&P.gen, 1, memory_order_release);
     pthread_cond_broadcast(&P.wake);
@@ -138,11 +156,12 @@ void cl_parallel_for(int n, int grain, cl_range_fn fn, void *ctx) {
     int lo, hi;
     chunk(n, t, 0, &lo, &hi);
     fn(ctx, lo, hi);
-    spin_until(all_done, 0);
-    if (atomic_load(&P.pending) > 0) {
+    double t0;
+    if (!spin_until(all_done, 0, &t0)) {
         pthread_mutex_lock(&P.mu);
         while (atomic_load(&P.pending) > 0) pthread_cond_wait(&P.done, &P.mu);
         pthread_mutex_unlock(&P.mu);
+        spin_learn(atomic_load_explicit(&P.finished, memory_order_relaxed) - t0);
     }
     pthread_mutex_unlock(&P.busy);
 }

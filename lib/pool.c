@@ -20,20 +20,22 @@ enum { MAX_WORKERS = 63 };
  * ~200 times per decoded token; a spin costs a core that an oversubscribed machine needs
  * elsewhere.  Timed, not counted in pauses: one pause takes 3 to 40 ns depending on the CPU. */
 enum { SPIN_US_DEFAULT = 50 };
-static double spin_seconds(void) {
-    static _Atomic double s = -1;
-    double v = s;
-    if (v < 0) {
-        const char *e = getenv("CL_POOL_SPIN_US");
-        char *end;
-        double us = e && *e ? strtod(e, &end) : SPIN_US_DEFAULT;
-        if (e && *e && (*end || !(us >= 0) || us > 1e6)) {
-            fprintf(stderr, "compllm: CL_POOL_SPIN_US=%s is not 0..1000000 microseconds; %d used\n", e, SPIN_US_DEFAULT);
-            us = SPIN_US_DEFAULT;
-        }
-        s = v = us * 1e-6;
+static double spin_s;
+static void read_spin(void) {
+    const char *e = getenv("CL_POOL_SPIN_US");
+    char *end;
+    double us = e && *e ? strtod(e, &end) : SPIN_US_DEFAULT;
+    if (e && *e && (*end || !(us >= 0) || us > 1e6)) {
+        fprintf(stderr, "compllm: CL_POOL_SPIN_US=%s is not 0..1000000 microseconds; %d used\n", e, SPIN_US_DEFAULT);
+        us = SPIN_US_DEFAULT;
     }
-    return v;
+    spin_s = us * 1e-6;
+}
+/* read once per process, whichever thread asks first (one warning line at most) */
+static double spin_seconds(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, read_spin);
+    return spin_s;
 }
 
 static struct {

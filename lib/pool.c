@@ -70,20 +70,16 @@ static double clamp_budget(double b) {
     return b > most ? most : b < least ? least : b;
 }
 
-/* Spins until ready(arg) (returns 1) or the spin is over (returns 0, *start = when it began). */
+/* Spins until ready(arg) (returns 1) or the spin is over (returns 0); *start = when it began. */
 static int spin_until(int (*ready)(unsigned), unsigned arg, double *start) {
     if (budget < 0) budget = spin_seconds();
-    double until = 0;
     *start = cl_now();
+    double until = *start + budget;
     for (unsigned i = 1; !ready(arg); i++) {
         cpu_relax();
-        if (i % 16 == 0) {   /* the clock read (~20 ns) once per 16 pauses */
-            double t = cl_now();
-            if (until == 0) until = *start + budget;
-            if (t > until) {
-                if (ready(arg)) break;
-                return 0;
-            }
+        if (i % 16 == 0 && cl_now() > until) {   /* the clock read (~20 ns) once per 16 pauses */
+            if (ready(arg)) break;
+            return 0;
         }
     }
     budget = clamp_budget(budget * 2);

@@ -29,7 +29,7 @@ static void quant_q8_0(const float *x, int8_t *q, float *d) {
         memset(q, 0, 32), *d = NAN;
         return;
     }
-    const float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+    const float dd = amax / 127.0f, id = cl_f16_scale_inv(dd);   /* 0 where 1/dd overflows (quant.h) */
     *d = cl_f16_to_f32(cl_f32_to_f16(dd));
     for (int j = 0; j < 32; j++) q[j] = (int8_t)roundf(x[j] * id);
 }
@@ -43,12 +43,13 @@ static void quant_q8_k(const float *x, int8_t *q, float *d) {
         memset(q, 0, 256), *d = all_finite(x, 256) ? 0.0f : NAN;
         return;
     }
-    const float iscale = -128.0f / max;
+    float iscale, pre;
+    cl_q8_k_scale(max, &iscale, &pre);
     for (int j = 0; j < 256; j++) {
-        long v = lrintf(iscale * x[j]);
+        long v = lrintf(iscale * (x[j] * pre));
         q[j] = (int8_t)(v > 127 ? 127 : v);
     }
-    *d = 1.0f / iscale;
+    *d = 1.0f / iscale / pre;
 }
 
 /* The portable row quantisers (cl_q8_quant): blocks, then the sums per 16. */

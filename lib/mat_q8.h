@@ -3,9 +3,10 @@
  *
  * The activation rows are quantised first, the way llama.cpp's reference quantisers define it:
  *   for q8_0/q4_0 weights, q8_0 blocks of 32 (quantize_row_q8_0_ref): d = amax/127 kept as f16,
- *     q = roundf(x * (1/d)) with the unrounded d;
+ *     q = roundf(x * (1/d)) with the unrounded d (q = 0 where 1/d overflows: cl_f16_scale_inv);
  *   for k-quant weights, q8_K blocks of 256 (quantize_row_q8_K_ref): max = the first element of
- *     largest |x|, iscale = -128/max, q = min(127, nearest-even(iscale x)), d = 1/iscale (f32).
+ *     largest |x|, iscale = -128/max, q = min(127, nearest-even(iscale x)), d = 1/iscale (f32)
+ *     (where -128/max overflows, the same on x 2^64 with d scaled back: cl_q8_k_scale).
  * Each weight block then gives an exact integer dot product with its activation block, and the
  * float part is one defined sequence per output entry (i, j), blocks in order, acc from 0:
  *   q8_0 / q4_0:   acc = fmaf((float)isum, dw * da, acc)            isum = sum (q_w - z) q_a
@@ -19,9 +20,13 @@
  * the product with the dequantised f32 weights it differs by the activation rounding, within
  * sum_k |w_k| (step_k / 2 + 2^-10 |a_k|), step = the activation block's amax/127 (or /128): in
  * test_quant_q8 (random activations with 20x outliers) 5e-3 to 2.5e-2 of sum |a w|, as
- * llama.cpp's products do. */
+ * llama.cpp's products do.  Per element the rounding is at most step/2 (a whole step for a q8_K
+ * element clamped at 127), plus for q8_0 the f16 rounding of d: 2^-11 relative, but up to 2^-25
+ * absolute where d is an f16 subnormal (amax < 127 2^-14) and all of it (the block reads as
+ * zeros) where d rounds to 0 (amax < ~4e-6) (tests/unit/test_quant_tiny.c). */
 #ifndef CL_MAT_Q8_H
 #define CL_MAT_Q8_H
+#include <math.h>
 #include <stdint.h>
 #include "mat.h"
 
@@ -47,6 +52,18 @@ void cl_q8act_free(cl_q8act *X);
 typedef void (*cl_q8_quant)(const float *x, int K, int8_t *q, float *d, int16_t *bs);
 cl_q8_quant cl_q8_quant_avx512(int kb);
 cl_q8_quant cl_q8_quant_generic(int kb);
+
+/* The q8_K scale of a block whose first element of largest |x| is max (finite, not 0): iscale =
+ * -128/max and pre = 1, llama.cpp's; q = min(127, nearest-even(iscale (x pre))), d = 1/iscale/pre.
+ * Where -128/max overflows (|max| < 128/FLT_MAX, ~3.8e-37) llama.cpp's iscale is inf (q from
+ * lrintf of inf or nan: unspecified; d = 0, so the block reads back as zeros).  Here pre = 2^64
+ * then: x 2^64 is exact (a power of two; no product subnormal), the block is quantised as that
+ * normal one, and d scaled back is rounded once to f32's subnormal grid, which q8_K's f32 scale
+ * can hold (q8_0's f16 one cannot: cl_f16_scale_inv).  Normal blocks: pre = 1, the same bits. */
+static inline void cl_q8_k_scale(float max, float *iscale, float *pre) {
+    *pre = 1.0f, *iscale = -128.0f / max;
+    if (isinf(*iscale)) *pre = 0x1p64f, *iscale = -128.0f / (max * 0x1p64f);
+}
 
 /* C[M,N] = alpha X W^T + beta C for the first N rows of W (a supported dtype, K columns), on the
  * thread pool. */

@@ -47,7 +47,7 @@ TV static void row_q8_0(const float *x, int K, int8_t *q, float *d, int16_t *bs)
             continue;
         }
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-        const float dd = amax / 127.0f, id = dd != 0.0f ? 1.0f / dd : 0.0f;
+        const float dd = amax / 127.0f, id = cl_f16_scale_inv(dd);
         d[b] = cl_f16_to_f32(cl_f32_to_f16(dd));
         const __m512 iv = _mm512_set1_ps(id);
         put16(round_away(_mm512_mul_ps(x0, iv)), q, bs);
@@ -78,13 +78,14 @@ TV static void row_q8_k(const float *x, int K, int8_t *q, float *d, int16_t *bs)
                 break;
             }
         }
-        const float iscale = -128.0f / max;
-        const __m512 iv = _mm512_set1_ps(iscale);
+        float iscale, pre;
+        cl_q8_k_scale(max, &iscale, &pre);
+        const __m512 iv = _mm512_set1_ps(iscale), pv = _mm512_set1_ps(pre);
         for (int v = 0; v < 16; v++) {
-            const __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * v), iv));
+            const __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * v), pv), iv));
             put16(_mm512_min_epi32(r, _mm512_set1_epi32(127)), q + 16 * v, bs + v);
         }
-        d[b] = 1.0f / iscale;
+        d[b] = 1.0f / iscale / pre;
     }
 }
 

@@ -102,7 +102,7 @@ static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (
 static void q_q8_0(const float *x, uint8_t *o) {
     float amax = 0;
     for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
-    const float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    const float d = amax / 127.0f, id = cl_f16_scale_inv(d);
     put_f16(o, d);
     for (int i = 0; i < QK; i++) o[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
 }
@@ -111,7 +111,7 @@ static void q_q4_0(const float *x, uint8_t *o) {
     float amax = 0, max = 0;   /* the value of largest magnitude maps to -8 */
     for (int i = 0; i < QK; i++)
         if (fabsf(x[i]) > amax) amax = fabsf(x[i]), max = x[i];
-    const float d = max / -8.0f, id = d != 0 ? 1.0f / d : 0.0f;
+    const float d = max / -8.0f, id = cl_f16_scale_inv(d);
     put_f16(o, d);
     for (int j = 0; j < 16; j++) {
         int a = clampi(lrintf(x[j] * id) + 8, 0, 15), b = clampi(lrintf(x[j + 16] * id) + 8, 0, 15);

@@ -16,6 +16,7 @@
  * (tests/ref/ref_dequant.py is the independent reference). */
 #ifndef CL_QUANT_H
 #define CL_QUANT_H
+#include <math.h>
 #include <stdint.h>
 #include "tensor.h"
 
@@ -29,6 +30,17 @@ void cl_dequant_blocks(cl_dtype t, const void *src, int64_t nb, float *out);
 /* Quantise n floats (a multiple of the block) into t's blocks: per block, nearest values on a
  * min/max grid (not llama.cpp's error-minimising search; the layout is what matters to readers). */
 void cl_quantize(cl_dtype t, const float *x, int64_t n, void *out);
+
+/* 1/d for the scale d of a block stored with an f16 scale (q8_0, q4_0), as llama.cpp's reference
+ * quantisers take it (q = round(x * (1/d))), except where that is inf: 0 for d == 0 as there, and
+ * 0 too where 1/d overflows (|d| < 2^-128, a block's amax below ~3.7e-37), where llama.cpp's
+ * x * inf gives inf or nan and its conversion to an integer is undefined behaviour.  Such a d
+ * rounds to 0 in f16, so the block dequantises to zeros whatever its quants: they are 0, as in an
+ * all-zero block.  Every finite 1/d is returned unchanged (normal blocks keep their bits). */
+static inline float cl_f16_scale_inv(float d) {
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    return isinf(id) ? 0.0f : id;
+}
 
 /* The 6-bit scale and min of sub-block j (0..7) of a q4_K/q5_K block's 12 scale bytes s. */
 static inline void cl_qk_scale_min(const uint8_t *s, int j, int *sc, int *m) {

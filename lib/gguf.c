@@ -200,10 +200,6 @@ static int cmp_kv(const void *a, const void *b, void *ctx) {
     const cl_gguf *g = ctx;
     return strcmp(g->kv[*(const int *)a].key, g->kv[*(const int *)b].key);
 }
-static int cmp_t(const void *a, const void *b, void *ctx) {
-    const cl_gguf *g = ctx;
-    return strcmp(g->t[*(const int *)a].name, g->t[*(const int *)b].name);
-}
 
 static int parse(cl_gguf *g) {
     rd_t r = {g->data, g->size, 0, g->name};
@@ -314,14 +310,12 @@ static int parse(cl_gguf *g) {
         }
         t->data = g->data + g->data_off + offs[i];
     }
-    g->t_sorted = cl_malloc((g->n_t ? g->n_t : 1) * sizeof(int));
-    for (int i = 0; i < g->n_t; i++) g->t_sorted[i] = i;
-    qsort_r(g->t_sorted, (size_t)g->n_t, sizeof(int), cmp_t, g);
-    for (int i = 1; i < g->n_t; i++)
-        if (!strcmp(g->t[g->t_sorted[i]].name, g->t[g->t_sorted[i - 1]].name)) {
-            cl_fail("%s: offset %zu: duplicate tensor %s", g->name, at_t[g->t_sorted[i]], g->t[g->t_sorted[i]].name);
-            goto out;
-        }
+    int dup;
+    g->t_sorted = cl_tensor_index(g->t, g->n_t, &dup);
+    if (dup >= 0) {
+        cl_fail("%s: offset %zu: duplicate tensor %s", g->name, at_t[dup], g->t[dup].name);
+        goto out;
+    }
     rc = 0;
 out:
     free(offs);
@@ -470,12 +464,5 @@ int cl_gguf_n_tensors(const cl_gguf *g) { return g->n_t; }
 const cl_tensor *cl_gguf_tensor(const cl_gguf *g, int i) { return i >= 0 && i < g->n_t ? &g->t[i] : NULL; }
 
 const cl_tensor *cl_gguf_find_tensor(const cl_gguf *g, const char *name) {
-    int lo = 0, hi = g->n_t - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2, c = strcmp(name, g->t[g->t_sorted[mid]].name);
-        if (!c) return &g->t[g->t_sorted[mid]];
-        if (c < 0) hi = mid - 1;
-        else lo = mid + 1;
-    }
-    return NULL;
+    return cl_tensor_index_find(g->t, g->t_sorted, g->n_t, name);
 }

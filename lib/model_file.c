@@ -30,20 +30,8 @@ void cl_mf_add(cl_model_file *mf, const char *name, const cl_tensor *src) {
     t->name = cl_strdup(name);
 }
 
-static int cmp_name(const void *a, const void *b, void *ctx) {
-    const cl_tensor *t = ctx;
-    return strcmp(t[*(const int *)a].name, t[*(const int *)b].name);
-}
-
 const cl_tensor *cl_model_file_tensor(const cl_model_file *mf, const char *name) {
-    int lo = 0, hi = mf->n_t - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2, c = strcmp(name, mf->t[mf->sorted[mid]].name);
-        if (!c) return &mf->t[mf->sorted[mid]];
-        if (c < 0) hi = mid - 1;
-        else lo = mid + 1;
-    }
-    return NULL;
+    return cl_tensor_index_find(mf->t, mf->sorted, mf->n_t, name);
 }
 
 /* One expected tensor: present with this exact shape (or absent when !required). */
@@ -207,12 +195,9 @@ cl_model_file *cl_model_file_open(const char *path) {
         }
     }
     if (rc == 0) {
-        mf->sorted = cl_malloc((size_t)(mf->n_t + 1) * sizeof(int));
-        for (int i = 0; i < mf->n_t; i++) mf->sorted[i] = i;
-        qsort_r(mf->sorted, (size_t)mf->n_t, sizeof(int), cmp_name, mf->t);
-        for (int i = 1; rc == 0 && i < mf->n_t; i++)
-            if (!strcmp(mf->t[mf->sorted[i]].name, mf->t[mf->sorted[i - 1]].name))
-                rc = cl_fail("%s: tensor %s appears twice", path, mf->t[mf->sorted[i]].name);
+        int dup;
+        mf->sorted = cl_tensor_index(mf->t, mf->n_t, &dup);
+        if (dup >= 0) rc = cl_fail("%s: tensor %s appears twice", path, mf->t[dup].name);
     }
     if (rc == 0 && cl_config_validate(&mf->cfg)) rc = cl_fail_prefix("%s", path);
     if (rc == 0) rc = check_shapes(mf);

@@ -24,10 +24,6 @@ static int dtype_from(const char *s, cl_dtype *out) {
     return 0;
 }
 
-static int cmp_name(const void *a, const void *b, void *ctx) {
-    const cl_tensor *t = ctx;
-    return strcmp(t[*(const int *)a].name, t[*(const int *)b].name);
-}
 
 static int parse(cl_safetensors *st, const uint8_t *data, size_t size) {
     const char *nm = st->name;
@@ -102,9 +98,7 @@ static int parse(cl_safetensors *st, const uint8_t *data, size_t size) {
         t->data = base + b;
         t->nbytes = (size_t)nb;
     }
-    st->sorted = cl_malloc((size_t)(st->n + 1) * sizeof(int));
-    for (int i = 0; i < st->n; i++) st->sorted[i] = i;
-    qsort_r(st->sorted, (size_t)st->n, sizeof(int), cmp_name, st->t);
+    st->sorted = cl_tensor_index(st->t, st->n, NULL);
     rc = 0;
 out:
     json_decref(root);
@@ -147,12 +141,5 @@ int cl_st_n_tensors(const cl_safetensors *st) { return st->n; }
 const cl_tensor *cl_st_tensor(const cl_safetensors *st, int i) { return i >= 0 && i < st->n ? &st->t[i] : NULL; }
 
 const cl_tensor *cl_st_find(const cl_safetensors *st, const char *name) {
-    int lo = 0, hi = st->n - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2, c = strcmp(name, st->t[st->sorted[mid]].name);
-        if (!c) return &st->t[st->sorted[mid]];
-        if (c < 0) hi = mid - 1;
-        else lo = mid + 1;
-    }
-    return NULL;
+    return cl_tensor_index_find(st->t, st->sorted, st->n, name);
 }

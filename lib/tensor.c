@@ -2,9 +2,38 @@
 #include "tensor.h"
 #include <math.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include "quant.h"
 #include "util.h"
+
+static int cmp_name(const void *a, const void *b, void *ctx) {
+    const cl_tensor *t = ctx;
+    return strcmp(t[*(const int *)a].name, t[*(const int *)b].name);
+}
+
+int *cl_tensor_index(const cl_tensor *t, int n, int *dup) {
+    int *ix = cl_malloc((size_t)(n + 1) * sizeof *ix);
+    for (int i = 0; i < n; i++) ix[i] = i;
+    qsort_r(ix, (size_t)n, sizeof *ix, cmp_name, (void *)t);
+    if (dup) {
+        *dup = -1;
+        for (int i = 1; i < n && *dup < 0; i++)
+            if (!strcmp(t[ix[i]].name, t[ix[i - 1]].name)) *dup = ix[i];
+    }
+    return ix;
+}
+
+const cl_tensor *cl_tensor_index_find(const cl_tensor *t, const int *index, int n, const char *name) {
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(name, t[index[mid]].name);
+        if (!c) return &t[index[mid]];
+        if (c < 0) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
 
 const char *cl_dtype_name(cl_dtype t) {
     switch (t) {

@@ -24,6 +24,12 @@ int cl_dtype_valid(int t);
  * 32; q4_K, q5_K, q6_K: 256). */
 int64_t cl_dtype_bytes(cl_dtype t, int64_t n);
 int64_t cl_tensor_nelem(const cl_tensor *t);
+/* The lookup of tensors by name of every model container (gguf, safetensors, model_file): the
+ * indices 0..n-1 of t in name order (n + 1 ints, malloc'd: the caller frees), and *dup (unless
+ * NULL) the index of a tensor whose name another one has, or -1. */
+int *cl_tensor_index(const cl_tensor *t, int n, int *dup);
+/* The tensor of t named name, by binary search of its index from cl_tensor_index, or NULL. */
+const cl_tensor *cl_tensor_index_find(const cl_tensor *t, const int *index, int n, const char *name);
 /* Convert/dequantize all elements to f32 (out holds nelem floats). */
 int cl_tensor_to_f32(const cl_tensor *t, float *out);
 /* Conversion of n elements starting at element offset `first` (any offset: blocks are decoded

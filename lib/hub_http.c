@@ -212,13 +212,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud) {
         x->overflow = 1;
         return 0;
     }
-    if (x->len + n + 1 > x->cap) {
-        x->cap = (x->len + n + 1) * 2;
-        x->buf = cl_realloc(x->buf, x->cap);
-    }
-    memcpy(x->buf + x->len, p, n);
-    x->len += n;
-    x->buf[x->len] = 0;
+    cl_buf_append(&x->buf, &x->len, &x->cap, p, n);
     return n;
 }
 

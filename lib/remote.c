@@ -35,13 +35,7 @@ typedef struct {
 
 static void keep(xfer *x, const char *p, size_t n) {
     if (x->body_len + n > x->body_max) n = x->body_max - x->body_len;
-    if (x->body_len + n + 1 > x->body_cap) {
-        x->body_cap = 2 * (x->body_len + n + 1);
-        x->body = cl_realloc(x->body, x->body_cap);
-    }
-    memcpy(x->body + x->body_len, p, n);
-    x->body_len += n;
-    x->body[x->body_len] = 0;
+    cl_buf_append(&x->body, &x->body_len, &x->body_cap, p, n);
 }
 
 /* One event of the answer stream. */

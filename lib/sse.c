@@ -13,16 +13,6 @@ void cl_sse_init(cl_sse *s, size_t max_line, cl_sse_fn fn, void *ctx) {
     s->ctx = ctx;
 }
 
-static void append(char **b, size_t *len, size_t *cap, const char *p, size_t n) {
-    if (*len + n + 1 > *cap) {
-        *cap = 2 * (*len + n + 1);
-        *b = cl_realloc(*b, *cap);
-    }
-    memcpy(*b + *len, p, n);
-    *len += n;
-    (*b)[*len] = 0;
-}
-
 /* One complete line (without its end). */
 static int line(cl_sse *s) {
     const char *l = s->line ? s->line : "";
@@ -42,8 +32,8 @@ static int line(cl_sse *s) {
     if (colon && *v == ' ') v++;
     size_t vl = (size_t)(l + n - v);
     if (fl == 4 && !memcmp(l, "data", 4)) {
-        if (s->has_data) append(&s->data, &s->data_len, &s->data_cap, "\n", 1);
-        append(&s->data, &s->data_len, &s->data_cap, v, vl);
+        if (s->has_data) cl_buf_append(&s->data, &s->data_len, &s->data_cap, "\n", 1);
+        cl_buf_append(&s->data, &s->data_len, &s->data_cap, v, vl);
         s->has_data = 1;
         if (s->data_len > s->max_line)
             return cl_fail("event of over %zu bytes at byte offset %llu of the event stream", s->max_line, s->offset);
@@ -75,7 +65,7 @@ int cl_sse_feed(cl_sse *s, const char *p, size_t n) {
         while (j < n && p[j] != '\n' && p[j] != '\r') j++;
         if (s->line_len + (j - i) > s->max_line)
             return cl_fail("line of over %zu bytes at byte offset %llu of the event stream", s->max_line, s->offset - 1);
-        append(&s->line, &s->line_len, &s->line_cap, p + i, j - i);
+        cl_buf_append(&s->line, &s->line_len, &s->line_cap, p + i, j - i);
         s->offset += j - i - 1;
         i = j - 1;
     }

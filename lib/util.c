@@ -91,6 +91,15 @@ char *cl_strndup(const char *s, size_t n) {
     p[n] = 0;
     return p;
 }
+void cl_buf_append(char **buf, size_t *len, size_t *cap, const void *p, size_t n) {
+    if (*len + n + 1 > *cap) {
+        *cap = 2 * (*len + n + 1);
+        *buf = cl_realloc(*buf, *cap);
+    }
+    if (n) memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = 0;
+}
 int cl_mul_overflow(size_t a, size_t b, size_t *out) {
     if (__builtin_mul_overflow(a, b, out)) return cl_fail("size overflow (%zu x %zu)", a, b);
     return 0;

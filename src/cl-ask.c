@@ -81,13 +81,7 @@ static void out_write(outq *q, const char *p, size_t n) {
 
 /* Append bytes; returns 1 when stop_text has appeared (it and what follows are dropped). */
 static int out_push(outq *q, const char *p, size_t n, const char *stop_text) {
-    if (q->len + n + 1 > q->cap) {
-        q->cap = 2 * (q->len + n + 1);
-        q->buf = cl_realloc(q->buf, q->cap);
-    }
-    memcpy(q->buf + q->len, p, n);
-    q->len += n;
-    q->buf[q->len] = 0;
+    cl_buf_append(&q->buf, &q->len, &q->cap, p, n);
     size_t keep = 0;
     if (stop_text) {
         size_t sl = strlen(stop_text);

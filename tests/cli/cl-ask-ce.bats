@@ -2,13 +2,13 @@
 # cl-ask over CE files (compressed context) on tinystories-656k with an untrained compressor:
 # KV size ~ 1/C, concatenation and stdin, fingerprint and corruption errors.
 
+load tiny_helper
+
 setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/cl-ask-ce.$$"
-  mkdir -p "$TMP"
+  tiny_setup cl-ask-ce
   DOC=tests/data/demo-story.jsonl
   DUMP=tests/cli/ce_dump.py
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+  need_model
   export CL_MODEL="$MODEL"
   unset CL_CACHE CL_COMPRESSOR
   cl-compress --init-compressor "$TMP/k.gguf"

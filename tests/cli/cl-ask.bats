@@ -1,14 +1,10 @@
 #!/usr/bin/env bats
 # cl-ask: usage, errors, and the uncompressed answer path end to end on tinystories-656k.
 
-setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/cl-ask.$$"
-  mkdir -p "$TMP"
-}
+load tiny_helper
 
-need_model() {
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+setup() {
+  tiny_setup cl-ask
 }
 
 @test "cl-ask --help prints usage and exits 0" {

@@ -2,13 +2,13 @@
 # cl-compress end to end on tinystories-656k with an untrained compressor: CE records, batching
 # and concatenation invariance, the segment cache, atomic output, errors.
 
+load tiny_helper
+
 setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/cl-compress.$$"
-  mkdir -p "$TMP"
+  tiny_setup cl-compress
   DOC=tests/data/demo-story.jsonl          # cl-segment's output for tests/data/demo-story.txt
   DUMP=tests/cli/ce_dump.py                # independent reader (python standard library)
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+  need_model
   export CL_MODEL="$MODEL"
   unset CL_CACHE CL_COMPRESSOR
   K="$TMP/k.gguf"

@@ -3,15 +3,11 @@
 # evaluation, an independent implementation on the training forward pass), and QA mode's
 # EM/F1 recomputed from the produced answers with the official SQuAD definition in Python.
 
-setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/cl-eval.$$"
-  mkdir -p "$TMP"
-  export OPENBLAS_NUM_THREADS=1
-}
+load tiny_helper
 
-need_model() {
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+setup() {
+  tiny_setup cl-eval
+  export OPENBLAS_NUM_THREADS=1
 }
 
 need_python() {

@@ -1,18 +1,14 @@
 #!/usr/bin/env bats
 # cl-model: usage, info on the shared models, random model generation, conversion, bad files.
 
+load tiny_helper
+
 setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/cl-model.$$"
-  mkdir -p "$TMP"
+  tiny_setup cl-model
 }
 
 teardown() {
   rm -rf "$TMP"
-}
-
-need_model() {
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
 }
 
 @test "cl-model --help prints usage and exits 0" {

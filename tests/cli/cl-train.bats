@@ -2,14 +2,10 @@
 # cl-train: usage, input errors, a tiny end-to-end training run on tinystories-656k whose output
 # cl-train --evaluate (and the compressor loader) accepts, and --gen-data determinism.
 
-setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/cl-train.$$"
-  mkdir -p "$TMP"
-}
+load tiny_helper
 
-need_model() {
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+setup() {
+  tiny_setup cl-train
 }
 
 @test "cl-train --help prints usage and exits 0" {

@@ -2,15 +2,16 @@
 # make eval-report (tests/eval/report.sh): every compressor of the models directory gets its rows
 # (C and S from the file), the baselines theirs, and the table's numbers are cl-eval's JSON.
 
+load tiny_helper
+
 setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/eval-report.$$"
+  tiny_setup eval-report
   mkdir -p "$TMP/models"
   export OPENBLAS_NUM_THREADS=1
 }
 
 @test "eval-report: rows for each compressor found, numbers from cl-eval's summaries" {
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
+  need_model
   [ -x /usr/bin/python3 ] || skip "/usr/bin/python3 absent"
   cl-compress --model "$MODEL" --init-compressor "$TMP/models/tinystories-656k-c4.gguf" --rate 4
   cl-compress --model "$MODEL" --init-compressor "$TMP/models/tinystories-656k-c2-s10.gguf" --max-segment 10

@@ -9,18 +9,11 @@
 #define ALIGN 32
 
 typedef struct {
-    uint8_t *p;
+    char *p;
     size_t n, cap;
 } buf_t;
 
-static void put(buf_t *b, const void *d, size_t n) {
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = cl_realloc(b->p, b->cap);
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
-}
+static void put(buf_t *b, const void *d, size_t n) { cl_buf_append(&b->p, &b->n, &b->cap, d, n); }
 static void put_u32(buf_t *b, uint32_t v) { put(b, &v, 4); }
 static void put_u64(buf_t *b, uint64_t v) { put(b, &v, 8); }
 static void put_str(buf_t *b, const char *s, size_t len) {

@@ -9,18 +9,11 @@
 #include "zip_store.h"
 
 typedef struct {
-    uint8_t *b;
+    char *b;
     size_t len, cap;
 } bytes;
 
-static void emit(bytes *o, const void *p, size_t n) {
-    if (o->len + n > o->cap) {
-        o->cap = 2 * (o->len + n);
-        o->b = cl_realloc(o->b, o->cap);
-    }
-    memcpy(o->b + o->len, p, n);
-    o->len += n;
-}
+static void emit(bytes *o, const void *p, size_t n) { cl_buf_append(&o->b, &o->len, &o->cap, p, n); }
 
 static void op(bytes *o, uint8_t c) { emit(o, &c, 1); }
 
@@ -102,7 +95,7 @@ uint8_t *cl_torch_pickle_2d(int64_t rows, int64_t cols, cl_dtype dt, size_t *siz
     op(&o, 'R');                                     /* REDUCE */
     op(&o, '.');                                     /* STOP */
     *size = o.len;
-    return o.b;
+    return (uint8_t *)o.b;
 }
 
 uint8_t *cl_torch_save_2d(const float *x, int64_t rows, int64_t cols, cl_dtype dt, size_t *size) {

@@ -95,3 +95,10 @@ uint64_t cl_arg_u64(const char *s, const char *opt) {
     if (cl_parse_u64(s, &v) < 0) cl_usage_error("bad number for %s: \"%s\" (an integer in 0..18446744073709551615)", opt, s);
     return v;
 }
+
+cl_dtype cl_arg_float_dtype(const char *s, const char *opt) {
+    if (!strcmp(s, "f32")) return CL_F32;
+    if (!strcmp(s, "f16")) return CL_F16;
+    if (!strcmp(s, "bf16")) return CL_BF16;
+    cl_usage_error("%s must be f32, f16 or bf16, not '%s'", opt, s);
+}

@@ -3,6 +3,7 @@
 #ifndef CL_CLI_H
 #define CL_CLI_H
 #include <stdint.h>
+#include "tensor.h"
 
 /* What a usage error prints after its message: the tool's usage text, or a line such as
  * "Try 'cl-ask --help'.\n".  Not copied.  The first call also arranges that a failed write to
@@ -25,5 +26,8 @@ int cl_parse_u64(const char *s, uint64_t *v);
 long cl_arg_long(const char *s, const char *opt, long lo, long hi);
 double cl_arg_double(const char *s, const char *opt, double lo, double hi);
 uint64_t cl_arg_u64(const char *s, const char *opt);   /* seeds: 0 .. 2^64-1 */
+/* "f32", "f16" or "bf16" (a float dtype for values the tool keeps or sends), or a usage error
+ * naming OPT and the value. */
+cl_dtype cl_arg_float_dtype(const char *s, const char *opt);
 
 #endif

@@ -224,23 +224,12 @@ static void parse_options(int argc, char **argv, ask_opts *o) {
         case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_NOTMPL: o->no_template = 1; break;
         case O_STATS: o->stats = 1; break;
-        case O_KVTYPE:
-            if (!strcmp(optarg, "f16")) o->kv_type = CL_F16;
-            else if (!strcmp(optarg, "bf16")) o->kv_type = CL_BF16;
-            else if (!strcmp(optarg, "f32")) o->kv_type = CL_F32;
-            else cl_usage_error("--kv-type must be f16, bf16 or f32, not '%s'", optarg);
-            break;
+        case O_KVTYPE: o->kv_type = cl_arg_float_dtype(optarg, "--kv-type"); break;
         case O_HELP: fputs(usage_text, stdout); exit(0);
         case O_SERVER: o->ro.server.url = optarg; break;
         case O_SMODEL: o->ro.model = optarg; remote_opt = 1; break;
         case O_APIKEY: o->ro.server.api_key = optarg; remote_opt = 1; break;
-        case O_SDTYPE:
-            if (!strcmp(optarg, "f32")) o->ro.dtype = CL_F32;
-            else if (!strcmp(optarg, "bf16")) o->ro.dtype = CL_BF16;
-            else if (!strcmp(optarg, "f16")) o->ro.dtype = CL_F16;
-            else cl_usage_error("bad value for --server-dtype: '%s' (f32, bf16 or f16)", optarg);
-            remote_opt = 1;
-            break;
+        case O_SDTYPE: o->ro.dtype = cl_arg_float_dtype(optarg, "--server-dtype"), remote_opt = 1; break;
         case O_TIMEOUT: o->ro.server.timeout_s = cl_arg_double(optarg, "--timeout", 0.001, 1e6); remote_opt = 1; break;
         case O_RETRIES: o->ro.server.retries = (int)cl_arg_long(optarg, "--retries", 0, 10); remote_opt = 1; break;
         default: cl_usage_error("unknown or incomplete option '%s'", argv[optind - 1]);

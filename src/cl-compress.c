@@ -180,12 +180,7 @@ static void parse_options(int argc, char **argv, compress_opts *o) {
         case O_NAIVE: o->naive = 1; break;
         case 'o': o->out_path = optarg; break;
         case O_CACHE: o->cache_dir = optarg; break;
-        case O_DTYPE:
-            if (!strcmp(optarg, "f32")) o->dtype = CL_F32;
-            else if (!strcmp(optarg, "f16")) o->dtype = CL_F16;
-            else if (!strcmp(optarg, "bf16")) o->dtype = CL_BF16;
-            else cl_usage_error("--dtype: f32, f16 or bf16");
-            break;
+        case O_DTYPE: o->dtype = cl_arg_float_dtype(optarg, "--dtype"); break;
         case O_BATCH: o->batch = (int)cl_arg_long(optarg, "--batch", 1, 4096); break;
         case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
         case O_STATS: o->stats = 1; break;

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent numpy version of the integer products of lib/mat_q8.h, sharing no code with the C
 engine: activation rows quantised as llama.cpp's quantize_row_q8_0_ref (blocks of 32, f16 scale,
-roundf) or quantize_row_q8_K_ref (blocks of 256, iscale = -128/max, nearest-even, min 127), exact
-integer block dot products, and the float sequence per output entry (blocks in order, acc = 0):
+roundf) or quantize_row_q8_K_ref (blocks of 256, iscale = -128/max, nearest-even, min 127), where
+1/d or -128/max overflows (max |x| below ~3.7e-37) as lib/mat_q8.h says (q8_0: q = 0; q8_K: the
+block times 2^64, d scaled back), exact integer block dot products, and the float sequence per output entry (blocks in order, acc = 0):
   q8_0/q4_0:  acc = fma(isum, dw*da, acc)
   q4_K/q5_K:  acc = fma(sumi, d*da, acc); acc = fma(summ, -(dmin*da), acc)
   q6_K:       acc = fma(sumi, d*da, acc)
@@ -82,7 +83,9 @@ def act_q8_0(x):
     xb = x.reshape(M, K // 32, 32)
     amax = np.abs(xb).max(axis=2)
     d = (amax / F(127)).astype(F)
-    idv = np.where(d != 0, F(1) / np.where(d != 0, d, F(1)), F(0)).astype(F)
+    with np.errstate(over="ignore"):
+        idv = np.where(d != 0, F(1) / np.where(d != 0, d, F(1)), F(0)).astype(F)
+    idv = np.where(np.isinf(idv), F(0), idv).astype(F)           # 1/d overflows: q = 0
     v = (xb * idv[:, :, None]).astype(F).astype(np.float64)
     q = np.trunc(v + np.copysign(0.5, v)).astype(np.int64)       # roundf: halves away from zero
     return q.reshape(M, K), d.astype(np.float16).astype(F)
@@ -94,10 +97,13 @@ def act_q8_k(x):
     first = np.abs(xb).argmax(axis=2)                             # first of the largest |x|
     mx = np.take_along_axis(xb, first[:, :, None], axis=2)[:, :, 0]
     zero = mx == 0
-    iscale = np.where(zero, F(0), F(-128) / np.where(zero, F(1), mx)).astype(F)
-    q = np.rint((xb * iscale[:, :, None]).astype(F)).astype(np.int64)
+    mx1 = np.where(zero, F(1), mx).astype(F)
+    with np.errstate(over="ignore"):
+        pre = np.where(np.isinf(F(-128) / mx1), F(2.0**64), F(1)).astype(F)   # tiny max: x 2^64
+    iscale = np.where(zero, F(0), F(-128) / (mx1 * pre)).astype(F)
+    q = np.rint(((xb * pre[:, :, None]).astype(F) * iscale[:, :, None]).astype(F)).astype(np.int64)
     q = np.minimum(q, 127)
-    d = np.where(zero, F(0), F(1) / np.where(zero, F(1), iscale)).astype(F)
+    d = np.where(zero, F(0), (F(1) / np.where(zero, F(1), iscale)).astype(F) / pre).astype(F)
     return q.reshape(M, K), d
 
 

@@ -92,7 +92,7 @@ echo "$base" | grep -v '^maxrss'
 node_mib=$(echo "$base" | awk '/^maxrss/ {printf "%.0f", $2 / 1024}')
 echo "node + node-llama-cpp without a model: $node_mib MiB max RSS (part of llama.cpp's figures below)"
 bw0=$(bandwidth)
-echo "read bandwidth at the start ($THREADS threads, best of 5 x 1 GiB): $bw0 GB/s"
+echo "read bandwidth at the start ($THREADS threads, best of 9 x 1 GiB): $bw0 GB/s"
 
 csv="$OUT/peer.csv"
 summarise() {   # peer.csv and peer.md from the logs so far; $1: the end bandwidth (or "-")

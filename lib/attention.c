@@ -165,23 +165,27 @@ static int have_avx512(void) {
     return v;
 }
 
-/* n <= 16 keys of one head (rows src, stride in bytes; zeros for rows n .. 15) converted to f32
- * and transposed in registers: t[d] = keys 0 .. 15 at dimension d0 + d. */
+/* 16 values at p as f32: SRC 0 f32, 1 f16, 2 bf16 (a compile-time constant). */
+static inline __attribute__((always_inline, target("avx512f,f16c"))) __m512 load16(const uint8_t *p, const int SRC) {
+    if (SRC == 0) return _mm512_loadu_ps((const float *)p);
+    __m256i h = _mm256_loadu_si256((const __m256i *)p);
+    return SRC == 1 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* n <= 16 keys of one head (rows src, stride in bytes; zeros for rows n .. 15) in the type SRC
+ * (load16) converted to f32 and transposed in registers: t[d] = keys 0 .. 15 at dimension d0 + d. */
 static inline __attribute__((always_inline, target("avx512f,f16c"))) void transpose16_regs(
-    const att_job *J, const uint8_t *src, size_t stride, int d0, int n, __m512 t[16]) {
+    const uint8_t *src, size_t stride, int d0, int n, __m512 t[16], const int SRC) {
     __m512 r[16];
-    for (int i = 0; i < 16; i++) {
-        const uint8_t *p = src + (size_t)i * stride;
-        if (i >= n) r[i] = _mm512_setzero_ps();
-        else if (J->dtype == CL_F32) r[i] = _mm512_loadu_ps((const float *)p + d0);
-        else if (J->dtype == CL_F16) r[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + d0)));
-        else r[i] = _mm512_castsi512_ps(_mm512_slli_epi32(
-                 _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)p + d0))), 16));
-    }
+    #pragma GCC unroll 16
+    for (int i = 0; i < 16; i++)
+        r[i] = i < n ? load16(src + (size_t)i * stride + (size_t)d0 * (SRC ? 2 : 4), SRC) : _mm512_setzero_ps();
+    #pragma GCC unroll 8
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+    #pragma GCC unroll 4
     for (int i = 0; i < 16; i += 4) {
         r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
         r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
@@ -189,6 +193,7 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) void transp
         r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
     }
     /* r[4b + c] holds, in each 128-bit lane L, column (4L + c') of rows 4b..4b+3 for c' = c */
+    #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m512 x0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x88), x1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xdd);
         __m512 x2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x88), x3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xdd);
@@ -199,11 +204,20 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) void transp
     }
 }
 
+/* transpose16_regs for the cache's type, chosen at run time (partial groups, key scratch). */
+__attribute__((noinline, target("avx512f,f16c"))) static void transpose16_any(const att_job *J, const uint8_t *src,
+                                                                             size_t stride, int d0, int n,
+                                                                             __m512 t[16]) {
+    if (J->dtype == CL_F32) transpose16_regs(src, stride, d0, n, t, 0);
+    else if (J->dtype == CL_F16) transpose16_regs(src, stride, d0, n, t, 1);
+    else transpose16_regs(src, stride, d0, n, t, 2);
+}
+
 /* 16 keys into kt[d][j0 .. j0+15] for d in d0 .. d0+15. */
 __attribute__((target("avx512f,f16c"))) static void transpose16(const att_job *J, const uint8_t *src, size_t stride,
                                                                int d0, float *kt, int j0) {
     __m512 t[16];
-    transpose16_regs(J, src, stride, d0, 16, t);
+    transpose16_any(J, src, stride, d0, 16, t);
     for (int d = 0; d < 16; d++) _mm512_storeu_ps(kt + (size_t)(d0 + d) * BK + j0, t[d]);
 }
 
@@ -212,16 +226,19 @@ __attribute__((target("avx512f,f16c"))) static void transpose16(const att_job *J
  * fma chain over d = 0 .. hd-1 per score as keys_avx512 + scores_tile, so the same bits; columns
  * of absent keys (nk .. BK-1) get zero keys, as there. */
 static inline __attribute__((always_inline, target("avx512f,f16c"))) void scores_direct_tile(
-    const att_job *J, const uint8_t *kh, int kb0, int nk, const float *qs, int hd, float *s, const int NR) {
+    const att_job *J, const uint8_t *kh, int kb0, int nk, const float *qs, int hd, float *s, const int NR,
+    const int SRC) {
     size_t stride = (size_t)J->kv_stride * J->esz;
     for (int c = 0; c < BK / 16; c++) {
         int n = nk - 16 * c;
+        const uint8_t *src = kh + (size_t)(kb0 + 16 * c) * stride;
         __m512 acc[4];
         #pragma GCC unroll 4
         for (int r = 0; r < NR; r++) acc[r] = _mm512_setzero_ps();
         for (int d0 = 0; d0 < hd && n > 0; d0 += 16) {
             __m512 t[16];
-            transpose16_regs(J, kh + (size_t)(kb0 + 16 * c) * stride, stride, d0, n, t);
+            if (n >= 16) transpose16_regs(src, stride, d0, 16, t, SRC);   /* loads and shuffles in registers */
+            else transpose16_any(J, src, stride, d0, n, t);
             #pragma GCC unroll 16
             for (int d = 0; d < 16; d++)
                 #pragma GCC unroll 4
@@ -232,15 +249,21 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) void scores
     }
 }
 
+#define SCORES_DIRECT_NR(SRC)                                                                          \
+    switch (nr) {                                                                                      \
+    case 1: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 1, SRC); break;                              \
+    case 2: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 2, SRC); break;                              \
+    case 3: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 3, SRC); break;                              \
+    default: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 4, SRC); break;   /* nr <= 4 (run_task) */   \
+    }
+
 __attribute__((target("avx512f,f16c"))) static void scores_direct(const att_job *J, const uint8_t *kh, int kb0, int nk,
                                                                  const float *qs, int hd, int nr, float *s) {
-    switch (nr) {
-    case 1: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 1); break;
-    case 2: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 2); break;
-    case 3: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 3); break;
-    default: scores_direct_tile(J, kh, kb0, nk, qs, hd, s, 4); break;   /* nr <= 4 (run_task) */
-    }
+    if (J->dtype == CL_F16) SCORES_DIRECT_NR(1)
+    else if (J->dtype == CL_BF16) SCORES_DIRECT_NR(2)
+    else SCORES_DIRECT_NR(0)
 }
+#undef SCORES_DIRECT_NR
 
 __attribute__((target("avx512f,f16c"))) static void keys_avx512(const att_job *J, const uint8_t *kh, int kb0, int nk,
                                                                float *kt, float *tmp) {
@@ -302,13 +325,6 @@ __attribute__((target("avx512f"))) static void scores_avx512(const float *qs, in
     int r = 0;
     for (; r + 4 <= nr; r += 4) scores_tile(qs + (size_t)r * hd, hd, kt, s + (size_t)r * BK, 4);
     for (; r < nr; r++) scores_tile(qs + (size_t)r * hd, hd, kt, s + (size_t)r * BK, 1);
-}
-
-/* 16 values at p as f32: SRC 0 f32, 1 f16, 2 bf16 (a compile-time constant). */
-static inline __attribute__((always_inline, target("avx512f,f16c"))) __m512 load16(const uint8_t *p, const int SRC) {
-    if (SRC == 0) return _mm512_loadu_ps((const float *)p);
-    __m256i h = _mm256_loadu_si256((const __m256i *)p);
-    return SRC == 1 ? _mm512_cvtph_ps(h) : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
 /* NR rows x NC vectors of output columns (d0 .. d0+16 NC-1); value row j at v + j vs bytes, in
@@ -407,6 +423,10 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) void values
     int r = 0;
     for (; r + 4 <= nr; r += 4, o += (size_t)4 * hd, p += (size_t)4 * BK, a += 4) {
         VALUES_NC(4)
+    }
+    if (r + 2 <= nr) {   /* decode with groups of 2: each value row loaded and converted once */
+        VALUES_NC(2)
+        r += 2, o += (size_t)2 * hd, p += (size_t)2 * BK, a += 2;
     }
     for (; r < nr; r++, o += hd, p += BK, a++) {
         VALUES_NC(1)

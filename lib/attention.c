@@ -204,7 +204,7 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) void transp
     }
 }
 
-/* transpose16_regs for the cache's type, chosen at run time (partial groups, key scratch). */
+/* transpose16_regs for the cache's type, chosen at run time (a last partial group of keys). */
 __attribute__((noinline, target("avx512f,f16c"))) static void transpose16_any(const att_job *J, const uint8_t *src,
                                                                              size_t stride, int d0, int n,
                                                                              __m512 t[16]) {
@@ -217,7 +217,9 @@ __attribute__((noinline, target("avx512f,f16c"))) static void transpose16_any(co
 __attribute__((target("avx512f,f16c"))) static void transpose16(const att_job *J, const uint8_t *src, size_t stride,
                                                                int d0, float *kt, int j0) {
     __m512 t[16];
-    transpose16_any(J, src, stride, d0, 16, t);
+    if (J->dtype == CL_F16) transpose16_regs(src, stride, d0, 16, t, 1);
+    else if (J->dtype == CL_BF16) transpose16_regs(src, stride, d0, 16, t, 2);
+    else transpose16_regs(src, stride, d0, 16, t, 0);
     for (int d = 0; d < 16; d++) _mm512_storeu_ps(kt + (size_t)(d0 + d) * BK + j0, t[d]);
 }
 

@@ -24,7 +24,6 @@ static int dtype_from(const char *s, cl_dtype *out) {
     return 0;
 }
 
-
 static int parse(cl_safetensors *st, const uint8_t *data, size_t size) {
     const char *nm = st->name;
     uint64_t hlen;

@@ -23,8 +23,9 @@ void *cl_calloc(size_t n, size_t size);
 void *cl_realloc(void *p, size_t n);
 char *cl_strdup(const char *s);
 char *cl_strndup(const char *s, size_t n);
-/* Append n bytes at p to the growable text buffer *buf (*len bytes used, *cap held; a NULL
- * buffer with 0 and 0 starts one), grown geometrically, a NUL kept after the bytes. */
+/* Append n bytes at p to the growable byte buffer *buf (*len bytes used, *cap held; a NULL
+ * buffer with 0 and 0 starts one), grown geometrically, a NUL kept after the bytes so that a text
+ * buffer is always a C string (binary buffers just ignore it). */
 void cl_buf_append(char **buf, size_t *len, size_t *cap, const void *p, size_t n);
 /* Set (printf format) or clear (NULL) the oom context: what the process is doing, e.g.
  * "data.jsonl: line 3: segmenting the context", named when an allocation above fails. One

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ops.h"
@@ -187,16 +188,15 @@ int tr_parse_layers(const char *s, int n_layers, tr_objective *o) {
     return 0;
 }
 
-/* Log-softmax of each row of x [n, V], in place; double accumulation. */
-static void log_softmax_rows(float *x, int n, int V) {
-    for (int i = 0; i < n; i++) {
-        float *r = x + (long)i * V, mx = r[0];
-        for (int v = 1; v < V; v++) mx = r[v] > mx ? r[v] : mx;
-        double z = 0;
-        for (int v = 0; v < V; v++) z += exp((double)(r[v] - mx));
-        float lz = mx + (float)log(z);
-        for (int v = 0; v < V; v++) r[v] -= lz;
-    }
+/* e_v = exp(x_v - max x) in double for a row x of V logits; returns max x + log(sum_v e_v), the
+ * log of the softmax's normaliser, and *z = sum_v e_v. */
+static double row_exp(const float *x, int V, double *e, double *z) {
+    float mx = x[0];
+    for (int v = 1; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+    double sum = 0;
+    for (int v = 0; v < V; v++) sum += e[v] = exp((double)(x[v] - mx));
+    *z = sum;
+    return mx + log(sum);
 }
 
 /* Logits [n, V] of residual-stream rows x [n, D] (after the last layer): the forward's final
@@ -207,21 +207,28 @@ static void head_logits(const cl_model *m, const float *x, int n, float *h, floa
 }
 
 /* The KL term: weight/N sum_p KL(teacher_p || student_p) over N rows of the last layer's
- * states xs (student), xt (teacher).  If dfin != NULL it gets d(term)/d(student final-norm output)
- * [N, D] (overwritten).  scratch: 2 N (D + V) floats. */
+ * states xs (student), xt (teacher), log-probabilities and probabilities in double.  If
+ * dfin != NULL it gets d(term)/d(student final-norm output) [N, D] (overwritten).  scratch:
+ * kl_scratch_floats(N, D, V) floats. */
+static size_t kl_scratch_floats(int N, int D, int V) { return 2 * (size_t)N * (D + V) + 4 * (size_t)V + 1; }
+
 static double logit_kl(const cl_model *m, const float *xs, const float *xt, int N, float weight,
                        float *scratch, float *dfin) {
     int D = m->cfg.dim, V = m->cfg.n_vocab;
     float *hs = scratch, *ht = hs + (size_t)N * D, *ls = ht + (size_t)N * D, *lt = ls + (size_t)N * V;
+    double *es = (double *)(((uintptr_t)(lt + (size_t)N * V) + 7) & ~(uintptr_t)7), *et = es + V;
     head_logits(m, xs, N, hs, ls);
     head_logits(m, xt, N, ht, lt);
-    log_softmax_rows(ls, N, V);
-    log_softmax_rows(lt, N, V);
     double kl = 0;
-    for (long i = 0; i < (long)N * V; i++) {
-        double pt = exp((double)lt[i]);
-        kl += pt * ((double)lt[i] - ls[i]);
-        ls[i] = weight / N * (float)(exp((double)ls[i]) - pt);   /* d term / d student logit */
+    for (int p = 0; p < N; p++) {
+        float *s = ls + (size_t)p * V;
+        const float *t = lt + (size_t)p * V;
+        double zs, zt, off = row_exp(t, V, et, &zt) - row_exp(s, V, es, &zs), izs = 1 / zs, izt = 1 / zt;
+        for (int v = 0; v < V; v++) {
+            double pt = et[v] * izt, ps = es[v] * izs;
+            kl += pt * ((double)t[v] - s[v] - off);    /* pt (log pt - log ps) */
+            s[v] = weight / N * (float)(ps - pt);      /* d term / d student logit */
+        }
     }
     if (dfin) {
         memset(dfin, 0, (size_t)N * D * sizeof(float));
@@ -244,9 +251,9 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     for (int l = 0; l < L; l++) n_in += !o->skip_layer[l];
     if (n_in == 0 && !(o->kl > 0)) { free(ph); free(z); return cl_fail("train: no distilled layer and no KL term"); }
     /* scratch: ces, dz [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; d_final [Tc, D];
-     * with kl: d_final of the student [Ts, D] and the KL scratch 2 N (D + V) */
+     * with kl: d_final of the student [Ts, D] and the KL scratch */
     int Tc = w->comp.T, V = c->n_vocab;
-    size_t nkl = o->kl > 0 ? (size_t)Ts * D + 2 * (size_t)N * (D + V) : 0;
+    size_t nkl = o->kl > 0 ? (size_t)Ts * D + kl_scratch_floats(N, D, V) : 0;
     size_t need = (size_t)nce * D * 2 + (size_t)Ts * D * 2 + (size_t)L * Ts * D + (size_t)Tc * D + nkl;
     float *ces = scratch(w, need), *dz = ces + (size_t)nce * D;
     float *xs = dz + (size_t)nce * D, *dembd = xs + (size_t)Ts * D, *dl = dembd + (size_t)Ts * D;

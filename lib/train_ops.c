@@ -53,42 +53,46 @@ void tr_lora_bwd(const float *x, const float *u, const float *A, const float *B,
 }
 
 void tr_attn_bwd(const float *q, const float *k, const float *v, const float *dout, int n_seq,
-                 const int *seq_len, int H, int KV, int hd, int window, float scale, float *dq,
-                 float *dk, float *dv, float *scratch) {
+                 const int *seq_len, const int *q0, int H, int KV, int hd, int window, float scale,
+                 float *dq, float *dk, float *dv, float *scratch) {
     const int qs = H * hd, ks = KV * hd, grp = H / KV;
     const float sc = scale;
     long t0 = 0;
     for (int s = 0; s < n_seq; s++) {
-        int L = seq_len[s];
-        float *P = scratch, *ds = scratch + (long)L * L;
+        /* query rows i0 .. L-1 of the sequence (the rows above have no output gradient) */
+        int L = seq_len[s], i0 = q0 ? q0[s] : 0, M = L - i0;
+        if (M <= 0) { t0 += L; continue; }
+        float *P = scratch, *ds = scratch + (long)M * L;
         for (int h = 0; h < H; h++) {
             int g = h / grp;
-            const float *qh = q + t0 * qs + (long)h * hd, *doh = dout + t0 * qs + (long)h * hd;
+            const float *qh = q + (t0 + i0) * qs + (long)h * hd, *doh = dout + (t0 + i0) * qs + (long)h * hd;
             const float *kg = k + t0 * ks + (long)g * hd, *vg = v + t0 * ks + (long)g * hd;
             /* P = causal (windowed) softmax(sc q_h k_g^T): the probabilities of cl_attention_win's
-             * online softmax (attention.c) up to float rounding */
-            cl_gemm(0, 1, L, L, hd, sc, qh, qs, kg, ks, 0.0f, P, L);
-            for (int i = 0; i < L; i++) {
-                float *row = P + (long)i * L;
+             * online softmax (attention.c) up to float rounding; row r is query i0 + r */
+            cl_gemm(0, 1, M, L, hd, sc, qh, qs, kg, ks, 0.0f, P, L);
+            for (int r = 0; r < M; r++) {
+                int i = i0 + r;
+                float *row = P + (long)r * L;
                 int lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
                 cl_softmax(row + lo, 1, i + 1 - lo);
                 memset(row, 0, (size_t)lo * sizeof *row);
                 memset(row + i + 1, 0, (size_t)(L - i - 1) * sizeof *row);
             }
             /* dP = dout_h V^T ; dV += P^T dout_h */
-            cl_gemm(0, 1, L, L, hd, 1.0f, doh, qs, vg, ks, 0.0f, ds, L);
-            cl_gemm(1, 0, L, hd, L, 1.0f, P, L, doh, qs, 1.0f, dv + t0 * ks + (long)g * hd, ks);
+            cl_gemm(0, 1, M, L, hd, 1.0f, doh, qs, vg, ks, 0.0f, ds, L);
+            cl_gemm(1, 0, L, hd, M, 1.0f, P, L, doh, qs, 1.0f, dv + t0 * ks + (long)g * hd, ks);
             /* dS = P * (dP - rowsum(P dP)) * sc */
-            for (int i = 0; i < L; i++) {
-                const float *p = P + (long)i * L;
-                float *d = ds + (long)i * L;
+            for (int r = 0; r < M; r++) {
+                int i = i0 + r;
+                const float *p = P + (long)r * L;
+                float *d = ds + (long)r * L;
                 double dot = 0;
                 for (int j = 0; j <= i; j++) dot += (double)p[j] * d[j];
                 for (int j = 0; j <= i; j++) d[j] = p[j] * (d[j] - (float)dot) * sc;
                 for (int j = i + 1; j < L; j++) d[j] = 0.0f;
             }
-            cl_gemm(0, 0, L, hd, L, 1.0f, ds, L, kg, ks, 1.0f, dq + t0 * qs + (long)h * hd, qs);
-            cl_gemm(1, 0, L, hd, L, 1.0f, ds, L, qh, qs, 1.0f, dk + t0 * ks + (long)g * hd, ks);
+            cl_gemm(0, 0, M, hd, L, 1.0f, ds, L, kg, ks, 1.0f, dq + (t0 + i0) * qs + (long)h * hd, qs);
+            cl_gemm(1, 0, L, hd, M, 1.0f, ds, L, qh, qs, 1.0f, dk + t0 * ks + (long)g * hd, ks);
         }
         t0 += L;
     }

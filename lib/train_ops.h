@@ -31,11 +31,12 @@ void tr_lora_bwd(const float *x, const float *u, const float *A, const float *B,
 /* cl_attention_win over n_seq independent causal sequences laid end to end (seq_len[] sums to
  * T), scores scaled by `scale`; window > 0: row i sees keys i-window+1 .. i (0: all up to i).
  * q [T, H*hd], k, v [T, KV*hd] as the forward read them (after RoPE); dout [T, H*hd].
- * dq, dk, dv += ...  The probabilities are recomputed (not kept by the tape); scratch holds
- * 2 * max L_s^2 floats. */
+ * dq, dk, dv += ...  q0 (NULL: all 0): per sequence, the first query row (0-based within it)
+ * whose dout may be nonzero: the rows above it must have dout == 0, and their dq is left as is.
+ * The probabilities are recomputed (not kept by the tape); scratch holds 2 * max L_s^2 floats. */
 void tr_attn_bwd(const float *q, const float *k, const float *v, const float *dout, int n_seq,
-                 const int *seq_len, int H, int KV, int hd, int window, float scale, float *dq,
-                 float *dk, float *dv, float *scratch);
+                 const int *seq_len, const int *q0, int H, int KV, int hd, int window, float scale,
+                 float *dq, float *dk, float *dv, float *scratch);
 
 /* cl_swiglu (h = silu(g) * u, elementwise over n): dg += dh u silu'(g), du += dh silu(g). */
 void tr_swiglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du);

@@ -182,7 +182,7 @@ static void test_ops(cl_rng *r) {
         cl_rng_fill_normal(r, c.R, nq, 1.0f);
         attn_loss(&c);
         float *dq = cl_calloc(nq, 4), *dk = cl_calloc(nk, 4), *dv = cl_calloc(nk, 4), ds[50];
-        tr_attn_bwd(c.q, c.k, c.v, c.R, 2, c.seq_len, c.H, c.KV, c.hd, c.win, c.scale, dq, dk, dv, ds);
+        tr_attn_bwd(c.q, c.k, c.v, c.R, 2, c.seq_len, NULL, c.H, c.KV, c.hd, c.win, c.scale, dq, dk, dv, ds);
         double v1 = fd_check(attn_loss, &c, c.q, dq, nq, (int)nq, r);
         double v2 = fd_check(attn_loss, &c, c.k, dk, nk, (int)nk, r);
         double v3 = fd_check(attn_loss, &c, c.v, dv, nk, (int)nk, r);

@@ -102,7 +102,7 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         int need_dx = l > 0 || d_embd || (d_layer && d_layer[0]);
         /* n active rows (R == NULL: all T); *_n: the row-wise quantities at those rows */
         int n = active_rows(t, s, dx, D);
-        const int *R = n < T ? s->rows : NULL;
+        const int *R = n < T && !s->all_rows ? s->rows : NULL;
         if (!R) n = T;
 #define LORA_B(k, xx, dyy, dxx, in, out, rows, nr) \
         if (lora && a->lu[k]) \

@@ -19,6 +19,7 @@ typedef struct {
     size_t arena_floats;
     int *rows, *q0;           /* the active rows; per sequence, its first active row */
     int rows_cap, q0_cap;
+    int all_rows;             /* 1: every layer on all rows, as if no gradient were zero (tests) */
 } tr_grad_scratch;
 
 void tr_grad_scratch_free(tr_grad_scratch *s);

@@ -201,6 +201,8 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         const cl_layer *L = &m->layers[l];
         cl_tape_layer *a = tp ? &tp->layer[l] : NULL;
         int local = cl_config_layer_local(c, l), win = local ? c->sliding_window : 0;
+        /* top: the last layer of a tape with top_from, run on its top_n wanted rows (tape.h) */
+        int top = tp && l == c->n_layers - 1 && tp->top_n < n, nr = top ? tp->top_n : n;
         const float *ct = local && cos_l ? cos_l : cos_t, *st = local && cos_l ? sin_l : sin_t;
         /* an f32 cache takes the new rows in place; a 16-bit one gets them after RoPE */
         int direct = kv && kv->dtype == CL_F32;
@@ -233,6 +235,15 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         if (kv) {   /* the whole cache, this span's rows included, read in its stored type */
             cl_attention_kv(att, qd, q, qd, n, kv_at(kv, kv->k, l, 0), kv_at(kv, kv->v, l, 0), kv->dtype, kvd,
                             base + n, H, KV, hd, base, win, scale);
+        } else if (top) {   /* queries from top_from on, their outputs packed */
+            for (int s = 0, r = 0, p = 0; s < ns; r += seq_len[s++]) {
+                int f = tp->top_from[s];
+                if (f >= seq_len[s]) continue;
+                cl_attention_win(att + (size_t)p * qd, qd, q + (size_t)(r + f) * qd, qd, seq_len[s] - f,
+                                 kd + (size_t)r * kvd, vd + (size_t)r * kvd, kvd, seq_len[s], H, KV, hd, f,
+                                 win, scale);
+                p += seq_len[s] - f;
+            }
         } else {
             for (int s = 0, r = 0; s < ns; r += seq_len[s++]) {
                 size_t o = (size_t)r;
@@ -244,39 +255,53 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
             memcpy(a->xmid, x, (size_t)n * dim * sizeof(float));
             x = a->xmid;
         }
+        if (top) {   /* the rest of the layer on the wanted rows, packed in w->x (free with a tape) */
+            for (int i = 0; i < nr; i++)
+                memcpy(w->x + (size_t)i * dim, x + (size_t)tp->top_row[i] * dim, dim * sizeof(float));
+            x = w->x;
+        }
         if (L->attn_post_norm) {   /* Gemma: x += norm(att Wo^T) */
             float *ao = a && a->ao ? a->ao : w->h;
-            cl_mat_linear(ao, att, &L->wo, n, 0);
-            lora_add(lo, l, CL_LORA_O, ao, att, n, qd, dim, LU(CL_LORA_O));
-            post_norm_add(x, ao, w->h, L->attn_post_norm, n, dim, c->rms_eps);
+            cl_mat_linear(ao, att, &L->wo, nr, 0);
+            lora_add(lo, l, CL_LORA_O, ao, att, nr, qd, dim, LU(CL_LORA_O));
+            post_norm_add(x, ao, w->h, L->attn_post_norm, nr, dim, c->rms_eps);
         } else {
-            cl_mat_linear(x, att, &L->wo, n, 1);   /* residual: x += att Wo^T */
-            lora_add(lo, l, CL_LORA_O, x, att, n, qd, dim, LU(CL_LORA_O));
+            cl_mat_linear(x, att, &L->wo, nr, 1);   /* residual: x += att Wo^T */
+            lora_add(lo, l, CL_LORA_O, x, att, nr, qd, dim, LU(CL_LORA_O));
         }
+        if (top)   /* the tape's xmid: the wanted rows after the attention block */
+            for (int i = 0; i < nr; i++)
+                memcpy(a->xmid + (size_t)tp->top_row[i] * dim, x + (size_t)i * dim, dim * sizeof(float));
 
         float *h2 = a ? a->xn2 : w->h, *gate = a ? a->g : w->gate, *up = a ? a->u : w->up;
         float *act = a ? a->h : w->gate;
-        cl_rmsnorm(h2, x, L->ffn_norm, n, dim, c->rms_eps);
-        cl_mat_linear(gate, h2, &L->w_gate, n, 0);
-        cl_mat_linear(up, h2, &L->w_up, n, 0);
-        lora_add(lo, l, CL_LORA_GATE, gate, h2, n, dim, ffn, LU(CL_LORA_GATE));
-        lora_add(lo, l, CL_LORA_UP, up, h2, n, dim, ffn, LU(CL_LORA_UP));
-        if (c->act == CL_ACT_GELU_TANH) cl_geglu(act, gate, up, (long)n * ffn);
-        else cl_swiglu(act, gate, up, (long)n * ffn);
-        if (tp) {
+        cl_rmsnorm(h2, x, L->ffn_norm, nr, dim, c->rms_eps);
+        cl_mat_linear(gate, h2, &L->w_gate, nr, 0);
+        cl_mat_linear(up, h2, &L->w_up, nr, 0);
+        lora_add(lo, l, CL_LORA_GATE, gate, h2, nr, dim, ffn, LU(CL_LORA_GATE));
+        lora_add(lo, l, CL_LORA_UP, up, h2, nr, dim, ffn, LU(CL_LORA_UP));
+        if (c->act == CL_ACT_GELU_TANH) cl_geglu(act, gate, up, (long)nr * ffn);
+        else cl_swiglu(act, gate, up, (long)nr * ffn);
+        if (tp && !top) {
             memcpy(tp->x[l + 1], x, (size_t)n * dim * sizeof(float));
             x = tp->x[l + 1];
         }
         if (L->ffn_post_norm) {
             float *fo = a && a->fo ? a->fo : w->h;
-            cl_mat_linear(fo, act, &L->w_down, n, 0);
-            lora_add(lo, l, CL_LORA_DOWN, fo, act, n, ffn, dim, LU(CL_LORA_DOWN));
-            post_norm_add(x, fo, w->h, L->ffn_post_norm, n, dim, c->rms_eps);
+            cl_mat_linear(fo, act, &L->w_down, nr, 0);
+            lora_add(lo, l, CL_LORA_DOWN, fo, act, nr, ffn, dim, LU(CL_LORA_DOWN));
+            post_norm_add(x, fo, w->h, L->ffn_post_norm, nr, dim, c->rms_eps);
         } else {
-            cl_mat_linear(x, act, &L->w_down, n, 1);
-            lora_add(lo, l, CL_LORA_DOWN, x, act, n, ffn, dim, LU(CL_LORA_DOWN));
+            cl_mat_linear(x, act, &L->w_down, nr, 1);
+            lora_add(lo, l, CL_LORA_DOWN, x, act, nr, ffn, dim, LU(CL_LORA_DOWN));
         }
 #undef LU
+        if (top) {   /* x[l+1]: xmid (the stream before the layer elsewhere), the wanted rows updated */
+            memcpy(tp->x[l + 1], a->xmid, (size_t)n * dim * sizeof(float));
+            for (int i = 0; i < nr; i++)
+                memcpy(tp->x[l + 1] + (size_t)tp->top_row[i] * dim, x + (size_t)i * dim, dim * sizeof(float));
+            x = tp->x[l + 1];
+        }
 
         if (b->out_layers)
             save_rows(b, t0, n, x, dim, b->out_layers + (size_t)(l + 1) * b->n_out * dim);
@@ -335,6 +360,19 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
         if (b->lora->rank <= 0) return cl_fail("forward: LoRA rank %d", b->lora->rank);
     }
     if (b->tape && kv) return cl_fail("forward: a tape records batches without a kv cache");
+    if (b->top_from) {
+        if (!b->tape || b->logits || b->out_layers) return cl_fail("forward: top_from needs a tape, no logits or out_layers");
+        int ns = b->n_seq > 0 ? b->n_seq : 1;
+        for (int s = 0, t0 = 0; s < ns; s++) {
+            int len = b->n_seq > 0 ? b->seq_len[s] : b->n_tokens;
+            if (b->top_from[s] < 0 || b->top_from[s] > len)
+                return cl_fail("forward: top_from[%d] = %d outside its sequence of %d", s, b->top_from[s], len);
+            for (int j = 0; j < b->n_out; j++)
+                if (b->out_pos[j] >= t0 && b->out_pos[j] < t0 + b->top_from[s])
+                    return cl_fail("forward: out_pos[%d] = %d above top_from of its sequence", j, b->out_pos[j]);
+            t0 += len;
+        }
+    }
     /* the tape keeps what train_backward.c differentiates (config.h: cl_config_require_plain) */
     if (b->tape && cl_config_require_plain(c, "forward with a tape") < 0) return -1;
     return 0;
@@ -351,7 +389,7 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
     if (!kv)
         for (int s = 0; s < n_seq; s++) cap = seq_len[s] > cap ? seq_len[s] : cap;
     if (cap > b->n_tokens || b->tape) cap = b->n_tokens;
-    if (b->tape) cl_tape_plan(b->tape, m, b->lora, n_seq, seq_len, b->n_tokens);
+    if (b->tape) cl_tape_plan(b->tape, m, b->lora, n_seq, seq_len, b->n_tokens, b->top_from);
     work w;
     work_alloc(&w, &m->cfg, cap, b->lora ? b->lora->rank : 0);
     work_rope(&w, m);

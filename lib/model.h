@@ -96,6 +96,10 @@ typedef struct {
                                  embeddings), after each layer (before the final norm) */
     cl_tape *tape;            /* optional: record the activations for a backward pass (tape.h);
                                  only without a kv cache; the batch then runs as one span */
+    const int *top_from;      /* with a tape, optional: per sequence, its first row (0-based within
+                                 it) whose output of the last layer is wanted; that layer computes
+                                 only keys and values for the rows above (tape.h says what the tape
+                                 holds then).  out_pos must be wanted rows; no logits, out_layers. */
 } cl_batch;
 
 /* Runs the batch; 0 or -1 (cl_error: bad ids, lengths, positions, cache overflow).

@@ -53,11 +53,13 @@ void cl_tape_free(cl_tape *t) {
     free(t->x);
     free(t->layer);
     free(t->seq_len);
+    free(t->top_from);
+    free(t->top_row);
     memset(t, 0, sizeof *t);
 }
 
 void cl_tape_plan(cl_tape *t, const cl_model *m, const cl_lora *lora, int n_seq,
-                  const int *seq_len, int T) {
+                  const int *seq_len, int T, const int *top_from) {
     const cl_config *c = &m->cfg;
     int rank = lora ? lora->rank : 0;
     if (c->n_layers > t->cap_layers) {
@@ -67,7 +69,12 @@ void cl_tape_plan(cl_tape *t, const cl_model *m, const cl_lora *lora, int n_seq,
     }
     if (n_seq > t->cap_seq) {
         t->seq_len = cl_realloc(t->seq_len, (size_t)n_seq * sizeof *t->seq_len);
+        t->top_from = cl_realloc(t->top_from, (size_t)n_seq * sizeof *t->top_from);
         t->cap_seq = n_seq;
+    }
+    if (T > t->cap_rows) {
+        t->top_row = cl_realloc(t->top_row, (size_t)T * sizeof *t->top_row);
+        t->cap_rows = T;
     }
     size_t need = layout(t, c, lora, rank, 0, T, NULL);
     if (need > t->arena_floats) {
@@ -81,4 +88,9 @@ void cl_tape_plan(cl_tape *t, const cl_model *m, const cl_lora *lora, int n_seq,
     t->T = T;
     t->n_seq = n_seq;
     memcpy(t->seq_len, seq_len, (size_t)n_seq * sizeof *seq_len);
+    t->top_n = 0;
+    for (int s = 0, t0 = 0; s < n_seq; t0 += seq_len[s++]) {
+        t->top_from[s] = top_from ? top_from[s] : 0;
+        for (int i = t->top_from[s]; i < seq_len[s]; i++) t->top_row[t->top_n++] = t0 + i;
+    }
 }

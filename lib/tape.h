@@ -36,9 +36,15 @@ struct cl_tape {
     float **x;                /* [n_layers + 1] residual stream [T, dim]: x[0] the input
                                  embeddings, x[l + 1] after layer l (before the final norm) */
     cl_tape_layer *layer;     /* [n_layers] */
+    /* the last layer's rows (cl_batch.top_from): top_n of them, batch rows top_row[], the first of
+     * sequence s being its row top_from[s].  When top_n < T, that layer's att, ao, xn2, g, u, h, fo
+     * and lu of o/gate/up/down hold those rows only, packed in order (their first top_n rows), and
+     * xmid and x[n_layers] at the other rows are the stream before the layer, x[n_layers - 1]. */
+    int top_n;
+    int *top_from, *top_row;
     float *arena;             /* owner of every float above */
     size_t arena_floats;
-    int cap_layers, cap_seq;
+    int cap_layers, cap_seq, cap_rows;
 };
 
 void cl_tape_init(cl_tape *t);
@@ -46,8 +52,8 @@ void cl_tape_free(cl_tape *t);
 /* Floats a tape needs for T rows of model config c with a LoRA of this rank (0: none) and
  * target mask (bit 1 << CL_LORA_*). */
 size_t cl_tape_floats(const cl_config *c, int lora_rank, unsigned targets, int T);
-/* Lay the tape out for a batch (cl_forward calls this). */
+/* Lay the tape out for a batch (cl_forward calls this); top_from as cl_batch's (NULL: all rows). */
 void cl_tape_plan(cl_tape *t, const cl_model *m, const cl_lora *lora, int n_seq,
-                  const int *seq_len, int T);
+                  const int *seq_len, int T, const int *top_from);
 
 #endif

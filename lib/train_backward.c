@@ -102,8 +102,20 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         int need_dx = l > 0 || d_embd || (d_layer && d_layer[0]);
         /* n active rows (R == NULL: all T); *_n: the row-wise quantities at those rows */
         int n = active_rows(t, s, dx, D);
-        const int *R = n < T && !s->all_rows ? s->rows : NULL;
+        const int *R = n < T && !s->all_rows ? s->rows : NULL, *q0 = s->q0;
+        /* packed: the forward ran this (last) layer on the tape's top rows only (tape.h) */
+        int packed = l == c->n_layers - 1 && t->top_n < T;
+        if (packed) {
+            for (int q = 0; q < t->n_seq; q++)
+                if (s->q0[q] < t->top_from[q])
+                    return cl_fail("backward: a gradient at row %d of sequence %d, above the forward's top_from %d",
+                                   s->q0[q], q, t->top_from[q]);
+            R = t->top_row;
+            n = t->top_n;
+            q0 = t->top_from;
+        }
         if (!R) n = T;
+        const int *RP = packed ? NULL : R;   /* rows to gather from the packed arrays */
 #define LORA_B(k, xx, dyy, dxx, in, out, rows, nr) \
         if (lora && a->lu[k]) \
             tr_lora_bwd(xx, gather(a->lu[k], rows, nr, r, s->c_lu[k]), lora->A[l][k], lora->B[l][k], r, \
@@ -117,23 +129,23 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         const float *dfo = dx_n;
         if (w->ffn_post_norm) {
             memset(s->dpo, 0, nD * sizeof(float));
-            tr_rmsnorm_bwd(gather(a->fo, R, n, D, s->c_po), w->ffn_post_norm, dx_n, n, D, eps, s->dpo);
+            tr_rmsnorm_bwd(gather(a->fo, RP, n, D, s->c_po), w->ffn_post_norm, dx_n, n, D, eps, s->dpo);
             dfo = s->dpo;
         }
         memset(s->dh, 0, nF * sizeof(float));
         tr_mat_bwd_x(dfo, &w->w_down, n, s->dh);
-        LORA_B(CL_LORA_DOWN, gather(a->h, R, n, F, s->c_h), dfo, s->dh, F, D, R, n);
+        LORA_B(CL_LORA_DOWN, gather(a->h, RP, n, F, s->c_h), dfo, s->dh, F, D, RP, n);
         memset(s->dg, 0, nF * sizeof(float));
         memset(s->du, 0, nF * sizeof(float));
-        const float *g_n = gather(a->g, R, n, F, s->c_g), *u_n = gather(a->u, R, n, F, s->c_u);
+        const float *g_n = gather(a->g, RP, n, F, s->c_g), *u_n = gather(a->u, RP, n, F, s->c_u);
         if (c->act == CL_ACT_GELU_TANH) tr_geglu_bwd(g_n, u_n, s->dh, (long)nF, s->dg, s->du);
         else tr_swiglu_bwd(g_n, u_n, s->dh, (long)nF, s->dg, s->du);
         memset(s->dxn, 0, nD * sizeof(float));
-        const float *xn2_n = gather(a->xn2, R, n, D, s->c_xn2);
+        const float *xn2_n = gather(a->xn2, RP, n, D, s->c_xn2);
         tr_mat_bwd_x(s->dg, &w->w_gate, n, s->dxn);
-        LORA_B(CL_LORA_GATE, xn2_n, s->dg, s->dxn, D, F, R, n);
+        LORA_B(CL_LORA_GATE, xn2_n, s->dg, s->dxn, D, F, RP, n);
         tr_mat_bwd_x(s->du, &w->w_up, n, s->dxn);
-        LORA_B(CL_LORA_UP, xn2_n, s->du, s->dxn, D, F, R, n);
+        LORA_B(CL_LORA_UP, xn2_n, s->du, s->dxn, D, F, RP, n);
         tr_rmsnorm_bwd(gather(a->xmid, R, n, D, s->c_xmid), w->ffn_norm, s->dxn, n, D, eps, dxm_n);
         if (R) scatter(dxm, dxm_n, R, n, D);
         /* attention: xmid = x[l] + [post_norm](o(attn(rope(norm(q)), rope(norm(k)), v))), the
@@ -141,13 +153,13 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         const float *dao = dxm_n;
         if (w->attn_post_norm) {
             memset(s->dpo, 0, nD * sizeof(float));
-            tr_rmsnorm_bwd(gather(a->ao, R, n, D, s->c_po), w->attn_post_norm, dxm_n, n, D, eps, s->dpo);
+            tr_rmsnorm_bwd(gather(a->ao, RP, n, D, s->c_po), w->attn_post_norm, dxm_n, n, D, eps, s->dpo);
             dao = s->dpo;
         }
         float *datt_n = R ? s->c_dq : s->datt;   /* c_dq is free until dq is gathered */
         memset(datt_n, 0, (size_t)n * Q * sizeof(float));
         tr_mat_bwd_x(dao, &w->wo, n, datt_n);
-        LORA_B(CL_LORA_O, gather(a->att, R, n, Q, s->c_att), dao, datt_n, Q, D, R, n);
+        LORA_B(CL_LORA_O, gather(a->att, RP, n, Q, s->c_att), dao, datt_n, Q, D, RP, n);
         if (R) {
             memset(s->datt, 0, (size_t)T * Q * sizeof(float));
             scatter(s->datt, datt_n, R, n, Q);
@@ -156,7 +168,7 @@ int tr_backward(const cl_tape *t, tr_grad_scratch *s, const float *d_final, floa
         memset(s->dk, 0, (size_t)T * KV * sizeof(float));
         memset(s->dv, 0, (size_t)T * KV * sizeof(float));
         int local = cl_config_layer_local(c, l);
-        tr_attn_bwd(a->q, a->k, a->v, s->datt, t->n_seq, t->seq_len, R ? s->q0 : NULL, H, KVH, hd,
+        tr_attn_bwd(a->q, a->k, a->v, s->datt, t->n_seq, t->seq_len, R ? q0 : NULL, H, KVH, hd,
                     local ? c->sliding_window : 0, scale, s->dq, s->dk, s->dv, s->attn);
         const float *ct = local && t->cos_l ? t->cos_l : t->cos_t, *st = local && t->cos_l ? t->sin_l : t->sin_t;
         tr_rope_bwd(s->dq, T, H, hd, ct, st, c->rope_interleaved, s->neg_sin);

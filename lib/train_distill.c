@@ -71,7 +71,7 @@ static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *
     if (eos < 0) return cl_fail("train: the model has no EOS token for the placeholders");
     if (e->n_seg < 1) return cl_fail("train: example without context");
     int nce = n_ces(e, o->C), T = e->n_ctx + nce;
-    int *sl = cl_malloc((size_t)e->n_seg * sizeof(int));
+    int *sl = cl_malloc((size_t)e->n_seg * sizeof(int)), *from = cl_malloc((size_t)e->n_seg * sizeof(int));
     int *pp = cl_malloc((size_t)nce * sizeof(int));
     int32_t *ids = cl_malloc((size_t)T * sizeof(int32_t));
     int t = 0, k = 0, c0 = 0;
@@ -84,13 +84,15 @@ static int comp_forward(tr_workspace *w, const cl_model *m, const tr_objective *
             pp[k] = t;
         }
         sl[s] = n + np;
+        from[s] = n;   /* only the placeholders' last-layer states are used */
     }
     float *zz = cl_malloc((size_t)nce * m->cfg.dim * sizeof(float));
     cl_batch b = {.n_tokens = T, .ids = ids, .n_seq = e->n_seg, .seq_len = sl, .lora = p->lora,
-                  .n_out = nce, .out_pos = pp, .out_final = zz, .tape = &w->comp};
+                  .n_out = nce, .out_pos = pp, .out_final = zz, .tape = &w->comp, .top_from = from};
     int rc = cl_forward(m, NULL, &b);
     free(ids);
     free(sl);
+    free(from);
     if (rc) { free(pp); free(zz); return -1; }
     *z = zz;
     *ph = pp;
@@ -260,7 +262,8 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     float *dfin = dl + (size_t)L * Ts * D, *dsfin = dfin + (size_t)Tc * D, *kls = dsfin + (size_t)Ts * D;
     project(p, z, nce, D, ces);
     build_seq(m, o, e, ces, nce, xs, &a0);
-    cl_batch b = {.n_tokens = Ts, .embd = xs, .tape = &w->stud};
+    int from = a0 - 1;   /* the losses read the last layer at the answer positions only */
+    cl_batch b = {.n_tokens = Ts, .embd = xs, .tape = &w->stud, .top_from = &from};
     if (cl_forward(m, NULL, &b)) { free(ph); free(z); return -1; }
     double total = 0;
     float *dlayer[CL_MAX_LAYERS + 1] = {0};
@@ -286,7 +289,11 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
             if (o->kl > 0)
                 for (size_t i = 0; i < (size_t)Ts * D; i++) dsfin[i] *= weight;
         }
-        tr_backward(&w->stud, &w->grad, o->kl > 0 ? dsfin : NULL, dlayer, dembd, NULL);
+        if (tr_backward(&w->stud, &w->grad, o->kl > 0 ? dsfin : NULL, dlayer, dembd, NULL)) {
+            free(ph);
+            free(z);
+            return -1;
+        }
         const float *dce = dembd + (o->bos ? D : 0);
         tr_linear_bwd_w(dce, z, nce, D, D, grad->W, grad->b);
         memset(dz, 0, (size_t)nce * D * sizeof(float));
@@ -294,7 +301,11 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
         /* through the final norm at the placeholders: d_final is dz at their rows */
         memset(dfin, 0, (size_t)Tc * D * sizeof(float));
         for (int i = 0; i < nce; i++) memcpy(dfin + (long)ph[i] * D, dz + (long)i * D, D * sizeof(float));
-        tr_backward(&w->comp, &w->grad, dfin, NULL, NULL, &grad->lora);
+        if (tr_backward(&w->comp, &w->grad, dfin, NULL, NULL, &grad->lora)) {
+            free(ph);
+            free(z);
+            return -1;
+        }
     }
     free(ph);
     free(z);

@@ -15,12 +15,22 @@
  *    names the middle block's elements, the format and L;
  *  - nan, inf and -inf in a block format are refused naming the element;
  *  - f16/bf16: the largest finite values that round to finite pass, the next ones are refused
- *    naming the element; inf and nan are kept (f32 copied unchanged). */
+ *    naming the element; inf and nan are kept (f32 copied unchanged).
+ * Activations (lib/mat_q8*.c, quantised at run time for integer products) are not refused: a
+ * q8_0 activation block whose f16 scale would be inf keeps it in f32 (cl_q8_0_act_scale).  A row
+ * with blocks of amax 1 .. 1e30 (1e7 and the boundary among them) checks:
+ *  - q8_0 and q8_K activations: each element within half a step of its input (plus the f16
+ *    rounding of d where it is f16), d = f16(amax/127) wherever that is finite (llama.cpp's bits);
+ *    the AVX-512 quantisers the portable ones bit for bit;
+ *  - its products with q8_0, q4_0, q4_K weights in every kernel family: bit-identical, and within
+ *    mat_q8.h's bound sum |w| (step/2 + 2^-10 |a|) + 1e-6 sum |a w| of the f32 product with the
+ *    dequantised weights (finite: llama.cpp's are inf or nan for the huge blocks). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "mat_q8.h"
 #include "quant.h"
 #include "t.h"
 #include "util.h"
@@ -151,9 +161,104 @@ static void test_float_dtypes(void) {
     OK(rc == 0 && !memcmp(x, y, sizeof x), "f32: copied unchanged, nan included");
 }
 
+/* ---- activations ---- */
+enum { AK = 256 * 4, AN = 4 };
+
+/* Blocks of 32 with amax cycling through these (both signs), the rest uniform below it. */
+static void make_act(float *a) {
+    static const float AMAX[] = {1.0f, 8321039.5f, 8321040.0f, 1e7f, 3e9f, 1e20f, 1e30f, 0.5f};
+    for (int i = 0; i < AK; i++) {
+        const float m = AMAX[(i / 32) % 8];
+        a[i] = m * 0.99f * urand();
+        if (i % 32 == (i / 32) % 32) a[i] = (i / 32) % 2 ? -m : m;
+    }
+}
+
+static void test_act(const float *a) {
+    static int8_t q[2][AK];
+    static float d[2][AK / 32];
+    static int16_t bs[2][AK / 16];
+    for (int k = 0; k < 2; k++) {
+        const int kb = k ? 256 : 32;
+        cl_q8_quant_generic(kb)(a, AK, q[0], d[0], bs[0]);
+        int bad = 0;
+        for (int b = 0; b < AK / kb; b++) {
+            float amax = 0;
+            for (int i = 0; i < kb; i++) amax = fmaxf(amax, fabsf(a[kb * b + i]));
+            const float dd = amax / 127.0f, h = cl_f16_to_f32(cl_f32_to_f16(dd));
+            int ok = isfinite(d[0][b]) && (k || d[0][b] == (isinf(h) ? dd : h));
+            const double step = k ? fabs(d[0][b]) : dd;
+            for (int i = kb * b; i < kb * b + kb; i++)
+                ok &= fabs((double)a[i] - (double)d[0][b] * q[0][i]) <=
+                      (q[0][i] == 127 && k ? 1.0 : 0.5) * step * (1 + 0x1p-10) + abs(q[0][i]) * fabs((double)d[0][b] - dd) * !k;
+            bad += !ok;
+        }
+        OK(!bad, "%s activations, blocks of amax 1 .. 1e30: finite scales, each element within half a step (%d blocks not)",
+           k ? "q8_K" : "q8_0", bad);
+        cl_q8_quant v = cl_q8_quant_avx512(kb);
+        if (!v) {
+            SKIP("no AVX-512 quantiser on this CPU");
+            continue;
+        }
+        v(a, AK, q[1], d[1], bs[1]);
+        OK(!memcmp(q[0], q[1], sizeof q[0]) && !memcmp(d[0], d[1], AK / kb * sizeof(float)) &&
+               !memcmp(bs[0], bs[1], sizeof bs[0]),
+           "%s activations, huge blocks: the AVX-512 quantiser is the portable one bit for bit", k ? "q8_K" : "q8_0");
+    }
+}
+
+static void test_products(const float *a) {
+    const cl_dtype wt[] = {CL_Q8_0, CL_Q4_0, CL_Q4_K};
+    float *wf = cl_malloc((size_t)AN * AK * sizeof *wf), *wd = cl_malloc((size_t)AN * AK * sizeof *wd);
+    for (int i = 0; i < AN * AK; i++) wf[i] = urand();
+    for (int k = 0; k < 3; k++) {
+        const cl_dtype t = wt[k];
+        void *wq = cl_malloc((size_t)cl_dtype_bytes(t, (int64_t)AN * AK));
+        cl_quantize(t, wf, (int64_t)AN * AK, wq);
+        cl_convert_to_f32(t, wq, 0, (int64_t)AN * AK, wd);
+        cl_mat W;
+        cl_mat_view(&W, t, wq, AN, AK);
+        cl_q8act X;
+        cl_q8act_make(&X, t, 0, 1, AK, a, AK);
+        float C[3][AN];
+        cl_q8_cols fam[3] = {cl_q8_cols_generic, cl_q8_cols_avx2(), cl_q8_cols_avx512()};
+        int same = 1, ran = 0, close = 1;
+        for (int f = 0; f < 3; f++) {
+            if (!fam[f]) continue;
+            fam[f](&X, &W, 0, AN, 1.0f, 0.0f, C[f], AN);
+            same &= !memcmp(C[0], C[f], sizeof C[0]);
+            ran++;
+        }
+        const int kb = k == 2 ? 256 : 32;
+        for (int j = 0; j < AN; j++) {
+            double ref = 0, bound = 0;
+            for (int b = 0; b < AK / kb; b++) {
+                float amax = 0;
+                for (int i = 0; i < kb; i++) amax = fmaxf(amax, fabsf(a[kb * b + i]));
+                const double step = amax / (kb == 32 ? 127.0 : 128.0) * (kb == 32 ? 1 : 2);   /* q8_K: clamped at 127 */
+                for (int i = kb * b; i < kb * b + kb; i++) {
+                    const double w = wd[(size_t)j * AK + i];
+                    ref += w * a[i];
+                    bound += fabs(w) * (step / 2 + 0x1p-10 * fabs(a[i])) + 1e-6 * fabs(w * a[i]);
+                }
+            }
+            close &= isfinite(C[0][j]) && fabs(C[0][j] - ref) <= bound;
+        }
+        OK(same && close, "%s weights times the huge row: %d kernel families bit-identical, finite, within the bound of the f32 product",
+           cl_dtype_name(t), ran);
+        cl_q8act_free(&X);
+        free(wq);
+    }
+    free(wf), free(wd);
+}
+
 int main(void) {
+    static float a[AK];
     test_boundaries();
     test_nonfinite();
     test_float_dtypes();
+    make_act(a);
+    test_act(a);
+    test_products(a);
     return t_done();
 }

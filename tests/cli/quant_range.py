@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""quant_range.py — the helper of tests/cli/cl-model-range.bats.
+"""quant_range.py — the helper of tests/cli/dtype-range.bats.
 
 quant_range.py poke DIR TENSOR ROW COL VALUE
-    set element [ROW, COL] of the F32 tensor TENSOR of DIR/model.safetensors to VALUE (9e6, nan..).
+    set element [ROW, COL] of the F32 tensor TENSOR of DIR/model.safetensors to VALUE (9e6, nan..);
+    ROW "all": column COL of every row.
 quant_range.py check DIR TENSOR FILE.gguf NAME DIV
     TENSOR of DIR against NAME of FILE.gguf, read by tests/ref's GGUF reader and block decoders
     (independent of lib/): prints the largest error of a block of 32 in units of its step
@@ -24,8 +25,9 @@ def poke(d, name, row, col, value):
         hl = struct.unpack("<Q", f.read(8))[0]
         e = json.loads(f.read(hl))[name]
         assert e["dtype"] == "F32" and len(e["shape"]) == 2, name + ": not a 2-D F32 tensor"
-        f.seek(8 + hl + e["data_offsets"][0] + 4 * (row * e["shape"][1] + col))
-        f.write(struct.pack("<f", value))
+        for r in range(e["shape"][0]) if row == "all" else [int(row)]:
+            f.seek(8 + hl + e["data_offsets"][0] + 4 * (r * e["shape"][1] + col))
+            f.write(struct.pack("<f", value))
 
 
 def check(d, name, gguf, gname, div):
@@ -42,7 +44,7 @@ def check(d, name, gguf, gname, div):
 if __name__ == "__main__":
     a = sys.argv
     if len(a) == 7 and a[1] == "poke":
-        poke(a[2], a[3], int(a[4]), int(a[5]), float(a[6]))
+        poke(a[2], a[3], a[4], int(a[5]), float(a[6]))
     elif len(a) == 7 and a[1] == "check":
         check(a[2], a[3], a[4], a[5], float(a[6]))
     else:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# cl-model convert refuses weights its target dtype cannot hold (lib/quant.h, cl_quantize): a
+# Values beyond a dtype's range are refused, not written as inf/nan (lib/quant.h, cl_quantize).
+# cl-model convert refuses weights its target dtype cannot hold: a
 # block whose f16 scale would overflow (it would read back as inf/nan), a non-finite element in a
 # block format, a finite value beyond f16.  One line naming the tensor, the row, the elements and
 # the value; exit 1; no output file.  The largest block that fits converts and reads back (through
@@ -87,5 +88,27 @@ convert() {
   [ "$status" -eq 1 ]
   [[ "$output" == *"row 4: element 9 is -inf: q4_K holds finite values only" ]]
   convert f16
+  [ "$status" -eq 0 ]
+}
+
+@test "cl-compress --dtype f16 refuses a CE value beyond f16, naming source, segment, vector, element; bf16 holds it" {
+  TOK="$CL_SHARED/models/tinystories-656k/tokenizer.json"
+  [ -f "$TOK" ] || skip "../shared/models/tinystories-656k absent"
+  mkdir -p "$TMP/c"
+  cat > "$TMP/c/config.json" <<'J'
+{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 64,
+ "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 2048,
+ "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2}
+J
+  cp "$TOK" "$TMP/c/tokenizer.json"
+  /usr/bin/python3 tests/ref/random_hf.py "$TMP/c" 4
+  /usr/bin/python3 tests/cli/quant_range.py poke "$TMP/c" model.embed_tokens.weight all 5 1e6   # naive: means of these rows
+  run cl-compress --model "$TMP/c" --naive --dtype f16 -o "$TMP/x.ce" tests/data/demo-story.jsonl
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [ "$output" = "cl-compress: CE: segment 0 of \"-\" (offset 0, 54 bytes): vector 0: element 5 is 1e+06, beyond f16 (max 65504)" ]
+  [ ! -e "$TMP/x.ce" ]
+  [ -z "$(ls "$TMP" | grep x.ce)" ]
+  run cl-compress --model "$TMP/c" --naive --dtype bf16 -o "$TMP/x.ce" tests/data/demo-story.jsonl
   [ "$status" -eq 0 ]
 }

@@ -91,7 +91,7 @@ convert() {
   [ "$status" -eq 0 ]
 }
 
-@test "cl-compress --dtype f16 refuses a CE value beyond f16, naming source, segment, vector, element; bf16 holds it" {
+@test "cl-compress --dtype f16 refuses a CE value beyond f16, naming segment, source, vector, element; bf16 holds it" {
   TOK="$CL_SHARED/models/tinystories-656k/tokenizer.json"
   [ -f "$TOK" ] || skip "../shared/models/tinystories-656k absent"
   mkdir -p "$TMP/c"

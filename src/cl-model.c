@@ -28,6 +28,7 @@ static const char usage_text[] =
     "       cl-model convert PATH --out FILE.gguf [--dtype DTYPE]\n"
     "       cl-model pull ORG/NAME[@REV][:QUANT] [--include GLOB]... [--gguf QUANT]\n"
     "       cl-model list\n"
+    "       cl-model --help\n"
     "PATH: a Hugging Face directory, a GGUF file, a llama2.c checkpoint or ORG/NAME[@REV][:QUANT]\n"
     "in the Hugging Face cache (default $CL_MODEL, then ../shared/models/tinystories-656k).\n"
     "pull: download the model's config, tokenizer and weights (or the .gguf of QUANT) from the Hub\n"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "quant.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -82,14 +83,24 @@ size_t cl_ce_encode(const cl_ce_meta *m, const float *embd, uint8_t **out) {
     put64(p + 144, payload);
     if (name_len) memcpy(p + CL_CE_HEADER, m->source, name_len);
     uint8_t *q = p + CL_CE_HEADER + name_len;
-    for (size_t i = 0; i < nel; i++) {
-        if (m->dtype == CL_F32) {
+    if (m->dtype == CL_F32) {
+        for (size_t i = 0; i < nel; i++) {
             uint32_t u;
             memcpy(&u, &embd[i], 4);
             put32(q + 4 * i, u);
-        } else {
-            put16(q + 2 * i, m->dtype == CL_F16 ? cl_f32_to_f16(embd[i]) : cl_f32_to_bf16(embd[i]));
         }
+    } else {   /* f16/bf16 by cl_quantize, which refuses a finite value beyond the range */
+        uint16_t *h = cl_malloc(nel * sizeof *h);
+        for (uint32_t v = 0; v < m->count; v++)
+            if (cl_quantize(m->dtype, embd + (size_t)v * m->dim, m->dim, h + (size_t)v * m->dim) < 0) {
+                cl_fail_prefix("CE: segment %llu of \"%s\" (offset %llu, %llu bytes): vector %u", (unsigned long long)m->seg_index,
+                               m->source ? m->source : "", (unsigned long long)m->src_offset,
+                               (unsigned long long)m->src_length, v);
+                free(h), free(p);
+                return 0;
+            }
+        for (size_t i = 0; i < nel; i++) put16(q + 2 * i, h[i]);
+        free(h);
     }
     checksum(p, p + CL_CE_HEADER, name_len + payload, p + 152);
     *out = p;

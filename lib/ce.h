@@ -51,7 +51,9 @@ typedef struct {
 void cl_ce_content_hash(const int32_t *ids, size_t n, uint8_t out[32]);
 
 /* Encode one record (count*dim floats from embd, converted to meta->dtype) into a malloc'd
- * buffer; returns its size, or 0 after cl_fail on a bad meta. */
+ * buffer; returns its size, or 0 after cl_fail on a bad meta or, for f16/bf16, a finite value
+ * beyond the dtype's range ("CE: segment N of \"SOURCE\" (offset O, L bytes): vector V: element E is
+ * 70000, beyond f16 (max 65504)"; inf and nan are kept, as in f32). */
 size_t cl_ce_encode(const cl_ce_meta *meta, const float *embd, uint8_t **out);
 /* Encode and fwrite one record; -1 on a write error. */
 int cl_ce_write(FILE *f, const cl_ce_meta *meta, const float *embd);

@@ -96,6 +96,21 @@ uint64_t cl_arg_u64(const char *s, const char *opt) {
     return v;
 }
 
+int cl_arg_lengths(const char *s, const char *opt, int *out, int cap) {
+    int n = 0;
+    char *list = cl_strdup(s), *save = NULL;
+    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        size_t l = strlen(p);
+        long mul = l && (p[l - 1] == 'k' || p[l - 1] == 'K') ? 1024 : 1, v;
+        if (mul > 1) p[l - 1] = 0;
+        if (n == cap || cl_parse_long(p, 1, (1 << 26) / mul, &v) < 0) cl_usage_error("bad length list for %s: %s", opt, s);
+        out[n++] = (int)(v * mul);
+    }
+    free(list);
+    if (n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,")) cl_usage_error("bad length list for %s: %s", opt, s);
+    return n;
+}
+
 cl_dtype cl_arg_float_dtype(const char *s, const char *opt) {
     if (!strcmp(s, "f32")) return CL_F32;
     if (!strcmp(s, "f16")) return CL_F16;

@@ -26,6 +26,9 @@ int cl_parse_u64(const char *s, uint64_t *v);
 long cl_arg_long(const char *s, const char *opt, long lo, long hi);
 double cl_arg_double(const char *s, const char *opt, double lo, double hi);
 uint64_t cl_arg_u64(const char *s, const char *opt);   /* seeds: 0 .. 2^64-1 */
+/* s, a comma list of token counts such as "1k,2048,32k" (k = 1024), each 1 .. 2^26: their number
+ * (at least 1, at most cap) and the counts in out; or a usage error "bad length list for OPT: s". */
+int cl_arg_lengths(const char *s, const char *opt, int *out, int cap);
 /* "f32", "f16" or "bf16" (a float dtype for values the tool keeps or sends), or a usage error
  * naming OPT and the value. */
 cl_dtype cl_arg_float_dtype(const char *s, const char *opt);

@@ -30,7 +30,7 @@ static void quant_q8_0(const float *x, int8_t *q, float *d) {
         return;
     }
     const float dd = amax / 127.0f, id = cl_f16_scale_inv(dd);   /* 0 where 1/dd overflows (quant.h) */
-    *d = cl_f16_to_f32(cl_f32_to_f16(dd));
+    *d = cl_q8_0_act_scale(dd);
     for (int j = 0; j < 32; j++) q[j] = (int8_t)roundf(x[j] * id);
 }
 

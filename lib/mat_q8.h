@@ -3,7 +3,8 @@
  *
  * The activation rows are quantised first, the way llama.cpp's reference quantisers define it:
  *   for q8_0/q4_0 weights, q8_0 blocks of 32 (quantize_row_q8_0_ref): d = amax/127 kept as f16,
- *     q = roundf(x * (1/d)) with the unrounded d (q = 0 where 1/d overflows: cl_f16_scale_inv);
+ *     q = roundf(x * (1/d)) with the unrounded d (q = 0 where 1/d overflows: cl_f16_scale_inv;
+ *     d kept in f32 where its f16 is inf: cl_q8_0_act_scale);
  *   for k-quant weights, q8_K blocks of 256 (quantize_row_q8_K_ref): max = the first element of
  *     largest |x|, iscale = -128/max, q = min(127, nearest-even(iscale x)), d = 1/iscale (f32)
  *     (where -128/max overflows, the same on x 2^64 with d scaled back: cl_q8_k_scale).
@@ -63,6 +64,15 @@ cl_q8_quant cl_q8_quant_generic(int kb);
 static inline void cl_q8_k_scale(float max, float *iscale, float *pre) {
     *pre = 1.0f, *iscale = -128.0f / max;
     if (isinf(*iscale)) *pre = 0x1p64f, *iscale = -128.0f / (max * 0x1p64f);
+}
+
+/* The stored scale of a q8_0 activation block from dd = amax/127: dd rounded to f16 as llama.cpp
+ * keeps it, except where that is inf (amax >= ~8.32e6; llama.cpp's products are then inf or nan,
+ * though the f32 product is finite): dd itself, which the products read as f32 like every d.
+ * Every other block keeps llama.cpp's bits (tests/unit/test_quant_huge.c). */
+static inline float cl_q8_0_act_scale(float dd) {
+    const float h = cl_f16_to_f32(cl_f32_to_f16(dd));
+    return isinf(h) ? dd : h;
 }
 
 /* C[M,N] = alpha X W^T + beta C for the first N rows of W (a supported dtype, K columns), on the

@@ -48,7 +48,7 @@ TV static void row_q8_0(const float *x, int K, int8_t *q, float *d, int16_t *bs)
         }
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
         const float dd = amax / 127.0f, id = cl_f16_scale_inv(dd);
-        d[b] = cl_f16_to_f32(cl_f32_to_f16(dd));
+        d[b] = cl_q8_0_act_scale(dd);
         const __m512 iv = _mm512_set1_ps(id);
         put16(round_away(_mm512_mul_ps(x0, iv)), q, bs);
         put16(round_away(_mm512_mul_ps(x1, iv)), q + 16, bs + 1);

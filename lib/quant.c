@@ -2,6 +2,7 @@
 #include "quant.h"
 #include <math.h>
 #include <string.h>
+#include "util.h"
 
 enum { QK = 32, QKK = 256 };
 
@@ -99,38 +100,54 @@ void cl_dequant_blocks(cl_dtype t, const void *src, int64_t nb, float *out) {
 
 static int clampi(long v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : (int)v; }
 
-static void q_q8_0(const float *x, uint8_t *o) {
+/* -1 after cl_fail where the f16 scale `what` = d of a block of format fmt, made from the block's
+ * values `from` (a description and a value), rounds to inf in f16 (|d| >= 65520); 0 otherwise. */
+static int scale_overflows(float d, const char *fmt, const char *what, const char *from, float v) {
+    if (!isinf(cl_f16_to_f32(cl_f32_to_f16(d)))) return 0;
+    return cl_fail("%s %g makes the %s scale %s %g, beyond f16 (max 65504)", from, (double)v, fmt, what, (double)d);
+}
+
+static int q_q8_0(const float *x, uint8_t *o) {
     float amax = 0;
     for (int i = 0; i < QK; i++) amax = fmaxf(amax, fabsf(x[i]));
     const float d = amax / 127.0f, id = cl_f16_scale_inv(d);
+    if (scale_overflows(d, "q8_0", "d", "|x| max", amax)) return -1;
     put_f16(o, d);
     for (int i = 0; i < QK; i++) o[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
+    return 0;
 }
 
-static void q_q4_0(const float *x, uint8_t *o) {
+static int q_q4_0(const float *x, uint8_t *o) {
     float amax = 0, max = 0;   /* the value of largest magnitude maps to -8 */
     for (int i = 0; i < QK; i++)
         if (fabsf(x[i]) > amax) amax = fabsf(x[i]), max = x[i];
     const float d = max / -8.0f, id = cl_f16_scale_inv(d);
+    if (scale_overflows(d, "q4_0", "d", "largest-magnitude x", max)) return -1;
     put_f16(o, d);
     for (int j = 0; j < 16; j++) {
         int a = clampi(lrintf(x[j] * id) + 8, 0, 15), b = clampi(lrintf(x[j + 16] * id) + 8, 0, 15);
         o[2 + j] = (uint8_t)(a | b << 4);
     }
+    return 0;
 }
 
 /* q4_K / q5_K (bits 4 or 5): per sub-block of 32 an affine grid min + k*scale, its scale and
  * -min stored as 6-bit multiples of d and dmin. */
-static void q_qk45(const float *x, uint8_t *o, int bits) {
+static int q_qk45(const float *x, uint8_t *o, int bits) {
     const int top = (1 << bits) - 1;
-    float scale[8], mn[8], dmax = 0, mmax = 0;
+    const char *fmt = bits == 5 ? "q5_K" : "q4_K";
+    float scale[8], mn[8], dmax = 0, mmax = 0, range = 0;
     for (int j = 0; j < 8; j++) {
         float lo = 0, hi = 0;
         for (int i = 0; i < 32; i++) lo = fminf(lo, x[32 * j + i]), hi = fmaxf(hi, x[32 * j + i]);
         scale[j] = (hi - lo) / (float)top;
         mn[j] = -lo;
-        dmax = fmaxf(dmax, scale[j]), mmax = fmaxf(mmax, mn[j]);
+        if (scale[j] > dmax) dmax = scale[j], range = hi - lo;
+        mmax = fmaxf(mmax, mn[j]);
     }
+    if (scale_overflows(dmax / 63.0f, fmt, "d", "sub-block range max - min", range) ||
+        scale_overflows(mmax / 63.0f, fmt, "dmin", "minimum", -mmax))
+        return -1;
     const float d = cl_f16_to_f32(cl_f32_to_f16(dmax / 63.0f)), dmin = cl_f16_to_f32(cl_f32_to_f16(mmax / 63.0f));
     put_f16(o, d);
     put_f16(o + 2, dmin);
@@ -156,16 +173,18 @@ static void q_qk45(const float *x, uint8_t *o, int bits) {
             if (qh) qh[l] |= (uint8_t)(((q >> 4) & 1) << (2 * c + hi));
         }
     }
+    return 0;
 }
 
-static void q_q6_k(const float *x, uint8_t *o) {
-    float scale[16], amax = 0;
+static int q_q6_k(const float *x, uint8_t *o) {
+    float scale[16], amax = 0, xmax = 0;
     for (int j = 0; j < 16; j++) {
         float a = 0;
         for (int i = 0; i < 16; i++) a = fmaxf(a, fabsf(x[16 * j + i]));
         scale[j] = a / 31.0f;
-        amax = fmaxf(amax, scale[j]);
+        amax = fmaxf(amax, scale[j]), xmax = fmaxf(xmax, a);
     }
+    if (scale_overflows(amax / 127.0f, "q6_K", "d", "|x| max", xmax)) return -1;
     const float d = cl_f16_to_f32(cl_f32_to_f16(amax / 127.0f));
     uint8_t *ql = o, *qh = o + 128;
     int8_t *sc = (int8_t *)(o + 192);
@@ -185,17 +204,40 @@ static void q_q6_k(const float *x, uint8_t *o) {
             ql[l + 32] = (uint8_t)((q[32] & 0xF) | (q[96] & 0xF) << 4);
             qh[l] = (uint8_t)((q[0] >> 4) | (q[32] >> 4) << 2 | (q[64] >> 4) << 4 | (q[96] >> 4) << 6);
         }
+    return 0;
 }
 
-void cl_quantize(cl_dtype t, const float *x, int64_t n, void *out) {
+/* f16 / bf16 (f32 copied): finite values that round to inf are refused, inf and nan kept. */
+static int encode_16(cl_dtype t, const float *x, int64_t n, uint16_t *h) {
+    for (int64_t i = 0; i < n; i++) {
+        h[i] = t == CL_F16 ? cl_f32_to_f16(x[i]) : cl_f32_to_bf16(x[i]);
+        if (isfinite(x[i]) && (h[i] & 0x7FFF) == (t == CL_F16 ? 0x7C00 : 0x7F80))
+            return cl_fail("element %lld is %g, beyond %s (max %s)", (long long)i, (double)x[i], cl_dtype_name(t),
+                           t == CL_F16 ? "65504" : "3.3895e+38");
+    }
+    return 0;
+}
+
+int cl_quantize(cl_dtype t, const float *x, int64_t n, void *out) {
+    if (t == CL_F32) return memcpy(out, x, (size_t)n * sizeof *x), 0;
+    if (t == CL_F16 || t == CL_BF16) return encode_16(t, x, n, out);
     uint8_t *o = out;
     const int be = cl_dtype_block(t), bs = cl_dtype_block_bytes(t);
-    for (int64_t i = 0; i + be <= n; i += be, x += be, o += bs) switch (t) {
-        case CL_Q4_0: q_q4_0(x, o); break;
-        case CL_Q8_0: q_q8_0(x, o); break;
-        case CL_Q4_K: q_qk45(x, o, 4); break;
-        case CL_Q5_K: q_qk45(x, o, 5); break;
-        case CL_Q6_K: q_q6_k(x, o); break;
-        default: return;
+    for (int64_t i = 0; i + be <= n; i += be, x += be, o += bs) {
+        for (int j = 0; j < be; j++)
+            if (!isfinite(x[j]))
+                return cl_fail("element %lld is %g: %s holds finite values only", (long long)(i + j), (double)x[j],
+                               cl_dtype_name(t));
+        int rc = -1;
+        switch (t) {
+        case CL_Q4_0: rc = q_q4_0(x, o); break;
+        case CL_Q8_0: rc = q_q8_0(x, o); break;
+        case CL_Q4_K: rc = q_qk45(x, o, 4); break;
+        case CL_Q5_K: rc = q_qk45(x, o, 5); break;
+        case CL_Q6_K: rc = q_q6_k(x, o); break;
+        default: return cl_fail("cannot encode %s", cl_dtype_name(t));
         }
+        if (rc) return cl_fail_prefix("elements %lld..%lld", (long long)i, (long long)(i + be - 1));
+    }
+    return 0;
 }

@@ -27,9 +27,25 @@ int cl_dtype_block_bytes(cl_dtype t);
 /* Dequantise nb consecutive blocks of a block format (not f32/f16/bf16) into out. */
 void cl_dequant_blocks(cl_dtype t, const void *src, int64_t nb, float *out);
 
-/* Quantise n floats (a multiple of the block) into t's blocks: per block, nearest values on a
- * min/max grid (not llama.cpp's error-minimising search; the layout is what matters to readers). */
-void cl_quantize(cl_dtype t, const float *x, int64_t n, void *out);
+/* Encode n floats (a multiple of the block) as t: f32 copied, f16/bf16 rounded to nearest even,
+ * a block format quantised per block to nearest values on a min/max grid (not llama.cpp's
+ * error-minimising search; the layout is what matters to readers).  Returns 0, or -1 after
+ * cl_fail where x cannot be stored as t without going wrong (out then partly written):
+ *   - a block format and a non-finite element: "element I is nan: q8_0 holds finite values only";
+ *   - a block whose f16 scale rounds to inf (|scale| >= 65520), so that it would read back as
+ *     inf/nan (llama.cpp writes it so): "elements I..J: |x| max 9e+06 makes the q8_0 scale d
+ *     70866.1, beyond f16 (max 65504)".  Each format holds, per block:
+ *       q8_0  |x| max / 127 < 65520          (|x| up to about 8.32e6)
+ *       q4_0  |x| max / 8 < 65520            (|x| below 524160)
+ *       q4_K  max over sub-blocks of 32 of (max - min) / 15 / 63 < 65520 (about 6.19e7), and
+ *             -min / 63 < 65520 (the smallest x above about -4.13e6; max and min taken with 0)
+ *       q5_K  as q4_K with 31 for 15 (max - min up to about 1.28e8)
+ *       q6_K  |x| max / 31 / 127 < 65520      (about 2.58e8)
+ *   - f16 / bf16 and a finite element that rounds to inf (|x| >= 65520 in f16; beyond
+ *     bf16's 3.3895e38): "element I is 70000, beyond f16 (max 65504)".
+ * inf and nan elements are kept as they are for f32/f16/bf16, which hold them exactly: a model
+ * that has them has them, and converting it must not change that. */
+int cl_quantize(cl_dtype t, const float *x, int64_t n, void *out);
 
 /* 1/d for the scale d of a block stored with an f16 scale (q8_0, q4_0), as llama.cpp's reference
  * quantisers take it (q = round(x * (1/d))), except where that is inf: 0 for d == 0 as there, and

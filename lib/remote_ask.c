@@ -65,7 +65,7 @@ static char *request(const cl_remote_ask_opts *o, const char *model, const cl_pr
         size_t zn;
         uint8_t *z = cl_torch_save_2d(e, n, c->dim, o->dtype, &zn);
         free(e);
-        if (!z) return json_decref(j), NULL;
+        if (!z) return json_decref(j), cl_fail_prefix("--server-dtype %s: prompt embeddings", cl_dtype_name(o->dtype)), NULL;
         char *b64 = cl_malloc(cl_base64_len(zn) + 1);
         cl_base64_encode(z, zn, b64);
         json_object_set_new(j, "prompt_embeds", json_stringn_nocheck(b64, cl_base64_len(zn)));

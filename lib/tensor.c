@@ -115,7 +115,7 @@ uint16_t cl_f32_to_bf16(float f) {
 
 static inline uint16_t load_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 
-void cl_quantize_q8_0(const float *x, int64_t n, void *out) { cl_quantize(CL_Q8_0, x, n, out); }
+int cl_quantize_q8_0(const float *x, int64_t n, void *out) { return cl_quantize(CL_Q8_0, x, n, out); }
 
 /* Bulk f16 -> f32 by table (256 KiB, built once): several times the arithmetic conversion. */
 static float f16_table[65536];

@@ -40,7 +40,8 @@ float cl_f16_to_f32(uint16_t h);
 uint16_t cl_f32_to_f16(float f);      /* round to nearest even */
 float cl_bf16_to_f32(uint16_t h);
 uint16_t cl_f32_to_bf16(float f);     /* round to nearest even */
-/* Quantize n floats (multiple of 32) to Q8_0 blocks (f16 scale + 32 int8), as ggml does. */
-void cl_quantize_q8_0(const float *x, int64_t n, void *out);
+/* Quantize n floats (multiple of 32) to Q8_0 blocks (f16 scale + 32 int8), as ggml does; 0, or
+ * -1 after cl_fail for a block q8_0 cannot hold (cl_quantize in quant.h). */
+int cl_quantize_q8_0(const float *x, int64_t n, void *out);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quant.h"
 #include "util.h"
 #include "zip_store.h"
 
@@ -107,15 +108,19 @@ uint8_t *cl_torch_save_2d(const float *x, int64_t rows, int64_t cols, cl_dtype d
         return cl_fail("torch.save: tensor of %lld x %lld too large (4 GiB at most)", (long long)rows,
                        (long long)cols), NULL;
     uint8_t *data = cl_malloc(nbytes + 1);
+    uint16_t *h = dt == CL_F32 ? NULL : cl_malloc(n * sizeof *h);
+    for (int64_t r = 0; h && r < rows; r++)   /* cl_quantize refuses finite values beyond f16/bf16 */
+        if (cl_quantize(dt, x + r * cols, cols, h + r * cols) < 0) {
+            free(h), free(data);
+            return cl_fail_prefix("torch.save: row %lld", (long long)r), NULL;
+        }
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
-        if (dt == CL_F32) {
-            memcpy(&u, &x[i], 4);
-        } else {
-            u = dt == CL_BF16 ? cl_f32_to_bf16(x[i]) : cl_f32_to_f16(x[i]);
-        }
+        if (h) u = h[i];
+        else memcpy(&u, &x[i], 4);
         for (size_t k = 0; k < es; k++) data[i * es + k] = (uint8_t)(u >> (8 * k));
     }
+    free(h);
     size_t pkl_len;
     uint8_t *pkl = cl_torch_pickle_2d(rows, cols, dt, &pkl_len);
     cl_zip z;

@@ -24,7 +24,8 @@ uint8_t *cl_torch_pickle_2d(int64_t rows, int64_t cols, cl_dtype dt, size_t *siz
 
 /* x [rows, cols] f32 converted to dt (CL_F32, CL_BF16 or CL_F16; round to nearest even) and
  * saved as torch.save would: malloc'd archive of *size bytes, or NULL (cl_error: other dtype,
- * empty tensor, archive over 4 GiB). */
+ * empty tensor, archive over 4 GiB, a finite value beyond f16/bf16: "torch.save: row R: element E
+ * is 70000, beyond f16 (max 65504)"; inf and nan are kept). */
 uint8_t *cl_torch_save_2d(const float *x, int64_t rows, int64_t cols, cl_dtype dt, size_t *size);
 
 #endif

@@ -38,7 +38,8 @@ static const char usage[] =
     "  --threads N        threads (sub-batches compressed in parallel; never changes the output)\n"
     "  --stats            one JSON line on stderr: segments, hits, misses, segments/s\n"
     "  --init-compressor OUT.gguf  create an untrained compressor: zero LoRA B, identity linear\n"
-    "                     (--rate 2 --max-segment 20 --rank 8 --alpha 16 --targets q,k,v,o --seed 1)\n";
+    "                     (--rate 2 --max-segment 20 --rank 8 --alpha 16 --targets q,k,v,o --seed 1)\n"
+    "  --help             this text\n";
 
 typedef struct {
     const cl_model *model;

@@ -72,24 +72,6 @@ static const char usage_text[] =
     "  --threads N           BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
     "  --help                this text\n";
 
-/* "1k,2048,32k" -> counts (k = 1024); each number through cli.h's strict parser. */
-static int parse_lengths(const char *s, int *out, int cap) {
-    int n = 0;
-    char *list = cl_strdup(s), *save = NULL;
-    for (char *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        size_t l = strlen(p);
-        long mul = l && (p[l - 1] == 'k' || p[l - 1] == 'K') ? 1024 : 1, v;
-        if (mul > 1) p[l - 1] = 0;
-        if (n == cap || cl_parse_long(p, 1, (1 << 26) / mul, &v) < 0)
-            cl_usage_error("bad length list for --context-tokens: %s", s);
-        out[n++] = (int)(v * mul);
-    }
-    free(list);
-    if (n == 0 || s[strlen(s) - 1] == ',' || s[0] == ',' || strstr(s, ",,"))
-        cl_usage_error("bad length list for --context-tokens: %s", s);
-    return n;
-}
-
 /* "0,0.5,1" -> depths in [0, 1]. */
 static int parse_depths(const char *s, double *out, int cap) {
     int n = 0;
@@ -777,7 +759,7 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
         case O_ANS: o->n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 1 << 16); break;
         case O_AGREE: o->n_agree = (int)cl_arg_long(optarg, "--agree-tokens", 1, 1 << 16); break;
         case O_MAX: o->max_tokens = (int)cl_arg_long(optarg, "--max-tokens", 1, 1 << 16); break;
-        case O_CTX: o->n_lengths = parse_lengths(optarg, o->lengths, 64); break;
+        case O_CTX: o->n_lengths = cl_arg_lengths(optarg, "--context-tokens", o->lengths, 64); break;
         case O_DEPTHS: o->n_depths = parse_depths(optarg, o->depths, 64); break;
         case O_DEPTH: o->depth = cl_arg_double(optarg, "--depth", 0, 1); break;
         case O_NOTMPL: o->no_template = 1; break;

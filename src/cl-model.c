@@ -28,6 +28,7 @@ static const char usage_text[] =
     "       cl-model convert PATH --out FILE.gguf [--dtype DTYPE]\n"
     "       cl-model pull ORG/NAME[@REV][:QUANT] [--include GLOB]... [--gguf QUANT]\n"
     "       cl-model list\n"
+    "       cl-model --help\n"
     "PATH: a Hugging Face directory, a GGUF file, a llama2.c checkpoint or ORG/NAME[@REV][:QUANT]\n"
     "in the Hugging Face cache (default $CL_MODEL, then ../shared/models/tinystories-656k).\n"
     "pull: download the model's config, tokenizer and weights (or the .gguf of QUANT) from the Hub\n"
@@ -53,15 +54,13 @@ static int parse_dtype(const char *s, cl_dtype *out) {
     return -1;
 }
 
-/* Encode n floats as dtype. */
-static void encode(const float *x, int64_t n, cl_dtype dt, void *out) {
-    uint16_t *h = out;
-    switch (dt) {
-    case CL_F32: memcpy(out, x, (size_t)n * 4); break;
-    case CL_F16: for (int64_t i = 0; i < n; i++) h[i] = cl_f32_to_f16(x[i]); break;
-    case CL_BF16: for (int64_t i = 0; i < n; i++) h[i] = cl_f32_to_bf16(x[i]); break;
-    default: cl_quantize(dt, x, n, out); break;
-    }
+/* Encode rows x cols floats as dtype (cl_quantize), row by row; -1 after cl_fail naming the row
+ * and the elements where dtype cannot hold them. */
+static int encode_rows(const float *x, int64_t rows, int64_t cols, cl_dtype dt, void *out) {
+    const int64_t rb = cl_dtype_bytes(dt, cols);
+    for (int64_t r = 0; r < rows; r++)
+        if (cl_quantize(dt, x + r * cols, cols, (uint8_t *)out + r * rb)) return cl_fail_prefix("row %lld", (long long)r);
+    return 0;
 }
 
 /* Q4_K_M's choice for tensor `name`: q6_K for the output (the embeddings when tied) and for
@@ -175,18 +174,19 @@ static int fill_random(void *vctx, const char *name, void *out, size_t nbytes) {
     for (const char *p = name; *p; p++) s = (s ^ (uint8_t)*p) * 0x100000001B3ull; /* per-tensor stream */
     float *row = cl_malloc((size_t)c->cols * sizeof *row);
     int64_t rb = cl_dtype_bytes(c->dtype, c->cols);
-    for (int64_t r = 0; r < c->rows; r++) {
+    int rc = 0;
+    for (int64_t r = 0; r < c->rows && !rc; r++) {
         for (int64_t i = 0; i < c->cols; i += 2) { /* Box-Muller: two normals per two uniforms */
             double u1 = ((cl_splitmix64(&s) >> 11) + 1.0) * 0x1.0p-53, u2 = (cl_splitmix64(&s) >> 11) * 0x1.0p-53;
             double m = sqrt(-2 * log(u1));
             row[i] = c->mean + c->std * (float)(m * cos(2 * M_PI * u2));
             if (i + 1 < c->cols) row[i + 1] = c->mean + c->std * (float)(m * sin(2 * M_PI * u2));
         }
-        encode(row, c->cols, c->dtype, (uint8_t *)out + r * rb);
+        rc = encode_rows(row, 1, c->cols, c->dtype, (uint8_t *)out + r * rb);   /* N(0.02) never fails */
     }
     free(row);
     (void)nbytes;
-    return 0;
+    return rc;
 }
 
 typedef struct {
@@ -319,9 +319,10 @@ static int fill_convert(void *vctx, const char *name, void *out, size_t nbytes) 
     }
     if (c->add_one)
         for (int64_t i = 0; i < n; i++) x[i] += 1.0f;
-    encode(x, n, c->dtype, out);
+    int64_t cols = t->shape[t->ndim - 1];
+    int rc = encode_rows(x, n / cols, cols, c->dtype, out);
     free(x);
-    return 0;
+    return rc;
 }
 
 static int ends_with(const char *s, const char *suffix) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "model.h"
 #include "model_file.h"
 #include "util.h"
@@ -115,30 +116,18 @@ static int bench_model(const char *name, const char *cfg_path, const int *ctx, i
 int main(int argc, char **argv) {
     int threads = 0, n_dec = 8, ctx[8] = {512, 2048, 8192}, n_ctx = 3, i = 1;
     cl_dtype kv_type = CL_F32;
+    cl_set_progname("bench_engine");
+    cl_cli_set_usage("usage: bench_engine [--threads N] [--ctx A,B,..] [--decode N] [--kv-type T] NAME=CONFIG.json ...\n");
     for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--decode") && i + 1 < argc) n_dec = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc) {
-            i++;
-            if (!strcmp(argv[i], "f32") || !strcmp(argv[i], "f16") || !strcmp(argv[i], "bf16"))
-                kv_type = argv[i][0] == 'b' ? CL_BF16 : argv[i][1] == '1' ? CL_F16 : CL_F32;
-            else {
-                fprintf(stderr, "bench_engine: --kv-type %s: f32, f16 or bf16\n", argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--ctx") && i + 1 < argc) {
-            n_ctx = 0;
-            for (char *p = argv[++i]; *p && n_ctx < 8; p += *p == ',') ctx[n_ctx++] = (int)strtol(p, &p, 10);
-        } else {
-            fprintf(stderr, "usage: bench_engine [--threads N] [--ctx A,B,..] [--decode N] [--kv-type T] NAME=CONFIG.json ...\n");
-            return 2;
-        }
+        const char *opt = argv[i], *v = i + 1 < argc ? argv[++i] : "";
+        if (!strcmp(opt, "--threads")) threads = (int)cl_arg_long(v, opt, 1, 1024);
+        else if (!strcmp(opt, "--decode")) n_dec = (int)cl_arg_long(v, opt, 1, 1 << 20);
+        else if (!strcmp(opt, "--kv-type")) kv_type = cl_arg_float_dtype(v, opt);
+        else if (!strcmp(opt, "--ctx")) n_ctx = cl_arg_lengths(v, opt, ctx, 8);
+        else cl_usage_error("unknown option %s", opt);
     }
     for (int k = 1; k < n_ctx; k++)
-        if (ctx[k] <= ctx[k - 1] || ctx[0] <= 0) {
-            fprintf(stderr, "bench_engine: --ctx must increase\n");
-            return 2;
-        }
+        if (ctx[k] <= ctx[k - 1]) cl_usage_error("--ctx must increase");
     cl_set_threads(threads);
     double peak = sgemm_gflops(1024, 1024, 1024), shaped = sgemm_gflops(512, 1536, 576);
     printf("engine bench (random weights: speed does not depend on weight values), %d BLAS threads,\n"

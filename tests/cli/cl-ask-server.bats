@@ -175,3 +175,16 @@ PY
   [ "$status" -eq 0 ]
   [ "$output" = "$ANSWER" ]
 }
+
+@test "cl-ask --server --server-dtype f16: an embedding beyond f16 is refused before the request; bf16 sends it" {
+  mkdir -p "$STMP/big"
+  cp "$MODEL"/config.json "$MODEL"/tokenizer*.json "$MODEL"/model.safetensors "$STMP/big/"
+  chmod u+w "$STMP/big/model.safetensors"
+  /usr/bin/python3 tests/cli/quant_range.py poke "$STMP/big" lm_head.weight all 5 1e6   # the tied embeddings
+  cl-compress --model "$STMP/big" --naive -o "$STMP/big.ce" tests/data/demo-story.jsonl
+  run cl-ask --model "$STMP/big" --server "$URL" --server-dtype f16 "$STMP/big.ce" "$Q"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cl-ask: --server-dtype f16: prompt embeddings: torch.save: row "[0-9]*": element 5 is "*", beyond f16 (max 65504)" ]]
+  run cl-ask --model "$STMP/big" --server "$URL" --server-dtype bf16 "$STMP/big.ce" "$Q"
+  [ "$status" -eq 0 ]
+}

@@ -32,8 +32,11 @@ jget() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.stdin.read()
   [ "$status" -eq 2 ]
   run cl-eval --depth 1.5
   [ "$status" -eq 2 ]
-  run cl-eval --mode qa --data x.jsonl --context-tokens 1q
-  [ "$status" -eq 2 ]
+  for l in 1q ,8 8, 8,,9 65537k 0 "" " 8"; do   # lib/cli.c cl_arg_lengths (bench_engine --ctx too)
+    run cl-eval --mode qa --data x.jsonl --context-tokens "$l"
+    [ "$status" -eq 2 ]
+    [ "${lines[0]}" = "cl-eval: bad length list for --context-tokens: $l" ]
+  done
   run cl-eval --limit 0
   [ "$status" -eq 2 ]
 }

@@ -3,12 +3,13 @@
 # ephemeral port) and exports HF_ENDPOINT; stop_hub ends it.  HF_HUB_CACHE is $TMP/cache; no
 # test reaches the internet (HF_ENDPOINT is always the loopback server).
 
+load tiny_helper   # tiny_setup (MODEL, TMP), need_model
+
 REPO=test-org/tinystories-656k
 
+# hub_setup NAME: tiny_setup NAME with TMP made absolute, the Hub variables reset.
 hub_setup() {
-  MODEL="$CL_SHARED/models/tinystories-656k"
-  TMP="${CL_TMP:-tests/tmp}/$1.$$"
-  rm -rf "$TMP"; mkdir -p "$TMP"
+  tiny_setup "$1"
   TMP=$(cd "$TMP" && pwd)
   unset HF_TOKEN HF_HOME HF_HUB_OFFLINE HF_TOKEN_PATH HUGGINGFACE_HUB_CACHE XDG_CACHE_HOME CL_MODEL
   export HF_HUB_CACHE="$TMP/cache" HF_ENDPOINT="http://127.0.0.1:9/unused"
@@ -18,10 +19,6 @@ hub_setup() {
 hub_teardown() {
   for p in "${HUB_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$TMP"
-}
-
-need_model() {
-  [ -d "$MODEL" ] || skip "../shared/models/tinystories-656k absent"
 }
 
 # start_hub DIR [server args...]: serve DIR as $REPO; the request log is $TMP/hub.log

@@ -5,7 +5,7 @@
 tiny_setup() {
   MODEL="$CL_SHARED/models/tinystories-656k"
   TMP="${CL_TMP:-tests/tmp}/$1.$$"
-  mkdir -p "$TMP"
+  rm -rf "$TMP"; mkdir -p "$TMP"
 }
 
 # Skip the test (from setup: the file) where tinystories-656k is absent.

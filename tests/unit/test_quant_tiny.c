@@ -27,6 +27,7 @@
 #include "mat_q8.h"
 #include "quant.h"
 #include "t.h"
+#include "t_q8.h"
 #include "util.h"
 
 #include "t_rng.h"
@@ -106,25 +107,19 @@ static int check_q8_k(const float *x, const int8_t *q, const float *d, const int
 }
 
 static void test_act(const float *x) {
-    static int8_t q[2][K];
-    static float d[2][K / 32];
-    static int16_t bs[2][K / 16];
+    static int8_t q[K];
+    static float d[K / 32];
+    static int16_t bs[K / 16];
     for (int k = 0; k < 2; k++) {
         const int kb = k ? 256 : 32;
         const char *nm = k ? "q8_K" : "q8_0";
-        cl_q8_quant_generic(kb)(x, K, q[0], d[0], bs[0]);
-        const int bad = k ? check_q8_k(x, q[0], d[0], bs[0]) : check_q8_0(x, q[0], d[0], bs[0]);
+        cl_q8_quant_generic(kb)(x, K, q, d, bs);
+        const int bad = k ? check_q8_k(x, q, d, bs) : check_q8_0(x, q, d, bs);
         OK(!bad, "%s activations, blocks of amax FLT_TRUE_MIN .. 3e3: each element within half a step of its input (%d of %d blocks not)",
            nm, bad, K / kb);
-        cl_q8_quant v = cl_q8_quant_avx512(kb);
-        if (!v) {
-            SKIP("%s: this CPU has no AVX-512 quantiser", nm);
-            continue;
-        }
-        memset(q[1], 1, sizeof q[1]);
-        v(x, K, q[1], d[1], bs[1]);
-        OK(!memcmp(q[0], q[1], K) && !memcmp(d[0], d[1], K / kb * sizeof(float)) && !memcmp(bs[0], bs[1], sizeof bs[0]),
-           "%s activations, tiny blocks: the AVX-512 quantiser is the portable one bit for bit", nm);
+        const int same = t_q8_avx512_same(x, K, kb, q, d, bs);
+        if (same < 0) SKIP("%s: this CPU has no AVX-512 quantiser", nm);
+        else OK(same, "%s activations, tiny blocks: the AVX-512 quantiser is the portable one bit for bit", nm);
     }
 }
 
@@ -190,16 +185,10 @@ static void test_products(const float *x) {
         cl_mat_view(&W, t, wq, N, K);
         cl_q8act X;
         cl_q8act_make(&X, t, 0, 1, K, x, K);
-        float C[3][N];
-        cl_q8_cols fam[3] = {cl_q8_cols_generic, cl_q8_cols_avx2(), cl_q8_cols_avx512()};
-        int ok = 1, ran = 0;
-        for (int f = 0; f < 3; f++) {
-            if (!fam[f]) continue;
-            fam[f](&X, &W, 0, N, 1.0f, 0.0f, C[f], N);
-            for (int j = 0; j < N; j++) ok &= isfinite(C[f][j]);
-            ok &= !memcmp(C[0], C[f], sizeof C[0]);
-            ran++;
-        }
+        float C[N];
+        const int ran = t_q8_families(&X, &W, N, C);
+        int ok = ran > 0;
+        for (int j = 0; j < N; j++) ok &= isfinite(C[j]);
         OK(ok, "%s weights times the tiny row: finite, %d kernel families bit-identical", cl_dtype_name(t), ran);
         cl_q8act_free(&X);
         free(wq);

@@ -1,6 +1,8 @@
 /* test_torch_save.c — CRC-32, base64 and torch.save archives (zip_store.h, base64.h,
  * torch_save.h); the archives are loaded by torch itself (tests/remote/torch_load_check.py,
- * torch.load(weights_only=True)) when /usr/bin/python3 has torch. */
+ * torch.load(weights_only=True)) when /usr/bin/python3 has torch; finite values beyond f16/bf16
+ * are refused (torch would make them inf). */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,12 +116,19 @@ static void torch_loads(void) {
             if (isnan(x[i])) x[i] = 0.5f;   /* NaN payloads may convert differently: none */
         }
         char raw[4096], arc[4096], what[128], name[64];
-        snprintf(name, sizeof name, "torch_save_%d.raw", s);
-        snprintf(raw, sizeof raw, "%s", t_tmp(name));
-        write_file(raw, x, (size_t)rows * cols * sizeof *x);
+        float *xd = cl_malloc((size_t)rows * cols * sizeof *xd);
         for (int d = 0; d < 3; d++) {
+            /* finite values that round to inf in f16/bf16 are refused (refusal below): inf here,
+             * which torch converts as it would have converted them */
+            for (int i = 0; i < rows * cols; i++) {
+                const uint16_t h = dts[d] == CL_F16 ? cl_f32_to_f16(x[i]) : cl_f32_to_bf16(x[i]);
+                xd[i] = dts[d] != CL_F32 && (h & 0x7FFF) == (dts[d] == CL_F16 ? 0x7C00 : 0x7F80) ? copysignf(INFINITY, x[i]) : x[i];
+            }
+            snprintf(name, sizeof name, "torch_save_%d_%d.raw", s, d);
+            snprintf(raw, sizeof raw, "%s", t_tmp(name));
+            write_file(raw, xd, (size_t)rows * cols * sizeof *xd);
             size_t n;
-            uint8_t *z = cl_torch_save_2d(x, rows, cols, dts[d], &n);
+            uint8_t *z = cl_torch_save_2d(xd, rows, cols, dts[d], &n);
             snprintf(name, sizeof name, "torch_save_%d_%d.pt", s, d);
             snprintf(arc, sizeof arc, "%s", t_tmp(name));
             snprintf(what, sizeof what, "torch.load(weights_only=True) reads [%d, %d] %s bit for bit", rows, cols,
@@ -128,7 +137,7 @@ static void torch_loads(void) {
             else OK(0, "%s: not written", what);
             free(z);
         }
-        free(x);
+        free(x), free(xd);
     }
     /* sizes past BININT: numel 2^32 goes as LONG1 (the pickle alone; no 16 GiB storage) */
     static const int64_t big[][2] = {{65536, 65536}, {70000, 1024}, {1, 255}, {1, 256}};
@@ -147,7 +156,26 @@ static void torch_loads(void) {
     run_checks(&c);
 }
 
+/* A finite value beyond f16 / bf16 is refused naming its row and element; inf and nan pass. */
+static void out_of_range(void) {
+    float x[6] = {1, 2, INFINITY, NAN, 70000.0f, 6};
+    size_t n;
+    uint8_t *z = cl_torch_save_2d(x, 2, 3, CL_F16, &n);
+    OK(!z && !strcmp(cl_error(), "torch.save: row 1: element 1 is 70000, beyond f16 (max 65504)"), "f16: 70000 refused: %s",
+       z ? "saved" : cl_error());
+    free(z);
+    z = cl_torch_save_2d(x, 2, 3, CL_BF16, &n);
+    OK(z != NULL, "bf16 holds 70000, inf and nan");
+    free(z);
+    x[4] = -FLT_MAX;
+    z = cl_torch_save_2d(x, 2, 3, CL_BF16, &n);
+    OK(!z && strstr(cl_error(), "torch.save: row 1: element 1 is -3.40282e+38, beyond bf16"), "bf16: -FLT_MAX refused: %s",
+       z ? "saved" : cl_error());
+    free(z);
+}
+
 int main(void) {
+    out_of_range();
     crc_and_base64();
     zip_layout();
     torch_loads();

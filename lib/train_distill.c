@@ -196,7 +196,7 @@ static double row_exp(const float *x, int V, double *e, double *z) {
     float mx = x[0];
     for (int v = 1; v < V; v++) mx = x[v] > mx ? x[v] : mx;
     double sum = 0;
-    for (int v = 0; v < V; v++) sum += e[v] = tr_exp_neg((double)x[v] - mx);
+    for (int v = 0; v < V; v++) sum += e[v] = exp((double)x[v] - mx);
     *z = sum;
     return mx + log(sum);
 }

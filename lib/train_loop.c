@@ -99,8 +99,11 @@ double tr_example_flops(const cl_config *c, const tr_objective *o, const tr_exam
     double lora = 2.0 * rank * (D * 4 + Q * 2 + KV * 2) * c->n_layers * tc;  /* rough */
     /* the KL term: teacher and student logits and the student's backward through the LM head */
     double kl = o->kl > 0 ? 3.0 * 2 * (e->n_a + 1) * D * c->n_vocab : 0;
+    /* the last layer projects q and o and runs its MLP at the rows the loss reads only (the
+     * placeholders, the answer positions: cl_batch.top_from) */
+    double top_cut = ((tc - nce) + (ts - (e->n_a + 1))) * 2.0 * (D * Q * 2 + 3 * D * c->ffn_dim);
     /* frozen base weights: the backward computes input gradients only (~1x the forward) */
-    return 2.0 * ((tc + ts) * per_tok + attn + lora) + 3.0 * 2 * D * D * nce + kl;
+    return 2.0 * ((tc + ts) * per_tok - top_cut + attn + lora) + 3.0 * 2 * D * D * nce + kl;
 }
 
 int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_adamw *o,

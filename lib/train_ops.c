@@ -1,7 +1,6 @@
 /* train_ops.c — backward kernels of the engine's ops (see train_ops.h). */
 #include "train_ops.h"
 #include <math.h>
-#include <stdint.h>
 #include <string.h>
 #include "ops.h"
 
@@ -133,15 +132,3 @@ double tr_smooth_l1(const float *a, const float *b, long n, float inv_scale, flo
     return sum * weight;
 }
 
-double tr_exp_neg(double x) {
-    if (x < -708.0) return 0.0;
-    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    double kd = nearbyint(x * 1.44269504088896338700);   /* x / ln 2 */
-    double r = (x - kd * ln2_hi) - kd * ln2_lo;
-    double p = 1.0 / 479001600;   /* 1/12! ... 1/0!, Horner */
-    static const double inv_fact[12] = {1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040,
-                                        1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
-    for (int i = 0; i < 12; i++) p = p * r + inv_fact[i];
-    union { double d; uint64_t u; } two_k = {.u = (uint64_t)((int64_t)kd + 1023) << 52};
-    return p * two_k.d;
-}

@@ -45,11 +45,6 @@ void tr_swiglu_bwd(const float *g, const float *u, const float *dh, long n, floa
  * dg += dh u gelu_tanh'(g), du += dh gelu_tanh(g). */
 void tr_geglu_bwd(const float *g, const float *u, const float *dh, long n, float *dg, float *du);
 
-/* exp(x) for x <= 0 in double, inline (no libm call): 2^k exp(r), |r| <= ln2 / 2, r's Taylor
- * series to degree 12 (relative error below 1e-15; test_backward checks it against exp());
- * 0 below -708. */
-double tr_exp_neg(double x);
-
 /* Smooth-L1 (Huber / beta): sum over n of l(d_i), d = (a - b) * inv_scale,
  * l(d) = 0.5 d^2 / beta if |d| < beta else |d| - 0.5 beta.  If da != NULL:
  * da += weight * dl/da.  Returns the sum times weight. */

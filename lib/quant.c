@@ -223,6 +223,8 @@ int cl_quantize(cl_dtype t, const float *x, int64_t n, void *out) {
     if (t == CL_F16 || t == CL_BF16) return encode_16(t, x, n, out);
     uint8_t *o = out;
     const int be = cl_dtype_block(t), bs = cl_dtype_block_bytes(t);
+    if (n % be)   /* a tail shorter than a block has nowhere to go: refused, never dropped */
+        return cl_fail("%lld elements are not whole %s blocks of %d", (long long)n, cl_dtype_name(t), be);
     for (int64_t i = 0; i + be <= n; i += be, x += be, o += bs) {
         for (int j = 0; j < be; j++)
             if (!isfinite(x[j]))

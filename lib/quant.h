@@ -27,10 +27,12 @@ int cl_dtype_block_bytes(cl_dtype t);
 /* Dequantise nb consecutive blocks of a block format (not f32/f16/bf16) into out. */
 void cl_dequant_blocks(cl_dtype t, const void *src, int64_t nb, float *out);
 
-/* Encode n floats (a multiple of the block) as t: f32 copied, f16/bf16 rounded to nearest even,
+/* Encode n floats as t: f32 copied, f16/bf16 rounded to nearest even,
  * a block format quantised per block to nearest values on a min/max grid (not llama.cpp's
  * error-minimising search; the layout is what matters to readers).  Returns 0, or -1 after
  * cl_fail where x cannot be stored as t without going wrong (out then partly written):
+ *   - a block format and n not a multiple of its block (nothing written): "33 elements are not
+ *     whole q8_0 blocks of 32";
  *   - a block format and a non-finite element: "element I is nan: q8_0 holds finite values only";
  *   - a block whose f16 scale rounds to inf (|scale| >= 65520), so that it would read back as
  *     inf/nan (llama.cpp writes it so): "elements I..J: |x| max 9e+06 makes the q8_0 scale d

@@ -14,6 +14,7 @@
  *  - the next float above L (either sign where the sign matters) is refused: -1, and cl_error()
  *    names the middle block's elements, the format and L;
  *  - nan, inf and -inf in a block format are refused naming the element;
+ *  - a block format refuses a length that is not whole blocks (the tail is not dropped);
  *  - f16/bf16: the largest finite values that round to finite pass, the next ones are refused
  *    naming the element; inf and nan are kept (f32 copied unchanged).
  * Activations (lib/mat_q8*.c, quantised at run time for integer products) are not refused: a
@@ -137,6 +138,23 @@ static void test_nonfinite(void) {
         }
 }
 
+/* A block format refuses a length that is not whole blocks (the tail is never dropped). */
+static void test_partial_block(void) {
+    static const cl_dtype T[] = {CL_Q4_0, CL_Q8_0, CL_Q4_K, CL_Q5_K, CL_Q6_K};
+    for (size_t k = 0; k < sizeof T / sizeof *T; k++) {
+        const int be = cl_dtype_block(T[k]), n = 2 * be + 1;
+        float *x = cl_malloc((size_t)n * sizeof *x);
+        void *q = cl_malloc((size_t)cl_dtype_bytes(T[k], 3 * be));
+        for (int i = 0; i < n; i++) x[i] = urand();
+        char want[80];
+        snprintf(want, sizeof want, "%d elements are not whole %s blocks of %d", n, cl_dtype_name(T[k]), be);
+        int rc = cl_quantize(T[k], x, n, q);
+        OK(rc == -1 && !strcmp(cl_error(), want), "%s refuses %d elements: %s", cl_dtype_name(T[k]), n, rc ? cl_error() : "");
+        OK(cl_quantize(T[k], x, n - 1, q) == 0, "%s takes %d elements", cl_dtype_name(T[k]), n - 1);
+        free(x); free(q);
+    }
+}
+
 static void test_float_dtypes(void) {
     const float f16_last = nextafterf(65520.0f, 0), bf16_last = nextafterf(0x1.FFp127f, 0);   /* below the halfway points */
     uint16_t h[6];
@@ -245,6 +263,7 @@ int main(void) {
     static float a[AK];
     test_boundaries();
     test_nonfinite();
+    test_partial_block();
     test_float_dtypes();
     make_act(a);
     test_act(a);

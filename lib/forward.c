@@ -356,6 +356,10 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
     for (int j = 0; j < b->n_out; j++)
         if (b->out_pos[j] < 0 || b->out_pos[j] >= b->n_tokens)
             return cl_fail("forward: out_pos[%d] = %d outside the batch", j, b->out_pos[j]);
+    if (b->embd)   /* a non-finite input would come out as nan logits with no name on it */
+        for (size_t i = 0; i < (size_t)b->n_tokens * c->dim; i++)
+            if (!isfinite(b->embd[i]))
+                return cl_fail("forward: input embedding %zu, element %zu is %g", i / c->dim, i % c->dim, (double)b->embd[i]);
     if (b->lora) {
         if (b->lora->rank <= 0) return cl_fail("forward: LoRA rank %d", b->lora->rank);
     }
@@ -375,6 +379,29 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
     }
     /* the tape keeps what train_backward.c differentiates (config.h: cl_config_require_plain) */
     if (b->tape && cl_config_require_plain(c, "forward with a tape") < 0) return -1;
+    return 0;
+}
+
+/* -1 naming the first non-finite value among the rows x cols of x (what, batch row of each row:
+ * row_of[r], or row0 + r), else 0.  Finite inputs and weights can still overflow (a 16-bit KV
+ * cache holds |x| <= 65504 in f16): the outputs are checked so that no tool samples from or
+ * stores nan.  O(outputs), next to the O(outputs x dim) products that made them. */
+static int check_finite(const float *x, int rows, int cols, const char *what, const int *row_of, int row0,
+                        const cl_kv *kv) {
+    const size_t n = x ? (size_t)rows * cols : 0;
+    uint32_t bad = 0;   /* exponent all ones = inf or nan; this form vectorises (isfinite's does not: 8x slower) */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (u & 0x7F800000u) == 0x7F800000u;
+    }
+    for (size_t i = 0; bad && i < n; i++)
+        if (!isfinite(x[i])) {
+            int r = (int)(i / cols);
+            return cl_fail("forward: %s of batch row %d, element %d is %g: an activation overflowed%s", what,
+                           row_of ? row_of[r] : row0 + r, (int)(i % cols), (double)x[i],
+                           kv && kv->dtype == CL_F16 ? " (the f16 KV cache holds |x| <= 65504)" : "");
+        }
     return 0;
 }
 
@@ -410,5 +437,15 @@ int cl_forward(const cl_model *m, cl_kv *kv, cl_batch *b) {
     for (int k = 0; k < 2; k++)
         if (w.inv[k] != m->rope_inv[k]) free(w.inv[k]);
     work_free(&w);
+    const int D = m->cfg.dim, V = m->cfg.n_vocab, no = b->n_out;
+    if (check_finite(b->logits, b->logits_all ? b->n_tokens : 1, V, "logits", NULL, b->logits_all ? 0 : b->n_tokens - 1, kv) < 0 ||
+        check_finite(b->out_final, no, D, "final state", b->out_pos, 0, kv) < 0)
+        return -1;
+    for (int l = 0; b->out_layers && l <= m->cfg.n_layers; l++) {
+        char what[48];
+        if (l) snprintf(what, sizeof what, "state after layer %d", l);
+        else snprintf(what, sizeof what, "input embedding");
+        if (check_finite(b->out_layers + (size_t)l * no * D, no, D, what, b->out_pos, 0, kv) < 0) return -1;
+    }
     return 0;
 }

@@ -102,7 +102,9 @@ typedef struct {
                                  holds then).  out_pos must be wanted rows; no logits, out_layers. */
 } cl_batch;
 
-/* Runs the batch; 0 or -1 (cl_error: bad ids, lengths, positions, cache overflow).
+/* Runs the batch; 0 or -1 (cl_error: bad ids, lengths, positions, cache overflow, a non-finite
+ * input embedding, or an output (logits, out_final, out_layers) that is not finite: an activation
+ * overflowed, e.g. a value beyond f16 in an f16 KV cache; the outputs are then not to be used).
  * "Last position" logits are those of the batch's last row.  No global state: threads may run
  * forwards on one model at once, each with its own kv (and tape).  Long batches are processed in spans
  * of 512 positions (whole sequences when kv == NULL), so memory stays bounded; results equal

@@ -1,7 +1,8 @@
 /* test_forward.c — cl_forward agrees with itself across every way of feeding it:
  * KV-cache continuation == full prefill, chunked == single prefill, independent-sequence batches
  * == each sequence alone, embeddings == ids, LoRA == the same model with merged weights,
- * out_final/out_layers consistent with the logits; and bad batches fail cleanly.
+ * out_final/out_layers consistent with the logits; and bad batches, non-finite inputs and outputs
+ * (values beyond an f16 KV cache) fail cleanly.
  * (Agreement with an independent implementation: test_forward_ref.c.) */
 #include <math.h>
 #include <string.h>
@@ -140,6 +141,48 @@ static void test_kv_types(const cl_model *m) {
     OK(bad == NULL && strstr(cl_error(), "q8_0"), "a q8_0 kv cache is refused: %s", cl_error());
     cl_kv_free(kf);
     free(ids); free(ref); free(got); free(alt);
+}
+
+/* Non-finite values are refused, never passed on: a nan input embedding is named; a model whose
+ * values overflow f16 (layer 0's attention norm gains x 1e6: V ~ 1e5-1e6) runs with f32 and bf16
+ * caches (finite logits) and fails with an f16 one, naming the logits and the cache, where the
+ * logits would otherwise be nan; the same for a compressor-style batch (out_final). */
+static void test_nonfinite(const cl_config *c) {
+    cl_model *m = cl_model_random(c, 7);
+    int V = c->n_vocab, dim = c->dim, n = 12;
+    int32_t *ids = rand_ids(n, V, 9);
+    float *embd = calloc((size_t)n * dim, sizeof *embd), *lg = malloc((size_t)V * sizeof *lg);
+    embd[5 * dim + 3] = NAN;
+    cl_batch be = {.n_tokens = n, .embd = embd, .logits = lg};
+    OK(cl_forward(m, NULL, &be) < 0 && !strcmp(cl_error(), "forward: input embedding 5, element 3 is nan"),
+       "a nan input embedding is refused: %s", cl_error());
+    for (int i = 0; i < dim; i++) m->layers[0].attn_norm[i] *= 1e6f;
+    static const cl_dtype T[] = {CL_F32, CL_BF16, CL_F16};
+    for (int k = 0; k < 3; k++) {
+        cl_kv *kv = cl_kv_new_type(m, n, T[k]);
+        cl_batch b = {.n_tokens = n, .ids = ids, .logits = lg};
+        int rc = cl_forward(m, kv, &b);
+        if (T[k] != CL_F16) {
+            int fin = 1;
+            for (int i = 0; i < V; i++) fin &= isfinite(lg[i]) != 0;
+            OK(rc == 0 && fin, "values beyond f16 in a %s cache: finite logits", cl_dtype_name(T[k]));
+        } else {
+            OK(rc < 0 && strstr(cl_error(), "forward: logits of batch row 11, element ") &&
+                   strstr(cl_error(), "an activation overflowed (the f16 KV cache holds |x| <= 65504)"),
+               "values beyond f16 in an f16 cache are refused: %s", rc ? cl_error() : "(accepted)");
+        }
+        cl_kv_free(kv);
+    }
+    /* no cache: the same model is finite; a nan reaching the output is named by its batch row */
+    int pos[2] = {3, 8};
+    float *fin = malloc((size_t)2 * dim * sizeof *fin);
+    cl_batch bo = {.n_tokens = n, .ids = ids, .n_out = 2, .out_pos = pos, .out_final = fin};
+    OK(cl_forward(m, NULL, &bo) == 0, "no cache: the large activations stay finite");
+    m->out_norm[4] = NAN;
+    OK(cl_forward(m, NULL, &bo) < 0 && !strcmp(cl_error(), "forward: final state of batch row 3, element 4 is nan: an activation overflowed"),
+       "a nan final state is refused naming the batch row: %s", cl_error());
+    cl_model_free(m);
+    free(ids); free(embd); free(lg); free(fin);
 }
 
 static void test_batches(const cl_model *m) {
@@ -307,6 +350,7 @@ int main(void) {
         }
         cl_model_free(m);
         test_lora(&c);
+        if (i == 0) test_nonfinite(&c);
     }
     return t_done();
 }

@@ -6,6 +6,9 @@
 # the value; exit 1; no output file.  The largest block that fits converts and reads back (through
 # tests/ref's independent GGUF reader) within a step.  Model: tiny random Llama (dim 256, so that
 # k-quants apply), tests/ref/random_hf.py; values set by tests/cli/quant_range.py.
+# cl-compress --dtype f16 refuses CE values beyond f16; cl-ask with an f16 KV cache stops (one
+# line: the logits are nan, the cache's range named) where the model's values go beyond it
+# (before, it answered from nan logits: "<unk><unk>..", exit 0).
 
 setup() {
   TMP="${CL_TMP:-tests/tmp}/cl-model-range.$$"
@@ -111,4 +114,27 @@ J
   [ -z "$(ls "$TMP" | grep x.ce)" ]
   run cl-compress --model "$TMP/c" --naive --dtype bf16 -o "$TMP/x.ce" tests/data/demo-story.jsonl
   [ "$status" -eq 0 ]
+}
+
+@test "cl-ask --kv-type f16 stops with one line naming the logits and the cache where values go beyond f16; bf16 and f32 answer" {
+  TOK="$CL_SHARED/models/tinystories-656k/tokenizer.json"
+  [ -f "$TOK" ] || skip "../shared/models/tinystories-656k absent"
+  mkdir -p "$TMP/a"
+  cat > "$TMP/a/config.json" <<'J'
+{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 64,
+ "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 2048,
+ "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2}
+J
+  cp "$TOK" "$TMP/a/tokenizer.json"
+  /usr/bin/python3 tests/ref/random_hf.py "$TMP/a" 5
+  # column 5 of every value row x 1e6: values ~1e6, beyond f16's 65504, well inside bf16's range
+  /usr/bin/python3 tests/cli/quant_range.py poke "$TMP/a" model.layers.0.self_attn.v_proj.weight all 5 1e6
+  for t in f32 bf16; do
+    run cl-ask --model "$TMP/a" --kv-type "$t" --max-tokens 4 "Once upon a time"
+    [ "$status" -eq 0 ]
+  done
+  run cl-ask --model "$TMP/a" --kv-type f16 --max-tokens 4 "Once upon a time"
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" =~ ^"cl-ask: forward: logits of batch row "[0-9]+", element "[0-9]+" is "-?nan": an activation overflowed (the f16 KV cache holds |x| <= 65504)"$ ]]
 }

@@ -92,9 +92,12 @@ static void values_to_f32(const att_job *J, const uint8_t *vh, int kb0, int nk, 
 
 /* exp(x) for x <= 0 (softmax arguments s - max): vexp.h's polynomial with FMAs and round to
  * nearest; below -87.3 it gives exp(-87.3) ~ 1.2e-38 instead of 0 (nothing next to the row's
- * largest term, which is 1).  Relative error ~1e-7. */
+ * largest term, which is 1).  Relative error ~1e-7.  x above 0 is taken as 0: masked lanes
+ * (scores outside the visible columns, whose result is dropped) may exceed the max by ~1e11
+ * when activations are huge, and 2^k's integer k must not overflow (undefined behaviour). */
 static inline float att_exp(float x0) {
     float x = x0 > -87.3f ? x0 : -87.3f;
+    x = x < 0.0f ? x : 0.0f;
     float fk = nearbyintf(x * 1.44269504088896341f);
     float r = fmaf(fk, -0.693359375f, x);
     r = fmaf(fk, 2.12194440e-4f, r);
@@ -362,7 +365,7 @@ static inline __attribute__((always_inline, target("avx512f,f16c"))) void values
 
 /* att_exp (below) on 16 lanes: the same IEEE operations. */
 static inline __attribute__((always_inline, target("avx512f"))) __m512 exp16(__m512 x0) {
-    __m512 x = _mm512_max_ps(x0, _mm512_set1_ps(-87.3f));
+    __m512 x = _mm512_min_ps(_mm512_max_ps(x0, _mm512_set1_ps(-87.3f)), _mm512_setzero_ps());
     __m512 fk = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fmadd_ps(fk, _mm512_set1_ps(-0.693359375f), x);

@@ -138,10 +138,12 @@ void cl_rope(float *x, int n, int n_heads, int head_dim, const int *pos, float t
 }
 
 /* exp(x) for vectorised loops: Cephes' expf (range reduction by ln 2, degree-6 polynomial),
- * relative error ~2e-7; 0 below -87.3 (where expf underflows to denormals), capped above 88.3.
+ * relative error ~2e-7; 0 below -87.3 (where expf underflows to denormals), capped above 88.3;
+ * nan stays nan (the integer k is computed from a clamped x, never from nan: undefined behaviour).
  * Plain arithmetic so that the loops using it vectorise (libm's expf is a call per element). */
 static inline float exp_approx(float x0) {
-    float x = x0 < -87.3f ? -87.3f : x0 > 88.3f ? 88.3f : x0;
+    float x = x0 > -87.3f ? x0 : -87.3f;   /* nan -> -87.3 */
+    x = x < 88.3f ? x : 88.3f;
     int k = (int)(x * 1.44269504088896341f + 128.5f) - 128;   /* round(x / ln 2), floor via trunc */
     float fk = (float)k;
     float r = x - fk * 0.693359375f - fk * -2.12194440e-4f;
@@ -155,7 +157,7 @@ static inline float exp_approx(float x0) {
     int32_t bits = (k + 127) << 23;   /* 2^k */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return x0 < -87.3f ? 0.0f : p * scale;
+    return x0 < -87.3f ? 0.0f : x0 != x0 ? x0 : p * scale;
 }
 
 /* Vector ISA variants picked at load time (the default build targets baseline x86-64).  The

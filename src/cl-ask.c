@@ -76,7 +76,7 @@ static void out_write(outq *q, const char *p, size_t n) {
         while (n && (*p == ' ' || *p == '\n')) p++, n--;
         if (n) q->started = 1;
     }
-    fwrite(p, 1, n, stdout);
+    if (n) fwrite(p, 1, n, stdout);   /* p is NULL when nothing was generated */
 }
 
 /* Append bytes; returns 1 when stop_text has appeared (it and what follows are dropped). */

@@ -218,6 +218,12 @@ static void test_small(void) {
        "cl_swiglu = silu(gate) * up");
     float a[5] = {1, 7, 3, 7, -2};
     OK(cl_argmax(a, 5) == 1, "cl_argmax returns the first maximum");
+    /* nan and inf gates (an overflowed activation) come out nan / as the limits, with no
+     * undefined float-to-int conversion inside the exp (check-asan runs this) */
+    float gn[4] = {NAN, INFINITY, -INFINITY, 1e30f}, un[4] = {1, 1, 1, 1}, on[4];
+    cl_swiglu(on, gn, un, 4);
+    OK(isnan(on[0]) && isinf(on[1]) && on[1] > 0 && (on[2] == 0 || !isfinite(on[2])) && on[3] == 1e30f,
+       "cl_swiglu: nan gate -> nan, +inf -> inf, -inf -> 0 or not finite (the exp is capped), 1e30 -> 1e30 (%g %g %g %g)", on[0], on[1], on[2], on[3]);
 }
 
 int main(void) {

@@ -25,6 +25,20 @@ J
 
 teardown() { rm -rf "$TMP"; }
 
+# tok_model DIR SEED: a random 1-layer Llama (dim 64) with tinystories-656k's tokenizer in DIR
+tok_model() {
+  local tok="$CL_SHARED/models/tinystories-656k/tokenizer.json"
+  [ -f "$tok" ] || skip "../shared/models/tinystories-656k absent"
+  mkdir -p "$1"
+  cat > "$1/config.json" <<'J'
+{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 64,
+ "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 2048,
+ "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2}
+J
+  cp "$tok" "$1/tokenizer.json"
+  /usr/bin/python3 tests/ref/random_hf.py "$1" "$2"
+}
+
 poke() { /usr/bin/python3 tests/cli/quant_range.py poke "$TMP/m" "$UP" "$@"; }
 
 # convert DTYPE: run cl-model convert to $TMP/out.gguf; then no output and no temp file may be left
@@ -95,16 +109,7 @@ convert() {
 }
 
 @test "cl-compress --dtype f16 refuses a CE value beyond f16, naming segment, source, vector, element; bf16 holds it" {
-  TOK="$CL_SHARED/models/tinystories-656k/tokenizer.json"
-  [ -f "$TOK" ] || skip "../shared/models/tinystories-656k absent"
-  mkdir -p "$TMP/c"
-  cat > "$TMP/c/config.json" <<'J'
-{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 64,
- "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 2048,
- "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2}
-J
-  cp "$TOK" "$TMP/c/tokenizer.json"
-  /usr/bin/python3 tests/ref/random_hf.py "$TMP/c" 4
+  tok_model "$TMP/c" 4
   /usr/bin/python3 tests/cli/quant_range.py poke "$TMP/c" model.embed_tokens.weight all 5 1e6   # naive: means of these rows
   run cl-compress --model "$TMP/c" --naive --dtype f16 -o "$TMP/x.ce" tests/data/demo-story.jsonl
   [ "$status" -eq 1 ]
@@ -117,16 +122,7 @@ J
 }
 
 @test "cl-ask --kv-type f16 stops with one line naming the logits and the cache where values go beyond f16; bf16 and f32 answer" {
-  TOK="$CL_SHARED/models/tinystories-656k/tokenizer.json"
-  [ -f "$TOK" ] || skip "../shared/models/tinystories-656k absent"
-  mkdir -p "$TMP/a"
-  cat > "$TMP/a/config.json" <<'J'
-{"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64, "intermediate_size": 64,
- "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 2048,
- "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2}
-J
-  cp "$TOK" "$TMP/a/tokenizer.json"
-  /usr/bin/python3 tests/ref/random_hf.py "$TMP/a" 5
+  tok_model "$TMP/a" 5
   # column 5 of every value row x 1e6: values ~1e6, beyond f16's 65504, well inside bf16's range
   /usr/bin/python3 tests/cli/quant_range.py poke "$TMP/a" model.layers.0.self_attn.v_proj.weight all 5 1e6
   for t in f32 bf16; do

@@ -215,7 +215,7 @@ static void test_act(const float *a) {
         OK(!bad, "%s activations, blocks of amax 1 .. 1e30: finite scales, each element within half a step (%d blocks not)",
            k ? "q8_K" : "q8_0", bad);
         const int same = t_q8_avx512_same(a, AK, kb, q, d, bs);
-        if (same < 0) SKIP("no AVX-512 quantiser on this CPU");
+        if (same < 0) SKIP_CPU("no AVX-512 quantiser on this CPU");
         else OK(same, "%s activations, huge blocks: the AVX-512 quantiser is the portable one bit for bit", k ? "q8_K" : "q8_0");
     }
 }

@@ -95,7 +95,7 @@ static void test_kernels_agree(cl_dtype t, int M, int N, int K, int raw) {
     const char *nm[2] = {"avx512-vnni", "avx2"};
     for (int f = 0; f < 2; f++) {
         if (!fam[f]) {
-            SKIP("%s: this CPU has no %s", cl_dtype_name(t), nm[f]);
+            SKIP_CPU("%s: this CPU has no %s", cl_dtype_name(t), nm[f]);
             continue;
         }
         float *v = run_cols(fam[f], &m, A, M);
@@ -210,7 +210,7 @@ static void test_decode(cl_dtype t, int N, int K) {
 static void test_avx2_prefill(cl_dtype t, int raw) {
     cl_q8_cols f = cl_q8_cols_avx2();
     if (!f) {
-        SKIP("%s: this CPU has no avx2", cl_dtype_name(t));
+        SKIP_CPU("%s: this CPU has no avx2", cl_dtype_name(t));
         return;
     }
     static const int Ms[] = {4, 5, 7, 13}, Ns[][3] = {{21, 3, 20}, {5, 0, 5}};   /* N, j0, j1 */

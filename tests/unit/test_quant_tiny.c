@@ -118,7 +118,7 @@ static void test_act(const float *x) {
         OK(!bad, "%s activations, blocks of amax FLT_TRUE_MIN .. 3e3: each element within half a step of its input (%d of %d blocks not)",
            nm, bad, K / kb);
         const int same = t_q8_avx512_same(x, K, kb, q, d, bs);
-        if (same < 0) SKIP("%s: this CPU has no AVX-512 quantiser", nm);
+        if (same < 0) SKIP_CPU("%s: this CPU has no AVX-512 quantiser", nm);
         else OK(same, "%s activations, tiny blocks: the AVX-512 quantiser is the portable one bit for bit", nm);
     }
 }

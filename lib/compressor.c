@@ -378,11 +378,10 @@ cl_compressor *cl_compressor_load(const char *path, const cl_model *m) {
     if (take(g, path, "proj.weight", 2, c->dim, c->dim, c->proj_w) < 0 ||
         take(g, path, "proj.bias", 1, c->dim, 0, c->proj_b) < 0)
         goto fail;
-    for (size_t i = 0; i < c->n_params; i++)
-        if (!isfinite(c->params[i])) {
-            cl_fail("%s: a parameter is not finite (NaN or Inf)", path);
-            goto fail;
-        }
+    if (cl_first_nonfinite(c->params, c->n_params) < c->n_params) {
+        cl_fail("%s: a parameter is not finite (NaN or Inf)", path);
+        goto fail;
+    }
     cl_compressor_refresh_fp(c);
     goto out;
 fail:

@@ -325,20 +325,6 @@ static void forward_span(const cl_model *m, cl_kv *kv, const cl_batch *b, int t0
         }
 }
 
-/* Index of the first inf or nan of x[0..n), or n.  The scan is an OR of exponent tests, a form
- * that vectorises (an isfinite loop does not: 8x slower); only a hit is located element by element. */
-static size_t first_nonfinite(const float *x, size_t n) {
-    uint32_t bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, x + i, sizeof u);
-        bad |= (u & 0x7F800000u) == 0x7F800000u;
-    }
-    for (size_t i = 0; bad && i < n; i++)
-        if (!isfinite(x[i])) return i;
-    return n;
-}
-
 static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
     const cl_config *c = &m->cfg;
     if (b->n_tokens <= 0) return cl_fail("forward: empty batch");
@@ -371,7 +357,7 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
         if (b->out_pos[j] < 0 || b->out_pos[j] >= b->n_tokens)
             return cl_fail("forward: out_pos[%d] = %d outside the batch", j, b->out_pos[j]);
     if (b->embd) {   /* a non-finite input would come out as nan logits with no name on it */
-        size_t n = (size_t)b->n_tokens * c->dim, i = first_nonfinite(b->embd, n);
+        size_t n = (size_t)b->n_tokens * c->dim, i = cl_first_nonfinite(b->embd, n);
         if (i < n)
             return cl_fail("forward: input embedding %zu, element %zu is %g", i / c->dim, i % c->dim, (double)b->embd[i]);
     }
@@ -403,7 +389,7 @@ static int check_batch(const cl_model *m, const cl_kv *kv, const cl_batch *b) {
  * stores nan.  O(outputs), next to the O(outputs x dim) products that made them. */
 static int check_finite(const float *x, int rows, int cols, const char *what, const int *row_of, int row0,
                         const cl_kv *kv) {
-    const size_t n = x ? (size_t)rows * cols : 0, i = n ? first_nonfinite(x, n) : 0;
+    const size_t n = x ? (size_t)rows * cols : 0, i = n ? cl_first_nonfinite(x, n) : 0;
     if (i == n) return 0;
     int r = (int)(i / cols);
     return cl_fail("forward: %s of batch row %d, element %d is %g: an activation overflowed%s", what,

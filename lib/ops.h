@@ -99,4 +99,7 @@ void cl_geglu(float *out, const float *gate, const float *up, long n);
 /* Index of the largest of n floats (first one on ties). */
 int cl_argmax(const float *x, int n);
 
+/* Index of the first inf or nan of x[0..n), or n if all are finite. */
+size_t cl_first_nonfinite(const float *x, size_t n);
+
 #endif

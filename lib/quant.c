@@ -2,6 +2,7 @@
 #include "quant.h"
 #include <math.h>
 #include <string.h>
+#include "ops.h"
 #include "util.h"
 
 enum { QK = 32, QKK = 256 };
@@ -226,10 +227,10 @@ int cl_quantize(cl_dtype t, const float *x, int64_t n, void *out) {
     if (n % be)   /* a tail shorter than a block has nowhere to go: refused, never dropped */
         return cl_fail("%lld elements are not whole %s blocks of %d", (long long)n, cl_dtype_name(t), be);
     for (int64_t i = 0; i + be <= n; i += be, x += be, o += bs) {
-        for (int j = 0; j < be; j++)
-            if (!isfinite(x[j]))
-                return cl_fail("element %lld is %g: %s holds finite values only", (long long)(i + j), (double)x[j],
-                               cl_dtype_name(t));
+        size_t j = cl_first_nonfinite(x, (size_t)be);
+        if (j < (size_t)be)
+            return cl_fail("element %lld is %g: %s holds finite values only", (long long)(i + (int64_t)j), (double)x[j],
+                           cl_dtype_name(t));
         int rc = -1;
         switch (t) {
         case CL_Q4_0: rc = q_q4_0(x, o); break;

@@ -207,6 +207,15 @@ cl_compressor *cl_compressor_grow_rank(const cl_compressor *c, int rank, uint64_
     return g;
 }
 
+cl_compressor *cl_compressor_clone(const cl_compressor *c) {
+    cl_compressor *g = alloc_params(c->dim, c->n_layers, c->q_dim, c->kv_dim, c->ffn_dim, c->rate, c->max_seg, c->rank,
+                                    c->alpha, c->targets);
+    memcpy(g->params, c->params, c->n_params * sizeof(float));
+    memcpy(g->base_fp, c->base_fp, 32);
+    memcpy(g->fp, c->fp, 32);
+    return g;
+}
+
 void cl_compressor_free(cl_compressor *c) {
     if (!c) return;
     free(c->lora);

@@ -71,6 +71,8 @@ void cl_compressor_free(cl_compressor *c);
  * c computes (cl_compress: bit for bit) until training moves the new columns of B.  NULL
  * (cl_error) when c has no adapter, rank < c->rank, or the scale would not be exact. */
 cl_compressor *cl_compressor_grow_rank(const cl_compressor *c, int rank, uint64_t seed);
+/* A copy of c (settings, parameters, fingerprints); NULL only if memory runs out (cl_malloc dies). */
+cl_compressor *cl_compressor_clone(const cl_compressor *c);
 /* Recompute c->fp after the parameters changed (training). Load/new/save keep it current. */
 void cl_compressor_refresh_fp(cl_compressor *c);
 

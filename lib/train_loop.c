@@ -123,6 +123,7 @@ int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_ada
         ws[t].m = m; ws[t].o = ob; ws[t].p = p; ws[t].grad = &grads[t]; ws[t].weight = 1.0f / B;
         tr_workspace_init(&ws[t].w);
     }
+    cl_compressor *avg = o->ema && n_dev > 0 ? cl_compressor_clone(p) : NULL;   /* what the dev loss sees */
     int *perm = cl_malloc((size_t)n_train * sizeof(int)), *idx = cl_malloc((size_t)B * sizeof(int));
     long cur_epoch = -1;
     double t0 = cl_now(), win = 0, last_print = 0;
@@ -166,12 +167,17 @@ int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_ada
         st->last_loss = win_n ? win / win_n : st->last_loss;
         int do_eval = lc->eval_every > 0 && (o->step % lc->eval_every == 0 || o->step == ac->total_steps);
         if (do_eval && n_dev > 0) {
-            double d = tr_mean_loss(m, ob, p, dev, n_dev, nt);
+            cl_compressor *pe = p;
+            if (avg) {
+                memcpy(avg->params, o->ema, (size_t)np * sizeof(float));
+                pe = avg;
+            }
+            double d = tr_mean_loss(m, ob, pe, dev, n_dev, nt);
             if (isnan(st->first_dev)) st->first_dev = d;
             st->last_dev = d;
             if (isnan(st->best_dev) || d < st->best_dev) st->best_dev = d;
             if (lc->progress) fprintf(stderr, "step %ld dev loss %.5f\n", o->step, d);
-            if (lc->on_eval && lc->on_eval(lc->ctx, o->step, d, p)) { rc = -1; break; }
+            if (lc->on_eval && lc->on_eval(lc->ctx, o->step, d, pe)) { rc = -1; break; }
         }
         if (lc->ckpt_path && lc->ckpt_every > 0 && o->step % lc->ckpt_every == 0 &&
             tr_checkpoint_save(lc->ckpt_path, lc->tag, o, p->params)) { rc = -1; break; }
@@ -183,6 +189,7 @@ int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_ada
         tr_workspace_free(&ws[t].w);
     }
     free(grads);
+    cl_compressor_free(avg);
     free(perm);
     free(idx);
     return rc;

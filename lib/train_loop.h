@@ -17,7 +17,8 @@ typedef struct {
     volatile sig_atomic_t *stop;   /* set (by a signal handler) to checkpoint and stop */
     long stop_at;             /* > 0: stop (with a checkpoint) once the optimizer reaches this step */
     double max_seconds;       /* > 0: likewise after this much wall time */
-    /* called after each dev evaluation and at the end with the current parameters */
+    /* called after each dev evaluation with the parameters evaluated: p's, or with an average
+     * (o->ema) a copy of p holding the average */
     int (*on_eval)(void *ctx, long step, double dev_loss, cl_compressor *p);
     void *ctx;
 } tr_loop_cfg;
@@ -36,7 +37,8 @@ double tr_mean_loss(const cl_model *m, const tr_objective *o, const cl_compresso
                     int n, int threads);
 
 /* Train p's parameters in place from the optimizer's current step (o->step) to
- * ac->total_steps. */
+ * ac->total_steps.  With an average (tr_adamw_ema) the dev loss is the average's: p keeps the
+ * raw parameters (what the next step starts from) and o->ema the average. */
 int tr_train(const cl_model *m, const tr_objective *ob, cl_compressor *p, tr_adamw *o,
              const tr_adamw_cfg *ac, const tr_loop_cfg *lc, tr_example *train, int n_train,
              tr_example *dev, int n_dev, tr_loop_stats *st);

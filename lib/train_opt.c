@@ -10,12 +10,22 @@ void tr_adamw_init(tr_adamw *o, long n) {
     o->m = cl_calloc((size_t)n, sizeof(float));
     o->v = cl_calloc((size_t)n, sizeof(float));
     o->step = 0;
+    o->ema = NULL;
+    o->ema_decay = 0;
 }
 
 void tr_adamw_free(tr_adamw *o) {
     free(o->m);
     free(o->v);
+    free(o->ema);
     memset(o, 0, sizeof *o);
+}
+
+void tr_adamw_ema(tr_adamw *o, float decay, const float *params) {
+    free(o->ema);
+    o->ema = cl_malloc((size_t)(o->n > 0 ? o->n : 1) * sizeof(float));
+    memcpy(o->ema, params, (size_t)o->n * sizeof(float));
+    o->ema_decay = decay;
 }
 
 float tr_lr_at(const tr_adamw_cfg *c, long step) {
@@ -42,6 +52,10 @@ double tr_adamw_step(tr_adamw *o, const tr_adamw_cfg *c, float *params, float *g
         float mh = (float)(o->m[i] / bc1), vh = (float)(o->v[i] / bc2);
         params[i] -= lr * (mh / (sqrtf(vh) + c->eps) + c->weight_decay * params[i]);
     }
+    if (o->ema) {
+        float k = 1.0f - o->ema_decay;
+        for (long i = 0; i < o->n; i++) o->ema[i] += k * (params[i] - o->ema[i]);
+    }
     return norm;
 }
 
@@ -59,8 +73,8 @@ int tr_checkpoint_save(const char *path, uint64_t tag, const tr_adamw *o, const 
         fwrite(parts[i], 1, sizes[i], a.f);
         cl_sha256_update(&h, parts[i], sizes[i]);
     }
-    const float *arr[3] = {params, o->m, o->v};
-    for (int i = 0; i < 3; i++) {
+    const float *arr[4] = {params, o->m, o->v, o->ema};
+    for (int i = 0; i < (o->ema ? 4 : 3); i++) {
         fwrite(arr[i], sizeof(float), (size_t)o->n, a.f);
         cl_sha256_update(&h, arr[i], (size_t)o->n * sizeof(float));
     }
@@ -74,7 +88,8 @@ int tr_checkpoint_load(const char *path, uint64_t tag, tr_adamw *o, float *param
     char *buf;
     size_t len;
     if (cl_read_file(path, &buf, &len)) return -1;
-    size_t want = 32 + 3 * (size_t)o->n * sizeof(float) + 32;
+    int narr = o->ema ? 4 : 3;
+    size_t want = 32 + narr * (size_t)o->n * sizeof(float) + 32;
     int rc = -1;
     int64_t hdr[2];
     uint64_t t;
@@ -82,7 +97,12 @@ int tr_checkpoint_load(const char *path, uint64_t tag, tr_adamw *o, float *param
     memcpy(&t, buf + 8, 8);
     memcpy(hdr, buf + 16, 16);
     if (t != tag) { cl_fail("%s: checkpoint is for other settings or data", path); goto out; }
-    if (hdr[1] != o->n || len != want) { cl_fail("%s: checkpoint has %lld parameters, expected %ld", path, (long long)hdr[1], o->n); goto out; }
+    if (hdr[1] != o->n) { cl_fail("%s: checkpoint has %lld parameters, expected %ld", path, (long long)hdr[1], o->n); goto out; }
+    if (len != want) {
+        cl_fail("%s: checkpoint is %zu bytes, expected %zu for %ld parameters%s", path, len, want, o->n,
+                o->ema ? " with their average" : "");
+        goto out;
+    }
     uint8_t d[32];
     cl_sha256 h;
     cl_sha256_init(&h);
@@ -93,6 +113,7 @@ int tr_checkpoint_load(const char *path, uint64_t tag, tr_adamw *o, float *param
     memcpy(params, buf + 32, nb);
     memcpy(o->m, buf + 32 + nb, nb);
     memcpy(o->v, buf + 32 + 2 * nb, nb);
+    if (o->ema) memcpy(o->ema, buf + 32 + 3 * nb, nb);
     o->step = hdr[0];
     rc = 0;
 out:

@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
     "  --layers LIST         layers (1-based, comma list) whose states are distilled, or none (all)\n"
     "  --kl W                add W x KL(teacher || student) of the next-token distributions (0)\n"
+    "  --ema D               keep an exponential moving average of the parameters (decay D in\n"
+    "                        (0, 1), e.g. 0.999; 0: off): the dev loss, the best-dev output and,\n"
+    "                        without --dev, the output are the average's (0)\n"
     "  --answer-tokens N     teacher continuation length when \"answer\" is absent (32)\n"
     "  --allow-long          keep examples longer than the model's context (with a warning);\n"
     "                        without it such an example is an error naming its line\n"
@@ -171,7 +174,7 @@ typedef struct {
     int C, S, rank, steps, batch, warmup, n_answer, bos, bench_k, bench_seg, threads, eval_every, ckpt_every;
     int resume, gen, evaluate, progress, allow_long;
     int set_C, set_S, set_rank, set_alpha, set_targets;   /* --rate / --max-segment / --rank / --alpha / --targets given */
-    float alpha, lr, min_lr, clip, wd, beta, temp, kl;
+    float alpha, lr, min_lr, clip, wd, beta, temp, kl, ema;
     const char *layers;       /* --layers as given (checked against the model), NULL: all */
     double max_minutes;
     unsigned long long seed;
@@ -187,7 +190,7 @@ static void parse_options(int argc, char **argv, train_opts *o) {
     enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
            O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
            O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG, O_LONG,
-           O_LAYERS, O_KL };
+           O_LAYERS, O_KL, O_EMA };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"out", 1, 0, 'o'}, {"dev", 1, 0, O_DEV}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_SEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
@@ -199,7 +202,7 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
         {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
         {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG},
-        {"layers", 1, 0, O_LAYERS}, {"kl", 1, 0, O_KL}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
+        {"layers", 1, 0, O_LAYERS}, {"kl", 1, 0, O_KL}, {"ema", 1, 0, O_EMA}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -231,6 +234,10 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         case O_BETA: o->beta = (float)cl_arg_double(optarg, "--beta", 1e-9, 1e9); break;
         case O_LAYERS: o->layers = optarg; break;
         case O_KL: o->kl = (float)cl_arg_double(optarg, "--kl", 0, 1e6); break;
+        case O_EMA:
+            o->ema = (float)cl_arg_double(optarg, "--ema", 0, 1);
+            if (o->ema >= 1) cl_usage_error("--ema: decay must be below 1 (0: off): %s", optarg);
+            break;
         case O_ANS: o->n_answer = (int)cl_arg_long(optarg, "--answer-tokens", 1, 100000); break;
         case O_NOBOS: o->bos = 0; break;
         case O_THREADS: o->threads = (int)cl_arg_long(optarg, "--threads", 1, 1024); break;
@@ -422,10 +429,12 @@ static int run_train(const train_opts *opt) {
              C, S, rank, alpha, targets, opt->steps, opt->batch, opt->lr, opt->warmup, opt->min_lr, opt->clip, opt->wd, opt->beta, opt->n_answer, opt->bos, opt->seed, opt->threads);
     if (opt->layers || opt->kl > 0)   /* only then, so the tags of older runs stay valid */
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " layers%s kl%g", opt->layers ? opt->layers : "all", opt->kl);
+    if (opt->ema > 0) snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " ema%.9g", opt->ema);
     tr_adamw_cfg ac = {.lr = opt->lr, .min_lr_ratio = opt->min_lr, .warmup = opt->warmup, .total_steps = opt->steps,
                        .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = opt->wd, .clip = opt->clip};
     tr_adamw o;
     tr_adamw_init(&o, (long)comp->n_params);
+    if (opt->ema > 0) tr_adamw_ema(&o, opt->ema, comp->params);   /* the average starts at the start */
     uint64_t tag = settings_tag(train_path, desc, m);
     if (opt->resume) {
         if (tr_checkpoint_load(ckpt, tag, &o, comp->params)) cl_die("%s", cl_error());
@@ -444,12 +453,16 @@ static int run_train(const train_opts *opt) {
                       .ckpt_every = opt->ckpt_every, .progress = opt->progress, .ckpt_path = ckpt, .tag = tag,
                       .stop = &g_stop, .max_seconds = opt->max_minutes * 60, .on_eval = n_dev ? on_eval : NULL,
                       .ctx = &sv};
-    if (n_dev) {
-        double d0 = tr_mean_loss(m, &ob, comp, dev, n_dev, opt->threads);
+    if (n_dev) {   /* with an average, of the average (what a resumed run left) */
+        cl_compressor *start = o.ema ? cl_compressor_clone(comp) : comp;
+        if (o.ema) memcpy(start->params, o.ema, comp->n_params * sizeof(float));
+        double d0 = tr_mean_loss(m, &ob, start, dev, n_dev, opt->threads);
+        if (start != comp) cl_compressor_free(start);
         fprintf(stderr, "step %ld dev loss %.5f (start)\n", o.step, d0);
     }
     tr_loop_stats st;
     if (tr_train(m, &ob, comp, &o, &ac, &lc, train, n_train, dev, n_dev, &st)) cl_die("%s", cl_error());
+    if (o.ema) memcpy(comp->params, o.ema, comp->n_params * sizeof(float));   /* the checkpoint has both */
     if (!n_dev && save_params(comp, out)) cl_die("%s", cl_error());
     if (n_dev && isnan(sv.best)) {   /* no evaluation ran in this invocation: evaluate now */
         double d = tr_mean_loss(m, &ob, comp, dev, n_dev, opt->threads);

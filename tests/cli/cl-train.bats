@@ -95,6 +95,34 @@ setup() {
   done
 }
 
+@test "cl-train --ema: bad decays refused; a decay that rounds to 1 - 1 = 0 is the raw run; resume needs the same --ema" {
+  need_model
+  head -6 models/data/tinystories-656k-dev.jsonl > "$TMP/t6.jsonl"
+  for bad in 1 1.5 -0.1 x; do
+    run cl-train --model "$MODEL" --steps 1 --ema "$bad" -o "$TMP/c.gguf" "$TMP/t6.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"--ema"* ]]
+    [ ! -e "$TMP/c.gguf" ]
+  done
+  args=(--model "$MODEL" --steps 6 --batch 2 --rank 2 --targets q,v --lr 1e-2 --warmup 0)
+  cl-train "${args[@]}" -o "$TMP/raw.gguf" "$TMP/t6.jsonl"
+  # 1 - 1e-30 is 1 in float: the average follows the parameters exactly
+  cl-train "${args[@]}" --ema 1e-30 -o "$TMP/same.gguf" "$TMP/t6.jsonl"
+  cmp "$TMP/raw.gguf" "$TMP/same.gguf"
+  cl-train "${args[@]}" --ema 0.5 -o "$TMP/avg.gguf" "$TMP/t6.jsonl"
+  ! cmp -s "$TMP/raw.gguf" "$TMP/avg.gguf"
+  # the checkpoint holds the average too (4 arrays, not 3), and its tag has the decay
+  [ "$(stat -c %s "$TMP/avg.gguf.ckpt")" -gt "$(stat -c %s "$TMP/raw.gguf.ckpt")" ]
+  run cl-train "${args[@]}" --ema 0.6 --resume -o "$TMP/avg.gguf" "$TMP/t6.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"avg.gguf.ckpt: checkpoint is for other settings or data"* ]]
+  run cl-train "${args[@]}" --resume -o "$TMP/avg.gguf" "$TMP/t6.jsonl"
+  [ "$status" -eq 1 ]
+  cp "$TMP/avg.gguf" "$TMP/avg0.gguf"
+  cl-train "${args[@]}" --ema 0.5 --resume -o "$TMP/avg.gguf" "$TMP/t6.jsonl"
+  cmp "$TMP/avg0.gguf" "$TMP/avg.gguf"
+}
+
 @test "cl-train --gen-data is deterministic for a seed" {
   need_model
   cl-train --model "$MODEL" --gen-data 3 --seed 9 -o "$TMP/a.jsonl"

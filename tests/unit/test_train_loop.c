@@ -1,5 +1,7 @@
 /* test_train_loop.c — training on a tiny random model lowers the distillation loss, and a run
- * interrupted at step K and resumed from its checkpoint ends bit-identical to a straight run. */
+ * interrupted at step K and resumed from its checkpoint ends bit-identical to a straight run;
+ * the parameter average (tr_adamw_ema) against a reference kept here, what the dev evaluation
+ * sees, and its resume. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,15 @@ static void make_examples(cl_rng *r, tr_example *ex, int n) {
         e->n_a = 4; e->a = cl_malloc(16);
         for (int i = 0; i < 4; i++) e->a[i] = 3 + (int)(cl_rng_uniform(r) * 37);
     }
+}
+
+/* on_eval: the compressor evaluated must hold the average, not the raw parameters */
+typedef struct { const tr_adamw *o; int calls, avg_seen; } eval_probe;
+static int probe_eval(void *ctx, long step, double dev, cl_compressor *p) {
+    eval_probe *e = ctx;
+    e->calls++;
+    e->avg_seen += memcmp(p->params, e->o->ema, (size_t)e->o->n * sizeof(float)) == 0;
+    return 0;
 }
 
 int main(void) {
@@ -97,6 +108,73 @@ int main(void) {
     fclose(f);
     rc = tr_checkpoint_load(ck, 42, &o2, p2->params);
     OK(rc == -1, "corrupt checkpoint refused: %s", cl_error());
+
+    /* the average, one step at a time, against ref = d ref + (1 - d) params kept here in double */
+    const float dec = 0.9f;
+    cl_compressor *p3 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 1);
+    tr_adamw o3;
+    tr_adamw_init(&o3, (long)p3->n_params);
+    tr_adamw_ema(&o3, dec, p3->params);
+    long np = (long)p3->n_params;
+    double *ref = cl_malloc((size_t)np * sizeof(double));
+    for (long i = 0; i < np; i++) ref[i] = p3->params[i];
+    tr_loop_cfg l3 = lc;
+    l3.ckpt_path = NULL;
+    rc = 0;
+    for (int k = 1; k <= 30 && rc == 0; k++) {
+        l3.stop_at = k;
+        rc = tr_train(m, &ob, p3, &o3, &ac, &l3, tr, NT, NULL, 0, &st);
+        for (long i = 0; i < np; i++) ref[i] = dec * ref[i] + (1 - dec) * (double)p3->params[i];
+    }
+    double err = 0, scale = 0, moved = 0;
+    for (long i = 0; i < np; i++) {
+        err = fmax(err, fabs(o3.ema[i] - ref[i]));
+        scale = fmax(scale, fabs(ref[i]));
+        moved = fmax(moved, fabs((double)o3.ema[i] - p3->params[i]));
+    }
+    OK(rc == 0 && o3.step == 30, "30 single steps ran");
+    OK(err <= 1e-5 * scale, "average after 30 steps == reference: max |diff| %.3g (scale %.3g, tolerance 1e-5 x scale)",
+       err, scale);
+    OK(moved > 1e-3 * scale, "the average lags the parameters (max |ema - params| %.3g)", moved);
+    OK(memcmp(o3.ema, p1->params, (size_t)np * 4) != 0, "the average is not the straight run's parameters");
+
+    /* with an average, the dev evaluation and on_eval see it; straight == interrupted + resumed */
+    cl_compressor *p4 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 1), *p5;
+    tr_adamw o4, o5;
+    tr_adamw_init(&o4, (long)p4->n_params);
+    tr_adamw_ema(&o4, 0.95f, p4->params);
+    eval_probe probe = {.o = &o4};
+    tr_loop_cfg l4 = lc;
+    l4.eval_every = 50; l4.on_eval = probe_eval; l4.ctx = &probe;
+    rc = tr_train(m, &ob, p4, &o4, &ac, &l4, tr, NT, dv, ND, &st);
+    OK(rc == 0 && probe.calls == 4 && probe.avg_seen == 4, "on_eval got the average at all %d evaluations (%d)",
+       probe.calls, probe.avg_seen);
+    cl_compressor *pa = cl_compressor_clone(p4);
+    memcpy(pa->params, o4.ema, (size_t)np * 4);
+    OK(fabs(tr_mean_loss(m, &ob, pa, dv, ND, 2) - st.last_dev) < 1e-12, "the dev loss reported is the average's");
+    cl_compressor_free(pa);
+    p5 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 1);
+    tr_adamw_init(&o5, (long)p5->n_params);
+    tr_adamw_ema(&o5, 0.95f, p5->params);
+    tr_loop_cfg l5 = lc;
+    l5.stop_at = 37;
+    rc = tr_train(m, &ob, p5, &o5, &ac, &l5, tr, NT, dv, ND, &st);
+    cl_compressor_free(p5);
+    p5 = cl_compressor_new_init(m, 2, 20, 2, 4.0f, targets, 99);
+    tr_adamw_free(&o5);
+    tr_adamw_init(&o5, (long)p5->n_params);
+    rc |= tr_checkpoint_load(ck, 42, &o5, p5->params) != -1;
+    OK(rc == 0, "a checkpoint with an average is refused without one: %s", cl_error());
+    tr_adamw_ema(&o5, 0.95f, p5->params);
+    rc = tr_checkpoint_load(ck, 42, &o5, p5->params);
+    OK(rc == 0 && o5.step == 37, "checkpoint with the average loads (step %ld)", o5.step);
+    l5.stop_at = 0;
+    rc = tr_train(m, &ob, p5, &o5, &ac, &l5, tr, NT, dv, ND, &st);
+    OK(rc == 0 && memcmp(p4->params, p5->params, (size_t)np * 4) == 0 && memcmp(o4.ema, o5.ema, (size_t)np * 4) == 0,
+       "with an average: 37 steps + resume + 163 steps == 200 steps, parameters and average bit for bit");
+    free(ref);
+    cl_compressor_free(p3); cl_compressor_free(p4); cl_compressor_free(p5);
+    tr_adamw_free(&o3); tr_adamw_free(&o4); tr_adamw_free(&o5);
 
     cl_compressor_free(p1); cl_compressor_free(p2); tr_adamw_free(&o1); tr_adamw_free(&o2);
     for (int i = 0; i < NT; i++) tr_example_free(&tr[i]);

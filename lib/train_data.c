@@ -52,6 +52,10 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
     tr_example *out = NULL;
     double t0 = cl_now(), tp = t0;
     for (char *p = buf, *end = buf + len; p < end && rc == 0; line++) {
+        if (o->stop && *o->stop) {   /* the teacher's answers take minutes on a large file */
+            rc = cl_fail("%s: interrupted at line %d", path, line + 1);
+            break;
+        }
         char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
         char *cur = p;

@@ -5,6 +5,7 @@
  * at the model's stop ids, stop.h) from [BOS, context, question], as in the paper. */
 #ifndef CL_TRAIN_DATA_H
 #define CL_TRAIN_DATA_H
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "tokenizer.h"
@@ -19,13 +20,15 @@ typedef struct {
     int progress;
     int allow_long;           /* 0: an example longer than the model's context is an error */
     int *n_long;              /* allow_long: where to count such examples (may be NULL) */
+    volatile sig_atomic_t *stop;   /* set (by a signal handler): stop reading, an error (may be NULL) */
 } tr_data_opts;
 
 /* Reads every example of path ("-" = stdin).  Lines that yield no answer tokens are skipped
  * (counted in *skipped).  An example whose BOS + context + question + answer tokens exceed the
  * model's context is an error naming its line (before it is segmented or given to the teacher), unless
  * allow_long.  A file that gives no example at all is an error too ("no examples", with the first
- * skipped line and why).  Errors name the file and line.  Returns 0 or -1. */
+ * skipped line and why).  Errors name the file and line; *o->stop set between two lines is the
+ * error "PATH: interrupted at line N".  Returns 0 or -1. */
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped);
 
 #endif

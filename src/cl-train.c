@@ -397,17 +397,31 @@ static int run_train(const train_opts *opt) {
         cl_model_file_close(mf);
         return 0;
     }
-    /* from here a signal stops training cleanly (with a checkpoint at the current step) */
+    /* from here a signal stops cleanly: before training with nothing written, in training with a
+     * checkpoint at the current step */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     const char *train_path = opt->train_path;
     double t_data = cl_now();
-    if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) cl_die("%s", cl_error());
+    dopt.stop = &g_stop;
+    if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) {
+        if (g_stop) {   /* nothing trained, nothing written */
+            fprintf(stderr, "%s: %s: stopped before training\n", cl_progname(), cl_error());
+            exit(130);   /* as cl_die does: what is allocated is still in use */
+        }
+        cl_die("%s", cl_error());
+    }
     if (n_long)
         fprintf(stderr, "%s: warning: %d examples are longer than the model's context of %d tokens (--allow-long)\n",
                 cl_progname(), n_long, m->cfg.max_ctx);
-    for (int i = 0; i < n_train; i++)
+    for (int i = 0; i < n_train; i++) {
+        if (g_stop) {
+            fprintf(stderr, "%s: %s: interrupted at example %d of the teacher pass: stopped before training\n",
+                    cl_progname(), train_path, i + 1);
+            exit(130);
+        }
         if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
+    }
     tr_workspace_free(&w);
     if (opt->progress) {
         double nc = 0, ns = 0, na = 0;

@@ -95,7 +95,7 @@ setup() {
   done
 }
 
-@test "cl-train --ema: bad decays refused; a decay that rounds to 1 - 1 = 0 is the raw run; resume needs the same --ema" {
+@test "cl-train --ema: bad decays refused; 1e-30 (1 - D is 1 in float) is the raw run; resume needs the same --ema" {
   need_model
   head -6 models/data/tinystories-656k-dev.jsonl > "$TMP/t6.jsonl"
   for bad in 1 1.5 -0.1 x; do
@@ -148,6 +148,22 @@ setup() {
   cl-train "${args[@]}" -o "$TMP/cut.gguf" --resume "$TMP/t6.jsonl"
   cmp "$TMP/straight.gguf" "$TMP/cut.gguf"
   cmp "$TMP/straight.gguf.ckpt" "$TMP/cut.gguf.ckpt"
+}
+
+@test "cl-train: a signal while the examples are read stops at once: 130, a message, nothing written" {
+  need_model
+  # the dev set 10 times: seconds of teacher answers, so the signal lands while they are made
+  for i in 1 2 3 4 5 6 7 8 9 10; do cat models/data/tinystories-656k-dev.jsonl; done > "$TMP/big.jsonl"
+  cl-train --model "$MODEL" --progress --steps 10 -o "$TMP/int.gguf" "$TMP/big.jsonl" 2> "$TMP/int.log" &
+  pid=$!
+  # the first progress line (after 2 s of reading) says the handler is in place
+  for i in $(seq 600); do grep -q "examples read" "$TMP/int.log" && break; sleep 0.1; done
+  kill -INT "$pid"
+  st=0; wait "$pid" || st=$?
+  [ "$st" -eq 130 ]
+  grep -q "big.jsonl: interrupted at line [0-9]*: stopped before training" "$TMP/int.log"
+  [ ! -e "$TMP/int.gguf" ]
+  [ ! -e "$TMP/int.gguf.ckpt" ]
 }
 
 @test "cl-train --init across rates: --rate/--max-segment set the new C and S, the tools use them" {

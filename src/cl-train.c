@@ -54,7 +54,7 @@ static const char usage_text[] =
     "  --threads N           worker threads (1)           --seed N (1)\n"
     "  --eval-every N (100)  --checkpoint FILE (OUT.ckpt) --checkpoint-every N (100)\n"
     "  --resume              continue from the checkpoint (exactly)\n"
-    "  --max-minutes M       stop (with a checkpoint) after M minutes\n"
+    "  --max-minutes M       stop (with a checkpoint) after M minutes of training steps\n"
     "  --temperature T       --gen-data sampling temperature (0.8)\n"
     "  --progress            progress on stderr even when it is not a terminal\n"
     "  --bench K             time K training examples of a synthetic shape (--bench-segments\n"

@@ -120,6 +120,13 @@ static void bench(const cl_model *m, const tr_objective *ob, cl_compressor *p, i
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
+/* A signal before the first step: "prog: WHERE: stopped before training", exit 130, nothing
+ * written (exit as cl_die does: what is allocated is still in use). */
+static _Noreturn void stopped_before_training(const char *where) {
+    fprintf(stderr, "%s: %s: stopped before training\n", cl_progname(), where);
+    exit(130);
+}
+
 typedef struct {
     const char *out;
     double best;
@@ -405,10 +412,7 @@ static int run_train(const train_opts *opt) {
     double t_data = cl_now();
     dopt.stop = &g_stop;
     if (tr_data_load(train_path, &dopt, &train, &n_train, &skipped)) {
-        if (g_stop) {   /* nothing trained, nothing written */
-            fprintf(stderr, "%s: %s: stopped before training\n", cl_progname(), cl_error());
-            exit(130);   /* as cl_die does: what is allocated is still in use */
-        }
+        if (g_stop) stopped_before_training(cl_error());
         cl_die("%s", cl_error());
     }
     if (n_long)
@@ -416,9 +420,8 @@ static int run_train(const train_opts *opt) {
                 cl_progname(), n_long, m->cfg.max_ctx);
     for (int i = 0; i < n_train; i++) {
         if (g_stop) {
-            fprintf(stderr, "%s: %s: interrupted at example %d of the teacher pass: stopped before training\n",
-                    cl_progname(), train_path, i + 1);
-            exit(130);
+            cl_fail("%s: interrupted at example %d of the teacher pass", train_path, i + 1);
+            stopped_before_training(cl_error());
         }
         if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
     }

@@ -208,35 +208,44 @@ static void head_logits(const cl_model *m, const float *x, int n, float *h, floa
     cl_mat_linear(logits, h, &m->output, n, 0);
 }
 
-/* The KL term: weight/N sum_p KL(teacher_p || student_p) over N rows of the last layer's
- * states xs (student), xt (teacher), log-probabilities and probabilities in double.  If
- * dfin != NULL it gets d(term)/d(student final-norm output) [N, D] (overwritten).  scratch:
- * kl_scratch_floats(N, D, V) floats. */
-static size_t kl_scratch_floats(int N, int D, int V) { return 2 * (size_t)N * (D + V) + 4 * (size_t)V + 1; }
+/* The logit terms: kl/N sum_p KL(teacher_p || student_p) over N rows of the last layer's states
+ * xs (student), xt (teacher), plus ce/n_a sum_{i < n_a} -log student_i(a_i), log-probabilities
+ * and probabilities in double.  If dfin != NULL it gets d(terms)/d(student final-norm output)
+ * [N, D] (overwritten).  scratch: logit_scratch_floats(N, D, V) floats. */
+static size_t logit_scratch_floats(int N, int D, int V) { return 2 * (size_t)N * (D + V) + 4 * (size_t)V + 1; }
 
-static double logit_kl(const cl_model *m, const float *xs, const float *xt, int N, float weight,
-                       float *scratch, float *dfin) {
+static double logit_terms(const cl_model *m, const tr_objective *o, const float *xs, const float *xt, int N,
+                          const int32_t *a, int n_a, float *scratch, float *dfin) {
     int D = m->cfg.dim, V = m->cfg.n_vocab;
     float *hs = scratch, *ht = hs + (size_t)N * D, *ls = ht + (size_t)N * D, *lt = ls + (size_t)N * V;
     double *es = (double *)(((uintptr_t)(lt + (size_t)N * V) + 7) & ~(uintptr_t)7), *et = es + V;
+    int with_kl = o->kl > 0;
     head_logits(m, xs, N, hs, ls);
-    head_logits(m, xt, N, ht, lt);
-    double kl = 0;
+    if (with_kl) head_logits(m, xt, N, ht, lt);
+    float wk = o->kl / N;   /* float, as before the ce term: --kl runs stay bit for bit */
+    double kl = 0, nll = 0, wc = n_a > 0 ? (double)o->ce / n_a : 0;
     for (int p = 0; p < N; p++) {
         float *s = ls + (size_t)p * V;
         const float *t = lt + (size_t)p * V;
-        double zs, zt, off = row_exp(t, V, et, &zt) - row_exp(s, V, es, &zs), izs = 1 / zs, izt = 1 / zt;
+        double zs, zt = 1, lzs = row_exp(s, V, es, &zs), off = with_kl ? row_exp(t, V, et, &zt) - lzs : 0;
+        double izs = 1 / zs, izt = 1 / zt, wp = p < n_a ? wc : 0;   /* the last row predicts past the answer */
+        if (wp > 0) nll += lzs - s[a[p]];
         for (int v = 0; v < V; v++) {
-            double pt = et[v] * izt, ps = es[v] * izs;
-            kl += pt * ((double)t[v] - s[v] - off);    /* pt (log pt - log ps) */
-            s[v] = weight / N * (float)(ps - pt);      /* d term / d student logit */
+            double ps = es[v] * izs, pt = with_kl ? et[v] * izt : 0;
+            float g = wp > 0 ? (float)(wp * ps) : 0;
+            if (with_kl) {
+                kl += pt * ((double)t[v] - s[v] - off);    /* pt (log pt - log ps) */
+                g += wk * (float)(ps - pt);
+            }
+            s[v] = g;                                      /* d terms / d student logit */
         }
+        if (wp > 0) s[a[p]] -= (float)wp;
     }
     if (dfin) {
         memset(dfin, 0, (size_t)N * D * sizeof(float));
         tr_mat_bwd_x(ls, &m->output, N, dfin);
     }
-    return weight / N * kl;
+    return wk * kl + wc * nll;
 }
 
 int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, const cl_compressor *p,
@@ -251,11 +260,12 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
     if (comp_forward(w, m, o, p, e, &z, &ph, &nce)) return -1;
     int Ts = seq_len_of(o, e, nce), n_in = 0;
     for (int l = 0; l < L; l++) n_in += !o->skip_layer[l];
-    if (n_in == 0 && !(o->kl > 0)) { free(ph); free(z); return cl_fail("train: no distilled layer and no KL term"); }
+    int logits = o->kl > 0 || o->ce > 0;
+    if (n_in == 0 && !logits) { free(ph); free(z); return cl_fail("train: no distilled layer and no logit term"); }
     /* scratch: ces, dz [nce, D]; student x, d_embd [Ts, D]; d_layer [L, Ts, D]; d_final [Tc, D];
-     * with kl: d_final of the student [Ts, D] and the KL scratch */
+     * with a logit term: d_final of the student [Ts, D] and the logit scratch */
     int Tc = w->comp.T, V = c->n_vocab;
-    size_t nkl = o->kl > 0 ? (size_t)Ts * D + kl_scratch_floats(N, D, V) : 0;
+    size_t nkl = logits ? (size_t)Ts * D + logit_scratch_floats(N, D, V) : 0;
     size_t need = (size_t)nce * D * 2 + (size_t)Ts * D * 2 + (size_t)L * Ts * D + (size_t)Tc * D + nkl;
     float *ces = scratch(w, need), *dz = ces + (size_t)nce * D;
     float *xs = dz + (size_t)nce * D, *dembd = xs + (size_t)Ts * D, *dl = dembd + (size_t)Ts * D;
@@ -277,19 +287,19 @@ int tr_example_loss(tr_workspace *w, const cl_model *m, const tr_objective *o, c
                               d ? d + (long)(a0 - 1) * D : NULL);
         dlayer[l + 1] = d;
     }
-    if (o->kl > 0) {
+    if (logits) {
         if (grad) memset(dsfin, 0, (size_t)Ts * D * sizeof(float));
-        total += logit_kl(m, w->stud.x[L] + (long)(a0 - 1) * D, e->teacher + (long)(L - 1) * N * D, N, o->kl,
-                          kls, grad ? dsfin + (long)(a0 - 1) * D : NULL);
+        total += logit_terms(m, o, w->stud.x[L] + (long)(a0 - 1) * D, e->teacher + (long)(L - 1) * N * D, N, e->a,
+                             e->n_a, kls, grad ? dsfin + (long)(a0 - 1) * D : NULL);
     }
     *loss = total;
     if (grad) {
         if (weight != 1.0f) {
             for (size_t i = 0; i < (size_t)L * Ts * D; i++) dl[i] *= weight;
-            if (o->kl > 0)
+            if (logits)
                 for (size_t i = 0; i < (size_t)Ts * D; i++) dsfin[i] *= weight;
         }
-        if (tr_backward(&w->stud, &w->grad, o->kl > 0 ? dsfin : NULL, dlayer, dembd, NULL)) {
+        if (tr_backward(&w->stud, &w->grad, logits ? dsfin : NULL, dlayer, dembd, NULL)) {
             free(ph);
             free(z);
             return -1;

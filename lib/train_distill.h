@@ -9,12 +9,15 @@
  *   teacher:    base model over [BOS, context, question, answer] (context: tctx, else ctx);
  *   student:    base model over [BOS, CEs, question, answer];
  *   loss = 1/|S| sum_{l in S} 1/(N D) sum_{p, j} SmoothL1_beta((s_lpj - t_lpj) / sigma_l)
- *          + kl/N sum_p KL(softmax(t_p) || softmax(s_p)),
+ *          + kl/N sum_p KL(softmax(t_p) || softmax(s_p))
+ *          + ce/n_a sum_{i < n_a} -log softmax(s_i)[a_i],
  *   sigma_l = mean_{p,j} |t_lpj|, over the N = n_answer + 1 prediction positions p: the position
  *   before the first answer token and every answer token; l runs over S, the distilled layers'
  *   residual streams after the layer (not the input embeddings; default all L layers); t_p, s_p
  *   in the KL term are the logits (final norm + LM head of the last layer's state) of teacher
- *   and student at p, in nats.
+ *   and student at p, in nats; the ce term is the student's NLL of the answer tokens a_i (row i
+ *   predicts a_i: the teacher's greedy continuation when the data has no answer, what cl-eval's
+ *   utility scores).
  * With bos == 0 the BOS is left out of both sequences. */
 #ifndef CL_TRAIN_DISTILL_H
 #define CL_TRAIN_DISTILL_H
@@ -44,7 +47,9 @@ typedef struct {
     int bos;                  /* prepend BOS to teacher and student sequences */
     float beta;               /* Smooth-L1 beta */
     uint8_t skip_layer[CL_MAX_LAYERS];   /* 1: the state after layer l is left out of S (all 0: all in) */
-    float kl;                 /* weight of the logit KL term (0: none); S empty needs kl > 0 */
+    float kl;                 /* weight of the logit KL term (0: none) */
+    float ce;                 /* weight of the answer-token NLL term (0: none); S empty needs
+                                 kl > 0 or ce > 0 */
 } tr_objective;
 
 typedef struct {

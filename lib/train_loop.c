@@ -97,8 +97,9 @@ double tr_example_flops(const cl_config *c, const tr_objective *o, const tr_exam
     double tc = e->n_ctx + nce, ts = 1 + nce + e->n_q + e->n_a;
     attn += 2.0 * 2 * ts * ts / 2 * Q * c->n_layers;
     double lora = 2.0 * rank * (D * 4 + Q * 2 + KV * 2) * c->n_layers * tc;  /* rough */
-    /* the KL term: teacher and student logits and the student's backward through the LM head */
-    double kl = o->kl > 0 ? 3.0 * 2 * (e->n_a + 1) * D * c->n_vocab : 0;
+    /* the logit terms: the student's logits (and the teacher's, for KL) and the student's
+     * backward through the LM head */
+    double kl = (o->kl > 0 ? 3.0 : o->ce > 0 ? 2.0 : 0) * 2 * (e->n_a + 1) * D * c->n_vocab;
     /* the last layer projects q and o and runs its MLP at the rows the loss reads only (the
      * placeholders, the answer positions: cl_batch.top_from) */
     double top_cut = ((tc - nce) + (ts - (e->n_a + 1))) * 2.0 * (D * Q * 2 + 3 * D * c->ffn_dim);

@@ -44,6 +44,8 @@ static const char usage_text[] =
     "  --beta X              Smooth-L1 beta, in units of the teacher's scale (1.0)\n"
     "  --layers LIST         layers (1-based, comma list) whose states are distilled, or none (all)\n"
     "  --kl W                add W x KL(teacher || student) of the next-token distributions (0)\n"
+    "  --ce W                add W x the student's NLL of the answer tokens (with no \"answer\":\n"
+    "                        the teacher's greedy continuation, what cl-eval's utility scores) (0)\n"
     "  --ema D               keep an exponential moving average of the parameters (decay D in\n"
     "                        (0, 1), e.g. 0.999; 0: off): the dev loss, the best-dev output and,\n"
     "                        without --dev, the output are the average's (0)\n"
@@ -181,7 +183,7 @@ typedef struct {
     int C, S, rank, steps, batch, warmup, n_answer, bos, bench_k, bench_seg, threads, eval_every, ckpt_every;
     int resume, gen, evaluate, progress, allow_long;
     int set_C, set_S, set_rank, set_alpha, set_targets;   /* --rate / --max-segment / --rank / --alpha / --targets given */
-    float alpha, lr, min_lr, clip, wd, beta, temp, kl, ema;
+    float alpha, lr, min_lr, clip, wd, beta, temp, kl, ce, ema;
     const char *layers;       /* --layers as given (checked against the model), NULL: all */
     double max_minutes;
     unsigned long long seed;
@@ -197,7 +199,7 @@ static void parse_options(int argc, char **argv, train_opts *o) {
     enum { O_MODEL = 256, O_DEV, O_RATE, O_SEG, O_RANK, O_ALPHA, O_TARGETS, O_INIT, O_STEPS, O_BATCH,
            O_LR, O_WARM, O_MINLR, O_CLIP, O_WD, O_BETA, O_ANS, O_NOBOS, O_THREADS, O_SEED, O_EVERY,
            O_CKPT, O_CKEVERY, O_RESUME, O_MAXMIN, O_TEMP, O_PROG, O_GEN, O_EVAL, O_BENCH, O_BENCHSEG, O_LONG,
-           O_LAYERS, O_KL, O_EMA };
+           O_LAYERS, O_KL, O_CE, O_EMA };
     static const struct option opts[] = {
         {"model", 1, 0, O_MODEL}, {"out", 1, 0, 'o'}, {"dev", 1, 0, O_DEV}, {"rate", 1, 0, O_RATE},
         {"max-segment", 1, 0, O_SEG}, {"rank", 1, 0, O_RANK}, {"alpha", 1, 0, O_ALPHA},
@@ -209,7 +211,7 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         {"checkpoint", 1, 0, O_CKPT}, {"checkpoint-every", 1, 0, O_CKEVERY}, {"resume", 0, 0, O_RESUME},
         {"max-minutes", 1, 0, O_MAXMIN}, {"temperature", 1, 0, O_TEMP}, {"progress", 0, 0, O_PROG},
         {"gen-data", 1, 0, O_GEN}, {"evaluate", 0, 0, O_EVAL}, {"bench", 1, 0, O_BENCH}, {"bench-segments", 1, 0, O_BENCHSEG}, {"allow-long", 0, 0, O_LONG},
-        {"layers", 1, 0, O_LAYERS}, {"kl", 1, 0, O_KL}, {"ema", 1, 0, O_EMA}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
+        {"layers", 1, 0, O_LAYERS}, {"kl", 1, 0, O_KL}, {"ce", 1, 0, O_CE}, {"ema", 1, 0, O_EMA}, {"help", 0, 0, 'h'}, {"pull", 0, 0, CL_OPT_PULL},
         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
@@ -241,6 +243,7 @@ static void parse_options(int argc, char **argv, train_opts *o) {
         case O_BETA: o->beta = (float)cl_arg_double(optarg, "--beta", 1e-9, 1e9); break;
         case O_LAYERS: o->layers = optarg; break;
         case O_KL: o->kl = (float)cl_arg_double(optarg, "--kl", 0, 1e6); break;
+        case O_CE: o->ce = (float)cl_arg_double(optarg, "--ce", 0, 1e6); break;
         case O_EMA:
             o->ema = (float)cl_arg_double(optarg, "--ema", 0, 1);
             if (o->ema >= 1) cl_usage_error("--ema: decay must be below 1 (0: off): %s", optarg);
@@ -317,11 +320,12 @@ static int adopt_init(const train_opts *o, cl_compressor **cp) {
 
 /* The objective the options ask for (exits on a bad --layers, or no term left). */
 static tr_objective make_objective(const train_opts *opt, int C, const cl_model *m) {
-    tr_objective ob = {.C = C, .bos = opt->bos, .beta = opt->beta, .kl = opt->kl};
+    tr_objective ob = {.C = C, .bos = opt->bos, .beta = opt->beta, .kl = opt->kl, .ce = opt->ce};
     if (opt->layers && tr_parse_layers(opt->layers, m->cfg.n_layers, &ob)) cl_usage_error("--%s", cl_error());
     int n_in = 0;
     for (int l = 0; l < m->cfg.n_layers; l++) n_in += !ob.skip_layer[l];
-    if (!n_in && !(ob.kl > 0)) cl_usage_error("--layers none: nothing left to train on without --kl W > 0");
+    if (!n_in && !(ob.kl > 0) && !(ob.ce > 0))
+        cl_usage_error("--layers none: nothing left to train on without --kl W > 0 or --ce W > 0");
     return ob;
 }
 
@@ -446,6 +450,7 @@ static int run_train(const train_opts *opt) {
              C, S, rank, alpha, targets, opt->steps, opt->batch, opt->lr, opt->warmup, opt->min_lr, opt->clip, opt->wd, opt->beta, opt->n_answer, opt->bos, opt->seed, opt->threads);
     if (opt->layers || opt->kl > 0)   /* only then, so the tags of older runs stay valid */
         snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " layers%s kl%g", opt->layers ? opt->layers : "all", opt->kl);
+    if (opt->ce > 0) snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " ce%g", opt->ce);
     if (opt->ema > 0) snprintf(desc + strlen(desc), sizeof desc - strlen(desc), " ema%.9g", opt->ema);
     tr_adamw_cfg ac = {.lr = opt->lr, .min_lr_ratio = opt->min_lr, .warmup = opt->warmup, .total_steps = opt->steps,
                        .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = opt->wd, .clip = opt->clip};

@@ -69,7 +69,7 @@ setup() {
   [[ "$output" == *"other settings"* ]]
 }
 
-@test "cl-train --layers / --kl: bad lists refused naming the item; a KL-only run trains" {
+@test "cl-train --layers / --kl / --ce: bad lists refused naming the item; KL-only and NLL-only runs train" {
   need_model
   cl-train --model "$MODEL" --gen-data 6 --seed 5 -o "$TMP/d.jsonl"
   for bad in "3" "0" "1,1" "x" "1,"; do
@@ -81,10 +81,14 @@ setup() {
   run cl-train --model "$MODEL" --steps 1 --layers none -o "$TMP/c.gguf" "$TMP/d.jsonl"
   [ "$status" -eq 2 ]
   [[ "$output" == *"--layers none"*"--kl"* ]]
-  run cl-train --model "$MODEL" --steps 1 --kl -1 -o "$TMP/c.gguf" "$TMP/d.jsonl"
-  [ "$status" -eq 2 ]
-  # the KL term alone, and with layer 2's states: the dev loss goes down
-  for sel in "--layers none --kl 1" "--layers 2 --kl 0.5"; do
+  [[ "$output" == *"--ce"* ]]
+  for bad in "--kl -1" "--ce -1" "--ce x"; do
+    run cl-train --model "$MODEL" --steps 1 $bad -o "$TMP/c.gguf" "$TMP/d.jsonl"
+    [ "$status" -eq 2 ]
+    [[ "$output" == *"${bad% *}"* ]]
+  done
+  # the KL term alone, the answer NLL alone, each with layer 2's states: the dev loss goes down
+  for sel in "--layers none --kl 1" "--layers 2 --kl 0.5" "--layers none --ce 1" "--layers 2 --kl 1 --ce 0.5"; do
     run cl-train --model "$MODEL" --steps 4 --batch 3 --lr 1e-2 --warmup 0 --eval-every 4 $sel \
         --dev "$TMP/d.jsonl" -o "$TMP/k.gguf" "$TMP/d.jsonl"
     [ "$status" -eq 0 ]

@@ -348,9 +348,11 @@ static double dist_loss(void *p) {
     return l;
 }
 
-/* The KL term's value from an independent path: CEs from cl_compress (the engine's compressor),
- * teacher and student logits of every position from cl_forward (logits_all), KL in double. */
-static double kl_reference(dist_ctx *c) {
+/* The logit terms' values from an independent path: CEs from cl_compress (the engine's
+ * compressor), teacher and student logits of every position from cl_forward (logits_all), in
+ * double: the mean KL over the N prediction rows, and into *nll the student's mean NLL of the
+ * answer tokens (each predicted by the row before it). */
+static double kl_reference(dist_ctx *c, double *nll) {
     const cl_model *m = c->m;
     int D = m->cfg.dim, V = m->cfg.n_vocab, bos = c->o.bos ? 1 : 0, nce = 0;
     const int32_t *seg[8];
@@ -382,13 +384,21 @@ static double kl_reference(dist_ctx *c) {
             kl += exp(la) * (la - lb);
         }
     }
+    *nll = 0;
+    for (int p = 0; p < c->e.n_a; p++) {
+        const float *b = ls + (size_t)(Ts - N + p) * V;
+        double zb = 0;
+        for (int v = 0; v < V; v++) zb += exp((double)b[v]);
+        *nll += log(zb) - b[c->e.a[p]];
+    }
+    *nll /= c->e.n_a;
     free(ids); free(xs); free(lt); free(ls);
     return rc ? NAN : kl / N;
 }
 
 /* grow > 0: the adapter (rank 2) is grown to rank `grow` (cl_compressor_grow_rank: new B columns
  * zero, as training from cl-train --init F --rank R starts) before the gradients are checked. */
-static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float kl, int grow) {
+static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float kl, float ce, int grow) {
     dist_ctx c = {0};
     cl_config cfg = tiny_cfg(arch);
     c.m = tr_model_random(&cfg, 11, 0.3f);
@@ -403,7 +413,7 @@ static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float
         c.p = g;
     }
     tr_workspace_init(&c.w);
-    c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f; c.o.kl = kl;
+    c.o.C = 2; c.o.bos = bos; c.o.beta = 1.0f; c.o.kl = kl; c.o.ce = ce;
     if (layers) OK(tr_parse_layers(layers, cfg.n_layers, &c.o) == 0, "--layers %s parsed", layers);
     int segs[3] = {5, 2, 3};
     c.e.n_seg = 3;
@@ -420,18 +430,21 @@ static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float
     tr_grads_alloc(&g, c.p);
     double loss = 0;
     rc = tr_example_loss(&c.w, c.m, &c.o, c.p, &c.e, &g, 1.0f, &loss);
-    OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d, layers %s, kl %g)", loss, bos, layers ? layers : "all", kl);
-    if (layers && !strcmp(layers, "none")) {   /* the loss is the KL term alone */
-        double ref = kl * kl_reference(&c);
-        OK(fabs(loss - ref) <= 1e-4 * fabs(ref) + 1e-7, "KL term %.7f = independent KL from cl_compress + cl_forward logits %.7f",
+    OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d, layers %s, kl %g, ce %g)", loss, bos, layers ? layers : "all",
+       kl, ce);
+    if (layers && !strcmp(layers, "none")) {   /* the loss is the logit terms alone */
+        double nll, ref = kl * kl_reference(&c, &nll);
+        ref += ce * nll;
+        OK(fabs(loss - ref) <= 1e-4 * fabs(ref) + 1e-7,
+           "logit terms (kl %g, ce %g) %.7f = independent KL and NLL from cl_compress + cl_forward logits %.7f", kl, ce,
            loss, ref);
     }
     long nl = (long)c.p->n_params - cfg.dim * cfg.dim - cfg.dim;
     double va = fd_check(dist_loss, &c, c.p->params, g.data, nl, 150, r);
     double vw = fd_check(dist_loss, &c, c.p->proj_w, g.W, (long)cfg.dim * cfg.dim, 80, r);
     double vb = fd_check(dist_loss, &c, c.p->proj_b, g.b, cfg.dim, cfg.dim, r);
-    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d, layers %s, kl %g, rank %d): %.3f", arch_name[arch],
-       bos, layers ? layers : "all", kl, c.p->rank, va);
+    OK(va <= 1, "distillation loss gradient wrt LoRA A/B (%s, bos %d, layers %s, kl %g, ce %g, rank %d): %.3f",
+       arch_name[arch], bos, layers ? layers : "all", kl, ce, c.p->rank, va);
     OK(vw <= 1 && vb <= 1, "distillation loss gradient wrt linear W (%.3f), b (%.3f) (%s)", vw, vb,
        arch_name[arch]);
     tr_grads_free(&g);
@@ -470,20 +483,24 @@ int main(void) {
     cl_rng rt;
     cl_rng_seed(&rt, 4321);
     for (int a = 0; a < N_ARCH; a++) test_model(&rt, a, 1);
-    test_distill(&r, 1, ARCH_LLAMA, NULL, 0, 0);
-    test_distill(&r, 0, ARCH_LLAMA, NULL, 0, 0);
-    test_distill(&r, 1, ARCH_QWEN3, NULL, 0, 0);
-    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0, 0);
-    test_distill(&r, 0, ARCH_MISTRAL_SW, NULL, 0, 0);
+    test_distill(&r, 1, ARCH_LLAMA, NULL, 0, 0, 0);
+    test_distill(&r, 0, ARCH_LLAMA, NULL, 0, 0, 0);
+    test_distill(&r, 1, ARCH_QWEN3, NULL, 0, 0, 0);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0, 0, 0);
+    test_distill(&r, 0, ARCH_MISTRAL_SW, NULL, 0, 0, 0);
     /* --layers / --kl: a subset of layers, the KL term alone (value checked), both together */
-    test_distill(&r, 1, ARCH_LLAMA, "2", 0, 0);
-    test_distill(&r, 1, ARCH_LLAMA, "none", 1.0f, 0);
-    test_distill(&r, 0, ARCH_LLAMA, "none", 0.5f, 0);
-    test_distill(&r, 1, ARCH_QWEN3, "1", 0.7f, 0);
-    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0.3f, 0);
+    test_distill(&r, 1, ARCH_LLAMA, "2", 0, 0, 0);
+    test_distill(&r, 1, ARCH_LLAMA, "none", 1.0f, 0, 0);
+    test_distill(&r, 0, ARCH_LLAMA, "none", 0.5f, 0, 0);
+    test_distill(&r, 1, ARCH_QWEN3, "1", 0.7f, 0, 0);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0.3f, 0, 0);
     /* a grown adapter (cl-train --init F --rank R): zero B columns next to trained ones */
-    test_distill(&r, 1, ARCH_LLAMA, NULL, 0.5f, 5);
-    test_distill(&r, 1, ARCH_QWEN3, NULL, 0, 4);
+    test_distill(&r, 1, ARCH_LLAMA, NULL, 0.5f, 0, 5);
+    test_distill(&r, 1, ARCH_QWEN3, NULL, 0, 0, 4);
+    /* --ce: the answer-token NLL alone and with KL (values checked), with the states */
+    test_distill(&r, 1, ARCH_LLAMA, "none", 0, 1.0f, 0);
+    test_distill(&r, 0, ARCH_QWEN3, "none", 0.5f, 0.8f, 0);
+    test_distill(&r, 1, ARCH_GEMMA3, NULL, 0.3f, 0.5f, 0);
     test_parse_layers();
     return t_done();
 }

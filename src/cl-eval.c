@@ -828,7 +828,7 @@ static int run_eval(const eval_opts *opt) {
         size_t msz = 0;
         FILE *f = open_memstream(&mem, &msz);
         int max_tok = x.m->cfg.max_ctx < 512 ? x.m->cfg.max_ctx : 512;
-        if (cl_sample_stories(x.m, x.tok, n, 0.8f, max_tok, opt->seed, f, x.progress) < 0) cl_die("%s", cl_error());
+        if (cl_sample_stories(x.m, x.tok, n, 0.8f, max_tok, 0, opt->seed, f, x.progress, NULL) < 0) cl_die("%s", cl_error());
         fclose(f);
         if (cl_qa_load_mem("stories", mem, msz, &set) < 0) cl_die("%s", cl_error());
         free(mem);

@@ -361,9 +361,17 @@ static int run_train(const train_opts *opt) {
     if (opt->gen) {
         cl_atomic a;
         if (cl_atomic_open(&a, out ? out : "-")) cl_die("%s", cl_error());
-        if (cl_sample_stories(m, tok, opt->gen, opt->temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, opt->seed, a.f, opt->progress) ||
+        /* every story's context leaves room for BOS and the teacher's answer: training reads
+         * it without --allow-long */
+        int n_skip = 0, room = m->cfg.max_ctx - (opt->bos && m->cfg.bos_id >= 0) - opt->n_answer;
+        if (room < 1) cl_usage_error("--answer-tokens %d leaves no room for a context in the model's %d", opt->n_answer, m->cfg.max_ctx);
+        if (cl_sample_stories(m, tok, opt->gen, opt->temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, room, opt->seed,
+                              a.f, opt->progress, &n_skip) ||
             cl_atomic_commit(&a))
             cl_die("%s", cl_error());
+        if (n_skip)
+            fprintf(stderr, "%s: skipped %d stories whose context + %d answer tokens exceed the model's context of %d\n",
+                    cl_progname(), n_skip, opt->n_answer, m->cfg.max_ctx);
         cl_tokenizer_free(tok);
         cl_model_free(m);
         cl_model_file_close(mf);

@@ -136,6 +136,30 @@ setup() {
   ! cmp -s "$TMP/a.jsonl" "$TMP/c.jsonl"
 }
 
+@test "cl-train --gen-data skips stories whose context leaves no room for the answer; the rest as without the limit" {
+  need_model
+  # 440 answer tokens leave 71 of the model's 512 for BOS and the context: most stories skipped
+  run cl-train --model "$MODEL" --gen-data 6 --seed 4 --answer-tokens 440 -o "$TMP/short.jsonl"
+  [ "$status" -eq 0 ]
+  skipped=$(sed -n 's/.*skipped \([0-9]*\) stories whose context + 440 answer tokens exceed .* 512$/\1/p' <<< "$output")
+  [ "$skipped" -gt 0 ]
+  [ "$(wc -l < "$TMP/short.jsonl")" -eq 6 ]
+  # the same seed with room to spare: the skipped stories come back in place, the others unchanged
+  cl-train --model "$MODEL" --gen-data $((6 + skipped)) --seed 4 -o "$TMP/all.jsonl"
+  [ "$(grep -cvxFf "$TMP/short.jsonl" "$TMP/all.jsonl")" -eq "$skipped" ]
+  [ "$(grep -xFf "$TMP/short.jsonl" "$TMP/all.jsonl")" = "$(cat "$TMP/short.jsonl")" ]
+  # training with that answer length reads the kept stories and refuses the others
+  run cl-train --model "$MODEL" --steps 1 --batch 2 --answer-tokens 440 -o "$TMP/s.gguf" "$TMP/short.jsonl"
+  [ "$status" -eq 0 ]
+  run cl-train --model "$MODEL" --steps 1 --batch 2 --answer-tokens 440 -o "$TMP/a.gguf" "$TMP/all.jsonl"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"exceed the model's context of 512"* ]]
+  run cl-train --model "$MODEL" --gen-data 1 --answer-tokens 511 -o "$TMP/none.jsonl"
+  [ "$status" -eq 2 ]
+  [[ "$output" == *"--answer-tokens 511 leaves no room"* ]]
+  [ ! -e "$TMP/none.jsonl" ]
+}
+
 @test "cl-train: interrupted by SIGINT and resumed == uninterrupted, bit for bit" {
   need_model
   head -6 models/data/tinystories-656k-dev.jsonl > "$TMP/t6.jsonl"

@@ -40,6 +40,10 @@ static const char *str_field(json_t *o, const char *key, int *present) {
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+int tr_context_room(const cl_model *m, int bos, int n_question, int n_answer) {
+    return m->cfg.max_ctx - (bos && m->cfg.bos_id >= 0) - n_question - n_answer;
+}
+
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped) {
     char *buf;
     size_t len;
@@ -84,13 +88,13 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         if (rc == 0 && a && encode(o->tok, a, &e.a, &e.n_a))
             rc = cl_fail("%s: line %d: answer: %s", path, line + 1, cl_error());
         if (rc == 0) {   /* the teacher reads [BOS] context question answer: all within the context */
-            int bos = o->bos && o->m->cfg.bos_id >= 0, n_ans = a ? e.n_a : o->n_answer;
-            long total = (long)bos + e.n_tctx + e.n_q + n_ans;
-            if (total > o->m->cfg.max_ctx && !o->allow_long)
+            int n_ans = a ? e.n_a : o->n_answer, room = tr_context_room(o->m, o->bos, e.n_q, n_ans);
+            if (e.n_tctx > room && !o->allow_long)
                 rc = cl_fail("%s: line %d: %ld tokens (context %d, question %d, answer %s%d) exceed the model's "
-                             "context of %d (--allow-long keeps such examples)", path, line + 1, total, e.n_tctx,
-                             e.n_q, a ? "" : "up to ", n_ans, o->m->cfg.max_ctx);
-            else if (total > o->m->cfg.max_ctx && o->n_long)
+                             "context of %d (--allow-long keeps such examples)", path, line + 1,
+                             (long)e.n_tctx + o->m->cfg.max_ctx - room, e.n_tctx, e.n_q, a ? "" : "up to ", n_ans,
+                             o->m->cfg.max_ctx);
+            else if (e.n_tctx > room && o->n_long)
                 ++*o->n_long;
         }
         cl_oom_context("%s: line %d (%zu bytes): segmenting the context", path, line + 1, ll);

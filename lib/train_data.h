@@ -31,4 +31,9 @@ typedef struct {
  * error "PATH: interrupted at line N".  Returns 0 or -1. */
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped);
 
+/* The most context tokens an example may have so that [BOS] context question answer fits the
+ * model's context (BOS counted when bos is set and the model has one); < 1: no room.  The rule
+ * tr_data_load applies, for writers of examples (cl-train --gen-data). */
+int tr_context_room(const cl_model *m, int bos, int n_question, int n_answer);
+
 #endif

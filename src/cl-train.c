@@ -363,7 +363,7 @@ static int run_train(const train_opts *opt) {
         if (cl_atomic_open(&a, out ? out : "-")) cl_die("%s", cl_error());
         /* every story's context leaves room for BOS and the teacher's answer: training reads
          * it without --allow-long */
-        int n_skip = 0, room = m->cfg.max_ctx - (opt->bos && m->cfg.bos_id >= 0) - opt->n_answer;
+        int n_skip = 0, room = tr_context_room(m, opt->bos, 0, opt->n_answer);
         if (room < 1) cl_usage_error("--answer-tokens %d leaves no room for a context in the model's %d", opt->n_answer, m->cfg.max_ctx);
         if (cl_sample_stories(m, tok, opt->gen, opt->temp, 512 < m->cfg.max_ctx ? 512 : m->cfg.max_ctx, room, opt->seed,
                               a.f, opt->progress, &n_skip) ||

@@ -352,7 +352,7 @@ static double dist_loss(void *p) {
  * compressor), teacher and student logits of every position from cl_forward (logits_all), in
  * double: the mean KL over the N prediction rows, and into *nll the student's mean NLL of the
  * answer tokens (each predicted by the row before it). */
-static double kl_reference(dist_ctx *c, double *nll) {
+static double logit_reference(dist_ctx *c, double *nll) {
     const cl_model *m = c->m;
     int D = m->cfg.dim, V = m->cfg.n_vocab, bos = c->o.bos ? 1 : 0, nce = 0;
     const int32_t *seg[8];
@@ -433,7 +433,7 @@ static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float
     OK(rc == 0 && loss > 0, "distillation loss %.4f (bos %d, layers %s, kl %g, ce %g)", loss, bos, layers ? layers : "all",
        kl, ce);
     if (layers && !strcmp(layers, "none")) {   /* the loss is the logit terms alone */
-        double nll, ref = kl * kl_reference(&c, &nll);
+        double nll, ref = kl * logit_reference(&c, &nll);
         ref += ce * nll;
         OK(fabs(loss - ref) <= 1e-4 * fabs(ref) + 1e-7,
            "logit terms (kl %g, ce %g) %.7f = independent KL and NLL from cl_compress + cl_forward logits %.7f", kl, ce,

@@ -7,6 +7,7 @@
 #include "segment_text.h"
 #include "generate.h"
 #include "stop.h"
+#include "train_each.h"
 #include "util.h"
 
 void tr_example_free(tr_example *e) {
@@ -44,6 +45,48 @@ int tr_context_room(const cl_model *m, int bos, int n_question, int n_answer) {
     return m->cfg.max_ctx - (bos && m->cfg.bos_id >= 0) - n_question - n_answer;
 }
 
+/* The teacher's answers, one job per example (train_each.h). */
+typedef struct {
+    const char *path;
+    const tr_data_opts *o;
+    tr_example *ex;
+    const uint8_t *need;      /* need[i]: example i has no answer of its own */
+    int stop[CL_STOP_MAX], n_stop;
+    double t0, tp;            /* progress: start, last report */
+} answers;
+
+static int answer_one(void *ctx, int i) {
+    answers *k = ctx;
+    if (!k->need[i]) return 0;
+    const cl_config *c = &k->o->m->cfg;
+    tr_example *e = &k->ex[i];
+    int bos = k->o->bos && c->bos_id >= 0;
+    cl_piece pre[3] = {{.ids = &c->bos_id, .n = bos}, {.ids = e->tctx, .n = e->n_tctx}, {.ids = e->q, .n = e->n_q}};
+    e->a = cl_malloc((size_t)(k->o->n_answer > 0 ? k->o->n_answer : 1) * sizeof(int32_t));
+    e->n_a = cl_greedy(k->o->m, pre, 3, k->o->n_answer, k->stop, k->n_stop, e->a, NULL);
+    return e->n_a < 0 ? -1 : 0;
+}
+
+static void answers_progress(void *ctx, int done, int n) {
+    answers *k = ctx;
+    if (!k->o->progress || cl_now() - k->tp <= 2.0) return;
+    k->tp = cl_now();
+    fprintf(stderr, "%s: %d of %d examples read (%.1f/s)\n", k->path, done, n, done / (k->tp - k->t0));
+}
+
+/* The teacher's answers where need[i], on o->threads threads.  0, or -1 with cl_error() naming
+ * the line (lines[i]) of the first failure or, when *o->stop was set, "interrupted at line N". */
+static int teacher_answers(const char *path, const tr_data_opts *o, tr_example *ex, const int *lines,
+                           const uint8_t *need, int n) {
+    answers k = {.path = path, .o = o, .ex = ex, .need = need, .t0 = cl_now()};
+    k.tp = k.t0;
+    k.n_stop = cl_stop_ids(&o->m->cfg, NULL, NULL, k.stop);   /* as cl-eval's teacher */
+    tr_each_result r;
+    if (tr_each(n, o->threads, answer_one, &k, o->stop, answers_progress, &r) == 0) return 0;
+    if (r.bad >= 0) return cl_fail("%s: line %d: teacher generation: %s", path, lines[r.bad], r.err);
+    return cl_fail("%s: interrupted at line %d", path, lines[r.stopped]);
+}
+
 int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *n, int *skipped) {
     char *buf;
     size_t len;
@@ -51,14 +94,23 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
     int rf = cl_read_file(path, &buf, &len);
     cl_oom_context(NULL);
     if (rf) return -1;
+    /* 1. parse, tokenize and segment every line (in order: errors name the first bad line);
+     * 2. the teacher's answers where the line has none (in parallel); 3. drop the examples
+     * left without answer tokens */
     int cap = 0, cnt = 0, skip = 0, rc = 0, line = 0, first_skip = 0;
     const char *skip_why = NULL;
     tr_example *out = NULL;
-    double t0 = cl_now(), tp = t0;
+    int *lines = NULL;
+    uint8_t *need = NULL;
+    double tp = cl_now();
     for (char *p = buf, *end = buf + len; p < end && rc == 0; line++) {
-        if (o->stop && *o->stop) {   /* the teacher's answers take minutes on a large file */
+        if (o->stop && *o->stop) {
             rc = cl_fail("%s: interrupted at line %d", path, line + 1);
             break;
+        }
+        if (o->progress && cl_now() - tp > 2.0) {
+            tp = cl_now();
+            fprintf(stderr, "%s: %d lines parsed\n", path, line);
         }
         char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
@@ -108,33 +160,41 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
         }
         if (rc == 0)
             for (int i = 0; i < e.n_seg; i++) e.n_ctx += e.seg_len[i];
-        if (rc == 0 && !a) {
-            int bos = o->bos && o->m->cfg.bos_id >= 0, stop[CL_STOP_MAX];
-            int n_stop = cl_stop_ids(&o->m->cfg, NULL, NULL, stop);   /* as cl-eval's teacher */
-            cl_piece pre[3] = {{.ids = &o->m->cfg.bos_id, .n = bos}, {.ids = e.tctx, .n = e.n_tctx},
-                               {.ids = e.q, .n = e.n_q}};
-            cl_oom_context("%s: line %d (%zu bytes): teacher generation", path, line + 1, ll);
-            e.a = cl_malloc((size_t)(o->n_answer > 0 ? o->n_answer : 1) * sizeof(int32_t));
-            e.n_a = cl_greedy(o->m, pre, 3, o->n_answer, stop, n_stop, e.a, NULL);
-            if (e.n_a < 0) rc = cl_fail("%s: line %d: teacher generation: %s", path, line + 1, cl_error());
-        }
         json_decref(js);
         cl_oom_context("%s: line %d (%zu bytes): storing the example", path, line + 1, ll);
         if (rc) { tr_example_free(&e); break; }
-        if (e.n_a < 1) {
-            if (!skip++) first_skip = line + 1, skip_why = a ? "the answer has no tokens" : "the teacher's answer is empty (EOS first)";
-            tr_example_free(&e);
-            continue;
+        if (cnt == cap) {
+            cap = 2 * cap + 64;
+            out = cl_realloc(out, (size_t)cap * sizeof *out);
+            lines = cl_realloc(lines, (size_t)cap * sizeof *lines);
+            need = cl_realloc(need, (size_t)cap);
         }
-        if (cnt == cap) { cap = 2 * cap + 64; out = cl_realloc(out, (size_t)cap * sizeof *out); }
+        lines[cnt] = line + 1;
+        need[cnt] = !a;
         out[cnt++] = e;
-        if (o->progress && cl_now() - tp > 2.0) {
-            tp = cl_now();
-            fprintf(stderr, "%s: %d examples read (%.1f/s)\n", path, cnt, cnt / (tp - t0));
-        }
     }
     cl_oom_context(NULL);
     free(buf);
+    if (rc == 0) {
+        cl_oom_context("%s: teacher generation", path);
+        rc = teacher_answers(path, o, out, lines, need, cnt);
+        cl_oom_context(NULL);
+    }
+    if (rc == 0) {   /* drop the examples without answer tokens, keeping the others' order */
+        int k = 0;
+        for (int i = 0; i < cnt; i++) {
+            if (out[i].n_a < 1) {
+                if (!skip++ || lines[i] < first_skip)
+                    first_skip = lines[i], skip_why = need[i] ? "the teacher's answer is empty (EOS first)" : "the answer has no tokens";
+                tr_example_free(&out[i]);
+            } else {
+                out[k++] = out[i];
+            }
+        }
+        cnt = k;
+    }
+    free(lines);
+    free(need);
     if (rc == 0 && cnt == 0) {
         if (skip) rc = cl_fail("%s: no examples: all %d skipped (first: line %d, %s)", path, skip, first_skip, skip_why);
         else rc = cl_fail("%s: no examples (no non-blank line)", path);
@@ -149,4 +209,3 @@ int tr_data_load(const char *path, const tr_data_opts *o, tr_example **ex, int *
     if (skipped) *skipped = skip;
     return 0;
 }
-

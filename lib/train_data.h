@@ -18,12 +18,14 @@ typedef struct {
     int n_answer;             /* teacher continuation length when "answer" is absent */
     int bos;                  /* BOS before the context when generating */
     int progress;
+    int threads;              /* threads making the teacher's answers (< 1: 1) */
     int allow_long;           /* 0: an example longer than the model's context is an error */
     int *n_long;              /* allow_long: where to count such examples (may be NULL) */
     volatile sig_atomic_t *stop;   /* set (by a signal handler): stop reading, an error (may be NULL) */
 } tr_data_opts;
 
-/* Reads every example of path ("-" = stdin).  Lines that yield no answer tokens are skipped
+/* Reads every example of path ("-" = stdin).  The teacher's answers are made on o->threads
+ * threads; each is its own example's, so nothing depends on the thread count.  Lines that yield no answer tokens are skipped
  * (counted in *skipped).  An example whose BOS + context + question + answer tokens exceed the
  * model's context is an error naming its line (before it is segmented or given to the teacher), unless
  * allow_long.  A file that gives no example at all is an error too ("no examples", with the first

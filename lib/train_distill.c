@@ -129,7 +129,7 @@ static int seq_len_of(const tr_objective *o, const tr_example *e, int n_pre) {
     return (o->bos ? 1 : 0) + n_pre + e->n_q + e->n_a;
 }
 
-int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e) {
+int tr_teacher(const cl_model *m, const tr_objective *o, tr_example *e) {
     const cl_config *c = &m->cfg;
     int D = c->dim, L = c->n_layers, N = e->n_a + 1;
     if (o->bos && c->bos_id < 0) return cl_fail("train: the model has no BOS token");
@@ -151,7 +151,6 @@ int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_exa
     free(ids);
     free(pos);
     if (rc) { free(layers); return -1; }
-    (void)w;
     /* keep the states after each layer, not the input embeddings */
     memmove(layers, layers + (size_t)N * D, (size_t)L * N * D * sizeof(float));
     free(e->teacher);

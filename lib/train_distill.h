@@ -71,7 +71,7 @@ void tr_embed(const cl_model *m, const int32_t *ids, int n, float *out);
 int tr_parse_layers(const char *s, int n_layers, tr_objective *o);
 
 /* Fills e->teacher and e->sigma (runs the teacher pass). */
-int tr_teacher(tr_workspace *w, const cl_model *m, const tr_objective *o, tr_example *e);
+int tr_teacher(const cl_model *m, const tr_objective *o, tr_example *e);
 
 /* Loss of one example under compressor p (its rate must be o->C); if grad != NULL, ADDS
  * weight * dloss/dparams into grad (p's layout).  Returns 0 or -1; *loss gets the (unweighted)

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "train_each.h"
 #include "train_rand.h"
 #include "util.h"
 
@@ -56,6 +57,27 @@ static double run_workers(worker *ws, int nt, tr_example *ex, const int *idx, in
 }
 
 static int clamp_threads(int t) { return t < 1 ? 1 : t > 64 ? 64 : t; }
+
+typedef struct {
+    const cl_model *m;
+    const tr_objective *o;
+    tr_example *ex;
+} teacher_job;
+
+static int teacher_one(void *ctx, int i) {
+    teacher_job *k = ctx;
+    return tr_teacher(k->m, k->o, &k->ex[i]);
+}
+
+int tr_teacher_pass(const cl_model *m, const tr_objective *o, tr_example *ex, int n, int threads,
+                    volatile sig_atomic_t *stop) {
+    teacher_job k = {.m = m, .o = o, .ex = ex};
+    tr_each_result r;
+    if (tr_each(n, threads, teacher_one, &k, stop, NULL, &r) == 0) return 0;
+    if (r.bad >= 0) return cl_fail("example %d: %s", r.bad + 1, r.err);
+    cl_fail("interrupted at example %d of %d of the teacher pass", r.stopped + 1, n);
+    return 1;
+}
 
 double tr_mean_loss(const cl_model *m, const tr_objective *o, const cl_compressor *p, tr_example *ex,
                     int n, int threads) {

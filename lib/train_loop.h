@@ -32,6 +32,13 @@ typedef struct {
     int interrupted;
 } tr_loop_stats;
 
+/* The teacher pass (tr_teacher) over ex[0..n) on up to `threads` threads; each example's
+ * answer and states are its own, so they do not depend on the thread count.  Returns 0; -1
+ * with cl_error() prefixed "example I: " (1-based, the lowest failing I); 1 when *stop was set
+ * (stop may be NULL), with cl_error() saying how many examples were done. */
+int tr_teacher_pass(const cl_model *m, const tr_objective *o, tr_example *ex, int n, int threads,
+                    volatile sig_atomic_t *stop);
+
 /* Mean loss over examples (no gradient), using up to `threads` threads. */
 double tr_mean_loss(const cl_model *m, const tr_objective *o, const cl_compressor *p, tr_example *ex,
                     int n, int threads);

@@ -53,7 +53,8 @@ static const char usage_text[] =
     "  --allow-long          keep examples longer than the model's context (with a warning);\n"
     "                        without it such an example is an error naming its line\n"
     "  --no-bos              no BOS before the context / the CEs\n"
-    "  --threads N           worker threads (1)           --seed N (1)\n"
+    "  --threads N           worker threads: the teacher pass and the training steps (1)\n"
+    "  --seed N              data order, fresh compressor, --gen-data (1)\n"
     "  --eval-every N (100)  --checkpoint FILE (OUT.ckpt) --checkpoint-every N (100)\n"
     "  --resume              continue from the checkpoint (exactly)\n"
     "  --max-minutes M       stop (with a checkpoint) after M minutes of training steps\n"
@@ -87,13 +88,9 @@ static void bench(const cl_model *m, const tr_objective *ob, cl_compressor *p, i
             if (j < e->n_ctx) e->ctx[j] = id; else e->a[j - e->n_ctx] = id;
         }
     }
-    tr_workspace w;
-    tr_workspace_init(&w);
     double t0 = cl_now();
-    for (int i = 0; i < k; i++)
-        if (tr_teacher(&w, m, ob, &ex[i])) cl_die("%s", cl_error());
+    if (tr_teacher_pass(m, ob, ex, k, threads, NULL)) cl_die("%s", cl_error());
     double t_teacher = (cl_now() - t0) / k;
-    tr_workspace_free(&w);
     int nce = n_seg * ((S + ob->C - 1) / ob->C), seg = S + (S + ob->C - 1) / ob->C;
     int ts = 1 + nce + 32;
     size_t comp = cl_tape_floats(&m->cfg, p->rank, (unsigned)p->targets, n_seg * seg),
@@ -389,16 +386,13 @@ static int run_train(const train_opts *opt) {
     if (opt->init) { C = comp->rate; S = comp->max_seg; rank = comp->rank; alpha = comp->alpha; targets = comp->targets; }
     if (!comp->lora && !opt->evaluate) cl_die("%s: no LoRA adapter to train", opt->init);
     tr_objective ob = make_objective(opt, C, m);
-    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = opt->n_answer, .bos = opt->bos, .progress = opt->progress,
+    tr_data_opts dopt = {.m = m, .tok = tok, .S = S, .n_answer = opt->n_answer, .bos = opt->bos, .progress = opt->progress, .threads = opt->threads,
                          .allow_long = opt->allow_long, .n_long = &n_long};
 
     tr_example *dev = NULL, *train = NULL;
     int n_dev = 0, n_train = 0, skipped = 0;
     if (opt->dev_path && tr_data_load(opt->dev_path, &dopt, &dev, &n_dev, &skipped)) cl_die("%s", cl_error());
-    tr_workspace w;
-    tr_workspace_init(&w);
-    for (int i = 0; i < n_dev; i++)
-        if (tr_teacher(&w, m, &ob, &dev[i])) cl_die("%s: example %d: %s", opt->dev_path, i + 1, cl_error());
+    if (tr_teacher_pass(m, &ob, dev, n_dev, opt->threads, NULL)) cl_die("%s: %s", opt->dev_path, cl_error());
     if (opt->evaluate) {
         tr_eval_result r;
         if (tr_evaluate(m, &ob, comp, dev, n_dev, &r)) cl_die("%s", cl_error());
@@ -409,7 +403,6 @@ static int run_train(const train_opts *opt) {
                r.nll_naive, r.utility, r.agreement, r.agreement_none, r.top1[0], r.top1[1], r.top1[2], r.top1[3]);
         for (int i = 0; i < n_dev; i++) tr_example_free(&dev[i]);
         free(dev);
-        tr_workspace_free(&w);
         cl_compressor_free(comp);
         cl_tokenizer_free(tok);
         cl_model_free(m);
@@ -430,14 +423,12 @@ static int run_train(const train_opts *opt) {
     if (n_long)
         fprintf(stderr, "%s: warning: %d examples are longer than the model's context of %d tokens (--allow-long)\n",
                 cl_progname(), n_long, m->cfg.max_ctx);
-    for (int i = 0; i < n_train; i++) {
-        if (g_stop) {
-            cl_fail("%s: interrupted at example %d of the teacher pass", train_path, i + 1);
-            stopped_before_training(cl_error());
-        }
-        if (tr_teacher(&w, m, &ob, &train[i])) cl_die("%s: example %d: %s", train_path, i + 1, cl_error());
+    int rc = tr_teacher_pass(m, &ob, train, n_train, opt->threads, &g_stop);
+    if (rc > 0) {
+        cl_fail("%s: %s", train_path, cl_error());
+        stopped_before_training(cl_error());
     }
-    tr_workspace_free(&w);
+    if (rc) cl_die("%s: %s", train_path, cl_error());
     if (opt->progress) {
         double nc = 0, ns = 0, na = 0;
         for (int i = 0; i < n_train; i++) nc += train[i].n_ctx, ns += train[i].n_seg, na += train[i].n_a;

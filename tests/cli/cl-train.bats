@@ -69,6 +69,23 @@ setup() {
   [[ "$output" == *"other settings"* ]]
 }
 
+@test "cl-train: the teacher's answers and states do not depend on --threads" {
+  need_model
+  # 40 dev stories without answers (the teacher writes them, in parallel) and one with its own
+  head -40 models/data/tinystories-656k-dev.jsonl > "$TMP/d40.jsonl"
+  printf '{"context":"Tom had a red ball. He liked it. ","answer":" Tom played."}\n' >> "$TMP/d40.jsonl"
+  for t in 1 3; do
+    cl-train --model "$MODEL" --evaluate --init models/tinystories-656k-c2.gguf --dev "$TMP/d40.jsonl" \
+        --threads $t > "$TMP/ev$t.txt"
+  done
+  grep -q "^examples 41$" "$TMP/ev1.txt"
+  # the NLLs, top-1 and agreement score the answers: equal to the last digit
+  diff <(grep -v dev_loss "$TMP/ev1.txt") <(grep -v dev_loss "$TMP/ev3.txt")
+  # the dev loss reads the states; threads only reorder its sum (1e-6 relative at most)
+  paste <(grep dev_loss "$TMP/ev1.txt") <(grep dev_loss "$TMP/ev3.txt") |
+      awk '{ d = $2 - $4; if (d < 0) d = -d; exit !(d <= 1e-6 * $2 + 1e-5) }'
+}
+
 @test "cl-train --layers / --kl / --ce: bad lists refused naming the item; KL-only and NLL-only runs train" {
   need_model
   cl-train --model "$MODEL" --gen-data 6 --seed 5 -o "$TMP/d.jsonl"

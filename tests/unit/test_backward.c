@@ -424,7 +424,7 @@ static void test_distill(cl_rng *r, int bos, int arch, const char *layers, float
     c.e.n_q = 2; c.e.q = cl_malloc(8); c.e.q[0] = 5; c.e.q[1] = 9;
     c.e.n_a = 4; c.e.a = cl_malloc(16);
     for (int i = 0; i < 4; i++) c.e.a[i] = 3 + 7 * i;
-    int rc = tr_teacher(&c.w, c.m, &c.o, &c.e);
+    int rc = tr_teacher(c.m, &c.o, &c.e);
     OK(rc == 0, "teacher pass");
     tr_grads g;
     tr_grads_alloc(&g, c.p);

@@ -54,13 +54,10 @@ int main(void) {
     tr_example tr[NT], dv[ND];
     make_examples(&r, tr, NT);
     make_examples(&r, dv, ND);
-    tr_workspace w;
-    tr_workspace_init(&w);
     int ok = 1;
-    for (int i = 0; i < NT; i++) ok &= tr_teacher(&w, m, &ob, &tr[i]) == 0;
-    for (int i = 0; i < ND; i++) ok &= tr_teacher(&w, m, &ob, &dv[i]) == 0;
+    for (int i = 0; i < NT; i++) ok &= tr_teacher(m, &ob, &tr[i]) == 0;
+    for (int i = 0; i < ND; i++) ok &= tr_teacher(m, &ob, &dv[i]) == 0;
     OK(ok, "teacher states for all examples");
-    tr_workspace_free(&w);
 
     int targets = (1 << CL_LORA_Q) | (1 << CL_LORA_V) | (1 << CL_LORA_DOWN);
     tr_adamw_cfg ac = {.lr = 1e-2f, .min_lr_ratio = 0.1f, .warmup = 5, .total_steps = 200,

@@ -67,7 +67,8 @@ static const char usage_text[] =
     "  --depth D             qa: where the gold paragraph goes, 0 (first) .. 1 (last); default 0.5\n"
     "  --depths D,...        needle: where the needle goes (default 0,0.25,0.5,0.75,1)\n"
     "  --no-template         plain completion prompt even if the model has a chat template\n"
-    "  --answers FILE        qa: every question's answers and scores as JSONL\n"
+    "  --answers FILE        every example as JSONL: qa: the answers and scores; fidelity: the\n"
+    "                        continuation and each method's NLL, top-1 and per-token NLL\n"
     "  --json FILE           the JSON summary to FILE (default: the last line of stdout)\n"
     "  --threads N           BLAS threads (default $OPENBLAS_NUM_THREADS or all cores)\n"
     "  --help                this text\n";
@@ -239,7 +240,39 @@ typedef struct {
     int examples, skipped, over_ctx;
 } fid_sums;
 
-static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, fid_sums *s) {
+/* One example's continuation and every method's per-token NLL as a JSONL line of out. */
+static void fidelity_write(const ctx_t *x, FILE *out, int index, const cl_qa_item *it, int n_ctx, const int32_t *a,
+                           int n_a, float *const tok_nll[F_N], const double nll[F_N], const int top1[F_N]) {
+    json_t *j = json_object();
+    json_object_set_new(j, "index", json_integer(index));
+    if (it->id && *it->id) json_object_set_new(j, "id", json_string(it->id));
+    json_object_set_new(j, "context", json_string(it->context));
+    json_object_set_new(j, "context_tokens", json_integer(n_ctx));
+    char *cont;
+    size_t len;
+    if (cl_tokenizer_decode_ex(x->tok, a, (size_t)n_a, 0, &cont, &len) < 0) cl_die("%s", cl_error());
+    json_object_set_new(j, "continuation", json_stringn(cont, len));
+    free(cont);
+    json_object_set_new(j, "continuation_tokens", json_integer(n_a));
+    for (int r = 0; r < F_N; r++) {
+        int k = f_order[r];
+        char key[64];
+        set_method(j, "nll_%s", k, nll[k]);
+        snprintf(key, sizeof key, "top1_%s", f_names[k]);
+        json_object_set_new(j, key, json_integer(top1[k]));
+        json_t *t = json_array();
+        for (int i = 0; i < n_a; i++) json_array_append_new(t, json_real(tok_nll[k][i]));
+        snprintf(key, sizeof key, "token_nll_%s", f_names[k]);
+        json_object_set_new(j, key, t);
+    }
+    char *line = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    if (!line) cl_die("answers: example %d is not valid UTF-8", index + 1);   /* jansson needs UTF-8 */
+    fprintf(out, "%s\n", line);
+    free(line);
+    json_decref(j);
+}
+
+static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int n_agree, FILE *out, fid_sums *s) {
     const cl_model *m = x->m;
     int n_q;
     int32_t *q = encode(x->tok, it->question, &n_q);
@@ -268,12 +301,14 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
     } else {
         if (1 + v.piece[F_TEXT].n + n_q + (n_a > n_agree ? n_a : n_agree) > m->cfg.max_ctx) s->over_ctx++;
         int32_t *g[F_N];
+        float *tok_nll[F_N];
+        double nll[F_N];
+        int top1[F_N];
         for (int k = 0; k < F_N; k++) {
-            double nll;
-            int top1;
-            if (cl_score_continuation(m, pre[k], 3, a, n_a, &nll, &top1) < 0) cl_die("%s", cl_error());
-            s->nll[k] += nll;
-            s->top1[k] += top1;
+            tok_nll[k] = cl_malloc((size_t)n_a * sizeof *tok_nll[k]);
+            if (cl_score_tokens(m, pre[k], 3, a, n_a, &nll[k], &top1[k], tok_nll[k]) < 0) cl_die("%s", cl_error());
+            s->nll[k] += nll[k];
+            s->top1[k] += top1[k];
             cl_gen_stats st = {0};
             g[k] = cl_malloc((size_t)n_agree * sizeof *g[k]);
             if (cl_greedy(m, pre[k], 3, n_agree, NULL, 0, g[k], &st) != n_agree) cl_die("%s", cl_error());
@@ -285,7 +320,8 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
         for (int k = 0; k < F_N; k++) {
             for (int i = 0; i < n_agree; i++) s->agree[k] += g[k][i] == g[F_TEXT][i];
         }
-        for (int k = 0; k < F_N; k++) free(g[k]);
+        if (out) fidelity_write(x, out, s->examples + s->skipped, it, v.piece[F_TEXT].n, a, n_a, tok_nll, nll, top1);
+        for (int k = 0; k < F_N; k++) free(g[k]), free(tok_nll[k]);
         s->tokens += n_a;
         s->agree_tokens += n_agree;
         s->context_tokens += v.piece[F_TEXT].n;
@@ -297,10 +333,10 @@ static void fidelity_one(const ctx_t *x, const cl_qa_item *it, int n_answer, int
 }
 
 static json_t *fidelity(const ctx_t *x, const cl_qa_set *set, const int *idx, int n, int n_answer,
-                        int n_agree) {
+                        int n_agree, FILE *out) {
     fid_sums s = {0};
     for (int i = 0; i < n; i++) {
-        fidelity_one(x, &set->items[idx[i]], n_answer, n_agree, &s);
+        fidelity_one(x, &set->items[idx[i]], n_answer, n_agree, out, &s);
         progress(x, i + 1, n);
     }
     if (s.examples == 0) cl_die("no example gave a continuation to score");
@@ -776,7 +812,7 @@ static void parse_options(int argc, char **argv, eval_opts *o) {
     o->n_texts = argc - optind;
     if (o->qa && !o->data) cl_usage_error("%s", "--mode qa needs --data FILE");
     if (o->n_texts && (o->qa || o->data)) cl_usage_error("%s", "TEXT-FILEs are for fidelity or needle mode without --data");
-    if (!o->qa && o->answers_path) cl_usage_error("%s", "--answers is for --mode qa");
+    if (o->needle && o->answers_path) cl_usage_error("%s", "--answers is for --mode fidelity or qa");
     if (!o->qa && !o->needle && o->n_lengths) cl_usage_error("%s", "--context-tokens is for --mode qa or needle");
     if (!o->needle && o->n_depths) cl_usage_error("%s", "--depths is for --mode needle (qa: --depth)");
 }
@@ -856,7 +892,7 @@ static int run_eval(const eval_opts *opt) {
         json_object_update(summary, f);
         json_decref(f);
     } else if (!opt->qa) {
-        json_t *f = fidelity(&x, &set, idx, n, opt->n_answer, opt->n_agree);
+        json_t *f = fidelity(&x, &set, idx, n, opt->n_answer, opt->n_agree, answers);
         json_object_update(summary, f);
         json_decref(f);
     } else {

@@ -77,6 +77,40 @@ assert j["kv_ce_bytes"] < j["kv_text_bytes"], "C=2 keeps fewer positions than th
 '
 }
 
+@test "cl-eval fidelity --answers: one line per example whose per-token NLLs add up to its NLLs, and the lines to the summary" {
+  need_model
+  need_python
+  run cl-eval --model "$MODEL" --limit 3 --answer-tokens 12 --agree-tokens 4 --answers "$TMP/ex.jsonl" \
+      --json "$TMP/ex.json"
+  [ "$status" -eq 0 ]
+  /usr/bin/python3 - "$TMP/ex.jsonl" "$TMP/ex.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+j = json.load(open(sys.argv[2]))
+assert len(rows) == j["examples"] == 3 and [r["index"] for r in rows] == [0, 1, 2], rows
+assert sum(r["continuation_tokens"] for r in rows) == j["tokens"]
+for r in rows:
+    assert r["context"] and r["continuation"] and r["context_tokens"] > 0, r
+    assert 0 < r["continuation_tokens"] <= 12, r   # 12, or fewer when the teacher stops at EOS
+    for k in ("text", "ce", "drop", "naive", "none"):
+        t = r["token_nll_" + k]
+        assert len(t) == r["continuation_tokens"] and min(t) >= 0, (k, t)
+        assert abs(sum(t) - r["nll_" + k]) < 1e-4 * max(1, r["nll_" + k]), (k, sum(t), r["nll_" + k])
+        assert 0 <= r["top1_" + k] <= r["continuation_tokens"], k
+    # the continuation is the teacher's greedy one: every token the text's argmax
+    assert r["top1_text"] == r["continuation_tokens"], r
+for k in ("text", "ce", "drop", "naive", "none"):
+    nll = sum(r["nll_" + k] for r in rows) / j["tokens"]
+    assert abs(nll - j["nll_" + k]) < 1e-6 * nll, (k, nll, j["nll_" + k])
+    top1 = sum(r["top1_" + k] for r in rows) / j["tokens"]
+    assert abs(top1 - j["top1_" + k]) < 1e-7, (k, top1, j["top1_" + k])   # the summary: 8 digits
+PY
+  # needle mode has no such lines
+  run cl-eval --model "$MODEL" --mode needle --answers "$TMP/n.jsonl"
+  [ "$status" -eq 2 ]
+  [[ "${lines[0]}" == *"--answers is for --mode fidelity or qa"* ]]
+}
+
 @test "cl-eval fidelity agrees with cl-train --evaluate on the same held-out file" {
   need_model
   cat > "$TMP/dev.jsonl" <<'JSONL'

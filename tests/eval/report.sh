@@ -24,6 +24,9 @@ comps=$(ls "$MODELS"/tinystories-656k-c*.gguf 2>/dev/null | sort -V)
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 needle_args=(--limit "${EVAL_TRIALS:-8}" --depths "${EVAL_DEPTHS:-0,0.25,0.5,0.75,1}")
 [ -n "${EVAL_LENGTHS:-}" ] && needle_args+=(--context-tokens "$EVAL_LENGTHS")
+# every example's per-token NLLs (cl-eval --answers), for table.py's "where it is lost"; not kept
+EX=$(mktemp -d) || exit 1
+trap 'rm -rf "$EX"' EXIT
 start=$(date +%s)
 rc=0
 rm -f "$OUT"/fidelity-* "$OUT"/needle-*
@@ -32,12 +35,12 @@ for c in $comps; do
   name=${name#tinystories-656k-}
   echo "eval-report: $c" >&2
   "$BIN/cl-eval" --compressor "$c" --data "$DEV" --limit "${EVAL_LIMIT:-64}" \
-      --json "$OUT/fidelity-$name.json" > "$OUT/fidelity-$name.txt" || { rc=1; continue; }
+      --json "$OUT/fidelity-$name.json" --answers "$EX/fidelity-$name.jsonl" > "$OUT/fidelity-$name.txt" || { rc=1; continue; }
   "$BIN/cl-eval" --mode needle --compressor "$c" --data "$DEV" "${needle_args[@]}" \
       --json "$OUT/needle-$name.json" > "$OUT/needle-$name.txt" || { rc=1; continue; }
 done
 secs=$(( $(date +%s) - start ))
-"$PY" tests/eval/table.py "$OUT" "$secs" > "$OUT/quality.md.tmp" && mv "$OUT/quality.md.tmp" "$OUT/quality.md" || rc=1
+"$PY" tests/eval/table.py "$OUT" "$secs" "$EX" > "$OUT/quality.md.tmp" && mv "$OUT/quality.md.tmp" "$OUT/quality.md" || rc=1
 if command -v gnuplot > /dev/null; then
   for csv in "$OUT"/needle-*.csv; do
     [ -f "$csv" ] && { gnuplot -e "csv='$csv'; out='${csv%.csv}.png'" tests/eval/needle.gp || rc=1; }

@@ -1,8 +1,11 @@
-"""tests/eval/table.py OUT SECONDS: docs/eval's markdown from cl-eval's JSON summaries
-(fidelity-NAME.json, needle-NAME.json) and the needle heat-map CSVs (needle-NAME.csv)."""
+"""tests/eval/table.py OUT SECONDS [EXAMPLES-DIR]: docs/eval's markdown from cl-eval's JSON
+summaries (fidelity-NAME.json, needle-NAME.json) and the needle heat-map CSVs (needle-NAME.csv);
+with EXAMPLES-DIR, also where the CEs lose what the text holds, from the fidelity runs' per-example
+lines there (cl-eval --answers: EXAMPLES-DIR/fidelity-NAME.jsonl)."""
 import json, os, re, sys
 
 out, secs = sys.argv[1], sys.argv[2]
+exdir = sys.argv[3] if len(sys.argv) > 3 else None
 names = sorted((f[9:-5] for f in os.listdir(out) if f.startswith("fidelity-") and f.endswith(".json")),
                key=lambda n: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", n)])
 METHODS = [("ce", "CompLLM CEs"), ("drop", "token-drop"), ("naive", "naive (mean)"), ("text", "text"), ("none", "no context")]
@@ -47,3 +50,43 @@ print("\nutility = (NLL none - NLL method) / (NLL none - NLL text) of the teache
 for n in names:
     if os.path.exists(os.path.join(out, "needle-%s.json" % n)):
         print("\n![needle heat maps, %s](needle-%s.png)" % (n, n))
+
+
+# Where the CEs lose: the gap G = NLL(CEs) - NLL(text) of the teacher's continuation, summed over
+# the examples' tokens, split by the token's position in the continuation, and by example.
+POS = [(0, 4), (4, 8), (8, 16), (16, 32)]
+loss_rows = []
+for n in names if exdir else []:
+    path = os.path.join(exdir, "fidelity-%s.jsonl" % n)
+    if not os.path.exists(path):
+        continue
+    ex = [json.loads(l) for l in open(path)]
+    gap = [[c - t for c, t in zip(e["token_nll_ce"], e["token_nll_text"])] for e in ex]
+    total = sum(map(sum, gap))
+    if not ex or total <= 0:
+        continue
+    by_pos = [sum(sum(g[a:b]) for g in gap) / total for a, b in POS]
+    per_ex = sorted((sum(g) for g in gap), reverse=True)
+    worst = sum(per_ex[:max(1, len(per_ex) // 10)]) / total
+    # utility of the shorter and the longer half of the contexts (by text tokens)
+    order = sorted(range(len(ex)), key=lambda i: ex[i]["context_tokens"])
+    half = len(ex) // 2
+    def util(ids):
+        s = lambda k: sum(ex[i]["nll_" + k] for i in ids)
+        d = s("none") - s("text")
+        return (s("none") - s("ce")) / d if d else None
+    f = json.load(open(os.path.join(out, "fidelity-%s.json" % n)))
+    loss_rows.append((n, "C=%d S=%d" % (f["rate"], f["max_segment"]), total / f["tokens"], by_pos, worst,
+                      util(order[:half]), util(order[half:]), ex[order[half - 1]]["context_tokens"] if half else 0))
+if loss_rows:
+    print("\n## Where the CEs lose what the text holds\n")
+    print("G = NLL(CEs) - NLL(text) of the teacher's continuation (nats), from the same fidelity runs'"
+          " per-example lines (`cl-eval --answers`): its share by the token's position in the"
+          " continuation, the share of the worst tenth of the examples, and the utility of the"
+          " examples with the shorter and the longer half of the contexts.\n")
+    print("| file | rate | G per token | tokens 1-4 | 5-8 | 9-16 | 17-32 | worst 10% of examples | utility, shorter half | longer half |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for n, rate, g, by_pos, worst, us, ul, cut in loss_rows:
+        print("| %s | %s | %.4f | %s | %.0f%% | %s | %s |" % (
+            n, rate, g, " | ".join("%.0f%%" % (100 * p) for p in by_pos), 100 * worst,
+            fmt(us, "%.3f") + " (<= %d tokens)" % cut, fmt(ul, "%.3f")))

@@ -24,8 +24,10 @@ setup() {
   /usr/bin/python3 -c '
 import json, sys
 out = sys.argv[1]
-rows = [l.split("|")[1:-1] for l in open(out + "/quality.md") if l.startswith("| ") and not l.startswith("| method")]
-rows = [[c.strip() for c in r] for r in rows]
+md, where = open(out + "/quality.md").read().split("\n## Where the CEs lose what the text holds\n")
+table = lambda text, head: [[c.strip() for c in l.split("|")[1:-1]] for l in text.splitlines()
+                            if l.startswith("| ") and not l.startswith(head)]
+rows = table(md, "| method")
 assert [(r[0], r[1], r[-1]) for r in rows] == [
     ("CompLLM CEs", "C=2 S=10", "c2-s10"), ("token-drop", "C=2 S=10", "c2-s10"), ("naive (mean)", "C=2 S=10", "c2-s10"),
     ("text", "-", "c2-s10"), ("no context", "-", "c2-s10"),
@@ -36,6 +38,15 @@ assert f["rate"] == 4 and f["max_segment"] == 20 and f["examples"] == 2
 r = rows[6]
 assert abs(float(r[2]) - f["utility_drop"]) < 6e-4 and abs(float(r[5]) - n["recall_drop"]) < 6e-4, r
 assert int(r[8]) == round(f["kv_drop_bytes"]) and float(r[7]) == round(f["kv_drop_positions"], 1), r
+# where the CEs lose: one row per compressor; G per token is NLL(CEs) - NLL(text), the four
+# position shares add up to 100% (rounded)
+loss = table(where, "| file")
+assert [(r[0], r[1]) for r in loss] == [("c2-s10", "C=2 S=10"), ("c4", "C=4 S=20")], loss
+for r in loss:
+    g = json.load(open(out + "/fidelity-%s.json" % r[0]))
+    assert abs(float(r[2]) - (g["nll_ce"] - g["nll_text"])) < 1e-3, (r, g["nll_ce"], g["nll_text"])
+    assert abs(sum(float(c.rstrip("%")) for c in r[3:7]) - 100) <= 2, r
+    assert 0 < float(r[7].rstrip("%")) <= 100, r
 csv = open(out + "/needle-c4.csv").read().splitlines()
 assert len(csv) == 3 and csv[0].startswith("length,depth,context_tokens,recall_ce,p_ce"), csv
 ' "$TMP/out"

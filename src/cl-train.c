@@ -425,7 +425,7 @@ static int run_train(const train_opts *opt) {
                 cl_progname(), n_long, m->cfg.max_ctx);
     int rc = tr_teacher_pass(m, &ob, train, n_train, opt->threads, &g_stop);
     if (rc > 0) {
-        cl_fail("%s: %s", train_path, cl_error());
+        cl_fail_prefix("%s", train_path);   /* cl_fail would read the message it overwrites */
         stopped_before_training(cl_error());
     }
     if (rc) cl_die("%s: %s", train_path, cl_error());
